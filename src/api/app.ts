@@ -1,0 +1,42 @@
+/**
+ * @module Composes the management API: request ids, every module's routes (each declaring its
+ * scope), the OpenAPI document, the offline docs page, and one error renderer.
+ */
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import type { Config } from '../config/index.ts'
+import type { Clock, Logger } from '../lib/index.ts'
+import type { Store } from '../store/index.ts'
+import type { VerifyApiToken } from './auth.ts'
+import { mountRoutes, type RouteSpec } from './define-route.ts'
+import { mountDocs } from './docs.ts'
+import { createErrorHandler, notFound } from './errors.ts'
+import { healthRoutes } from './health.ts'
+import { buildOpenApiDocument } from './openapi.ts'
+import { systemRoutes } from './system.ts'
+
+export interface ApiDeps {
+  readonly config: Config
+  readonly store: Store
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly verifyToken: VerifyApiToken
+  readonly startedAtMs: number
+  /** Routes contributed by feature modules, mounted beside the built-in ones. */
+  readonly extraRoutes?: readonly RouteSpec[]
+}
+
+export function createApiApp(deps: ApiDeps): Hono {
+  const app = new Hono()
+  app.use(requestId())
+  app.onError(createErrorHandler(deps.logger))
+  app.notFound(notFound)
+
+  const routes: RouteSpec[] = [...healthRoutes(deps.store), ...systemRoutes(deps), ...(deps.extraRoutes ?? [])]
+  mountRoutes(app, routes, deps)
+
+  const openApi = buildOpenApiDocument(routes, deps.config.publicUrl)
+  app.get('/openapi.json', (c) => c.json(openApi))
+  mountDocs(app)
+  return app
+}

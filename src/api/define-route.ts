@@ -1,0 +1,70 @@
+/**
+ * @module One way to add an API route: a RouteSpec names its method, path, required scope and
+ * valibot schemas. The same spec mounts the handler (auth, then input validation) and feeds the
+ * OpenAPI document, so documentation cannot drift from what is enforced.
+ */
+import type { Context, Hono } from 'hono'
+import * as v from 'valibot'
+import type { Logger } from '../lib/index.ts'
+import { authenticate, type RouteScope, type VerifyApiToken } from './auth.ts'
+import { ApiError } from './errors.ts'
+
+type AnySchema = v.GenericSchema
+
+export interface RouteSpec<B extends AnySchema | undefined = AnySchema | undefined, Q extends AnySchema | undefined = AnySchema | undefined> {
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete'
+  /** Hono syntax: /proxy/targets/:hostname */
+  readonly path: string
+  readonly scope: RouteScope
+  readonly tag: string
+  readonly summary: string
+  readonly body?: B
+  readonly query?: Q
+  readonly responses: Readonly<Record<number, { description: string; schema?: AnySchema }>>
+  readonly handler: (c: Context, input: { body: Infer<B>; query: Infer<Q> }) => Response | Promise<Response>
+}
+
+type Infer<S> = S extends AnySchema ? v.InferOutput<S> : undefined
+
+/** Keeps each spec's generic parameters when specs are collected into one list. */
+export function defineRoute<B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined>(
+  spec: RouteSpec<B, Q>,
+): RouteSpec {
+  return spec as unknown as RouteSpec
+}
+
+export interface MountDeps {
+  readonly verifyToken: VerifyApiToken
+  readonly logger: Logger
+}
+
+export function mountRoutes(app: Hono, routes: readonly RouteSpec[], deps: MountDeps): void {
+  for (const route of routes) {
+    app.on(route.method.toUpperCase(), route.path, async (c) => {
+      if (route.scope !== 'public') c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger))
+      const query = route.query ? validate(route.query, c.req.query(), 'query parameter') : undefined
+      const body = route.body ? validate(route.body, await readJson(c), 'field') : undefined
+      return route.handler(c, { body, query })
+    })
+  }
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
+    throw new ApiError(415, 'unsupported_media_type', 'the request body must be JSON (Content-Type: application/json)')
+  }
+  try {
+    return await c.req.json()
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'the request body is not valid JSON')
+  }
+}
+
+/** Names the first offending field and what it expected: `target_url: expected an http(s) URL`. */
+function validate<S extends AnySchema>(schema: S, input: unknown, noun: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, input)
+  if (result.success) return result.output
+  const issue = result.issues[0]
+  const path = issue.path?.map((item) => String(item.key)).join('.')
+  throw new ApiError(400, 'invalid_request', path ? `${noun} ${path}: ${issue.message}` : issue.message)
+}

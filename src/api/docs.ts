@@ -1,0 +1,39 @@
+/**
+ * @module /docs: the Scalar API reference, served entirely from this binary. Scalar's page loads its
+ * bundle from a public CDN by default; here the bundle is served at /docs/standalone.js from the
+ * installed package, or, in the compiled executable, from the copy `npm run build` embeds.
+ */
+import { Scalar } from '@scalar/hono-api-reference'
+import type { Hono } from 'hono'
+import { dirname, join } from 'node:path'
+
+const BUNDLE_NAME = 'standalone.js'
+
+function scalarBundle(): Blob {
+  const embedded = Bun.embeddedFiles.find((file) => (file as Blob & { name?: string }).name?.endsWith(BUNDLE_NAME))
+  if (embedded) return embedded
+  // The package does not export its browser bundle, so locate it beside its main entry.
+  const entry = Bun.resolveSync('@scalar/api-reference', import.meta.dir)
+  return Bun.file(join(dirname(entry), 'browser', BUNDLE_NAME))
+}
+
+export function mountDocs(app: Hono): void {
+  const bundle = scalarBundle()
+  app.get('/docs/standalone.js', (c) => {
+    c.header('Content-Type', 'text/javascript; charset=utf-8')
+    c.header('Cache-Control', 'public, max-age=86400')
+    return c.body(bundle.stream())
+  })
+  app.get(
+    '/docs',
+    Scalar({
+      url: '/openapi.json',
+      cdn: '/docs/standalone.js',
+      pageTitle: 'oauth-https-proxy API',
+      // No request may leave the host: no web fonts, no telemetry, no hosted request proxy.
+      withDefaultFonts: false,
+      telemetry: false,
+      hideClientButton: true,
+    } as Parameters<typeof Scalar>[0]),
+  )
+}

@@ -1,0 +1,61 @@
+/**
+ * @module How the API fails: handlers throw ApiError; one onError renders every failure as
+ * {error, error_description} (DESIGN §7) with the right status. Anything unexpected becomes a
+ * generic 500 whose detail goes to the log with the request id, never to the client.
+ */
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { Logger } from '../lib/index.ts'
+import { StoreUnavailableError } from '../store/index.ts'
+
+export type ApiErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'store_unavailable'
+  | 'server_error'
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ApiErrorCode,
+    readonly description: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(description)
+    this.name = 'ApiError'
+  }
+}
+
+export function renderError(c: Context, error: ApiError): Response {
+  for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+  c.header('Cache-Control', 'no-store')
+  return c.json({ error: error.code, error_description: error.description }, error.status)
+}
+
+export function createErrorHandler(logger: Logger) {
+  return function onError(error: Error, c: Context): Response {
+    if (error instanceof ApiError) return renderError(c, error)
+    if (error instanceof StoreUnavailableError) {
+      logger.warn('store unavailable', { path: c.req.path, error: error.message })
+      return renderError(c, new ApiError(503, 'store_unavailable', `the ${error.kind} store is unavailable; retry later`, { 'Retry-After': '5' }))
+    }
+    // Hono raises these itself, e.g. for a malformed body it was asked to parse.
+    if (error instanceof HTTPException && error.status < 500) {
+      return renderError(c, new ApiError(error.status as ContentfulStatusCode, 'invalid_request', error.message || 'bad request'))
+    }
+    const requestId = c.get('requestId') ?? '-'
+    logger.error('unhandled error', { requestId, path: c.req.path, error: error.stack ?? String(error) })
+    return renderError(c, new ApiError(500, 'server_error', `internal error (request ${requestId})`))
+  }
+}
+
+export function notFound(c: Context): Response {
+  return renderError(c, new ApiError(404, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`))
+}

@@ -1,0 +1,53 @@
+/** @module Builds the OpenAPI 3.1 document from the same RouteSpecs that are mounted. */
+import { toJsonSchema } from '@valibot/to-json-schema'
+import type * as v from 'valibot'
+import { VERSION } from '../version.ts'
+import type { RouteSpec } from './define-route.ts'
+
+const convert = (schema: v.GenericSchema) => toJsonSchema(schema, { errorMode: 'ignore', typeMode: 'output' })
+
+export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const route of routes) {
+    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}')
+    const pathParams = [...route.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }))
+    const queryParams = route.query ? queryParameters(route.query) : []
+    const responses: Record<string, unknown> = {}
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.schema ? { content: { 'application/json': { schema: convert(response.schema) } } } : {}),
+      }
+    }
+    if (route.scope !== 'public') {
+      responses['401'] = { description: 'missing, invalid or expired Bearer token' }
+      responses['403'] = { description: `token lacks the ${route.scope} scope` }
+    }
+    paths[path] ??= {}
+    paths[path][route.method] = {
+      tags: [route.tag],
+      summary: route.summary,
+      ...(route.scope === 'public' ? { security: [] } : { security: [{ bearerAuth: [route.scope] }], description: `Requires the \`${route.scope}\` scope (\`admin\` implies every scope).` }),
+      ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(route.body) } } } } : {}),
+      responses,
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'oauth-https-proxy', version: VERSION, description: 'Management API: proxies, routes, certificates, services, OAuth and logs.' },
+    servers: [{ url: serverUrl }],
+    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    paths,
+  }
+}
+
+function queryParameters(schema: v.GenericSchema): Record<string, unknown>[] {
+  const json = convert(schema) as { properties?: Record<string, unknown>; required?: string[] }
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }))
+}

@@ -1,0 +1,60 @@
+/**
+ * @module `oauth-https-proxy token issue`: run on the host, it reads the signing key from the store
+ * and prints an API access token. This is how the first admin gets in (DESIGN §6).
+ */
+import { defineCommand } from 'citty'
+import { loadConfig } from '../config/index.ts'
+import { parseDurationSec, StartupError, systemClock } from '../lib/index.ts'
+import { apiResource, createKeyRing, isScope, issueAccessToken, type Scope } from '../oauth/index.ts'
+import { openStore } from '../store/index.ts'
+import { UsageError } from './usage-error.ts'
+
+const issue = defineCommand({
+  meta: { name: 'issue', description: 'Print a signed API access token (only the token, on stdout)' },
+  args: {
+    user: { type: 'string', required: true, description: 'user name the token is issued to' },
+    scope: { type: 'string', default: 'user', description: 'admin, user or mcp (several: "user mcp"); admin implies the others' },
+    ttl: { type: 'string', default: '1h', description: 'lifetime, e.g. 900, 15m, 1h, 7d' },
+    'data-dir': { type: 'string', description: 'store directory of the server [env DATA_DIR]' },
+    'redis-url': { type: 'string', description: 'Redis of the server [env REDIS_URL]' },
+    'public-url': { type: 'string', description: 'the server\'s PUBLIC_URL (the token\'s issuer and audience) [env PUBLIC_URL]' },
+  },
+  async run({ args }) {
+    const user = args.user.trim()
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(user)) throw new UsageError('--user: expected 1-64 letters, digits, ".", "_" or "-"')
+    const scopeWords = args.scope.split(/[\s,]+/).filter(Boolean)
+    const bad = scopeWords.find((word) => !isScope(word))
+    if (bad !== undefined || scopeWords.length === 0) throw new UsageError(`--scope: expected admin, user or mcp, got ${JSON.stringify(bad ?? '')}`)
+    const ttlSec = parseDurationSec(args.ttl)
+    if (ttlSec === null) throw new UsageError(`--ttl: expected a duration such as 900, 15m, 1h or 7d, got ${JSON.stringify(args.ttl)}`)
+
+    const flags: Record<string, string> = {}
+    for (const name of ['data-dir', 'redis-url', 'public-url'] as const) if (args[name]) flags[name] = args[name]
+    const config = loadConfig(process.env, flags)
+    const store = openStore(config)
+    try {
+      await store.ping().catch((error) => {
+        throw new StartupError(`cannot reach the ${store.kind} store: ${(error as Error).message}`)
+      })
+      const keyRing = createKeyRing(store, systemClock)
+      await keyRing.ensureActive()
+      const token = await issueAccessToken(keyRing, systemClock, {
+        issuer: config.publicUrl,
+        audience: apiResource(config),
+        subject: `local:${user}`,
+        username: user,
+        scopes: [...new Set(scopeWords as Scope[])],
+        clientId: 'oauth-https-proxy-cli',
+        ttlSec,
+      })
+      process.stdout.write(token + '\n')
+    } finally {
+      await store.close()
+    }
+  },
+})
+
+export const tokenCommand = defineCommand({
+  meta: { name: 'token', description: 'Issue API tokens on the host' },
+  subCommands: { issue },
+})

@@ -1,0 +1,100 @@
+/** @module Builds the one validated, frozen Config from environment and flags. */
+import { hostname } from 'node:os'
+import * as v from 'valibot'
+import { SETTINGS, flagName, type SettingName } from './settings.ts'
+
+type Parsed = { [K in SettingName]: v.InferOutput<(typeof SETTINGS)[K]['schema']> | undefined }
+
+export interface Config {
+  readonly httpPort: number
+  readonly httpsPort: number
+  readonly apiHost: string
+  readonly apiPort: number
+  readonly dataDir: string
+  readonly redisUrl: string | undefined
+  /** External URL of the API without a trailing slash; the OAuth issuer and the API's token audience. */
+  readonly publicUrl: string
+  readonly nodeId: string
+  readonly github: { readonly clientId?: string; readonly clientSecret?: string; readonly url: string; readonly apiUrl: string }
+  readonly acme: { readonly directoryUrl: string; readonly stagingUrl: string; readonly email?: string }
+  readonly oauth: {
+    readonly adminUsers: readonly string[]
+    readonly userUsers: readonly string[]
+    readonly mcpUsers: readonly string[]
+    readonly accessTokenLifetimeSec: number
+    readonly refreshTokenLifetimeSec: number
+  }
+  readonly proxyProtocolTrusted: readonly string[]
+  readonly dockerHost: string | undefined
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+}
+
+/** Start-up stops on this: every problem, one line each, naming the variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'))
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Flags win over the environment, which wins over defaults. An empty value counts as unset.
+ * Every setting is checked before reporting, so one run shows every mistake.
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: Partial<Record<string, string>> = {}): Config {
+  const problems: string[] = []
+  const parsed = {} as Record<SettingName, unknown>
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const setting = SETTINGS[name]
+    const raw = nonEmpty(flags[flagName(name)]) ?? nonEmpty(env[setting.env]) ?? setting.fallback
+    if (raw === undefined) continue
+    const result = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, raw)
+    if (result.success) parsed[name] = result.output
+    else {
+      const shown = 'isSecret' in setting && setting.isSecret ? '(hidden)' : JSON.stringify(raw)
+      problems.push(`${setting.env}: ${result.issues[0].message}, got ${shown}`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return buildConfig(parsed as Parsed)
+}
+
+function buildConfig(p: Parsed): Config {
+  const apiHost = p.apiHost as string
+  const apiPort = p.apiPort as number
+  const urlHost = apiHost.includes(':') ? `[${apiHost}]` : apiHost
+  return deepFreeze({
+    httpPort: p.httpPort as number,
+    httpsPort: p.httpsPort as number,
+    apiHost,
+    apiPort,
+    dataDir: p.dataDir as string,
+    redisUrl: p.redisUrl,
+    publicUrl: p.publicUrl ?? `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${apiPort}`,
+    nodeId: p.nodeId ?? hostname(),
+    github: { clientId: p.githubClientId, clientSecret: p.githubClientSecret, url: p.githubUrl as string, apiUrl: p.githubApiUrl as string },
+    acme: { directoryUrl: p.acmeDirectoryUrl as string, stagingUrl: p.acmeStagingUrl as string, email: p.acmeEmail },
+    oauth: {
+      adminUsers: p.oauthAdminUsers as string[],
+      userUsers: p.oauthUserUsers as string[],
+      mcpUsers: p.oauthMcpUsers as string[],
+      accessTokenLifetimeSec: p.accessTokenLifetimeSec as number,
+      refreshTokenLifetimeSec: p.refreshTokenLifetimeSec as number,
+    },
+    proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
+    dockerHost: p.dockerHost,
+    logLevel: p.logLevel as Config['logLevel'],
+  })
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,97 @@
+/**
+ * @module Every setting the server reads: its environment variable, flag, default and parser.
+ * This table is the single source for validation, `serve --help` and the README's configuration table.
+ */
+import * as v from 'valibot'
+import { LOG_LEVELS, parseCidr, parseDurationSec } from '../lib/index.ts'
+
+const port = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,5}$/, 'expected a port number 0-65535'),
+  v.transform(Number),
+  v.maxValue(65535, 'expected a port number 0-65535'),
+)
+
+const host = v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address'))
+
+const httpUrl = v.pipe(
+  v.string(),
+  v.url('expected an http(s) URL'),
+  v.regex(/^https?:\/\//i, 'expected an http(s) URL'),
+  v.transform((url) => url.replace(/\/+$/, '')),
+)
+
+const redisUrl = v.pipe(
+  v.string(),
+  v.regex(/^rediss?:\/\/[^/\s]/i, 'expected a redis:// or rediss:// URL'),
+  v.url('expected a redis:// or rediss:// URL'),
+)
+
+const duration = v.pipe(
+  v.string(),
+  v.transform(parseDurationSec),
+  v.number('expected a duration such as 3600, 90s, 15m, 1h or 30d'),
+)
+
+const userList = v.pipe(
+  v.string(),
+  v.transform((text) => text.split(',').map((user) => user.trim()).filter(Boolean)),
+  v.array(v.pipe(v.string(), v.regex(/^(\*|[A-Za-z0-9-]{1,39})$/, 'expected GitHub logins separated by commas, or *'))),
+)
+
+const cidrList = v.pipe(
+  v.string(),
+  v.transform((text) => text.split(',').map((cidr) => cidr.trim()).filter(Boolean)),
+  v.check((list) => list.every((cidr) => parseCidr(cidr) !== null), 'expected CIDRs separated by commas, e.g. 10.0.0.0/8,::1'),
+)
+
+const text = v.string()
+const email = v.pipe(v.string(), v.email('expected an email address'))
+const logLevel = v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`)
+
+interface Setting<S extends v.GenericSchema<string, unknown>> {
+  readonly env: string
+  readonly description: string
+  /** Raw default; undefined means "not set" (the setting is optional). */
+  readonly fallback?: string
+  readonly schema: S
+  /** Secret values are never echoed back in errors or listings. */
+  readonly isSecret?: boolean
+}
+
+function setting<S extends v.GenericSchema<string, unknown>>(s: Setting<S>): Setting<S> {
+  return s
+}
+
+export const SETTINGS = {
+  httpPort: setting({ env: 'HTTP_PORT', fallback: '80', schema: port, description: 'public HTTP listener port' }),
+  httpsPort: setting({ env: 'HTTPS_PORT', fallback: '443', schema: port, description: 'public HTTPS listener port' }),
+  apiHost: setting({ env: 'API_HOST', fallback: '127.0.0.1', schema: host, description: 'address the management API binds to' }),
+  apiPort: setting({ env: 'API_PORT', fallback: '9000', schema: port, description: 'management API port' }),
+  dataDir: setting({ env: 'DATA_DIR', fallback: './data', schema: text, description: 'directory of the embedded store (":memory:" keeps nothing)' }),
+  redisUrl: setting({ env: 'REDIS_URL', schema: redisUrl, isSecret: true, description: 'use Redis instead of the embedded store' }),
+  publicUrl: setting({ env: 'PUBLIC_URL', schema: httpUrl, description: 'external URL of the API; the OAuth issuer (default http://API_HOST:API_PORT)' }),
+  nodeId: setting({ env: 'NODE_ID', schema: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected letters, digits, ".", "_" or "-"')), description: 'name of this node when several share Redis (default: host name)' }),
+  githubClientId: setting({ env: 'GITHUB_CLIENT_ID', schema: text, description: 'GitHub OAuth app client id' }),
+  githubClientSecret: setting({ env: 'GITHUB_CLIENT_SECRET', schema: text, isSecret: true, description: 'GitHub OAuth app client secret' }),
+  githubUrl: setting({ env: 'GITHUB_URL', fallback: 'https://github.com', schema: httpUrl, description: 'GitHub web base URL (GitHub Enterprise: your host)' }),
+  githubApiUrl: setting({ env: 'GITHUB_API_URL', fallback: 'https://api.github.com', schema: httpUrl, description: 'GitHub API base URL' }),
+  acmeDirectoryUrl: setting({ env: 'ACME_DIRECTORY_URL', fallback: 'https://acme-v02.api.letsencrypt.org/directory', schema: httpUrl, description: 'ACME directory for production certificates' }),
+  acmeStagingUrl: setting({ env: 'ACME_STAGING_URL', fallback: 'https://acme-staging-v02.api.letsencrypt.org/directory', schema: httpUrl, description: 'ACME directory for staging certificates' }),
+  acmeEmail: setting({ env: 'ACME_EMAIL', schema: email, description: 'contact email for the ACME account' }),
+  oauthAdminUsers: setting({ env: 'OAUTH_ADMIN_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the admin scope (comma-separated, * = anyone)' }),
+  oauthUserUsers: setting({ env: 'OAUTH_USER_USERS', fallback: '*', schema: userList, description: 'GitHub logins granted the user scope' }),
+  oauthMcpUsers: setting({ env: 'OAUTH_MCP_USERS', fallback: '*', schema: userList, description: 'GitHub logins granted the mcp scope' }),
+  accessTokenLifetimeSec: setting({ env: 'OAUTH_ACCESS_TOKEN_LIFETIME', fallback: '1h', schema: duration, description: 'access token lifetime' }),
+  refreshTokenLifetimeSec: setting({ env: 'OAUTH_REFRESH_TOKEN_LIFETIME', fallback: '30d', schema: duration, description: 'refresh token lifetime' }),
+  proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),
+  dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
+  logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
+} as const
+
+export type SettingName = keyof typeof SETTINGS
+
+/** The flag spelling of a setting: HTTP_PORT → http-port. */
+export function flagName(name: SettingName): string {
+  return SETTINGS[name].env.toLowerCase().replaceAll('_', '-')
+}

@@ -1,0 +1,27 @@
+/**
+ * @module The configuration-change events that drive the edge: one discriminated union, validated
+ * whenever it crosses a process boundary. Names are the original system's stream event names.
+ */
+import * as v from 'valibot'
+
+export const EventSchema = v.variant('type', [
+  v.object({ type: v.literal('proxy_created'), hostname: v.string() }),
+  v.object({ type: v.literal('proxy_updated'), hostname: v.string() }),
+  v.object({ type: v.literal('proxy_deleted'), hostname: v.string() }),
+  v.object({ type: v.literal('certificate_ready'), certName: v.string(), domains: v.array(v.string()) }),
+  v.object({ type: v.literal('route_changed'), routeId: v.string() }),
+])
+
+export type AppEvent = v.InferOutput<typeof EventSchema>
+export type EventType = AppEvent['type']
+
+export type EventHandler = (event: AppEvent) => void | Promise<void>
+
+export interface EventBus {
+  /** Resolves once the event is durably published (Redis) or delivered (in-process). */
+  publish(event: AppEvent): Promise<void>
+  /** Handlers run one event at a time, in publication order. Returns an unsubscribe function. */
+  subscribe(handler: EventHandler): () => void
+  start(): Promise<void>
+  stop(): Promise<void>
+}

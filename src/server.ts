@@ -1,0 +1,94 @@
+/**
+ * @module The composition root of `serve`: builds every long-lived object once, starts them in
+ * order, and stops whatever already started if a later step fails (Caddy's run()).
+ */
+import { createApiApp } from './api/index.ts'
+import type { Config } from './config/index.ts'
+import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
+import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
+import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
+import { openStore, type Store } from './store/index.ts'
+
+export interface RunningServer {
+  readonly apiUrl: string
+  readonly store: Store
+  readonly bus: EventBus
+  readonly keyRing: KeyRing
+  /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
+  stop(): Promise<void>
+}
+
+export interface ServerOptions {
+  readonly logger?: Logger
+  readonly clock?: Clock
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const clock = options.clock ?? systemClock
+  const cleanups: (() => Promise<void>)[] = []
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => logger.error('stop failed', { error: String(error) }))
+  }
+
+  try {
+    const store = openStoreOrExplain(config)
+    cleanups.push(() => store.close())
+    await waitForStore(store, config)
+
+    const keyRing = createKeyRing(store, clock)
+    await keyRing.ensureActive()
+
+    const bus = config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger }) : createMemoryBus(logger)
+    await bus.start()
+    cleanups.push(() => bus.stop())
+
+    const audience = apiResource(config)
+    const app = createApiApp({
+      config,
+      store,
+      clock,
+      logger,
+      startedAtMs: clock.nowMs(),
+      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience }),
+    })
+    let api: ReturnType<typeof Bun.serve>
+    try {
+      api = Bun.serve({ hostname: config.apiHost, port: config.apiPort, fetch: app.fetch })
+    } catch (error) {
+      throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
+    }
+    cleanups.push(() => api.stop())
+    const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
+    logger.info('serving', { api: apiUrl, store: store.kind, node: config.nodeId })
+
+    return { apiUrl, store, bus, keyRing, stop: stopAll }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
+
+function openStoreOrExplain(config: Config): Store {
+  try {
+    return openStore(config)
+  } catch (error) {
+    throw new StartupError(`DATA_DIR: cannot open the store in ${config.dataDir} (${(error as Error).message})`)
+  }
+}
+
+/** At start-up the store must answer: nothing can run without keys. Later outages are survived. */
+async function waitForStore(store: Store, config: Config): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      return await store.ping()
+    } catch (error) {
+      if (Date.now() > deadline) {
+        const what = store.kind === 'redis' ? 'REDIS_URL: Redis does not answer' : `DATA_DIR: cannot open the store in ${config.dataDir}`
+        throw new StartupError(`${what} (${(error as Error).message})`)
+      }
+      await Bun.sleep(250)
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/** @module Persistence: the Store port, its adapters, typed collections, locks and log collections. */
+export { createCollection, type Collection, type Versioned } from './collection.ts'
+export { createEmbeddedStore, type EmbeddedStoreOptions } from './embedded.ts'
+export { COLLECTIONS, keys, safe, STREAMS } from './keys.ts'
+export { acquireLock, LockTimeoutError, tryLock, type Lock, type LockOptions } from './lock.ts'
+export { createLogCollection, type LogCollection } from './log-collection.ts'
+export { openStore } from './open.ts'
+export { createRedisStore, type RedisStoreOptions } from './redis.ts'
+export {
+  StoreCorruptionError,
+  StoreUnavailableError,
+  type DeleteOptions,
+  type LogEntry,
+  type LogQuery,
+  type PutOptions,
+  type Store,
+  type StoreKind,
+  type StoredDocument,
+} from './store.ts'

@@ -1,0 +1,101 @@
+/**
+ * @module The Store port: documents with versions and TTLs, atomic take, prefix listing and a
+ * time-indexed append-only log. Two adapters implement it (embedded SQLite, Redis); one contract
+ * suite (test/store/contract.ts) holds them to the same behaviour.
+ *
+ * Every method is safe for concurrent use from any number of Store instances that share a backing
+ * store (processes on one SQLite file, nodes on one Redis). A method that cannot reach its backing
+ * store rejects with StoreUnavailableError; callers never see driver errors.
+ */
+
+export interface StoredDocument {
+  readonly value: string
+  /** Unique across the whole store and increasing: a deleted-then-recreated key never repeats a version. */
+  readonly version: number
+}
+
+export interface PutOptions {
+  /** Expire the document this many milliseconds after the write. */
+  readonly ttlMs?: number
+  /** Write only when the key does not exist (or has expired). */
+  readonly ifAbsent?: boolean
+  /** Write only when the key's current version equals this (compare-and-set). */
+  readonly ifVersion?: number
+}
+
+export interface DeleteOptions {
+  /** Delete only when the key's current version equals this. */
+  readonly ifVersion?: number
+}
+
+export interface LogEntry {
+  /** Unique, ordered identifier within its stream. */
+  readonly id: string
+  readonly timeMs: number
+  readonly data: string
+}
+
+export interface LogQuery {
+  /** Inclusive lower bound on timeMs. */
+  readonly fromMs?: number
+  /** Inclusive upper bound on timeMs. */
+  readonly toMs?: number
+  /** At most this many entries (default 100, at most 10,000). */
+  readonly limit?: number
+  /** newest first (default) or oldest first. */
+  readonly order?: 'newest' | 'oldest'
+}
+
+export type StoreKind = 'embedded' | 'redis'
+
+export interface Store {
+  readonly kind: StoreKind
+  /** Returns null when missing or expired. */
+  get(key: string): Promise<StoredDocument | null>
+  /** Returns the new version, or null when a condition (ifAbsent, ifVersion) did not hold. */
+  put(key: string, value: string, options?: PutOptions): Promise<number | null>
+  /** Returns whether a document was deleted. */
+  del(key: string, options?: DeleteOptions): Promise<boolean>
+  /** Atomic get-and-delete: of many concurrent callers exactly one receives the value (RFC 6749 §4.1.2 single-use codes). */
+  take(key: string): Promise<string | null>
+  /** Keys starting with prefix, in lexical order. */
+  list(prefix: string): Promise<string[]>
+  /** Appends to a log stream; entries are indexed by timeMs. */
+  append(stream: string, timeMs: number, data: string): Promise<void>
+  query(stream: string, query?: LogQuery): Promise<LogEntry[]>
+  /** Deletes every entry of the stream older than beforeMs; returns how many went. */
+  trim(stream: string, beforeMs: number): Promise<number>
+  /** Rejects with StoreUnavailableError when the backing store does not answer. */
+  ping(): Promise<void>
+  /** Completes pending writes and releases connections. */
+  close(): Promise<void>
+}
+
+/** The backing store could not be reached; the operation may be retried later. */
+export class StoreUnavailableError extends Error {
+  constructor(
+    readonly kind: StoreKind,
+    cause: unknown,
+  ) {
+    super(`${kind} store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+/** A stored document failed its schema: the store holds something this version cannot read. */
+export class StoreCorruptionError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`stored document ${key} is invalid: ${detail}`)
+    this.name = 'StoreCorruptionError'
+  }
+}
+
+export const DEFAULT_QUERY_LIMIT = 100
+export const MAX_QUERY_LIMIT = 10_000
+
+export function clampLimit(limit: number | undefined): number {
+  return Math.max(1, Math.min(MAX_QUERY_LIMIT, Math.floor(limit ?? DEFAULT_QUERY_LIMIT)))
+}
