@@ -36,7 +36,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => store.close())
     await waitForStore(store, config)
 
-    const keyRing = createKeyRing(store, clock)
+    const keyRing = createKeyRing(store, clock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
     await keyRing.ensureActive()
 
     const bus = config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger }) : createMemoryBus(logger)
@@ -49,6 +49,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       store,
       clock,
       logger,
+      keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience }),
     })

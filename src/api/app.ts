@@ -6,12 +6,14 @@ import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { Config } from '../config/index.ts'
 import type { Clock, Logger } from '../lib/index.ts'
+import type { KeyRing } from '../oauth/index.ts'
 import type { Store } from '../store/index.ts'
 import type { VerifyApiToken } from './auth.ts'
 import { mountRoutes, type RouteSpec } from './define-route.ts'
 import { mountDocs } from './docs.ts'
 import { createErrorHandler, notFound } from './errors.ts'
 import { healthRoutes } from './health.ts'
+import { keyRoutes } from './keys.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { systemRoutes } from './system.ts'
 
@@ -20,6 +22,7 @@ export interface ApiDeps {
   readonly store: Store
   readonly clock: Clock
   readonly logger: Logger
+  readonly keyRing: KeyRing
   readonly verifyToken: VerifyApiToken
   readonly startedAtMs: number
   /** Routes contributed by feature modules, mounted beside the built-in ones. */
@@ -32,7 +35,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.onError(createErrorHandler(deps.logger))
   app.notFound(notFound)
 
-  const routes: RouteSpec[] = [...healthRoutes(deps.store), ...systemRoutes(deps), ...(deps.extraRoutes ?? [])]
+  const routes: RouteSpec[] = [...healthRoutes(deps.store), ...systemRoutes(deps), ...keyRoutes(deps.keyRing), ...(deps.extraRoutes ?? [])]
   mountRoutes(app, routes, deps)
 
   const openApi = buildOpenApiDocument(routes, deps.config.publicUrl)

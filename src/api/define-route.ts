@@ -66,5 +66,7 @@ function validate<S extends AnySchema>(schema: S, input: unknown, noun: string):
   if (result.success) return result.output
   const issue = result.issues[0]
   const path = issue.path?.map((item) => String(item.key)).join('.')
-  throw new ApiError(400, 'invalid_request', path ? `${noun} ${path}: ${issue.message}` : issue.message)
+  // valibot reports a missing key as an "Invalid key" issue; say it plainly.
+  const message = issue.kind === 'schema' && issue.input === undefined && path ? 'is required' : issue.message
+  throw new ApiError(400, 'invalid_request', path ? `${noun} ${path}: ${message}` : message)
 }

@@ -14,7 +14,7 @@ const issue = defineCommand({
   args: {
     user: { type: 'string', required: true, description: 'user name the token is issued to' },
     scope: { type: 'string', default: 'user', description: 'admin, user or mcp (several: "user mcp"); admin implies the others' },
-    ttl: { type: 'string', default: '1h', description: 'lifetime, e.g. 900, 15m, 1h, 7d' },
+    ttl: { type: 'string', default: '1h', description: 'lifetime, e.g. 900, 15m, 1h, 7d; a key rotation ends it after OAUTH_ACCESS_TOKEN_LIFETIME' },
     'data-dir': { type: 'string', description: 'store directory of the server [env DATA_DIR]' },
     'redis-url': { type: 'string', description: 'Redis of the server [env REDIS_URL]' },
     'public-url': { type: 'string', description: 'the server\'s PUBLIC_URL (the token\'s issuer and audience) [env PUBLIC_URL]' },
@@ -36,7 +36,7 @@ const issue = defineCommand({
       await store.ping().catch((error) => {
         throw new StartupError(`cannot reach the ${store.kind} store: ${(error as Error).message}`)
       })
-      const keyRing = createKeyRing(store, systemClock)
+      const keyRing = createKeyRing(store, systemClock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
       await keyRing.ensureActive()
       const token = await issueAccessToken(keyRing, systemClock, {
         issuer: config.publicUrl,

@@ -9,7 +9,9 @@ export interface Cidr {
 
 /** Parses "10.0.0.0/8", "::1/128" or a bare address (a /32 or /128). Returns null when malformed. */
 export function parseCidr(text: string): Cidr | null {
-  const [address = '', prefix] = text.trim().split('/')
+  const parts = text.trim().split('/')
+  if (parts.length > 2) return null
+  const [address = '', prefix] = parts
   const family = isIP(address)
   if (family !== 4 && family !== 6) return null
   const width = family === 4 ? 32 : 128

@@ -9,5 +9,5 @@ export {
   type VerifyResult,
 } from './tokens/access-token.ts'
 export { isScope, parseScopeClaim, SCOPES, scopesSatisfy, type Scope } from './tokens/scopes.ts'
-export { createKeyRing, SIGNING_ALG, type ActiveKey, type KeyRing } from './tokens/signing-keys.ts'
+export { createKeyRing, SIGNING_ALG, type ActiveKey, type KeyRing, type KeyRingOptions, type SigningKeyInfo } from './tokens/signing-keys.ts'
 export { apiResource } from './tokens/resources.ts'

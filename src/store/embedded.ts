@@ -103,7 +103,9 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)
-      db.close()
+      // close(true) finalizes the prepared statements; plain close() would leave the connection (and
+      // its file handles and WAL) open, and the store answering, until they were garbage collected.
+      db.close(true)
     },
   }
 }

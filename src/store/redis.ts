@@ -114,7 +114,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     list: (prefix) =>
       guard(async () => {
         const keys = new Set<string>()
-        const pattern = docKey(escapeGlob(prefix)) + '*'
+        const pattern = escapeGlob(docKey(prefix)) + '*'
         let cursor = '0'
         do {
           const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)

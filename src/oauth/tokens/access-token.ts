@@ -63,14 +63,27 @@ export interface VerifyOptions {
   readonly audience: string
 }
 
-/** Never throws for a bad token: the reason is for logs; callers answer every failure with the same 401. */
+/**
+ * Never throws for a bad token: the reason is for logs; callers answer every failure with the same
+ * 401. It does throw when the key ring cannot be read (store outage): that is not the token's fault,
+ * and a 401 would make clients throw away a good token.
+ */
 export async function verifyAccessToken(ring: KeyRing, clock: Clock, token: string, options: VerifyOptions): Promise<VerifyResult> {
   let unknownKid = false
+  let keyLookupError: unknown = null
+  const lookUp = async (kid: string) => {
+    try {
+      return await ring.publicKey(kid)
+    } catch (error) {
+      keyLookupError = error
+      throw error
+    }
+  }
   try {
     const { payload } = await jwtVerify(
       token,
       async (header) => {
-        const key = typeof header.kid === 'string' ? await ring.publicKey(header.kid) : null
+        const key = typeof header.kid === 'string' ? await lookUp(header.kid) : null
         if (!key) {
           unknownKid = true
           throw new errors.JWKSNoMatchingKey()
@@ -100,6 +113,7 @@ export async function verifyAccessToken(ring: KeyRing, clock: Clock, token: stri
     }
     return { ok: true, claims }
   } catch (error) {
+    if (keyLookupError) throw keyLookupError
     if (unknownKid) return { ok: false, reason: 'unknown_key' }
     if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' }
     if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: 'bad_signature' }

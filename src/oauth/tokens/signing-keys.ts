@@ -2,6 +2,9 @@
  * @module The key ring that signs access tokens: ES256 keys kept in the store, each with a kid (its
  * RFC 7638 thumbprint). The first start generates one under a store lock, so nodes sharing Redis
  * agree on it; the host's CLI reads the same key to issue the first admin token.
+ *
+ * Rotation makes a new key active and retires the old one. A retired key still verifies for as long
+ * as a token it signed can live (retireAfterSec), then it leaves /jwks and verifies nothing.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import * as v from 'valibot'
@@ -18,7 +21,18 @@ const SigningKeySchema = v.object({
   privateJwk: JwkSchema,
   publicJwk: JwkSchema,
   createdAtMs: v.number(),
+  retiredAtMs: v.optional(v.number()),
 })
+
+type SigningKeyDoc = v.InferOutput<typeof SigningKeySchema>
+
+export interface SigningKeyInfo {
+  readonly kid: string
+  readonly alg: string
+  readonly createdAtMs: number
+  readonly retiredAtMs?: number
+  readonly isActive: boolean
+}
 
 export interface ActiveKey {
   readonly kid: string
@@ -32,11 +46,20 @@ export interface KeyRing {
   activeKey(): Promise<ActiveKey>
   /** The public key for a kid, or null when the store has no such key. */
   publicKey(kid: string): Promise<CryptoKey | null>
-  /** Public JWKs of every key still in the ring, for /jwks. */
+  /** Public JWKs of every key that may still verify a live token, for /jwks. */
   publicJwks(): Promise<JWK[]>
+  /** A new key signs from now on; the old one keeps verifying until its tokens have expired. */
+  rotate(): Promise<{ kid: string; retiredKid: string | null }>
+  /** Every key still kept, without private material. */
+  describe(): Promise<SigningKeyInfo[]>
 }
 
-export function createKeyRing(store: Store, clock: Clock): KeyRing {
+export interface KeyRingOptions {
+  /** How long a retired key keeps verifying: the longest lifetime of a token it may have signed. */
+  readonly retireAfterSec: number
+}
+
+export function createKeyRing(store: Store, clock: Clock, options: KeyRingOptions): KeyRing {
   const collection = createCollection(store, COLLECTIONS.signingKeys, SigningKeySchema)
   const imported = new Map<string, Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }>>()
 
@@ -57,23 +80,34 @@ export function createKeyRing(store: Store, clock: Clock): KeyRing {
     return doc?.value ?? null
   }
 
+  const isUsable = (doc: SigningKeyDoc) => doc.retiredAtMs === undefined || clock.nowMs() < doc.retiredAtMs + options.retireAfterSec * 1000
+
+  const generate = async (): Promise<string> => {
+    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { extractable: true })
+    const publicJwk = await exportJWK(publicKey)
+    const kid = await calculateJwkThumbprint(publicJwk)
+    const privateJwk = await exportJWK(privateKey)
+    await collection.put(kid, {
+      kid,
+      alg: SIGNING_ALG,
+      privateJwk: { ...privateJwk, kid } as SigningKeyDoc['privateJwk'],
+      publicJwk: { ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' } as SigningKeyDoc['publicJwk'],
+      createdAtMs: clock.nowMs(),
+    })
+    return kid
+  }
+
+  /** Retired keys past their grace are deleted; they could only verify expired tokens. */
+  const prune = async () => {
+    for (const { id, value } of await collection.list()) if (!isUsable(value)) await collection.del(id)
+  }
+
   const ring: KeyRing = {
     async ensureActive() {
       if (await readActiveKid()) return
       await using _lock = await acquireLock(store, 'signing-key', { ttlMs: 30_000, waitMs: 30_000 })
       if (await readActiveKid()) return
-      const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { extractable: true })
-      const publicJwk = await exportJWK(publicKey)
-      const kid = await calculateJwkThumbprint(publicJwk)
-      const privateJwk = await exportJWK(privateKey)
-      await collection.put(kid, {
-        kid,
-        alg: SIGNING_ALG,
-        privateJwk: { ...privateJwk, kid } as v.InferOutput<typeof JwkSchema>,
-        publicJwk: { ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' } as v.InferOutput<typeof JwkSchema>,
-        createdAtMs: clock.nowMs(),
-      })
-      await store.put(keys.activeSigningKey(), kid)
+      await store.put(keys.activeSigningKey(), await generate())
     },
     async activeKey() {
       const kid = await readActiveKid()
@@ -83,10 +117,32 @@ export function createKeyRing(store: Store, clock: Clock): KeyRing {
     },
     async publicKey(kid) {
       const doc = await collection.get(kid)
-      return doc ? (await importKey(kid, doc.value)).publicKey : null
+      return doc && isUsable(doc.value) ? (await importKey(kid, doc.value)).publicKey : null
     },
     async publicJwks() {
-      return (await collection.list()).map(({ value }) => value.publicJwk as JWK)
+      return (await collection.list()).filter(({ value }) => isUsable(value)).map(({ value }) => value.publicJwk as JWK)
+    },
+    async rotate() {
+      await using _lock = await acquireLock(store, 'signing-key', { ttlMs: 30_000, waitMs: 30_000 })
+      const retiredKid = await readActiveKid()
+      const kid = await generate()
+      await store.put(keys.activeSigningKey(), kid)
+      const retired = retiredKid ? await collection.get(retiredKid) : null
+      if (retired) await collection.put(retiredKid!, { ...retired.value, retiredAtMs: clock.nowMs() })
+      await prune()
+      return { kid, retiredKid }
+    },
+    async describe() {
+      const active = await readActiveKid()
+      return (await collection.list())
+        .filter(({ value }) => isUsable(value))
+        .map(({ value }) => ({
+          kid: value.kid,
+          alg: value.alg,
+          createdAtMs: value.createdAtMs,
+          ...(value.retiredAtMs === undefined ? {} : { retiredAtMs: value.retiredAtMs }),
+          isActive: value.kid === active,
+        }))
     },
   }
   return ring
