@@ -1,7 +1,7 @@
 /**
  * @module The Redis Store adapter (ioredis). Documents are hashes {v: value, n: version}; versions
  * come from one INCR counter, so they never repeat; conditional writes are Lua scripts, atomic on
- * the server. Logs are Redis Streams whose entry ids are time-indexed.
+ * the server. Logs are sorted sets scored by time.
  */
 import Redis from 'ioredis'
 import {
@@ -26,6 +26,12 @@ const PUT_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'n')
 if ARGV[3] == '1' and current then return false end
 if ARGV[4] ~= '' and current ~= ARGV[4] then return false end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  -- A Redis without persistence forgets the counter on restart; seeding it from the server clock
+  -- (microseconds) keeps versions from repeating, so a stale lock holder cannot free a new lock.
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[2], now[1] * 1000000 + now[2])
+end
 local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'n', version)
 if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
@@ -43,21 +49,19 @@ local value = redis.call('HGET', KEYS[1], 'v')
 if value then redis.call('DEL', KEYS[1]) end
 return value`
 
-// Stream ids must grow; an entry stamped earlier than the newest one is filed at the newest one's time.
+// A log is a sorted set scored by timeMs, so late entries are indexed at their own time exactly as in
+// SQLite. Members are "<seq>|<data>" with a zero-padded sequence, which keeps them unique and keeps
+// equal timestamps in append order. KEYS[1] log, KEYS[2] sequence; ARGV timeMs, data.
 const APPEND_SCRIPT = `
-local ms = ARGV[1]
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if top[1] then
-  local last = string.match(top[1][1], '^(%d+)')
-  if tonumber(last) > tonumber(ms) then ms = last end
-end
-return redis.call('XADD', KEYS[1], ms .. '-*', 't', ARGV[1], 'd', ARGV[2])`
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], ARGV[1], string.format('%016d', seq) .. '|' .. ARGV[2])
+return seq`
 
 interface ScriptedRedis extends Redis {
   storePut(doc: string, counter: string, value: string, ttlMs: string, ifAbsent: string, ifVersion: string): Promise<number | null>
   storeDel(doc: string, ifVersion: string): Promise<number>
   storeTake(doc: string): Promise<string | null>
-  storeAppend(stream: string, timeMs: string, data: string): Promise<string>
+  storeAppend(stream: string, sequence: string, timeMs: string, data: string): Promise<number>
 }
 
 export function createRedisStore(options: RedisStoreOptions): Store {
@@ -65,6 +69,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const docKey = (key: string) => `${ns}d:${key}`
   const logKey = (stream: string) => `${ns}l:${stream}`
   const versionKey = `${ns}sys:version`
+  const logSequenceKey = `${ns}sys:log-seq`
 
   const redis = new Redis(options.url, {
     lazyConnect: false,
@@ -79,7 +84,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   redis.defineCommand('storePut', { numberOfKeys: 2, lua: PUT_SCRIPT })
   redis.defineCommand('storeDel', { numberOfKeys: 1, lua: DEL_SCRIPT })
   redis.defineCommand('storeTake', { numberOfKeys: 1, lua: TAKE_SCRIPT })
-  redis.defineCommand('storeAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT })
+  redis.defineCommand('storeAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT })
 
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -123,22 +128,25 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         } while (cursor !== '0')
         return [...keys].sort()
       }),
-    append: (stream, timeMs, data) => guard(async () => void (await redis.storeAppend(logKey(stream), String(timeMs), data))),
+    append: (stream, timeMs, data) => guard(async () => void (await redis.storeAppend(logKey(stream), logSequenceKey, String(timeMs), data))),
     query: (stream, query: LogQuery = {}) =>
       guard(async () => {
-        const from = String(query.fromMs ?? 0)
-        const to = query.toMs === undefined ? '+' : String(query.toMs)
+        const from = String(query.fromMs ?? '-inf')
+        const to = query.toMs === undefined ? '+inf' : String(query.toMs)
         const count = clampLimit(query.limit)
-        const rows =
+        const flat =
           query.order === 'oldest'
-            ? await redis.xrange(logKey(stream), from, to, 'COUNT', count)
-            : await redis.xrevrange(logKey(stream), to, from, 'COUNT', count)
-        return rows.map(([id, fields]): LogEntry => {
-          const record = fieldsToRecord(fields)
-          return { id, timeMs: Number(record.t), data: record.d ?? '' }
-        })
+            ? await redis.zrangebyscore(logKey(stream), from, to, 'WITHSCORES', 'LIMIT', 0, count)
+            : await redis.zrevrangebyscore(logKey(stream), to, from, 'WITHSCORES', 'LIMIT', 0, count)
+        const entries: LogEntry[] = []
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const member = flat[i]!
+          const split = member.indexOf('|')
+          entries.push({ id: String(Number(member.slice(0, split))), timeMs: Number(flat[i + 1]), data: member.slice(split + 1) })
+        }
+        return entries
       }),
-    trim: (stream, beforeMs) => guard(() => redis.xtrim(logKey(stream), 'MINID', String(beforeMs))),
+    trim: (stream, beforeMs) => guard(() => redis.zremrangebyscore(logKey(stream), '-inf', `(${beforeMs}`)),
     ping: () => guard(async () => void (await redis.ping())),
     close: async () => {
       try {
@@ -148,12 +156,6 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       }
     },
   }
-}
-
-function fieldsToRecord(fields: string[]): Record<string, string> {
-  const record: Record<string, string> = {}
-  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!
-  return record
 }
 
 /** SCAN MATCH treats * ? [ ] \ as glob syntax; a prefix must match literally. */
