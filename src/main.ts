@@ -52,10 +52,9 @@ function reportFailure(error: unknown): number {
     console.error(`oauth-https-proxy: ${error.message}`)
     return EXIT_FAILURE
   }
-  // citty reports unknown commands and missing required flags as errors with a code.
-  const code = (error as { code?: string } | null)?.code
-  if (typeof code === 'string' && /^E_/.test(code)) {
-    console.error(`oauth-https-proxy: ${(error as Error).message}`)
+  // citty reports unknown commands (code E_UNKNOWN_COMMAND) and missing required flags (code EARG) as CLIErrors.
+  if (error instanceof Error && error.name === 'CLIError') {
+    console.error(`oauth-https-proxy: ${error.message}`)
     return EXIT_USAGE
   }
   console.error(error)
