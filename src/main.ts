@@ -15,6 +15,8 @@ const EXIT_USAGE = 2
 const EXIT_FAILURE = 1
 
 async function main(argv: string[]): Promise<void> {
+  // citty colours its help and errors; piped into a file or another program that is noise.
+  if (!process.stdout.isTTY || !process.stderr.isTTY) process.env.NO_COLOR = '1'
   // `serve` is the default: no command, or only flags, means serve.
   const rawArgs = argv.length === 0 || argv[0]!.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(argv[0]!) ? ['serve', ...argv] : argv
   if (rawArgs.includes('--version') && rawArgs.length === 1) return void console.log(VERSION)

@@ -34,6 +34,11 @@ export function mountDocs(app: Hono): void {
       withDefaultFonts: false,
       telemetry: false,
       hideClientButton: true,
+      // On localhost (where this API listens by default) Scalar turns on its hosted extras: "Ask AI"
+      // calls api.scalar.com and offers to upload the document; the developer toolbar offers
+      // Share (upload), Deploy and SDK generation on scalar.com.
+      agent: { disabled: true },
+      showDeveloperTools: 'never',
     } as Parameters<typeof Scalar>[0]),
   )
 }

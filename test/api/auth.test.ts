@@ -226,3 +226,16 @@ test('tokens are stamped with the injected clock', async () => {
   expect(payload.exp).toBe(Date.UTC(2030, 0, 1) / 1000 + 60)
   await store.close()
 })
+
+test('a store that lost its signing keys gets a new one instead of refusing to sign', async () => {
+  const local = await createTestApi()
+  try {
+    const { kid } = await local.keyRing.activeKey()
+    for (const key of await local.store.list('keys/')) await local.store.del(key)
+    const token = await local.issue(['admin'])
+    expect(decodeProtectedHeader(token).kid).not.toBe(kid)
+    expect((await local.app.request('/system/info', { headers: bearer(token) })).status).toBe(200)
+  } finally {
+    await local.close()
+  }
+})

@@ -110,9 +110,17 @@ export function createKeyRing(store: Store, clock: Clock, options: KeyRingOption
       await store.put(keys.activeSigningKey(), await generate())
     },
     async activeKey() {
-      const kid = await readActiveKid()
-      const doc = kid ? await collection.get(kid) : null
-      if (!kid || !doc) throw new Error('no active signing key; ensureActive() must run first')
+      let kid = await readActiveKid()
+      let doc = kid ? await collection.get(kid) : null
+      if (!kid || !doc) {
+        // The store lost its keys (a Redis restarted without persistence): make a new one rather than
+        // refusing to sign. Tokens signed by the lost key can no longer verify either way.
+        await store.del(keys.activeSigningKey())
+        await ring.ensureActive()
+        kid = await readActiveKid()
+        doc = kid ? await collection.get(kid) : null
+        if (!kid || !doc) throw new Error('no active signing key after regenerating one')
+      }
       return { kid, privateKey: (await importKey(kid, doc.value)).privateKey }
     },
     async publicKey(kid) {

@@ -1,0 +1,43 @@
+/** `npm run build` makes one executable that serves on its own, docs assets included (no node_modules). */
+import { afterAll, expect, test } from 'bun:test'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, waitFor } from '../support/ports.ts'
+import { REPO_ROOT } from '../support/serve.ts'
+
+const work = mkdtempSync(join(tmpdir(), 'ohp-binary-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+test('the compiled executable serves /health and the embedded docs bundle from an empty directory', async () => {
+  const pkg = await Bun.file(join(REPO_ROOT, 'package.json')).json()
+  // Run the project's own build command, only with the output moved to a temp dir.
+  const command = String(pkg.scripts.build).replace('dist/oauth-https-proxy', join(work, 'oauth-https-proxy')).split(' ')
+  expect(command[0]).toBe('bun')
+  const build = Bun.spawnSync([process.execPath, ...command.slice(1)], { cwd: REPO_ROOT, stderr: 'pipe', stdout: 'pipe' })
+  expect(build.exitCode).toBe(0)
+
+  // Away from the repository: nothing may be read from node_modules at run time.
+  const alone = join(work, 'alone')
+  cpSync(join(work, 'oauth-https-proxy'), join(alone, 'oauth-https-proxy'))
+  const port = await freePort()
+  const proc = Bun.spawn([join(alone, 'oauth-https-proxy')], {
+    cwd: alone,
+    env: { PATH: '/usr/bin:/bin', API_PORT: String(port), LOG_LEVEL: 'warn' },
+    stderr: 'pipe',
+  })
+  try {
+    const health = await waitFor(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/health`)
+      return response.ok ? response.json() : null
+    }, { what: 'compiled binary /health', timeoutMs: 15_000 })
+    expect(health).toMatchObject({ status: 'ok', store: { kind: 'embedded', status: 'ok' } })
+    const bundle = await fetch(`http://127.0.0.1:${port}/docs/standalone.js`)
+    expect(bundle.status).toBe(200)
+    expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000)
+    expect(await Bun.file(join(alone, 'data/store.sqlite')).exists()).toBe(true)
+  } finally {
+    proc.kill('SIGTERM')
+    expect(await proc.exited).toBe(0)
+  }
+}, 60_000)
