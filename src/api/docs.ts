@@ -9,17 +9,23 @@ import { dirname, join } from 'node:path'
 
 const BUNDLE_NAME = 'standalone.js'
 
-function scalarBundle(): Blob {
+/** Null when neither is there (an executable built without the asset): /docs then says so, nothing else breaks. */
+function findScalarBundle(): Blob | null {
   const embedded = Bun.embeddedFiles.find((file) => (file as Blob & { name?: string }).name?.endsWith(BUNDLE_NAME))
   if (embedded) return embedded
-  // The package does not export its browser bundle, so locate it beside its main entry.
-  const entry = Bun.resolveSync('@scalar/api-reference', import.meta.dir)
-  return Bun.file(join(dirname(entry), 'browser', BUNDLE_NAME))
+  try {
+    // The package does not export its browser bundle, so locate it beside its main entry.
+    const entry = Bun.resolveSync('@scalar/api-reference', import.meta.dir)
+    return Bun.file(join(dirname(entry), 'browser', BUNDLE_NAME))
+  } catch {
+    return null
+  }
 }
 
 export function mountDocs(app: Hono): void {
-  const bundle = scalarBundle()
+  const bundle = findScalarBundle()
   app.get('/docs/standalone.js', (c) => {
+    if (!bundle) return c.text('the API reference bundle is not part of this build; see /openapi.json', 404)
     c.header('Content-Type', 'text/javascript; charset=utf-8')
     c.header('Cache-Control', 'public, max-age=86400')
     return c.body(bundle.stream())

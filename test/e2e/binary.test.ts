@@ -3,19 +3,14 @@ import { afterAll, expect, test } from 'bun:test'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildBinary } from '../support/binary.ts'
 import { freePort, waitFor } from '../support/ports.ts'
-import { REPO_ROOT } from '../support/serve.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'ohp-binary-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 test('the compiled executable serves /health and the embedded docs bundle from an empty directory', async () => {
-  const pkg = await Bun.file(join(REPO_ROOT, 'package.json')).json()
-  // Run the project's own build command, only with the output moved to a temp dir.
-  const command = String(pkg.scripts.build).replace('dist/oauth-https-proxy', join(work, 'oauth-https-proxy')).split(' ')
-  expect(command[0]).toBe('bun')
-  const build = Bun.spawnSync([process.execPath, ...command.slice(1)], { cwd: REPO_ROOT, stderr: 'pipe', stdout: 'pipe' })
-  expect(build.exitCode).toBe(0)
+  await buildBinary(join(work, 'oauth-https-proxy'))
 
   // Away from the repository: nothing may be read from node_modules at run time.
   const alone = join(work, 'alone')

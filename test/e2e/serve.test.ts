@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SETTINGS } from '../../src/config/index.ts'
 import { VERSION } from '../../src/version.ts'
+import { buildBinary } from '../support/binary.ts'
 import { freePort } from '../support/ports.ts'
 import { baseEnv, cleanupSpawned, isPortClosed, lines, makeTempDir, runCli, serveEnv, startServe, stripAnsi } from '../support/serve.ts'
 
@@ -162,20 +163,21 @@ describe('serve explains a port it cannot bind', () => {
     if (unprivilegedStart <= 80) {
       throw new Error(`net.ipv4.ip_unprivileged_port_start is ${unprivilegedStart}: any user may bind port 80 here, so permission denied cannot be provoked`)
     }
+    const home = makeTempDir()
+    chmodSync(home, 0o1777)
+    // nobody may not be able to read the checkout (CI clones into private directories), so run the
+    // compiled executable from a world-readable directory instead of the sources.
+    const binary = join(home, 'oauth-https-proxy')
+    await buildBinary(binary)
+    chmodSync(binary, 0o755)
     // As root, drop to nobody; as any other user, the port is already out of reach.
     const isRoot = process.getuid?.() === 0
     const prefix = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []
-    if (isRoot) {
-      const probe = Bun.spawnSync([...prefix, process.execPath, '--version'], { stdout: 'pipe', stderr: 'pipe' })
-      if (probe.exitCode !== 0) {
-        throw new Error(`cannot run bun as nobody via setpriv (exit ${probe.exitCode}): ${probe.stderr.toString()}`)
-      }
-    }
-    const home = makeTempDir()
-    chmodSync(home, 0o1777)
     const env = { ...baseEnv(), HOME: home, API_PORT: '80', DATA_DIR: join(home, 'data') }
+    const proc = Bun.spawn([...prefix, binary, 'serve'], { cwd: home, env, stdout: 'pipe', stderr: 'pipe' })
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited])
+    const result = { code, stderr }
 
-    const result = await runCli(['serve'], { env, prefix })
     expect(result.code).toBe(1)
     const out = lines(result.stderr)
     expect(out).toHaveLength(1)
