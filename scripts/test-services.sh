@@ -3,7 +3,7 @@
 #   install  apt-get the Debian packages that are missing (needs root; prints what to install otherwise)
 #   start    start shared services (none yet: each suite starts its own redis-server on a random port)
 #   stop     stop what start started
-# Later issues add Pebble, dockerd, haproxy and nginx here.
+# Later issues add Pebble and dockerd here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${TEST_STATE_DIR:-$PWD/.state}
@@ -12,6 +12,12 @@ STATE=${TEST_STATE_DIR:-$PWD/.state}
 declare -A PACKAGES=(
   [redis-server]=redis-server
   [chromium]=chromium
+  [haproxy]=haproxy
+  [nginx]=nginx-light
+  [wrk]=wrk
+  [curl]=curl
+  [openssl]=openssl
+  [setpriv]=util-linux
 )
 
 install() {

@@ -2,7 +2,11 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp } from './api/index.ts'
+import { createApiApp, portRoutes, proxyTargetRoutes } from './api/index.ts'
+import { createCertificateSource } from './certs/index.ts'
+import { startEdge, type Edge } from './edge/index.ts'
+import { createPortAllocator } from './ports/index.ts'
+import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
@@ -14,6 +18,8 @@ export interface RunningServer {
   readonly store: Store
   readonly bus: EventBus
   readonly keyRing: KeyRing
+  readonly targets: ProxyTargets
+  readonly edge: Edge
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
 }
@@ -43,6 +49,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await bus.start()
     cleanups.push(() => bus.stop())
 
+    const targets = createProxyTargets(store, bus, clock)
+    const ports = createPortAllocator(store, config.proxyPorts)
     const audience = apiResource(config)
     const app = createApiApp({
       config,
@@ -52,6 +60,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience }),
+      extraRoutes: [...proxyTargetRoutes(targets), ...portRoutes(ports)],
     })
     let api: ReturnType<typeof Bun.serve>
     try {
@@ -61,12 +70,46 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
     cleanups.push(() => api.stop())
     const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
-    logger.info('serving', { api: apiUrl, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, stop: stopAll }
+    await ensureLocalhostProxy(targets, apiUrl)
+    const edge = await startEdge(
+      { bindAddress: config.listenAddress, httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted },
+      { targets, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
+    )
+    cleanups.push(() => edge.stop())
+    logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
+
+    return { apiUrl, store, bus, keyRing, targets, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
+  }
+}
+
+/**
+ * The built-in `localhost` proxy reaches the API through the edge (http://localhost/ in a browser on
+ * the host). It follows the API's address when that changes, unless an admin has taken it over.
+ */
+async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Promise<void> {
+  const existing = await targets.get('localhost')
+  if (!existing) {
+    await targets.ensure({
+      proxy_hostname: 'localhost',
+      target_url: apiUrl,
+      enabled: true,
+      enable_http: true,
+      enable_https: true,
+      preserve_host_header: true,
+      custom_headers: {},
+      custom_response_headers: {},
+      cert_name: null,
+      redirect_http_to_https: false,
+      hsts_max_age: null,
+      proxy_protocol: null,
+      upstream_timeout: 60,
+    })
+  } else if (existing.created_by === 'system' && existing.target_url !== apiUrl) {
+    await targets.update('localhost', { target_url: apiUrl })
   }
 }
 

@@ -8,6 +8,8 @@ type Parsed = { [K in SettingName]: v.InferOutput<(typeof SETTINGS)[K]['schema']
 export interface Config {
   readonly httpPort: number
   readonly httpsPort: number
+  readonly listenAddress: string
+  readonly proxyPorts: { readonly http: { readonly first: number; readonly last: number }; readonly https: { readonly first: number; readonly last: number } }
   readonly apiHost: string
   readonly apiPort: number
   readonly dataDir: string
@@ -66,6 +68,8 @@ function buildConfig(p: Parsed): Config {
   return deepFreeze({
     httpPort: p.httpPort as number,
     httpsPort: p.httpsPort as number,
+    listenAddress: p.listenAddress as string,
+    proxyPorts: { http: p.proxyHttpPorts as { first: number; last: number }, https: p.proxyHttpsPorts as { first: number; last: number } },
     apiHost,
     apiPort,
     dataDir: p.dataDir as string,

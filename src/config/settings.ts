@@ -21,6 +21,16 @@ const httpUrl = v.pipe(
   v.transform((url) => url.replace(/\/+$/, '')),
 )
 
+const portRange = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,5}-\d{1,5}$/, 'expected a port range FIRST-LAST, e.g. 12000-12999'),
+  v.transform((text) => {
+    const [first, last] = text.split('-').map(Number) as [number, number]
+    return { first, last }
+  }),
+  v.check(({ first, last }) => first >= 1 && first <= last && last <= 65535, 'expected a port range FIRST-LAST within 1-65535'),
+)
+
 const redisUrl = v.pipe(
   v.string(),
   v.regex(/^rediss?:\/\/[^/\s]/i, 'expected a redis:// or rediss:// URL'),
@@ -66,8 +76,11 @@ function setting<S extends v.GenericSchema<string, unknown>>(s: Setting<S>): Set
 export const SETTINGS = {
   httpPort: setting({ env: 'HTTP_PORT', fallback: '80', schema: port, description: 'public HTTP listener port' }),
   httpsPort: setting({ env: 'HTTPS_PORT', fallback: '443', schema: port, description: 'public HTTPS listener port' }),
+  listenAddress: setting({ env: 'LISTEN_ADDRESS', fallback: '0.0.0.0', schema: host, description: 'address the public HTTP and HTTPS listeners bind to' }),
   apiHost: setting({ env: 'API_HOST', fallback: '127.0.0.1', schema: host, description: 'address the management API binds to' }),
   apiPort: setting({ env: 'API_PORT', fallback: '9000', schema: port, description: 'management API port' }),
+  proxyHttpPorts: setting({ env: 'PROXY_HTTP_PORTS', fallback: '12000-12999', schema: portRange, description: 'loopback ports for the per-proxy HTTP instances' }),
+  proxyHttpsPorts: setting({ env: 'PROXY_HTTPS_PORTS', fallback: '13000-13999', schema: portRange, description: 'loopback ports for the per-proxy HTTPS instances' }),
   dataDir: setting({ env: 'DATA_DIR', fallback: './data', schema: text, description: 'directory of the embedded store (":memory:" keeps nothing)' }),
   redisUrl: setting({ env: 'REDIS_URL', schema: redisUrl, isSecret: true, description: 'use Redis instead of the embedded store' }),
   publicUrl: setting({ env: 'PUBLIC_URL', schema: httpUrl, description: 'external URL of the API; the OAuth issuer (default http://API_HOST:API_PORT)' }),

@@ -17,6 +17,12 @@ export function unsafe(segment: string): string {
 /** Collection prefixes: every document of a collection lives at prefix + safe(id). */
 export const COLLECTIONS = {
   signingKeys: 'keys/signing/',
+  /** targets: one ProxyTarget per proxy hostname. */
+  proxyTargets: 'proxy/',
+  /** certs: the self-signed certificate an HTTPS instance serves until it has a real one. */
+  selfSignedCertificates: 'certs/self-signed/',
+  /** ports: each hostname's loopback port assignment, keyed by the lower-cased hostname. */
+  portAssignments: 'ports/host/',
 } as const
 
 export const keys = {
@@ -24,6 +30,15 @@ export const keys = {
   /** The kid of the key that signs new tokens. */
   activeSigningKey: () => 'keys/active',
   inCollection: (prefix: string, id: string) => prefix + safe(id),
+
+  // ---- ports ----
+  /** Who holds a loopback port of one kind ("http", "https"); the claim is the unit of exclusivity. */
+  portClaim: (kind: string, port: number) => {
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`invalid port ${port}`)
+    return keys.portClaims(kind) + String(port)
+  },
+  /** The prefix of every claim of one kind. */
+  portClaims: (kind: string) => `ports/claim/${safe(kind)}/`,
 }
 
 /** Log streams (the append-only, time-indexed collection). */

@@ -27,7 +27,8 @@ export function makeTempDir(prefix = 'ohp-e2e-'): string {
 
 /** PATH, HOME, a free API_PORT and a fresh DATA_DIR, plus `extra`. */
 export async function serveEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  return { ...baseEnv(), API_PORT: String(await freePort()), DATA_DIR: join(makeTempDir(), 'data'), ...extra }
+  // Port 0 for the public listeners: several servers may run at once, and 80/443 may be taken.
+  return { ...baseEnv(), API_PORT: String(await freePort()), HTTP_PORT: '0', HTTPS_PORT: '0', DATA_DIR: join(makeTempDir(), 'data'), ...extra }
 }
 
 export interface ServeOptions {

@@ -1,0 +1,95 @@
+/**
+ * @module Forwards one request to its backend with fetch, streaming both bodies: nothing is buffered,
+ * compressed bodies pass untouched, redirects are the client's business. Failures become 502 (refused,
+ * reset) or 504 (no response head in time), never a stack trace.
+ */
+import type { ClientInfo } from './client.ts'
+import { errorResponse } from './error-page.ts'
+import { buildResponseHeaders, buildUpstreamHeaders } from './headers.ts'
+
+export interface Upstream {
+  /** The backend's base URL; its path is a prefix of every forwarded path. */
+  readonly url: URL
+  readonly preserveHost: boolean
+  readonly customHeaders: Readonly<Record<string, string>>
+  readonly customResponseHeaders: Readonly<Record<string, string>>
+  readonly timeoutMs: number
+}
+
+/** Sends a request somewhere other than the network (the in-process API). */
+export type LocalFetch = (request: Request) => Response | Promise<Response>
+
+export interface ForwardContext {
+  readonly client: ClientInfo
+  readonly upstream: Upstream
+  /** When set, requests go to this function instead of over the network. */
+  readonly localFetch?: LocalFetch
+  readonly onError?: (detail: string) => void
+}
+
+/** Joins the target's path prefix and the request's path without producing "//". */
+export function upstreamUrl(base: URL, pathAndQuery: string): string {
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname
+  return `${base.origin}${prefix}${pathAndQuery}`
+}
+
+/** The request target without parsing a URL object: the hot path does this on every request. */
+export function pathAndQueryOf(requestUrl: string): string {
+  const schemeEnd = requestUrl.indexOf('://')
+  const pathStart = requestUrl.indexOf('/', schemeEnd + 3)
+  return pathStart === -1 ? '/' : requestUrl.slice(pathStart)
+}
+
+export async function forward(request: Request, requestHost: string, context: ForwardContext): Promise<Response> {
+  const { upstream, client } = context
+  const headers = buildUpstreamHeaders(request.headers, {
+    client,
+    requestHost,
+    upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host,
+    customHeaders: upstream.customHeaders,
+  })
+  const url = upstreamUrl(upstream.url, pathAndQueryOf(request.url))
+  const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(new TimeoutError()), upstream.timeoutMs)
+  // A client that goes away cancels the upstream request too.
+  request.signal.addEventListener('abort', () => abort.abort(request.signal.reason), { once: true })
+  let response: Response
+  try {
+    const init = {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : null,
+      redirect: 'manual',
+      signal: abort.signal,
+      decompress: false,
+      duplex: 'half',
+    } as RequestInit
+    response = context.localFetch ? await context.localFetch(new Request(url, init)) : await fetch(url, init)
+  } catch (error) {
+    return failure(error, request, context)
+  } finally {
+    clearTimeout(timer)
+  }
+  return new Response(request.method === 'HEAD' ? null : response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: buildResponseHeaders(response.headers, upstream.customResponseHeaders),
+  })
+}
+
+class TimeoutError extends Error {
+  constructor() {
+    super('upstream response timeout')
+    this.name = 'TimeoutError'
+  }
+}
+
+function failure(error: unknown, request: Request, context: ForwardContext): Response {
+  const accept = request.headers.get('accept')
+  const isTimeout = error instanceof TimeoutError || (error as { name?: string })?.name === 'TimeoutError'
+  context.onError?.(`${isTimeout ? 'timeout' : 'connect'}: ${(error as Error)?.message ?? error}`)
+  return isTimeout
+    ? errorResponse(504, 'the backend did not answer in time', accept)
+    : errorResponse(502, 'the backend could not be reached', accept)
+}

@@ -1,0 +1,11 @@
+/** @module What can go wrong with a proxy target that the caller must be told about. */
+
+export class TargetError extends Error {
+  constructor(
+    readonly kind: 'not_found' | 'conflict',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'TargetError'
+  }
+}

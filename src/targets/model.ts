@@ -1,0 +1,85 @@
+/**
+ * @module The proxy target: one public hostname and where its traffic goes. Field names follow the
+ * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
+ */
+import * as v from 'valibot'
+import { HostnameSchema } from './hostname.ts'
+
+/** RFC 9110 §5.1: a field name is a token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** RFC 9110 §5.5: no CR, LF or NUL in a field value. */
+const HEADER_VALUE = /^[^\r\n\0]*$/
+/** Set by the proxy itself; configuring them would break framing or the forwarding contract. */
+const RESERVED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length'])
+
+const HeaderMap = v.pipe(
+  v.record(
+    v.pipe(
+      v.string(),
+      v.regex(HEADER_NAME, 'expected an HTTP header name'),
+      v.check((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'this header is managed by the proxy'),
+    ),
+    v.pipe(v.string('expected a string'), v.regex(HEADER_VALUE, 'must not contain CR, LF or NUL'), v.maxLength(8192)),
+  ),
+  v.check((map) => Object.keys(map).length <= 64, 'at most 64 headers'),
+)
+
+export const TargetUrlSchema = v.pipe(
+  v.string('expected a URL'),
+  v.trim(),
+  v.url('expected an http(s) URL with a host'),
+  v.check((text) => {
+    const url = URL.parse(text)
+    return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password && !url.hash
+  }, 'expected an http(s) URL with a host (no credentials, no fragment)'),
+)
+
+export const ProxyProtocolSchema = v.nullable(v.picklist(['v1', 'v2'], 'expected "v1", "v2" or null'))
+
+/** Everything a client may set; the defaults are the original's. */
+export const ProxySettingsEntries = {
+  target_url: TargetUrlSchema,
+  enabled: v.optional(v.boolean('expected true or false'), true),
+  enable_http: v.optional(v.boolean('expected true or false'), true),
+  enable_https: v.optional(v.boolean('expected true or false'), true),
+  preserve_host_header: v.optional(v.boolean('expected true or false'), true),
+  custom_headers: v.optional(HeaderMap, {}),
+  custom_response_headers: v.optional(HeaderMap, {}),
+  cert_name: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._*-]{1,128}$/, 'expected letters, digits, ".", "_", "-" or "*"'))), null),
+  redirect_http_to_https: v.optional(v.boolean('expected true or false'), false),
+  /** RFC 6797 max-age in seconds; null sends no Strict-Transport-Security. */
+  hsts_max_age: v.optional(v.nullable(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(0), v.maxValue(63_072_000))), null),
+  /** Send a PROXY protocol header to the backend (for backends that want the client address that way). */
+  proxy_protocol: v.optional(ProxyProtocolSchema, null),
+  /** Seconds to wait for the backend's response head before answering 504. */
+  upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
+}
+
+export const ProxyTargetSchema = v.object({
+  proxy_hostname: HostnameSchema,
+  ...ProxySettingsEntries,
+  created_by: v.nullable(v.string()),
+  created_at: v.string(),
+  updated_at: v.string(),
+  config_version: v.number(),
+})
+
+export type ProxyTarget = v.InferOutput<typeof ProxyTargetSchema>
+
+export const CreateProxyTargetSchema = v.strictObject({ proxy_hostname: HostnameSchema, ...ProxySettingsEntries }, 'unknown field')
+
+/** PUT applies every field it is given (original-behaviour §12.2: the original silently ignored most). */
+export const UpdateProxyTargetSchema = v.strictObject(
+  Object.fromEntries(Object.entries(ProxySettingsEntries).map(([name, schema]) => [name, v.optional(unwrapDefault(schema))])) as {
+    [K in keyof typeof ProxySettingsEntries]: v.OptionalSchema<v.GenericSchema<v.InferInput<(typeof ProxySettingsEntries)[K]>, Exclude<v.InferOutput<(typeof ProxySettingsEntries)[K]>, undefined>>, undefined>
+  },
+  'unknown field',
+)
+
+export type CreateProxyTarget = v.InferOutput<typeof CreateProxyTargetSchema>
+export type UpdateProxyTarget = v.InferOutput<typeof UpdateProxyTargetSchema>
+
+/** An update must not fill in defaults for fields it did not mention. */
+function unwrapDefault(schema: v.GenericSchema): v.GenericSchema {
+  return 'wrapped' in schema && (schema as { type: string }).type === 'optional' ? (schema as unknown as { wrapped: v.GenericSchema }).wrapped : schema
+}
