@@ -71,7 +71,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => api.stop())
     const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
-    await ensureLocalhostProxy(targets, apiUrl)
+    keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: config.listenAddress, httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted },
       { targets, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
@@ -111,6 +111,14 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
   } else if (existing.created_by === 'system' && existing.target_url !== apiUrl) {
     await targets.update('localhost', { target_url: apiUrl })
   }
+}
+
+/** Runs work now and, while it fails (a store outage), again every few seconds, without blocking start-up. */
+function keepTrying(work: () => Promise<void>, logger: Logger, what: string): void {
+  work().catch((error) => {
+    logger.warn(`${what} failed; retrying`, { error: String(error) })
+    setTimeout(() => keepTrying(work, logger, what), 5_000).unref()
+  })
 }
 
 function openStoreOrExplain(config: Config): Store {

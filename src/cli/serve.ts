@@ -9,12 +9,13 @@ export const serveCommand = defineCommand({
   args: settingsArgs(),
   async run({ args }) {
     const config = loadConfig(process.env, givenFlags(args))
-    const server = await startServer(config)
-    await new Promise<void>((resolve) => {
-      const shutdown = () => resolve()
-      process.once('SIGINT', shutdown)
-      process.once('SIGTERM', shutdown)
+    // Listen for signals before anything starts: a signal during start-up still means a clean stop.
+    const stopRequested = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve())
+      process.once('SIGTERM', () => resolve())
     })
+    const server = await startServer(config)
+    await stopRequested
     await server.stop()
     process.exit(0)
   },

@@ -99,7 +99,8 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   const dispatcherOptions = { hostname: options.bindAddress, routes, handoff, trustedProxies, readDeadlineMs: options.readDeadlineMs ?? 10_000, maxPeekBytes: MAX_PEEK_BYTES, logger }
   const dispatchers: Dispatcher[] = []
   try {
-    await reconcile()
+    // A store outage at this moment must not stop the server: the periodic reconcile catches up.
+    await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
     dispatchers.push(startDispatcher({ ...dispatcherOptions, kind: 'http', port: options.httpPort }))
     dispatchers.push(startDispatcher({ ...dispatcherOptions, kind: 'https', port: options.httpsPort }))
   } catch (error) {
