@@ -11,7 +11,7 @@ import { readClientHelloSni } from './client-hello.ts'
 import type { Handoff } from './handoff.ts'
 import type { HostTable } from './host-table.ts'
 import { readRequestHead } from './http-head.ts'
-import { parseProxyHeader } from './proxy-protocol.ts'
+import { parseProxyHeader } from '../proxy/index.ts'
 
 export type ListenerKind = 'http' | 'https'
 

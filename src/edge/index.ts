@@ -1,4 +1,3 @@
 /** @module The data plane: public dispatchers, per-hostname instances, PROXY protocol codec. */
 export { startEdge, type Edge, type EdgeDeps, type EdgeOptions } from './edge.ts'
 export type { CertificatePem, CertificateSource } from './instances.ts'
-export { parseProxyHeader, serializeProxyV1, serializeProxyV2, type ProxyAddresses, type ProxyHeader } from './proxy-protocol.ts'

@@ -6,3 +6,13 @@ export { createInstanceHandler, type PipelineDeps, type RequestInterceptor, type
 export { buildResponseHeaders, buildUpstreamHeaders, isIdentityHeader } from './headers.ts'
 export { prepareSite, type Site } from './site.ts'
 export type { BridgeData } from './websocket.ts'
+export {
+  parseProxyHeader,
+  PROXY_MAX_HEADER_LENGTH,
+  serializeProxyV1,
+  serializeProxyV2,
+  type ParseResult,
+  type ProxyAddresses,
+  type ProxyHeader,
+  type ProxyTlv,
+} from './proxy-protocol.ts'

@@ -8,7 +8,7 @@ import {
   serializeProxyV2,
   type ParseResult,
   type ProxyAddresses,
-} from '../../src/edge/proxy-protocol.ts'
+} from '../../src/proxy/proxy-protocol.ts'
 
 const ascii = (text: string) => new TextEncoder().encode(text)
 const hex = (text: string) => Uint8Array.from(text.trim().split(/\s+/), (h) => parseInt(h, 16))
