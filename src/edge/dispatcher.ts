@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   readonly trustedProxies: readonly Cidr[]
   /** A peer that has not sent its Host / ClientHello by then is dropped (slowloris). */
   readonly readDeadlineMs: number
+  /** A piped connection with no bytes either way for this long is closed (a quiet keep-alive, a dead peer). */
+  readonly idleTimeoutSec: number
   readonly maxPeekBytes: number
   readonly logger: Logger
 }
@@ -185,6 +187,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const startPipe = (socket: Socket<Connection>, port: number) => {
     if (socket.data.deadline) clearTimeout(socket.data.deadline)
     socket.data.deadline = null
+    socket.timeout(options.idleTimeoutSec)
     void connectInstance(socket, port)
   }
 
@@ -243,6 +246,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         },
         drain(socket) {
           flush(socket.data.toClient, socket.data.toInstance.socket)
+        },
+        timeout(socket) {
+          close(socket.data)
         },
         end(socket) {
           const side = socket.data.toInstance

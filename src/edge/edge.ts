@@ -22,6 +22,8 @@ export interface EdgeOptions {
   readonly publicHttpsPort?: number
   readonly trustedProxies: readonly string[]
   readonly readDeadlineMs?: number
+  /** Idle piped connections close after this long; SSE and WebSocket peers should send keep-alives sooner. */
+  readonly idleTimeoutSec?: number
   readonly reconcileIntervalMs?: number
   readonly drainMs?: number
 }
@@ -96,7 +98,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     if (event.type === 'proxy_created' || event.type === 'proxy_updated' || event.type === 'proxy_deleted') await syncOne(event.hostname)
   })
 
-  const dispatcherOptions = { hostname: options.bindAddress, routes, handoff, trustedProxies, readDeadlineMs: options.readDeadlineMs ?? 10_000, maxPeekBytes: MAX_PEEK_BYTES, logger }
+  const dispatcherOptions = { hostname: options.bindAddress, routes, handoff, trustedProxies, readDeadlineMs: options.readDeadlineMs ?? 10_000, idleTimeoutSec: options.idleTimeoutSec ?? 300, maxPeekBytes: MAX_PEEK_BYTES, logger }
   const dispatchers: Dispatcher[] = []
   try {
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
