@@ -93,21 +93,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Promise<void> {
   const existing = await targets.get('localhost')
   if (!existing) {
-    await targets.ensure({
-      proxy_hostname: 'localhost',
-      target_url: apiUrl,
-      enabled: true,
-      enable_http: true,
-      enable_https: true,
-      preserve_host_header: true,
-      custom_headers: {},
-      custom_response_headers: {},
-      cert_name: null,
-      redirect_http_to_https: false,
-      hsts_max_age: null,
-      proxy_protocol: null,
-      upstream_timeout: 60,
-    })
+    await targets.ensure({ proxy_hostname: 'localhost', target_url: apiUrl })
   } else if (existing.created_by === 'system' && existing.target_url !== apiUrl) {
     await targets.update('localhost', { target_url: apiUrl })
   }

@@ -3,11 +3,12 @@
  * announced (proxy_created / proxy_updated / proxy_deleted), so the edge of every node applies it
  * without a restart; the edge's periodic reconcile repairs any event that was missed.
  */
+import * as v from 'valibot'
 import type { AppEvent, EventBus } from '../events/index.ts'
 import type { Clock } from '../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../store/index.ts'
 import { TargetError } from './errors.ts'
-import { ProxyTargetSchema, type CreateProxyTarget, type ProxyTarget, type UpdateProxyTarget } from './model.ts'
+import { CreateProxyTargetSchema, ProxyTargetSchema, type CreateProxyTarget, type ProxyTarget, type UpdateProxyTarget } from './model.ts'
 
 export interface ProxyTargets {
   list(): Promise<ProxyTarget[]>
@@ -18,8 +19,8 @@ export interface ProxyTargets {
   update(hostname: string, changes: UpdateProxyTarget): Promise<ProxyTarget>
   /** Throws TargetError('not_found'). */
   remove(hostname: string): Promise<void>
-  /** Creates the target only when the hostname is free; for built-in proxies such as localhost. */
-  ensure(input: CreateProxyTarget): Promise<void>
+  /** Creates the target, with the schema's defaults, only when the hostname is free; for built-in proxies such as localhost. */
+  ensure(input: v.InferInput<typeof CreateProxyTargetSchema>): Promise<void>
 }
 
 const MAX_UPDATE_ATTEMPTS = 5
@@ -50,7 +51,7 @@ export function createProxyTargets(store: Store, bus: EventBus, clock: Clock): P
       return target
     },
     async ensure(input) {
-      await create(input, 'system')
+      await create(v.parse(CreateProxyTargetSchema, input), 'system')
     },
     async update(hostname, changes) {
       // Compare-and-set, so two concurrent updates both apply instead of one silently losing.

@@ -18,6 +18,20 @@ afterAll(() => api.close())
 const info = (headers: Record<string, string> = {}) => api.app.request('/system/info', { headers })
 const rotate = (headers: Record<string, string> = {}) => api.app.request('/oauth/keys/rotate', { method: 'POST', headers })
 
+/** A token with valid claims for this API, signed however the test wants to break it. */
+function forge(header: { alg: string; typ: string; kid?: string }, key: CryptoKey | Uint8Array): Promise<string> {
+  const nowSec = Math.floor(api.clock.nowMs() / 1000)
+  return new SignJWT({ scope: 'admin', username: 'alice', client_id: 'x' })
+    .setProtectedHeader(header)
+    .setIssuer(api.config.publicUrl)
+    .setAudience(api.config.publicUrl)
+    .setSubject('local:alice')
+    .setJti('j')
+    .setIssuedAt(nowSec)
+    .setExpirationTime(nowSec + 600)
+    .sign(key)
+}
+
 async function expectUnauthorized(response: Response, withError: boolean) {
   expect(response.status).toBe(401)
   const challenge = response.headers.get('www-authenticate') ?? ''
@@ -71,15 +85,7 @@ describe('API authentication', () => {
 
   test('RFC 8725 §3.1: HS256 (algorithm confusion) is refused, even with our kid', async () => {
     const { kid } = await api.keyRing.activeKey()
-    const hmac = await new SignJWT({ scope: 'admin', username: 'alice', client_id: 'x' })
-      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid })
-      .setIssuer(api.config.publicUrl)
-      .setAudience(api.config.publicUrl)
-      .setSubject('local:alice')
-      .setJti('j')
-      .setIssuedAt(Math.floor(api.clock.nowMs() / 1000))
-      .setExpirationTime(Math.floor(api.clock.nowMs() / 1000) + 600)
-      .sign(new TextEncoder().encode('a-shared-secret-anyone-could-guess!'))
+    const hmac = await forge({ alg: 'HS256', typ: 'at+jwt', kid }, new TextEncoder().encode('a-shared-secret-anyone-could-guess!'))
     await expectUnauthorized(await info(bearer(hmac)), true)
   })
 
@@ -103,15 +109,7 @@ describe('API authentication', () => {
   test('a token that claims our kid but is signed by another key is refused', async () => {
     const { kid } = await api.keyRing.activeKey()
     const { privateKey } = await generateKeyPair('ES256')
-    const forged = await new SignJWT({ scope: 'admin', username: 'alice', client_id: 'x' })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-      .setIssuer(api.config.publicUrl)
-      .setAudience(api.config.publicUrl)
-      .setSubject('local:alice')
-      .setJti('j')
-      .setIssuedAt(Math.floor(api.clock.nowMs() / 1000))
-      .setExpirationTime(Math.floor(api.clock.nowMs() / 1000) + 600)
-      .sign(privateKey)
+    const forged = await forge({ alg: 'ES256', typ: 'at+jwt', kid }, privateKey)
     expect(decodeProtectedHeader(forged).kid).toBe(kid)
     await expectUnauthorized(await info(bearer(forged)), true)
   })
@@ -130,15 +128,7 @@ describe('API authentication', () => {
 
   test('RFC 9068 §2.1: a JWT without typ at+jwt (e.g. an ID token) is refused', async () => {
     const { kid, privateKey } = await api.keyRing.activeKey()
-    const idToken = await new SignJWT({ scope: 'admin', username: 'alice', client_id: 'x' })
-      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
-      .setIssuer(api.config.publicUrl)
-      .setAudience(api.config.publicUrl)
-      .setSubject('local:alice')
-      .setJti('j')
-      .setIssuedAt(Math.floor(api.clock.nowMs() / 1000))
-      .setExpirationTime(Math.floor(api.clock.nowMs() / 1000) + 600)
-      .sign(privateKey)
+    const idToken = await forge({ alg: 'ES256', typ: 'JWT', kid }, privateKey)
     await expectUnauthorized(await info(bearer(idToken)), true)
   })
 
