@@ -4,7 +4,7 @@
  */
 import { createApiApp, portRoutes, proxyTargetRoutes } from './api/index.ts'
 import { createCertificateSource } from './certs/index.ts'
-import { startEdge, type Edge } from './edge/index.ts'
+import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
 import type { Config } from './config/index.ts'
@@ -27,6 +27,8 @@ export interface RunningServer {
 export interface ServerOptions {
   readonly logger?: Logger
   readonly clock?: Clock
+  /** Data-plane timings that have no setting (tests shorten the slowloris deadline). */
+  readonly edge?: Pick<EdgeOptions, 'readDeadlineMs' | 'drainMs' | 'reconcileIntervalMs'>
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -73,7 +75,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: config.listenAddress, httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted },
+      { bindAddress: config.listenAddress, httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
       { targets, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())

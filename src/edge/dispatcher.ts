@@ -65,6 +65,8 @@ interface Upstream {
 }
 
 const EMPTY = new Uint8Array(0)
+/** After a client's FIN, the pair closes once no byte has moved for this long. */
+const HALF_CLOSED_LINGER_SEC = 5
 /** RFC 8446 §6.2: a fatal alert record, unrecognized_name (112). */
 const TLS_UNRECOGNIZED_NAME = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70])
 
@@ -100,8 +102,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const written = side.socket!.write(bytes)
     if (written < bytes.length) {
-      // Copy: the runtime may reuse the buffer it handed to the data callback.
-      side.pending = bytes.slice(Math.max(written, 0))
+      // A copy (Buffer#slice would be a view): the runtime may reuse the buffer it handed to the callback.
+      side.pending = new Uint8Array(bytes.subarray(Math.max(written, 0)))
       source?.pause()
     }
   }
@@ -210,6 +212,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     listener = Bun.listen<Connection>({
       hostname: options.hostname,
       port: options.port,
+      allowHalfOpen: true,
       socket: {
         open(socket) {
           const isTrusted = options.trustedProxies.length > 0 && isTrustedPeer(socket.remoteAddress)
@@ -251,10 +254,13 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
           close(socket.data)
         },
         end(socket) {
-          const side = socket.data.toInstance
-          if (!side.socket) return close(socket.data)
-          if (side.pending) side.endWhenFlushed = true
-          else side.socket.end()
+          const connection = socket.data
+          // Half-closed before its request head was complete: nothing more will come.
+          if (connection.phase === 'peek' || connection.phase === 'proxy-header') return close(connection)
+          // A client may send its request and then FIN (RFC 9112 §9.6 allows it). Passing the FIN on
+          // would make the instance drop the response, so keep the client half-open and close the pair
+          // once the response has gone quiet.
+          socket.timeout(HALF_CLOSED_LINGER_SEC)
         },
         close(socket) {
           open.delete(socket)

@@ -63,6 +63,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     return handed ?? { address: peer?.address ?? '', port: peer?.port ?? 0, isTls: scheme === 'https', isViaTrustedProxy: false }
   }
 
+  const dispatchers: Dispatcher[] = []
   const manager = createInstanceManager({
     ports: deps.ports,
     routes,
@@ -73,7 +74,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     pipeline: {
       clientOf,
       apiFetch: deps.apiFetch,
-      httpsPort: options.publicHttpsPort ?? options.httpsPort,
+      httpsPort: () => options.publicHttpsPort ?? dispatchers[1]?.port ?? options.httpsPort,
       interceptors: deps.interceptors,
       logger,
     },
@@ -99,7 +100,6 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   })
 
   const dispatcherOptions = { hostname: options.bindAddress, routes, handoff, trustedProxies, readDeadlineMs: options.readDeadlineMs ?? 10_000, idleTimeoutSec: options.idleTimeoutSec ?? 300, maxPeekBytes: MAX_PEEK_BYTES, logger }
-  const dispatchers: Dispatcher[] = []
   try {
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
     await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))

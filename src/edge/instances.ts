@@ -1,9 +1,12 @@
 /**
  * @module One instance per proxy hostname (DESIGN §3.2): a Bun.serve on a loopback HTTP port and, with
  * HTTPS enabled, another on a loopback HTTPS port holding that hostname's certificate. Configuration
- * changes apply to the next request without touching the servers; a certificate change starts a new
- * server on the same port (SO_REUSEPORT), then drains the old one, because Bun.serve cannot swap TLS in
- * place. Changes to one hostname are applied one at a time, in order.
+ * changes apply to the next request without touching the servers. A certificate change starts a new
+ * server beside the old one, switches the dispatcher's table to it, and only then drains the old one,
+ * because Bun.serve cannot swap TLS in place. The new server takes the other of two ports (the
+ * allocated one, or an ephemeral one): sharing one port through SO_REUSEPORT would let the kernel queue
+ * connections on the old listener, and closing it resets them. Changes to one hostname are applied one
+ * at a time, in order.
  */
 import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
@@ -29,6 +32,8 @@ export interface InstanceManagerDeps {
   readonly logger: Logger
   /** How long an old server may finish in-flight requests after a swap or delete before it is closed hard. */
   readonly drainMs: number
+  /** How long an old server keeps listening after the table switch, for connections already on their way. */
+  readonly handoverMs?: number
 }
 
 export interface InstanceManager {
@@ -67,7 +72,6 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     return Bun.serve<BridgeData>({
       hostname: '127.0.0.1',
       port,
-      reusePort: true,
       // Streaming responses (SSE, downloads) may be quiet for long stretches; the backend decides.
       idleTimeout: 0,
       ...(tls ? { tls: { cert: tls.certPem, key: tls.keyPem } } : {}),
@@ -80,10 +84,24 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     })
   }
 
-  /** Lets in-flight requests finish, then closes whatever is left. */
+  /** The allocated port when it is free; an ephemeral one while an older server still holds it. */
+  const serveOnEitherPort = (hostname: string, port: number, tls: CertificatePem) => {
+    try {
+      return serve(hostname, 'https', port, tls)
+    } catch (error) {
+      if (port === 0 || !/in use|EADDRINUSE/i.test(String(error))) throw error
+      return serve(hostname, 'https', 0, tls)
+    }
+  }
+
+  /**
+   * Keeps listening briefly (connects already in flight still land), then stops accepting and lets
+   * in-flight requests finish, then closes whatever is left.
+   */
   const drain = (server: Server<BridgeData>) => {
-    void server.stop(false)
-    setTimeout(() => void server.stop(true), deps.drainMs).unref()
+    const handoverMs = deps.handoverMs ?? 1_000
+    setTimeout(() => void server.stop(false), handoverMs).unref()
+    setTimeout(() => void server.stop(true), handoverMs + deps.drainMs).unref()
   }
 
   const applyNow = async (target: ProxyTarget) => {
@@ -102,10 +120,10 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     if (target.enable_https) {
       const certificate = await deps.certificateFor(target)
       if (certificate.version !== instance.certificateVersion) {
-        const port = await deps.ports.portFor(hostname, 'https')
+        const allocated = await deps.ports.portFor(hostname, 'https')
         const previous = instance.https
-        // Start the new server before the old one stops listening: no connection is refused meanwhile.
-        instance.https = serve(hostname, 'https', port, certificate)
+        // The new server listens before the table switches and the old one drains: nothing is refused.
+        instance.https = serveOnEitherPort(hostname, previous?.port === allocated ? 0 : allocated, certificate)
         instance.certificateVersion = certificate.version
         if (previous) drain(previous)
       }

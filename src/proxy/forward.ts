@@ -1,11 +1,13 @@
 /**
- * @module Forwards one request to its backend with fetch, streaming both bodies: nothing is buffered,
- * compressed bodies pass untouched, redirects are the client's business. Failures become 502 (refused,
- * reset) or 504 (no response head in time), never a stack trace.
+ * @module Forwards one request to its backend with fetch (or, for a backend that wants a PROXY protocol
+ * header, the raw-socket client), streaming both bodies: nothing is buffered, compressed bodies pass
+ * untouched, redirects are the client's business. Failures become 502 (refused, reset, broken framing)
+ * or 504 (no response head in time), never a stack trace.
  */
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
 import { buildResponseHeaders, buildUpstreamHeaders } from './headers.ts'
+import { buildProxyPreamble, rawFetch, type ProxyProtocolVersion, type SocketAddress } from './raw-forward.ts'
 
 export interface Upstream {
   /** The backend's base URL; its path is a prefix of every forwarded path. */
@@ -14,6 +16,8 @@ export interface Upstream {
   readonly customHeaders: Readonly<Record<string, string>>
   readonly customResponseHeaders: Readonly<Record<string, string>>
   readonly timeoutMs: number
+  /** Open each backend connection with this PROXY protocol header (the target's `proxy_protocol`), or null for plain fetch. */
+  readonly proxyProtocol: ProxyProtocolVersion | null
 }
 
 /** Sends a request somewhere other than the network (the in-process API). */
@@ -21,6 +25,8 @@ export type LocalFetch = (request: Request) => Response | Promise<Response>
 
 export interface ForwardContext {
   readonly client: ClientInfo
+  /** Where the client's connection arrived (the instance's listener): the PROXY header's destination. */
+  readonly instance: SocketAddress
   readonly upstream: Upstream
   /** When set, requests go to this function instead of over the network. */
   readonly localFetch?: LocalFetch
@@ -65,7 +71,11 @@ export async function forward(request: Request, requestHost: string, context: Fo
       decompress: false,
       duplex: 'half',
     } as RequestInit
-    response = context.localFetch ? await context.localFetch(new Request(url, init)) : await fetch(url, init)
+    if (context.localFetch) response = await context.localFetch(new Request(url, init))
+    else if (upstream.proxyProtocol) {
+      const preamble = buildProxyPreamble(upstream.proxyProtocol, client, context.instance)
+      response = await rawFetch({ url: new URL(url), method: request.method, headers, body: hasBody ? request.body : null, preamble, signal: abort.signal })
+    } else response = await fetch(url, init)
   } catch (error) {
     return failure(error, request, context)
   } finally {

@@ -22,14 +22,13 @@ export interface PipelineDeps {
   readonly siteOf: (proxyHostname: string) => Site | undefined
   readonly clientOf: (request: Request, server: Server<BridgeData>, scheme: Scheme) => ClientInfo
   readonly apiFetch: LocalFetch
-  /** The public HTTPS port, for redirects (443 is left out of the URL). */
-  readonly httpsPort: number
+  /** The public HTTPS port, for redirects (443 is left out of the URL). Asked per redirect: with HTTPS_PORT=0 it is known only once the dispatcher listens. */
+  readonly httpsPort: () => number
   readonly interceptors?: readonly RequestInterceptor[]
   readonly logger: Logger
 }
 
 export function createInstanceHandler(proxyHostname: string, scheme: Scheme, deps: PipelineDeps) {
-  const httpsSuffix = deps.httpsPort === 443 ? '' : `:${deps.httpsPort}`
   return {
     async fetch(request: Request, server: Server<BridgeData>): Promise<Response | undefined> {
       const site = deps.siteOf(proxyHostname)
@@ -46,12 +45,15 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
       }
       if (scheme === 'http' && site.target.redirect_http_to_https && site.target.enable_https) {
         // RFC 9110 §15.4.9: 308 keeps the method and body.
+        const httpsPort = deps.httpsPort()
+        const httpsSuffix = httpsPort === 443 ? '' : `:${httpsPort}`
         return new Response(null, { status: 308, headers: { location: `https://${hostname}${httpsSuffix}${pathAndQueryOf(request.url)}` } })
       }
 
       const client = deps.clientOf(request, server, scheme)
       const context = {
         client,
+        instance: { address: server.hostname ?? '127.0.0.1', port: server.port ?? 0 },
         upstream: site.upstream,
         localFetch: site.isLocalApi ? deps.apiFetch : undefined,
         onError: (detail: string) => deps.logger.warn('upstream failed', { proxy: proxyHostname, detail }),

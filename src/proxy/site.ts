@@ -20,6 +20,7 @@ export function prepareSite(target: ProxyTarget, apiOrigin: string): Site {
       customHeaders: target.custom_headers,
       customResponseHeaders: target.custom_response_headers,
       timeoutMs: target.upstream_timeout * 1000,
+      proxyProtocol: target.proxy_protocol,
     },
   }
 }

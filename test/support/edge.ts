@@ -5,7 +5,8 @@
 import { loadConfig } from '../../src/config/index.ts'
 import { createLogger, systemClock } from '../../src/lib/index.ts'
 import { apiResource, issueAccessToken } from '../../src/oauth/index.ts'
-import { startServer, type RunningServer } from '../../src/server.ts'
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts'
+import { isolatedPortRanges } from './port-ranges.ts'
 
 export interface TestEdge {
   readonly server: RunningServer
@@ -18,9 +19,13 @@ export interface TestEdge {
   stop(): Promise<void>
 }
 
-export async function startTestEdge(env: Record<string, string> = {}): Promise<TestEdge> {
-  const config = loadConfig({ DATA_DIR: ':memory:', API_PORT: '0', HTTP_PORT: '0', HTTPS_PORT: '0', LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'silent', ...env })
-  const server = await startServer(config, { logger: createLogger(config.logLevel) })
+/**
+ * `env` adds or overrides settings; `edge` sets data-plane timings that have no setting (e.g. a short
+ * slowloris deadline). Each edge gets instance port ranges of its own, so several can run at once.
+ */
+export async function startTestEdge(env: Record<string, string> = {}, edge?: ServerOptions['edge']): Promise<TestEdge> {
+  const config = loadConfig({ DATA_DIR: ':memory:', API_PORT: '0', HTTP_PORT: '0', HTTPS_PORT: '0', LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'silent', ...isolatedPortRanges(), ...env })
+  const server = await startServer(config, { logger: createLogger(config.logLevel), edge })
   // With API_PORT=0 the issuer and audience are "http://127.0.0.1:0" on both sides, which is consistent.
   const adminToken = await issueAccessToken(server.keyRing, systemClock, {
     issuer: config.publicUrl,
