@@ -74,6 +74,8 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
       port,
       // Streaming responses (SSE, downloads) may be quiet for long stretches; the backend decides.
       idleTimeout: 0,
+      // Bodies stream through to the backend, which decides how large they may be (Bun's default is 128 MiB).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       ...(tls ? { tls: { cert: tls.certPem, key: tls.keyPem } } : {}),
       fetch: handler.fetch,
       websocket: handler.websocket,
@@ -85,12 +87,12 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
   }
 
   /** The allocated port when it is free; an ephemeral one while an older server still holds it. */
-  const serveOnEitherPort = (hostname: string, port: number, tls: CertificatePem) => {
+  const serveOnEitherPort = (hostname: string, scheme: 'http' | 'https', port: number, tls?: CertificatePem) => {
     try {
-      return serve(hostname, 'https', port, tls)
+      return serve(hostname, scheme, port, tls)
     } catch (error) {
       if (port === 0 || !/in use|EADDRINUSE/i.test(String(error))) throw error
-      return serve(hostname, 'https', 0, tls)
+      return serve(hostname, scheme, 0, tls)
     }
   }
 
@@ -110,7 +112,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     instance.site = prepareSite(target, deps.apiOrigin)
     instances.set(hostname, instance)
 
-    if (target.enable_http && !instance.http) instance.http = serve(hostname, 'http', await deps.ports.portFor(hostname, 'http'))
+    if (target.enable_http && !instance.http) instance.http = serveOnEitherPort(hostname, 'http', await deps.ports.portFor(hostname, 'http'))
     if (!target.enable_http && instance.http) {
       drain(instance.http)
       instance.http = null
@@ -123,7 +125,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
         const allocated = await deps.ports.portFor(hostname, 'https')
         const previous = instance.https
         // The new server listens before the table switches and the old one drains: nothing is refused.
-        instance.https = serveOnEitherPort(hostname, previous?.port === allocated ? 0 : allocated, certificate)
+        instance.https = serveOnEitherPort(hostname, 'https', previous?.port === allocated ? 0 : allocated, certificate)
         instance.certificateVersion = certificate.version
         if (previous) drain(previous)
       }
