@@ -1,33 +1,50 @@
 /**
- * @module `bun run bench`: measures our paths against baselines run in the same process of
- * measurement, and prints ratios. Today: the management API's /health against a bare Bun.serve
- * answering the same bytes. The data-plane benchmark (nginx, HTTP and HTTPS paths, scale mode) joins
- * with the edge.
+ * @module `bun run bench`: ours against nginx on the data plane (throughput mode), or `bun run bench --
+ * --scale` (or BENCH_SCALE=1): 1,000 proxies, start-up after a restart, RSS, and new-proxy latency.
+ * Every process and file it makes lives under one temp directory and is stopped/removed at the end,
+ * also on Ctrl-C.
  */
-import { loadConfig } from '../src/config/index.ts'
-import { createLogger } from '../src/lib/index.ts'
-import { startServer } from '../src/server.ts'
-import { runWrk, type WrkResult } from './wrk.ts'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { NGINX } from './nginx.ts'
+import { runScale } from './scale.ts'
+import { runThroughput } from './throughput.ts'
 
-if (!Bun.which('wrk')) {
-  console.error('bench: wrk is not installed (apt-get install wrk)')
+const isScale = process.argv.includes('--scale') || process.env.BENCH_SCALE === '1'
+const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 10)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 1)
+if (!(durationSec > 0) || !Number.isInteger(rounds) || rounds < 1) {
+  console.error('bench: BENCH_DURATION_SEC must be a positive number and BENCH_ROUNDS a positive integer')
+  process.exit(2)
+}
+const missing = isScale ? [] : [...['wrk', 'openssl'].filter((tool) => !Bun.which(tool)), ...(existsSync(NGINX) ? [] : ['nginx'])]
+if (missing.length > 0) {
+  console.error(`bench: not installed: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`)
   process.exit(2)
 }
 
-const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 5)
-const server = await startServer(loadConfig({ DATA_DIR: ':memory:', API_PORT: '0', LOG_LEVEL: 'silent' }), { logger: createLogger('silent') })
-const sample = await (await fetch(`${server.apiUrl}/health`)).text()
-const bare = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response(sample, { headers: { 'Content-Type': 'application/json' } }) })
-
-const rows: [string, WrkResult][] = []
-rows.push(['bare Bun.serve', await runWrk(`http://127.0.0.1:${bare.port}/health`, { durationSec })])
-rows.push(['API /health', await runWrk(`${server.apiUrl}/health`, { durationSec })])
-bare.stop(true)
-await server.stop()
-
-const [baseline] = rows[0]!.slice(1) as [WrkResult]
-console.log(`${'path'.padEnd(16)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ratio'.padStart(6)}`)
-for (const [name, result] of rows) {
-  const ratio = (result.requestsPerSec / baseline.requestsPerSec).toFixed(2)
-  console.log(`${name.padEnd(16)} ${result.requestsPerSec.toFixed(0).padStart(9)} ${result.p50Ms.toFixed(2).padStart(8)} ${result.p99Ms.toFixed(2).padStart(8)} ${ratio.padStart(6)}`)
+const dir = mkdtempSync(join(tmpdir(), 'ohp-bench-'))
+const cleanups: (() => Promise<void> | void)[] = []
+const cleanUp = async () => {
+  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve(stop()).catch((error) => console.error('bench: cleanup failed:', error))
+  rmSync(dir, { recursive: true, force: true })
 }
+process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+
+// Other work on the machine skews every number: the load average before and after shows it.
+const printLoad = (when: string) => console.log(`load average ${when}: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`)
+console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString()}`)
+printLoad('at start')
+let exitCode = 0
+try {
+  if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
+  else await runThroughput(dir, durationSec, rounds, (stop) => cleanups.push(stop))
+} catch (error) {
+  console.error('bench failed:', error)
+  exitCode = 1
+} finally {
+  await cleanUp()
+}
+printLoad('at end')
+process.exit(exitCode)
