@@ -6,7 +6,8 @@
  */
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
-import { buildResponseHeaders, buildUpstreamHeaders } from './headers.ts'
+import { withDeadline } from './deadlines.ts'
+import { buildUpstreamHeaders, prepareResponseHeaders } from './headers.ts'
 import { buildProxyPreamble, rawFetch, type ProxyProtocolVersion, type SocketAddress } from './raw-forward.ts'
 
 export interface Upstream {
@@ -56,36 +57,34 @@ export async function forward(request: Request, requestHost: string, context: Fo
   })
   const url = upstreamUrl(upstream.url, pathAndQueryOf(request.url))
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
-  const abort = new AbortController()
-  const timer = setTimeout(() => abort.abort(new TimeoutError()), upstream.timeoutMs)
-  // A client that goes away cancels the upstream request too.
-  request.signal.addEventListener('abort', () => abort.abort(request.signal.reason), { once: true })
-  let response: Response
+  const body = hasBody ? request.body : null
+  // The client's own signal: a client that goes away cancels the upstream request too.
+  const init = { method: request.method, headers, body, redirect: 'manual', signal: request.signal, decompress: false, duplex: 'half' } as RequestInit
+  let pending: Promise<Response>
+  let cancelOnTimeout: AbortController | null = null
+  if (context.localFetch) pending = Promise.resolve(context.localFetch(new Request(url, init)))
+  else if (upstream.proxyProtocol) {
+    // The raw client owns its socket, so a timeout must be able to close it.
+    cancelOnTimeout = new AbortController()
+    const preamble = buildProxyPreamble(upstream.proxyProtocol, client, context.instance)
+    pending = rawFetch({ url: new URL(url), method: request.method, headers, body, preamble, signal: AbortSignal.any([request.signal, cancelOnTimeout.signal]) })
+  } else pending = fetch(url, init)
+
+  let response: Response | 'timeout'
   try {
-    const init = {
-      method: request.method,
-      headers,
-      body: hasBody ? request.body : null,
-      redirect: 'manual',
-      signal: abort.signal,
-      decompress: false,
-      duplex: 'half',
-    } as RequestInit
-    if (context.localFetch) response = await context.localFetch(new Request(url, init))
-    else if (upstream.proxyProtocol) {
-      const preamble = buildProxyPreamble(upstream.proxyProtocol, client, context.instance)
-      response = await rawFetch({ url: new URL(url), method: request.method, headers, body: hasBody ? request.body : null, preamble, signal: abort.signal })
-    } else response = await fetch(url, init)
+    response = await withDeadline(pending, upstream.timeoutMs)
   } catch (error) {
     return failure(error, request, context)
-  } finally {
-    clearTimeout(timer)
   }
-  return new Response(request.method === 'HEAD' ? null : response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: buildResponseHeaders(response.headers, upstream.customResponseHeaders),
-  })
+  if (response === 'timeout') {
+    // A backend that answers after all gets its body cancelled, which closes that connection.
+    cancelOnTimeout?.abort()
+    pending.then((late) => late.body?.cancel(), () => {})
+    return failure(new TimeoutError(), request, context)
+  }
+  // fetch's Response is ours to change: strip hop-by-hop headers in place rather than copy it.
+  prepareResponseHeaders(response.headers, upstream.customResponseHeaders)
+  return request.method === 'HEAD' && response.body ? new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers }) : response
 }
 
 class TimeoutError extends Error {
@@ -98,6 +97,8 @@ class TimeoutError extends Error {
 function failure(error: unknown, request: Request, context: ForwardContext): Response {
   const accept = request.headers.get('accept')
   const isTimeout = error instanceof TimeoutError || (error as { name?: string })?.name === 'TimeoutError'
+  // A client that left is not a backend failure; nobody will read this answer anyway.
+  if (request.signal.aborted) return errorResponse(502, 'the client went away', accept)
   context.onError?.(`${isTimeout ? 'timeout' : 'connect'}: ${(error as Error)?.message ?? error}`)
   return isTimeout
     ? errorResponse(504, 'the backend did not answer in time', accept)

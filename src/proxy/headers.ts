@@ -66,16 +66,12 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
   return headers
 }
 
-/** Copies the backend's response headers except hop-by-hop ones; adds the proxy's configured ones. */
-export function buildResponseHeaders(upstream: Headers, extra: Readonly<Record<string, string>>): Headers {
-  const connectionListed = listedInConnection(upstream)
-  const headers = new Headers()
-  for (const [name, value] of upstream) {
-    if (HOP_BY_HOP.has(name) || connectionListed.has(name)) continue
-    headers.append(name, value)
-  }
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value)
-  return headers
+/** Removes hop-by-hop headers from a backend response in place and adds the proxy's configured ones. */
+export function prepareResponseHeaders(headers: Headers, extra: Readonly<Record<string, string>>): void {
+  const connectionListed = listedInConnection(headers)
+  for (const name of HOP_BY_HOP) headers.delete(name)
+  for (const name of connectionListed) headers.delete(name)
+  for (const name in extra) headers.set(name, extra[name]!)
 }
 
 /** RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too. */

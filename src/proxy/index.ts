@@ -3,7 +3,7 @@ export type { ClientInfo } from './client.ts'
 export { errorResponse, escapeHtml } from './error-page.ts'
 export { forward, pathAndQueryOf, upstreamUrl, type LocalFetch, type Upstream } from './forward.ts'
 export { createInstanceHandler, type PipelineDeps, type RequestInterceptor, type Scheme } from './handler.ts'
-export { buildResponseHeaders, buildUpstreamHeaders, isIdentityHeader } from './headers.ts'
+export { buildUpstreamHeaders, isIdentityHeader, prepareResponseHeaders } from './headers.ts'
 export { prepareSite, type Site } from './site.ts'
 export type { BridgeData } from './websocket.ts'
 export {
