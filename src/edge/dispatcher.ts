@@ -82,7 +82,11 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     if (connection.deadline) clearTimeout(connection.deadline)
     if (connection.loopbackPort) handoff.forget(connection.loopbackPort, connection.instancePort)
     connection.toInstance.socket?.end()
-    connection.toClient.socket?.end()
+    // The instance may close right after its last bytes; whatever of them still waits for the client
+    // goes out first (drain ends the socket then).
+    const toClient = connection.toClient
+    if (toClient.pending) toClient.endWhenFlushed = true
+    else toClient.socket?.end()
   }
 
   const reject = (socket: Socket<Connection>, reply: Uint8Array | string) => {
