@@ -1,14 +1,14 @@
 #!/usr/bin/env bun
 /** @module Entry point: the citty root command. `serve` is the default; every other group is CLI. */
 import { defineCommand, runCommand, showUsage } from 'citty'
-import { serveCommand, tokenCommand, UsageError } from './cli/index.ts'
+import { keysCommand, serveCommand, tokenCommand, UsageError } from './cli/index.ts'
 import { ConfigError } from './config/index.ts'
 import { StartupError } from './lib/index.ts'
 import { VERSION } from './version.ts'
 
 const root = defineCommand({
   meta: { name: 'oauth-https-proxy', version: VERSION, description: 'HTTPS edge with ACME certificates and an OAuth 2.1 authorization server' },
-  subCommands: { serve: serveCommand, token: tokenCommand },
+  subCommands: { serve: serveCommand, token: tokenCommand, keys: keysCommand },
 })
 
 const EXIT_USAGE = 2

@@ -2,15 +2,15 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, portRoutes, proxyTargetRoutes } from './api/index.ts'
+import { createApiApp, oauthMetadataRoutes, portRoutes, proxyTargetRoutes, registerRoutes } from './api/index.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
+import { createHostnamesTargeting, createProxyTargets, type ProxyTargets } from './targets/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
-import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
+import { apiResource, createClientRegistry, createIssuerResolver, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
 export interface RunningServer {
@@ -54,6 +54,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
     const audience = apiResource(config)
+    // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
+    let apiUrl = ''
+    const resolveIssuer = createIssuerResolver({
+      publicUrl: config.publicUrl,
+      apiOrigin: () => apiUrl,
+      apiProxyHostnames: createHostnamesTargeting(targets, bus, () => apiUrl, clock),
+    })
     const app = createApiApp({
       config,
       store,
@@ -62,7 +69,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience }),
-      extraRoutes: [...proxyTargetRoutes(targets), ...portRoutes(ports)],
+      extraRoutes: [
+        ...proxyTargetRoutes(targets),
+        ...portRoutes(ports),
+        ...oauthMetadataRoutes({ resolveIssuer }),
+        ...registerRoutes(createClientRegistry(store, clock)),
+      ],
     })
     let api: ReturnType<typeof Bun.serve>
     try {
@@ -71,7 +83,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
     }
     cleanups.push(() => api.stop())
-    const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
+    apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
@@ -100,6 +112,7 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
     await targets.update('localhost', { target_url: apiUrl })
   }
 }
+
 
 /** Runs work now and, while it fails (a store outage), again every few seconds, without blocking start-up. */
 function keepTrying(work: () => Promise<void>, logger: Logger, what: string): void {

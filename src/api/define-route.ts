@@ -12,10 +12,13 @@ import { ApiError } from './errors.ts'
 type AnySchema = v.GenericSchema
 
 export interface RouteSpec<B extends AnySchema | undefined = AnySchema | undefined, Q extends AnySchema | undefined = AnySchema | undefined> {
-  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete'
+  /** 'options' is for CORS preflight answers (public routes only). */
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options'
   /** Hono syntax: /proxy/targets/:hostname */
   readonly path: string
   readonly scope: RouteScope
+  /** A 'public' route that checks a credential of its own (RFC 7592's registration access token), for the OpenAPI document. */
+  readonly ownCredential?: 'registrationAccessToken'
   readonly tag: string
   readonly summary: string
   readonly body?: B

@@ -20,6 +20,9 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'store_unavailable'
   | 'server_error'
+  // RFC 7591 §3.2.2: the registration endpoint's own error codes.
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
 
 export class ApiError extends Error {
   constructor(

@@ -1,6 +1,7 @@
 /** @module Signing keys: the public JWKS (RFC 7517), the key list and rotation. */
 import * as v from 'valibot'
 import type { KeyRing } from '../oauth/index.ts'
+import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 
 const KeyInfoSchema = v.object({
@@ -23,10 +24,13 @@ export function keyRoutes(keyRing: KeyRing): RouteSpec[] {
       summary: 'Public keys that verify access tokens (RFC 7517 JWK Set)',
       responses: { 200: { description: 'JWK Set' } },
       async handler(c) {
+        // Browser-based clients verify tokens from their own page (RFC 8414 jwks_uri).
+        allowAnyOrigin(c)
         c.header('Cache-Control', 'public, max-age=300')
         return c.json({ keys: await keyRing.publicJwks() })
       },
     }),
+    corsPreflightRoute('/jwks', ['GET'], 'oauth'),
     defineRoute({
       method: 'get',
       path: '/oauth/keys',

@@ -9,7 +9,8 @@ const convert = (schema: v.GenericSchema) => toJsonSchema(schema, { errorMode: '
 export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}')
+    // Hono's `:name{regex}` becomes OpenAPI's `{name}`.
+    const path = route.path.replace(/:([A-Za-z_]+)(\{[^}]*\})?/g, '{$1}')
     const pathParams = [...route.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }))
     const queryParams = route.query ? queryParameters(route.query) : []
     const responses: Record<string, unknown> = {}
@@ -27,7 +28,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: st
     paths[path][route.method] = {
       tags: [route.tag],
       summary: route.summary,
-      ...(route.scope === 'public' ? { security: [] } : { security: [{ bearerAuth: [route.scope] }], description: `Requires the \`${route.scope}\` scope (\`admin\` implies every scope).` }),
+      ...(route.ownCredential ? { security: [{ [route.ownCredential]: [] }] } : route.scope === 'public' ? { security: [] } : { security: [{ bearerAuth: [route.scope] }], description: `Requires the \`${route.scope}\` scope (\`admin\` implies every scope).` }),
       ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(route.body) } } } } : {}),
       responses,
@@ -37,7 +38,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: st
     openapi: '3.1.0',
     info: { title: 'oauth-https-proxy', version: VERSION, description: 'Management API: proxies, routes, certificates, services, OAuth and logs.' },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        registrationAccessToken: { type: 'http', scheme: 'bearer', description: 'the registration_access_token returned by POST /register (RFC 7592 §3)' },
+      },
+    },
     paths,
   }
 }

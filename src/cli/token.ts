@@ -3,10 +3,9 @@
  * and prints an API access token. This is how the first admin gets in (DESIGN §6).
  */
 import { defineCommand } from 'citty'
-import { loadConfig } from '../config/index.ts'
-import { parseDurationSec, StartupError, systemClock } from '../lib/index.ts'
+import { parseDurationSec, systemClock } from '../lib/index.ts'
 import { apiResource, createKeyRing, isScope, issueAccessToken, type Scope } from '../oauth/index.ts'
-import { openStore } from '../store/index.ts'
+import { HOST_STORE_ARGS, withHostStore } from './host-store.ts'
 import { UsageError } from './usage-error.ts'
 
 const issue = defineCommand({
@@ -15,8 +14,7 @@ const issue = defineCommand({
     user: { type: 'string', required: true, description: 'user name the token is issued to' },
     scope: { type: 'string', default: 'user', description: 'admin, user or mcp (several: "user mcp"); admin implies the others' },
     ttl: { type: 'string', default: '1h', description: 'lifetime, e.g. 900, 15m, 1h, 7d; a key rotation ends it after OAUTH_ACCESS_TOKEN_LIFETIME' },
-    'data-dir': { type: 'string', description: 'store directory of the server [env DATA_DIR]' },
-    'redis-url': { type: 'string', description: 'Redis of the server [env REDIS_URL]' },
+    ...HOST_STORE_ARGS,
     'public-url': { type: 'string', description: 'the server\'s PUBLIC_URL (the token\'s issuer and audience) [env PUBLIC_URL]' },
   },
   async run({ args }) {
@@ -28,17 +26,11 @@ const issue = defineCommand({
     const ttlSec = parseDurationSec(args.ttl)
     if (ttlSec === null) throw new UsageError(`--ttl: expected a duration such as 900, 15m, 1h or 7d, got ${JSON.stringify(args.ttl)}`)
 
-    const flags: Record<string, string> = {}
-    for (const name of ['data-dir', 'redis-url', 'public-url'] as const) if (args[name]) flags[name] = args[name]
-    const config = loadConfig(process.env, flags)
-    const store = openStore(config)
-    try {
-      await store.ping().catch((error) => {
-        throw new StartupError(`cannot reach the ${store.kind} store: ${(error as Error).message}`)
-      })
+    const flags = { 'data-dir': args['data-dir'], 'redis-url': args['redis-url'], 'public-url': args['public-url'] }
+    const token = await withHostStore(flags, async (config, store) => {
       const keyRing = createKeyRing(store, systemClock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
       await keyRing.ensureActive()
-      const token = await issueAccessToken(keyRing, systemClock, {
+      return issueAccessToken(keyRing, systemClock, {
         issuer: config.publicUrl,
         audience: apiResource(config),
         subject: `local:${user}`,
@@ -47,10 +39,8 @@ const issue = defineCommand({
         clientId: 'oauth-https-proxy-cli',
         ttlSec,
       })
-      process.stdout.write(token + '\n')
-    } finally {
-      await store.close()
-    }
+    })
+    process.stdout.write(token + '\n')
   },
 })
 

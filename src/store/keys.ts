@@ -23,6 +23,8 @@ export const COLLECTIONS = {
   selfSignedCertificates: 'certs/self-signed/',
   /** ports: each hostname's loopback port assignment, keyed by the lower-cased hostname. */
   portAssignments: 'ports/host/',
+  /** oauth: one dynamically registered client (RFC 7591) per server-chosen client_id; secrets only as hashes. */
+  oauthClients: 'oauth/clients/',
 } as const
 
 export const keys = {

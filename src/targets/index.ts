@@ -10,3 +10,4 @@ export {
   type UpdateProxyTarget,
 } from './model.ts'
 export { createProxyTargets, type ProxyTargets } from './service.ts'
+export { createHostnamesTargeting } from './api-hostnames.ts'

@@ -1,0 +1,24 @@
+/** @module OAuth clients: the model, registration-request parsing, redirect URI rules and the registry. */
+export { parseClientMetadata, type ClientMetadataErrorCode, type ClientMetadataResult } from './client-metadata.ts'
+export {
+  GRANT_TYPES,
+  isConfidentialMethod,
+  MAX_REDIRECT_URIS,
+  OAuthClientSchema,
+  RESPONSE_TYPES,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type ClientMetadata,
+  type GrantType,
+  type OAuthClient,
+  type ResponseType,
+  type TokenEndpointAuthMethod,
+} from './model.ts'
+export { isLoopbackRedirectUri, MAX_REDIRECT_URI_LENGTH, redirectUriMatches, validateRedirectUri, type RedirectUriCheck, type RedirectUriKind } from './redirect-uri.ts'
+export {
+  createClientRegistry,
+  type ClientAuthFailure,
+  type ClientAuthResult,
+  type ClientRegistry,
+  type RegisteredClient,
+  type UpdatedClient,
+} from './registry.ts'

@@ -1,0 +1,94 @@
+/**
+ * @module The OAuth client: its registered metadata (RFC 7591 §2, wire names kept), what the store
+ * holds (secrets only as SHA-256 hashes) and the view everyone else gets (no hashes at all).
+ */
+import * as v from 'valibot'
+import { MAX_REDIRECT_URI_LENGTH } from './redirect-uri.ts'
+
+/** RFC 7591 §2 token_endpoint_auth_method values this server implements. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number]
+
+/** RFC 7591 §2 grant_types this server implements (RFC 8628 §3.4 for the device grant). */
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'] as const
+export type GrantType = (typeof GRANT_TYPES)[number]
+
+/** OAuth 2.1 drops the implicit grant, so "code" is the only response type. */
+export const RESPONSE_TYPES = ['code'] as const
+export type ResponseType = (typeof RESPONSE_TYPES)[number]
+
+export const APPLICATION_TYPES = ['web', 'native'] as const
+
+/** Abuse limits on one registration (RFC 7591 §5: open registration needs them). */
+export const MAX_REDIRECT_URIS = 10
+export const MAX_CLIENT_NAME_LENGTH = 200
+export const MAX_METADATA_URL_LENGTH = 2000
+export const MAX_SCOPE_LENGTH = 1000
+
+/** Is a confidential client (has a secret) under this auth method. */
+export function isConfidentialMethod(method: TokenEndpointAuthMethod): boolean {
+  return method !== 'none'
+}
+
+const HEX_SHA256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))
+
+/**
+ * The client's own metadata after registration defaults are applied: what RFC 7592 §2.2 replaces.
+ * This checks shape only; the registration policy (redirect URI rules, which URLs may be shown) is
+ * parseClientMetadata's, so tightening a rule later never makes a stored registration unreadable.
+ */
+export const ClientMetadataEntries = {
+  redirect_uris: v.pipe(v.array(v.pipe(v.string(), v.maxLength(MAX_REDIRECT_URI_LENGTH))), v.maxLength(MAX_REDIRECT_URIS)),
+  token_endpoint_auth_method: v.picklist(TOKEN_ENDPOINT_AUTH_METHODS),
+  grant_types: v.pipe(v.array(v.picklist(GRANT_TYPES)), v.minLength(1)),
+  response_types: v.array(v.picklist(RESPONSE_TYPES)),
+  client_name: v.optional(v.pipe(v.string(), v.maxLength(MAX_CLIENT_NAME_LENGTH))),
+  client_uri: v.optional(v.pipe(v.string(), v.maxLength(MAX_METADATA_URL_LENGTH))),
+  logo_uri: v.optional(v.pipe(v.string(), v.maxLength(MAX_METADATA_URL_LENGTH))),
+  scope: v.optional(v.pipe(v.string(), v.maxLength(MAX_SCOPE_LENGTH))),
+  application_type: v.optional(v.picklist(APPLICATION_TYPES)),
+}
+
+export const ClientMetadataSchema = v.object(ClientMetadataEntries)
+export type ClientMetadata = v.InferOutput<typeof ClientMetadataSchema>
+
+/** What everyone outside the registry sees: metadata plus server-assigned fields, never a hash. */
+export const OAuthClientSchema = v.object({
+  client_id: v.string(),
+  ...ClientMetadataEntries,
+  /** RFC 7591 §3.2.1, seconds since the epoch. */
+  client_id_issued_at: v.pipe(v.number(), v.integer()),
+  /** RFC 7591 §3.2.1: present for clients with a secret; 0 means it never expires. */
+  client_secret_expires_at: v.optional(v.literal(0)),
+})
+export type OAuthClient = v.InferOutput<typeof OAuthClientSchema>
+
+/** The stored document (collection oauth/clients/): the view plus the hashes of the two secrets. */
+export const StoredClientSchema = v.object({
+  ...OAuthClientSchema.entries,
+  /** SHA-256 (hex) of the client secret; present exactly when the method is not "none". */
+  client_secret_hash: v.optional(HEX_SHA256),
+  /** SHA-256 (hex) of the RFC 7592 registration access token. */
+  registration_access_token_hash: HEX_SHA256,
+  updated_at: v.pipe(v.number(), v.integer()),
+})
+export type StoredClient = v.InferOutput<typeof StoredClientSchema>
+
+/** Builds the view field by field, so a hash can never leak through a spread. */
+export function toClientView(stored: StoredClient): OAuthClient {
+  const view: OAuthClient = {
+    client_id: stored.client_id,
+    redirect_uris: stored.redirect_uris,
+    token_endpoint_auth_method: stored.token_endpoint_auth_method,
+    grant_types: stored.grant_types,
+    response_types: stored.response_types,
+    client_id_issued_at: stored.client_id_issued_at,
+  }
+  if (stored.client_name !== undefined) view.client_name = stored.client_name
+  if (stored.client_uri !== undefined) view.client_uri = stored.client_uri
+  if (stored.logo_uri !== undefined) view.logo_uri = stored.logo_uri
+  if (stored.scope !== undefined) view.scope = stored.scope
+  if (stored.application_type !== undefined) view.application_type = stored.application_type
+  if (stored.client_secret_expires_at !== undefined) view.client_secret_expires_at = stored.client_secret_expires_at
+  return view
+}

@@ -1,0 +1,162 @@
+/**
+ * @module The client registry (RFC 7591 registration, RFC 7592 management): server-chosen client
+ * ids, secrets and registration access tokens handed out once and stored only as SHA-256 hashes,
+ * constant-time checks. The hashes never leave this file: every read returns an OAuthClient view.
+ */
+import * as v from 'valibot'
+import type { Clock } from '../../lib/index.ts'
+import { randomToken, secretsEqual, sha256Hex } from '../../lib/index.ts'
+import { COLLECTIONS, createCollection, type Store } from '../../store/index.ts'
+import { ClientMetadataSchema, isConfidentialMethod, StoredClientSchema, toClientView, type ClientMetadata, type OAuthClient, type StoredClient, type TokenEndpointAuthMethod } from './model.ts'
+
+/** 128 bits: ids are not secrets, only unguessable enough that nobody can pick a colliding one. */
+const CLIENT_ID_BYTES = 16
+/** 256 bits for the two bearer secrets. */
+const SECRET_BYTES = 32
+const MAX_WRITE_ATTEMPTS = 5
+/** Compared against when the client is unknown, so an unknown id costs the same as a wrong secret. */
+const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
+/** Our ids are base64url; anything else (a CIMD URL, "..", a 1 MB string) is simply not a registered client. */
+const CLIENT_ID_SYNTAX = /^[A-Za-z0-9_-]{1,128}$/
+
+export interface RegisteredClient {
+  readonly client: OAuthClient
+  /** The plaintext secret, for confidential clients; returned once, never stored. */
+  readonly clientSecret?: string
+  /** The plaintext RFC 7592 registration access token; returned once, never stored. */
+  readonly registrationAccessToken: string
+}
+
+export interface UpdatedClient {
+  readonly client: OAuthClient
+  /** Set only when a new secret was issued (rotation, or a public client becoming confidential). */
+  readonly clientSecret?: string
+}
+
+export type ClientAuthFailure = 'unknown_client' | 'method_mismatch' | 'missing_secret' | 'unexpected_secret' | 'wrong_secret'
+
+/** Every failure becomes invalid_client on the wire (RFC 6749 §5.2); the reason is for the log. */
+export type ClientAuthResult = { readonly ok: true; readonly client: OAuthClient } | { readonly ok: false; readonly reason: ClientAuthFailure }
+
+export interface ClientRegistry {
+  /** RFC 7591 §3.2.1: a new client with a server-chosen client_id. */
+  register(metadata: ClientMetadata): Promise<RegisteredClient>
+  /** Null when unknown (or deleted). */
+  get(clientId: string): Promise<OAuthClient | null>
+  /**
+   * Token-endpoint client authentication (RFC 6749 §2.3.1). `method` is how the request presented
+   * credentials; it must be the client's registered method (a public client must present none).
+   */
+  authenticate(clientId: string, secret: string | undefined, method: TokenEndpointAuthMethod): Promise<ClientAuthResult>
+  /** RFC 7592 §2: the client when the registration access token is its own, else null (unknown client included). */
+  verifyRegistrationToken(clientId: string, token: string): Promise<OAuthClient | null>
+  /**
+   * RFC 7592 §2.2: replaces all metadata; client_id, client_id_issued_at and the registration access
+   * token stay. The secret stays unless rotateSecret, is issued when the client becomes confidential,
+   * and is dropped when it becomes public. Null when unknown.
+   */
+  update(clientId: string, metadata: ClientMetadata, options?: { readonly rotateSecret?: boolean }): Promise<UpdatedClient | null>
+  /** RFC 7592 §2.3. Returns whether the client existed. */
+  delete(clientId: string): Promise<boolean>
+  /** Every client, as views: never a secret or a hash. */
+  list(): Promise<OAuthClient[]>
+}
+
+export function createClientRegistry(store: Store, clock: Clock): ClientRegistry {
+  const clients = createCollection(store, COLLECTIONS.oauthClients, StoredClientSchema)
+  const nowSec = () => Math.floor(clock.nowMs() / 1000)
+  const load = async (clientId: string) => (CLIENT_ID_SYNTAX.test(clientId) ? await clients.get(clientId) : null)
+  const hashMatches = (candidate: string, storedHash: string | undefined) => secretsEqual(sha256Hex(candidate), storedHash ?? UNKNOWN_CLIENT_HASH)
+
+  /** Only metadata keys, so nothing else a caller's object carries (a hash, an id) can reach the document. */
+  const metadataOnly = (metadata: ClientMetadata): ClientMetadata => v.parse(ClientMetadataSchema, metadata)
+
+  /** The secret fields of a client under `method`: a fresh secret, the kept hash, or none. */
+  function secretFields(method: TokenEndpointAuthMethod, keptHash: string | undefined, rotate: boolean) {
+    if (!isConfidentialMethod(method)) return { fields: {} }
+    if (keptHash !== undefined && !rotate) return { fields: { client_secret_hash: keptHash, client_secret_expires_at: 0 as const } }
+    const secret = randomToken(SECRET_BYTES)
+    // RFC 7591 §3.2.1: client_secret_expires_at is REQUIRED with a secret; 0 means it does not expire.
+    return { secret, fields: { client_secret_hash: sha256Hex(secret), client_secret_expires_at: 0 as const } }
+  }
+
+  return {
+    async register(metadata) {
+      const registrationAccessToken = randomToken(SECRET_BYTES)
+      const { secret, fields } = secretFields(metadata.token_endpoint_auth_method, undefined, true)
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const now = nowSec()
+        // The id is always ours: any client_id in the request was dropped by the parser (original §12.1 item 4).
+        const stored: StoredClient = {
+          ...metadataOnly(metadata),
+          client_id: randomToken(CLIENT_ID_BYTES),
+          client_id_issued_at: now,
+          ...fields,
+          registration_access_token_hash: sha256Hex(registrationAccessToken),
+          updated_at: now,
+        }
+        if ((await clients.put(stored.client_id, stored, { ifAbsent: true })) !== null) {
+          return { client: toClientView(stored), registrationAccessToken, ...(secret === undefined ? {} : { clientSecret: secret }) }
+        }
+      }
+      throw new Error('could not allocate a unique client_id')
+    },
+
+    async get(clientId) {
+      const found = await load(clientId)
+      return found && toClientView(found.value)
+    },
+
+    async authenticate(clientId, secret, method) {
+      const found = await load(clientId)
+      const stored = found?.value
+      if (secret === undefined || method === 'none') {
+        if (stored === undefined) return { ok: false, reason: 'unknown_client' }
+        if (secret !== undefined) return { ok: false, reason: 'unexpected_secret' }
+        if (method !== 'none') return { ok: false, reason: 'missing_secret' }
+        // RFC 6749 §2.3.1 / original §12.1 item 4: omitting the secret never skips authentication.
+        if (stored.token_endpoint_auth_method !== 'none') return { ok: false, reason: 'method_mismatch' }
+        return { ok: true, client: toClientView(stored) }
+      }
+      // Hash and compare before looking at anything else, so timing does not say which check failed.
+      const secretOk = hashMatches(secret, stored?.client_secret_hash)
+      if (stored === undefined) return { ok: false, reason: 'unknown_client' }
+      if (stored.token_endpoint_auth_method !== method) return { ok: false, reason: 'method_mismatch' }
+      if (!secretOk) return { ok: false, reason: 'wrong_secret' }
+      return { ok: true, client: toClientView(stored) }
+    },
+
+    async verifyRegistrationToken(clientId, token) {
+      const found = await load(clientId)
+      const tokenOk = hashMatches(token, found?.value.registration_access_token_hash)
+      return found && tokenOk ? toClientView(found.value) : null
+    },
+
+    async update(clientId, metadata, options = {}) {
+      // Compare-and-set, so two concurrent updates cannot interleave into a mix of both.
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const current = await load(clientId)
+        if (current === null) return null
+        const { secret, fields } = secretFields(metadata.token_endpoint_auth_method, current.value.client_secret_hash, options.rotateSecret === true)
+        const next: StoredClient = {
+          ...metadataOnly(metadata),
+          client_id: current.value.client_id,
+          client_id_issued_at: current.value.client_id_issued_at,
+          ...fields,
+          registration_access_token_hash: current.value.registration_access_token_hash,
+          updated_at: nowSec(),
+        }
+        if ((await clients.put(clientId, next, { ifVersion: current.version })) !== null) {
+          return { client: toClientView(next), ...(secret === undefined ? {} : { clientSecret: secret }) }
+        }
+      }
+      throw new Error(`client ${clientId} is being changed concurrently; retry`)
+    },
+
+    delete: async (clientId) => CLIENT_ID_SYNTAX.test(clientId) && (await clients.del(clientId)),
+
+    async list() {
+      return (await clients.list()).map(({ value }) => toClientView(value))
+    },
+  }
+}
