@@ -48,3 +48,4 @@ export {
   type MetadataOverrides,
   type MetadataOverridesFor,
 } from './metadata.ts'
+export type { OAuthUser } from './user.ts'
