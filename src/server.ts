@@ -2,7 +2,7 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, oauthMetadataRoutes, portRoutes, proxyTargetRoutes, registerRoutes } from './api/index.ts'
+import { createApiApp, oauthMetadataRoutes, portRoutes, proxyAuthRoutes, proxyTargetRoutes, registerRoutes, tokenAdminRoutes, tokenRoutes } from './api/index.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
@@ -10,7 +10,7 @@ import { createHostnamesTargeting, createProxyTargets, type ProxyTargets } from 
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
-import { apiResource, createClientRegistry, createIssuerResolver, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
+import { accessFor, apiResource, createClientRegistry, createGrants, createIssuerResolver, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
 export interface RunningServer {
@@ -61,6 +61,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       apiOrigin: () => apiUrl,
       apiProxyHostnames: createHostnamesTargeting(targets, bus, () => apiUrl, clock),
     })
+    const registry = createClientRegistry(store, clock)
+    const grants = createGrants({
+      store,
+      clock,
+      keyRing,
+      logger,
+      accessTokenLifetimeSec: config.oauth.accessTokenLifetimeSec,
+      refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
+      // Until tokens for proxies are issued, every grant is for the API: its access follows the OAUTH_*_USERS lists.
+      recheck: async (grant) => {
+        const access = accessFor(grant.user, null, config.oauth)
+        return access.allowed ? grant.scopes.filter((scope) => access.scopes.includes(scope)) : null
+      },
+    })
     const app = createApiApp({
       config,
       store,
@@ -68,12 +82,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       keyRing,
       startedAtMs: clock.nowMs(),
-      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience }),
+      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience, isRevoked: grants.isRevoked }),
       extraRoutes: [
         ...proxyTargetRoutes(targets),
+        ...proxyAuthRoutes(targets),
         ...portRoutes(ports),
         ...oauthMetadataRoutes({ resolveIssuer }),
-        ...registerRoutes(createClientRegistry(store, clock)),
+        ...registerRoutes(registry),
+        ...tokenRoutes({ grants, registry, resolveIssuer, logger }),
+        ...tokenAdminRoutes(grants),
       ],
     })
     let api: ReturnType<typeof Bun.serve>

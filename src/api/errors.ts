@@ -23,6 +23,18 @@ export type ApiErrorCode =
   // RFC 7591 §3.2.2: the registration endpoint's own error codes.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  // RFC 6749 §5.2 and RFC 8707 §2: the token endpoint's.
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  // RFC 8628 §3.5: the device grant's, answered at the token endpoint.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'access_denied'
 
 export class ApiError extends Error {
   constructor(

@@ -13,13 +13,13 @@ import { ApiError } from './errors.ts'
 
 const HostnameParam = v.object({ hostname: HostnameSchema })
 
-function hostnameOf(param: string): string {
+export function hostnameOf(param: string): string {
   const result = v.safeParse(HostnameParam, { hostname: param })
   if (!result.success) throw new ApiError(400, 'invalid_request', `hostname: ${result.issues[0].message}`)
   return result.output.hostname
 }
 
-async function mapTargetErrors<T>(work: () => Promise<T>): Promise<T> {
+export async function mapTargetErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work()
   } catch (error) {

@@ -3,7 +3,7 @@
  * This table is the single source for validation, `serve --help` and the README's configuration table.
  */
 import * as v from 'valibot'
-import { LOG_LEVELS, parseCidr, parseDurationSec } from '../lib/index.ts'
+import { isGitHubLogin, LOG_LEVELS, parseCidr, parseDurationSec } from '../lib/index.ts'
 
 const port = v.pipe(
   v.string(),
@@ -46,7 +46,7 @@ const duration = v.pipe(
 const userList = v.pipe(
   v.string(),
   v.transform((text) => text.split(',').map((user) => user.trim()).filter(Boolean)),
-  v.array(v.pipe(v.string(), v.regex(/^(\*|[A-Za-z0-9-]{1,39})$/, 'expected GitHub logins separated by commas, or *'))),
+  v.array(v.pipe(v.string(), v.check((login) => login === '*' || isGitHubLogin(login), 'expected GitHub logins separated by commas, or *'))),
 )
 
 const cidrList = v.pipe(
@@ -94,7 +94,7 @@ export const SETTINGS = {
   acmeEmail: setting({ env: 'ACME_EMAIL', schema: email, description: 'contact email for the ACME account' }),
   oauthAdminUsers: setting({ env: 'OAUTH_ADMIN_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the admin scope (comma-separated, * = anyone); none by default' }),
   oauthUserUsers: setting({ env: 'OAUTH_USER_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the user (read) scope; none by default' }),
-  oauthMcpUsers: setting({ env: 'OAUTH_MCP_USERS', fallback: '*', schema: userList, description: 'GitHub logins granted the mcp scope (among those a proxy admits)' }),
+  oauthMcpUsers: setting({ env: 'OAUTH_MCP_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the mcp scope (* = any GitHub user); none by default' }),
   accessTokenLifetimeSec: setting({ env: 'OAUTH_ACCESS_TOKEN_LIFETIME', fallback: '1h', schema: duration, description: 'access token lifetime' }),
   refreshTokenLifetimeSec: setting({ env: 'OAUTH_REFRESH_TOKEN_LIFETIME', fallback: '30d', schema: duration, description: 'refresh token lifetime' }),
   proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),

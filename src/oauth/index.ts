@@ -2,10 +2,12 @@
 export {
   ACCESS_TOKEN_TYPE,
   issueAccessToken,
+  readAccessToken,
   verifyAccessToken,
   type AccessTokenClaims,
   type AccessTokenGrant,
   type VerifyFailure,
+  type VerifyOptions,
   type VerifyResult,
 } from './tokens/access-token.ts'
 export { isScope, parseScopeClaim, SCOPES, scopesSatisfy, type Scope } from './tokens/scopes.ts'
@@ -49,3 +51,47 @@ export {
   type MetadataOverridesFor,
 } from './metadata.ts'
 export type { OAuthUser } from './user.ts'
+export {
+  createGrants,
+  DEFAULT_CODE_LIFETIME_SEC,
+  DEFAULT_REFRESH_GRACE_SEC,
+  isCodeVerifier,
+  isS256Challenge,
+  s256Challenge,
+  verifyS256,
+  type AuthorizationGrant,
+  type CodeGrant,
+  type ExchangeResult,
+  type FamilySummary,
+  type GrantFailure,
+  type GrantFailureReason,
+  type Grants,
+  type GrantsOptions,
+  type IntrospectionResponse,
+  type Recheck,
+  type RedeemInput,
+  type RedeemResult,
+  type RefreshInput,
+  type RefreshResult,
+  type RevokeOutcome,
+  type TokenResult,
+} from './grants/index.ts'
+export { accessFor, ANY_GITHUB_USER, resolveResource, type Access, type DefaultScopeLists, type KnownResources, type SiteAccessLists } from './policy.ts'
+export {
+  createGitHubClient,
+  DEFAULT_GITHUB_SCOPE,
+  DEFAULT_GITHUB_TIMEOUT_MS,
+  GITHUB_API_VERSION,
+  readAuthorizeCallback,
+  selectApp,
+  type AuthorizeCallback,
+  type DeviceFlowStart,
+  type DevicePoll,
+  type ExchangeCodeResult,
+  type FetchUserResult,
+  type GitHubApp,
+  type GitHubClient,
+  type GitHubClientOptions,
+  type LoginFailureReason,
+  type SelectedApp,
+} from './github/index.ts'

@@ -25,6 +25,12 @@ export const COLLECTIONS = {
   portAssignments: 'ports/host/',
   /** oauth: one dynamically registered client (RFC 7591) per server-chosen client_id; secrets only as hashes. */
   oauthClients: 'oauth/clients/',
+  /** oauth: a pending authorization code, keyed by the SHA-256 hex of the code; single use (taken). */
+  oauthCodes: 'oauth/codes/',
+  /** oauth: what outlives a code for replay detection (RFC 6749 §10.5): its bindings and token family. */
+  oauthCodeTraces: 'oauth/code-traces/',
+  /** oauth: one refresh-token family (one per authorization), keyed by its random family id. */
+  oauthTokenFamilies: 'oauth/families/',
 } as const
 
 export const keys = {
@@ -32,6 +38,12 @@ export const keys = {
   /** The kid of the key that signs new tokens. */
   activeSigningKey: () => 'keys/active',
   inCollection: (prefix: string, id: string) => prefix + safe(id),
+
+  // ---- oauth grants ----
+  /** The family a refresh token belongs to, keyed by the SHA-256 hex of the token. */
+  refreshToken: (tokenHash: string) => `oauth/refresh-tokens/${safe(tokenHash)}`,
+  /** A revoked access token's jti (RFC 7009), kept until the token would have expired anyway. */
+  revokedAccessToken: (jti: string) => `oauth/revoked-jti/${safe(jti)}`,
 
   // ---- ports ----
   /** Who holds a loopback port of one kind ("http", "https"); the claim is the unit of exclusivity. */

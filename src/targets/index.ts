@@ -4,10 +4,24 @@ export { hostMatches, HostnameSchema, isValidHostname, wildcardParent } from './
 export {
   CreateProxyTargetSchema,
   ProxyTargetSchema,
+  UpdateProxyAuthSchema,
   UpdateProxyTargetSchema,
   type CreateProxyTarget,
   type ProxyTarget,
+  type UpdateProxyAuth,
   type UpdateProxyTarget,
 } from './model.ts'
+export {
+  accessListsOf,
+  AUTH_MODES,
+  authSettingsOf,
+  GitHubAppInputSchema,
+  GitHubAppViewSchema,
+  ProxyAuthSchema,
+  type AuthMode,
+  type GitHubApp,
+  type GitHubAppView,
+  type ProxyAuth,
+} from './auth-settings.ts'
 export { createProxyTargets, type ProxyTargets } from './service.ts'
 export { createHostnamesTargeting } from './api-hostnames.ts'

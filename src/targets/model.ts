@@ -3,6 +3,7 @@
  * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
  */
 import * as v from 'valibot'
+import { ProxyAuthEntries } from './auth-settings.ts'
 import { HostnameSchema } from './hostname.ts'
 
 /** RFC 9110 §5.1: a field name is a token. */
@@ -53,33 +54,67 @@ export const ProxySettingsEntries = {
   proxy_protocol: v.optional(ProxyProtocolSchema, null),
   /** Seconds to wait for the backend's response head before answering 504. */
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
+  ...ProxyAuthEntries,
 }
 
-export const ProxyTargetSchema = v.object({
-  proxy_hostname: HostnameSchema,
-  ...ProxySettingsEntries,
+const Stamps = {
   created_by: v.nullable(v.string()),
   created_at: v.string(),
   updated_at: v.string(),
   config_version: v.number(),
+}
+
+/**
+ * The document in the store. It alone holds the GitHub client secret; it never leaves the targets
+ * module except through ProxyTargets.gitHubApp(). Fields added since a document was written read as
+ * their defaults.
+ */
+export const StoredProxyTargetSchema = v.object({
+  proxy_hostname: HostnameSchema,
+  ...ProxySettingsEntries,
+  github_client_id: v.optional(v.nullable(v.string()), null),
+  github_client_secret: v.optional(v.nullable(v.string()), null),
+  ...Stamps,
+})
+
+export type StoredProxyTarget = v.InferOutput<typeof StoredProxyTargetSchema>
+
+/** A proxy as every reader sees it (API, edge): the GitHub secret replaced by whether one is set. */
+export const ProxyTargetSchema = v.object({
+  proxy_hostname: HostnameSchema,
+  ...ProxySettingsEntries,
+  github_client_id: v.nullable(v.string()),
+  github_client_secret_set: v.boolean(),
+  ...Stamps,
 })
 
 export type ProxyTarget = v.InferOutput<typeof ProxyTargetSchema>
 
+export function toPublicTarget({ github_client_secret, ...target }: StoredProxyTarget): ProxyTarget {
+  return { ...target, github_client_secret_set: github_client_secret !== null }
+}
+
 export const CreateProxyTargetSchema = v.strictObject({ proxy_hostname: HostnameSchema, ...ProxySettingsEntries }, 'unknown field')
 
 /** PUT applies every field it is given (original-behaviour §12.2: the original silently ignored most). */
-export const UpdateProxyTargetSchema = v.strictObject(
-  Object.fromEntries(Object.entries(ProxySettingsEntries).map(([name, schema]) => [name, v.optional(unwrapDefault(schema))])) as {
-    [K in keyof typeof ProxySettingsEntries]: v.OptionalSchema<v.GenericSchema<v.InferInput<(typeof ProxySettingsEntries)[K]>, Exclude<v.InferOutput<(typeof ProxySettingsEntries)[K]>, undefined>>, undefined>
-  },
-  'unknown field',
-)
+export const UpdateProxyTargetSchema = v.strictObject(partialOf(ProxySettingsEntries), 'unknown field')
+
+/** PUT /proxy/targets/{h}/auth: the auth fields only; those not given keep their values (§12.2: the original nulled them). */
+export const UpdateProxyAuthSchema = v.strictObject(partialOf(ProxyAuthEntries), 'unknown field')
 
 export type CreateProxyTarget = v.InferOutput<typeof CreateProxyTargetSchema>
 export type UpdateProxyTarget = v.InferOutput<typeof UpdateProxyTargetSchema>
+export type UpdateProxyAuth = v.InferOutput<typeof UpdateProxyAuthSchema>
 
-/** An update must not fill in defaults for fields it did not mention. */
+type PartialEntries<E extends Record<string, v.GenericSchema>> = {
+  [K in keyof E]: v.OptionalSchema<v.GenericSchema<v.InferInput<E[K]>, Exclude<v.InferOutput<E[K]>, undefined>>, undefined>
+}
+
+/** Every entry optional, without the defaults: an update must not fill in fields it did not mention. */
+function partialOf<E extends Record<string, v.GenericSchema>>(entries: E): PartialEntries<E> {
+  return Object.fromEntries(Object.entries(entries).map(([name, schema]) => [name, v.optional(unwrapDefault(schema))])) as PartialEntries<E>
+}
+
 function unwrapDefault(schema: v.GenericSchema): v.GenericSchema {
   return 'wrapped' in schema && (schema as { type: string }).type === 'optional' ? (schema as unknown as { wrapped: v.GenericSchema }).wrapped : schema
 }

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       publicUrl: 'http://127.0.0.1:9000',
       logLevel: 'info',
-      oauth: { accessTokenLifetimeSec: 3600, adminUsers: [], userUsers: [], mcpUsers: ['*'] },
+      oauth: { accessTokenLifetimeSec: 3600, adminUsers: [], userUsers: [], mcpUsers: [] },
     })
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.oauth)).toBe(true)

@@ -1,7 +1,7 @@
 /**
  * @module Access tokens: JWTs per RFC 9068 (header typ "at+jwt", one audience per token, RFC 8707),
  * signed with the key ring's active key. Verification pins the algorithm, resolves the key by kid
- * from our own ring only, and checks typ, iss, aud, exp and nbf.
+ * from our own ring only, and checks typ, iss, aud, exp and nbf, then (when asked) the jti denylist.
  */
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { randomToken, type Clock } from '../../lib/index.ts'
@@ -20,6 +20,8 @@ export interface AccessTokenGrant {
   readonly scopes: readonly Scope[]
   readonly clientId: string
   readonly ttlSec: number
+  /** The token's id; random when omitted. The grants module picks it so it can revoke the token later. */
+  readonly jti?: string
 }
 
 export interface AccessTokenClaims {
@@ -35,7 +37,7 @@ export interface AccessTokenClaims {
   readonly exp: number
 }
 
-export type VerifyFailure = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'claims'
+export type VerifyFailure = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'claims' | 'revoked'
 export type VerifyResult = { ok: true; claims: AccessTokenClaims } | { ok: false; reason: VerifyFailure }
 
 export async function issueAccessToken(ring: KeyRing, clock: Clock, grant: AccessTokenGrant): Promise<string> {
@@ -51,7 +53,7 @@ export async function issueAccessToken(ring: KeyRing, clock: Clock, grant: Acces
     .setIssuer(grant.issuer)
     .setSubject(grant.subject)
     .setAudience(grant.audience)
-    .setJti(randomToken(16))
+    .setJti(grant.jti ?? randomToken(16))
     .setIssuedAt(iat)
     .setExpirationTime(iat + grant.ttlSec)
     .sign(privateKey)
@@ -61,14 +63,39 @@ export interface VerifyOptions {
   /** Issuers whose tokens this verifier accepts. */
   readonly issuers: readonly string[]
   readonly audience: string
+  /**
+   * The jti denylist (RFC 7009 revocation). Asked on every verification, never cached here, so a
+   * revoked token is refused as soon as the store has the entry.
+   */
+  readonly isRevoked?: (jti: string) => Promise<boolean>
 }
 
 /**
  * Never throws for a bad token: the reason is for logs; callers answer every failure with the same
- * 401. It does throw when the key ring cannot be read (store outage): that is not the token's fault,
- * and a 401 would make clients throw away a good token.
+ * 401. It does throw when the key ring or the denylist cannot be read (store outage): that is not
+ * the token's fault, and a 401 would make clients throw away a good token.
  */
 export async function verifyAccessToken(ring: KeyRing, clock: Clock, token: string, options: VerifyOptions): Promise<VerifyResult> {
+  const result = await verifySigned(ring, clock, token, options)
+  if (result.ok && options.isRevoked && (await options.isRevoked(result.claims.jti))) return { ok: false, reason: 'revoked' }
+  return result
+}
+
+/**
+ * Signature, typ and lifetime only, for any of our issuers and audiences: what revocation
+ * (RFC 7009) and introspection (RFC 7662) need to recognise one of our tokens. Never use it to
+ * admit a request; that is verifyAccessToken's job.
+ */
+export function readAccessToken(ring: KeyRing, clock: Clock, token: string): Promise<VerifyResult> {
+  return verifySigned(ring, clock, token, {})
+}
+
+async function verifySigned(
+  ring: KeyRing,
+  clock: Clock,
+  token: string,
+  options: { readonly issuers?: readonly string[]; readonly audience?: string },
+): Promise<VerifyResult> {
   let unknownKid = false
   let keyLookupError: unknown = null
   const lookUp = async (kid: string) => {
@@ -93,16 +120,19 @@ export async function verifyAccessToken(ring: KeyRing, clock: Clock, token: stri
       {
         algorithms: [SIGNING_ALG],
         typ: ACCESS_TOKEN_TYPE,
-        issuer: options.issuers as string[],
-        audience: options.audience,
+        ...(options.issuers ? { issuer: options.issuers as string[] } : {}),
+        ...(options.audience === undefined ? {} : { audience: options.audience }),
         currentDate: new Date(clock.nowMs()),
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
       },
     )
+    // RFC 9068 §2.2 allows an array, but ours always carry exactly one audience (RFC 8707).
+    const audience = options.audience ?? payload.aud
+    if (typeof audience !== 'string') return { ok: false, reason: 'claims' }
     const claims: AccessTokenClaims = {
       iss: payload.iss!,
       sub: payload.sub!,
-      aud: options.audience,
+      aud: audience,
       username: typeof payload.username === 'string' ? payload.username : payload.sub!,
       ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
       scopes: parseScopeClaim(payload.scope),
