@@ -2,15 +2,16 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, oauthMetadataRoutes, portRoutes, proxyAuthRoutes, proxyTargetRoutes, registerRoutes, tokenAdminRoutes, tokenRoutes } from './api/index.ts'
+import { createApiApp, portRoutes, proxyAuthRoutes, proxyTargetRoutes } from './api/index.ts'
+import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createHostnamesTargeting, createProxyTargets, type ProxyTargets } from './targets/index.ts'
+import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
-import { accessFor, apiResource, createClientRegistry, createGrants, createIssuerResolver, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
+import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
 export interface RunningServer {
@@ -56,25 +57,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const audience = apiResource(config)
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
-    const resolveIssuer = createIssuerResolver({
-      publicUrl: config.publicUrl,
-      apiOrigin: () => apiUrl,
-      apiProxyHostnames: createHostnamesTargeting(targets, bus, () => apiUrl, clock),
-    })
-    const registry = createClientRegistry(store, clock)
-    const grants = createGrants({
-      store,
-      clock,
-      keyRing,
-      logger,
-      accessTokenLifetimeSec: config.oauth.accessTokenLifetimeSec,
-      refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
-      // Until tokens for proxies are issued, every grant is for the API: its access follows the OAUTH_*_USERS lists.
-      recheck: async (grant) => {
-        const access = accessFor(grant.user, null, config.oauth)
-        return access.allowed ? grant.scopes.filter((scope) => access.scopes.includes(scope)) : null
-      },
-    })
+    const oauth = composeOAuthServer({ config, store, bus, clock, logger, keyRing, targets, apiOrigin: () => apiUrl })
     const app = createApiApp({
       config,
       store,
@@ -82,15 +65,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       keyRing,
       startedAtMs: clock.nowMs(),
-      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience, isRevoked: grants.isRevoked }),
+      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience, isRevoked: oauth.grants.isRevoked }),
       extraRoutes: [
         ...proxyTargetRoutes(targets),
         ...proxyAuthRoutes(targets),
         ...portRoutes(ports),
-        ...oauthMetadataRoutes({ resolveIssuer }),
-        ...registerRoutes(registry),
-        ...tokenRoutes({ grants, registry, resolveIssuer, logger }),
-        ...tokenAdminRoutes(grants),
+        ...oauth.routes,
       ],
     })
     let api: ReturnType<typeof Bun.serve>

@@ -53,7 +53,8 @@ export function invalidClient(basicTried: boolean, description = 'client authent
 }
 
 export interface ClientAuthDeps {
-  readonly registry: ClientRegistry
+  /** The registry, or a ClientFinder, which also authenticates metadata-document (CIMD) clients. */
+  readonly registry: Pick<ClientRegistry, 'authenticate'>
   readonly logger: Logger
 }
 

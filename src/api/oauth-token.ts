@@ -38,7 +38,8 @@ export type DeviceGrantHandler = (params: FormParams, client: OAuthClient, issue
 
 export interface TokenRoutesDeps {
   readonly grants: Grants
-  readonly registry: ClientRegistry
+  /** The registry, or a ClientFinder so that metadata-document (CIMD) clients can use the token endpoint too. */
+  readonly registry: Pick<ClientRegistry, 'authenticate'>
   readonly resolveIssuer: ResolveIssuer
   readonly logger: Logger
   /** Absent: the device grant is unsupported_grant_type. */

@@ -25,6 +25,8 @@ export interface Config {
     readonly mcpUsers: readonly string[]
     readonly accessTokenLifetimeSec: number
     readonly refreshTokenLifetimeSec: number
+    /** OAUTH_CIMD_ALLOW_PRIVATE: client ID metadata documents may come from private and loopback addresses. */
+    readonly cimdAllowPrivate: boolean
   }
   readonly proxyProtocolTrusted: readonly string[]
   readonly dockerHost: string | undefined
@@ -84,6 +86,7 @@ function buildConfig(p: Parsed): Config {
       mcpUsers: p.oauthMcpUsers as string[],
       accessTokenLifetimeSec: p.accessTokenLifetimeSec as number,
       refreshTokenLifetimeSec: p.refreshTokenLifetimeSec as number,
+      cimdAllowPrivate: p.cimdAllowPrivate as boolean,
     },
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
     dockerHost: p.dockerHost,

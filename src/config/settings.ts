@@ -56,6 +56,7 @@ const cidrList = v.pipe(
 )
 
 const text = v.string()
+const flag = v.pipe(v.string(), v.picklist(['true', 'false', '1', '0'], 'expected true or false'), v.transform((value) => value === 'true' || value === '1'))
 const email = v.pipe(v.string(), v.email('expected an email address'))
 const logLevel = v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`)
 
@@ -97,6 +98,7 @@ export const SETTINGS = {
   oauthMcpUsers: setting({ env: 'OAUTH_MCP_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the mcp scope (* = any GitHub user); none by default' }),
   accessTokenLifetimeSec: setting({ env: 'OAUTH_ACCESS_TOKEN_LIFETIME', fallback: '1h', schema: duration, description: 'access token lifetime' }),
   refreshTokenLifetimeSec: setting({ env: 'OAUTH_REFRESH_TOKEN_LIFETIME', fallback: '30d', schema: duration, description: 'refresh token lifetime' }),
+  cimdAllowPrivate: setting({ env: 'OAUTH_CIMD_ALLOW_PRIVATE', fallback: 'false', schema: flag, description: 'let client ID metadata documents be fetched from private and loopback addresses (tests only)' }),
   proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),
   dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),

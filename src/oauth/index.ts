@@ -14,7 +14,20 @@ export { isScope, parseScopeClaim, SCOPES, scopesSatisfy, type Scope } from './t
 export { createKeyRing, SIGNING_ALG, type ActiveKey, type KeyRing, type KeyRingOptions, type SigningKeyInfo } from './tokens/signing-keys.ts'
 export { apiResource } from './tokens/resources.ts'
 export {
+  cacheLifetimeMs,
+  CIMD_MAX_BYTES,
+  CIMD_TIMEOUT_MS,
+  cimdUrlProblem,
+  createCimdResolver,
+  createClientFinder,
   createClientRegistry,
+  isBlockedAddress,
+  isCimdClientId,
+  type CimdFailureReason,
+  type CimdResolver,
+  type CimdResolverOptions,
+  type CimdResult,
+  type ClientFinder,
   GRANT_TYPES,
   isConfidentialMethod,
   isLoopbackRedirectUri,
@@ -51,6 +64,18 @@ export {
   type MetadataOverridesFor,
 } from './metadata.ts'
 export type { OAuthUser } from './user.ts'
+export {
+  createAuthorizationFlow,
+  DEFAULT_CONSENT_TTL_SEC,
+  LOGIN_STATE_TTL_SEC,
+  type AuthorizationErrorCode,
+  type AuthorizationFlow,
+  type AuthorizeDeps,
+  type AuthorizeOutcome,
+  type ConsentDecision,
+  type ConsentView,
+  type PageOutcome,
+} from './authorize/index.ts'
 export {
   createGrants,
   DEFAULT_CODE_LIFETIME_SEC,
@@ -95,3 +120,15 @@ export {
   type LoginFailureReason,
   type SelectedApp,
 } from './github/index.ts'
+export {
+  createDeviceAuthorizations,
+  deviceScopes,
+  SLOW_DOWN_STEP_SEC,
+  type DeviceAuthorizations,
+  type DeviceAuthorizationsDeps,
+  type DevicePollError,
+  type DevicePollInput,
+  type DevicePollResult,
+  type DeviceStartInput,
+  type DeviceStartResult,
+} from './device/index.ts'

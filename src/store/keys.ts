@@ -31,6 +31,14 @@ export const COLLECTIONS = {
   oauthCodeTraces: 'oauth/code-traces/',
   /** oauth: one refresh-token family (one per authorization), keyed by its random family id. */
   oauthTokenFamilies: 'oauth/families/',
+  /** oauth: a pending device authorization (RFC 8628), keyed by the SHA-256 hex of our device_code. */
+  oauthDeviceCodes: 'oauth/device-codes/',
+  /** oauth: a remembered consent decision, keyed by "<sha256(browser id)>.<client_id>.<sha256(resource)>". */
+  oauthConsents: 'oauth/consents/',
+  /** oauth: a consent page's CSRF ticket holding the pending authorization request, keyed by the SHA-256 hex of the ticket. */
+  oauthConsentTickets: 'oauth/consent-tickets/',
+  /** oauth: the single-use `state` of a GitHub login in progress, keyed by the SHA-256 hex of the state. */
+  oauthLoginStates: 'oauth/login-states/',
 } as const
 
 export const keys = {

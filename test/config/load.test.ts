@@ -52,6 +52,13 @@ describe('loadConfig', () => {
     expect(config.redisUrl).toBe('redis://:secret@127.0.0.1:6379/2')
   })
 
+  test('OAUTH_CIMD_ALLOW_PRIVATE: false by default, true/1 enable it, anything else is an error', () => {
+    expect(loadConfig({}).oauth.cimdAllowPrivate).toBe(false)
+    expect(loadConfig({ OAUTH_CIMD_ALLOW_PRIVATE: 'true' }).oauth.cimdAllowPrivate).toBe(true)
+    expect(loadConfig({ OAUTH_CIMD_ALLOW_PRIVATE: '1' }).oauth.cimdAllowPrivate).toBe(true)
+    expect(() => loadConfig({ OAUTH_CIMD_ALLOW_PRIVATE: 'yes' })).toThrow('OAUTH_CIMD_ALLOW_PRIVATE: expected true or false')
+  })
+
   test('each bad value is one line naming the variable and what it expected', () => {
     const cases: [Record<string, string>, string][] = [
       [{ HTTP_PORT: 'abc' }, 'HTTP_PORT: expected a port number 0-65535, got "abc"'],

@@ -1,4 +1,7 @@
 /** @module OAuth clients: the model, registration-request parsing, redirect URI rules and the registry. */
+export { cacheLifetimeMs, CIMD_MAX_BYTES, CIMD_TIMEOUT_MS, cimdUrlProblem, createCimdResolver, isCimdClientId, type CimdFailureReason, type CimdResolver, type CimdResolverOptions, type CimdResult } from './cimd.ts'
+export { isBlockedAddress } from './cimd-address.ts'
+export { createClientFinder, type ClientFinder } from './client-finder.ts'
 export { parseClientMetadata, type ClientMetadataErrorCode, type ClientMetadataResult } from './client-metadata.ts'
 export {
   GRANT_TYPES,
