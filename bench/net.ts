@@ -6,28 +6,8 @@
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:tls'
 
-export async function freePort(): Promise<number> {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  return port
-}
-
-/** Polls until check() resolves truthy; fails after timeoutMs. */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 15_000, intervalMs = 20, what = 'condition' } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value as NonNullable<T>
-    } catch (error) {
-      lastError = error
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ''}`)
-    await Bun.sleep(intervalMs)
-  }
-}
+// Ports and polling are the tests' own helpers: one implementation for both.
+export { freePort, waitFor } from '../test/support/ports.ts'
 
 /** Resident set size of a process, from /proc/<pid>/status. */
 export function rssMiB(pid: number): number {
