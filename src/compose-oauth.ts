@@ -1,7 +1,7 @@
 /**
  * @module Composition of the authorization server: builds its parts once and returns their routes.
- * Every grant is for the management API until tokens for proxies are issued (its own issue), so access
- * follows the OAUTH_*_USERS lists and RFC 8707 resources other than the API's are unknown.
+ * A token is for one resource (RFC 8707): the management API, or an auth-enabled proxy, whose own
+ * allowlist, scope lists and GitHub app then apply (falling back to OAUTH_*_USERS and GITHUB_CLIENT_*).
  */
 import {
   authorizeRoutes,
@@ -26,6 +26,7 @@ import {
   createGitHubClient,
   createGrants,
   createIssuerResolver,
+  isLoopbackHost,
   resolveResource,
   selectApp,
   type Grants,
@@ -33,7 +34,7 @@ import {
   type OAuthUser,
 } from './oauth/index.ts'
 import type { Store } from './store/index.ts'
-import { createHostnamesTargeting, type ProxyTargets } from './targets/index.ts'
+import { accessListsOf, createTargetCache, hostnamesTargeting, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 
 export interface OAuthServer {
   readonly routes: RouteSpec[]
@@ -55,14 +56,13 @@ export interface OAuthDeps {
 export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
   const { config, store, clock, logger } = deps
   const audience = apiResource(config)
+  const proxies = createTargetCache(deps.targets, deps.bus, clock)
   const resolveIssuer = createIssuerResolver({
     publicUrl: config.publicUrl,
     apiOrigin: deps.apiOrigin,
-    apiProxyHostnames: createHostnamesTargeting(deps.targets, deps.bus, deps.apiOrigin, clock),
+    apiProxyHostnames: hostnamesTargeting(proxies, deps.apiOrigin),
   })
-  const apiAccess = async (user: OAuthUser) => accessFor(user, null, config.oauth)
-  const knownResource = async (requested: string | undefined) => resolveResource(requested, { apiResource: audience, proxyResources: () => false })
-  const githubAppFor = async () => selectApp(null, config.github)
+  const resources = createResourcePolicy({ apiResource: audience, proxies, apiOrigin: deps.apiOrigin, config, targets: deps.targets })
 
   const registry = createClientRegistry(store, clock)
   const clients = createClientFinder(registry, createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger }))
@@ -76,11 +76,11 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
     // RFC 6749 §6: a refresh re-checks access; scopes may shrink, never grow.
     recheck: async (grant) => {
-      const access = await apiAccess(grant.user)
+      const access = await resources.accessFor(grant.user, grant.resource)
       return access.allowed ? grant.scopes.filter((scope) => access.scopes.includes(scope)) : null
     },
   })
-  const devices = createDeviceAuthorizations({ store, clock, logger, github, grants, githubAppFor, accessFor: apiAccess })
+  const devices = createDeviceAuthorizations({ store, clock, logger, github, grants, githubAppFor: resources.githubAppFor, accessFor: resources.accessFor })
 
   return {
     grants,
@@ -90,19 +90,62 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
       ...authorizeRoutes({
         resolveIssuer,
         findClient: (clientId) => clients.findClient(clientId),
-        resolveResource: knownResource,
-        githubAppFor,
+        resolveResource: resources.resolve,
+        githubAppFor: resources.githubAppFor,
         github,
         grants,
-        accessFor: (user) => apiAccess(user),
+        accessFor: resources.accessFor,
         store,
         clock,
         logger,
         callbackPath: '/callback',
       }),
-      ...deviceRoutes({ devices, registry: clients, resolveIssuer, logger, resolveResource: knownResource }),
+      ...deviceRoutes({ devices, registry: clients, resolveIssuer, logger, resolveResource: resources.resolve }),
       ...tokenRoutes({ grants, registry: clients, resolveIssuer, logger, deviceGrant: createDeviceGrant({ devices, logger }) }),
       ...tokenAdminRoutes(grants),
     ],
+  }
+}
+
+/** The origin a proxy is known by as a resource: https, or http for loopback names (RFC 8252 §8.3). */
+function resourceOf(target: ProxyTarget): string | null {
+  if (target.proxy_hostname.startsWith('*.')) return null
+  return `${isLoopbackHost(target.proxy_hostname) ? 'http' : 'https'}://${target.proxy_hostname}`
+}
+
+/** Which resources exist, and who may have which scopes at each. */
+function createResourcePolicy(deps: {
+  apiResource: string
+  proxies: () => Promise<ProxyTarget[]>
+  apiOrigin: () => string
+  config: Config
+  targets: ProxyTargets
+}) {
+  /** Auth-enabled proxies that are not the API itself, by their resource origin. */
+  const protectedProxies = async () => {
+    const byResource = new Map<string, ProxyTarget>()
+    for (const target of await deps.proxies()) {
+      const resource = resourceOf(target)
+      const isApi = URL.parse(target.target_url)?.origin === deps.apiOrigin()
+      if (resource && target.enabled && target.auth_enabled && !isApi) byResource.set(resource, target)
+    }
+    return byResource
+  }
+  const proxyFor = async (resource: string) => (resource === deps.apiResource ? null : ((await protectedProxies()).get(resource) ?? null))
+  return {
+    async resolve(requested: string | undefined): Promise<string | null> {
+      const known = await protectedProxies()
+      return resolveResource(requested, { apiResource: deps.apiResource, proxyResources: (origin) => known.has(origin) })
+    },
+    async accessFor(user: OAuthUser, resource: string) {
+      if (resource === deps.apiResource) return accessFor(user, null, deps.config.oauth)
+      const proxy = await proxyFor(resource)
+      // A proxy that lost its auth (or was deleted) admits nobody through tokens meant for it.
+      return proxy ? accessFor(user, accessListsOf(proxy), deps.config.oauth) : { allowed: false, scopes: [] }
+    },
+    async githubAppFor(resource: string) {
+      const proxy = await proxyFor(resource)
+      return selectApp(proxy ? await deps.targets.gitHubApp(proxy.proxy_hostname) : null, deps.config.github)
+    },
   }
 }

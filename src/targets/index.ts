@@ -24,4 +24,4 @@ export {
   type ProxyAuth,
 } from './auth-settings.ts'
 export { createProxyTargets, type ProxyTargets } from './service.ts'
-export { createHostnamesTargeting } from './api-hostnames.ts'
+export { createTargetCache, hostnamesTargeting } from './target-cache.ts'
