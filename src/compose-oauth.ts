@@ -39,6 +39,8 @@ import { accessListsOf, createTargetCache, hostnamesTargeting, type ProxyTarget,
 export interface OAuthServer {
   readonly routes: RouteSpec[]
   readonly grants: Grants
+  /** Whether a token's iss is one of this server's issuers (PUBLIC_URL, the API's own address, a proxy in front of the API). */
+  isOurIssuer(issuer: string): Promise<boolean>
 }
 
 export interface OAuthDeps {
@@ -84,9 +86,16 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
 
   return {
     grants,
+    // An issuer is ours when a request to its host would resolve to exactly that issuer.
+    async isOurIssuer(issuer) {
+      if (issuer === config.publicUrl) return true
+      const url = URL.parse(issuer)
+      if (!url || url.origin !== issuer) return false
+      return (await resolveIssuer(new Request(issuer, { headers: { host: url.host } }))) === issuer
+    },
     routes: [
       ...oauthMetadataRoutes({ resolveIssuer }),
-      ...registerRoutes(registry),
+      ...registerRoutes(registry, resolveIssuer),
       ...authorizeRoutes({
         resolveIssuer,
         findClient: (clientId) => clients.findClient(clientId),

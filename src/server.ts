@@ -65,7 +65,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       keyRing,
       startedAtMs: clock.nowMs(),
-      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: [config.publicUrl], audience, isRevoked: oauth.grants.isRevoked }),
+      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: oauth.isOurIssuer, audience, isRevoked: oauth.grants.isRevoked }),
       extraRoutes: [
         ...proxyTargetRoutes(targets),
         ...proxyAuthRoutes(targets),

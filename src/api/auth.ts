@@ -17,6 +17,8 @@ export type Principal = AccessTokenClaims
 
 declare module 'hono' {
   interface ContextVariableMap {
+    /** The authorization server issuer of this request's host, once an AS endpoint resolved it. */
+    issuer: string
     principal: Principal
     requestId: string
   }

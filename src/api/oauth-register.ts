@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient } from '../oauth/index.ts'
+import { OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient, type ResolveIssuer } from '../oauth/index.ts'
 import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 import { ApiError } from './errors.ts'
@@ -62,7 +62,7 @@ async function authorizedClient(c: Context, registry: ClientRegistry): Promise<{
 function clientInformation(c: Context, client: OAuthClient, registrationAccessToken: string, clientSecret: string | undefined, status: 200 | 201): Response {
   c.header('Cache-Control', 'no-store')
   c.header('Pragma', 'no-cache')
-  const registrationClientUri = `${new URL(c.req.url).origin}/register/${encodeURIComponent(client.client_id)}`
+  const registrationClientUri = `${c.get('issuer') ?? new URL(c.req.url).origin}/register/${encodeURIComponent(client.client_id)}`
   return c.json(
     {
       ...client,
@@ -94,7 +94,17 @@ async function checkUpdateIdentity(registry: ClientRegistry, client: OAuthClient
   if (!matches) throw new ApiError(400, 'invalid_client_metadata', 'client_secret: must equal the issued secret; a client cannot choose its own (RFC 7592 §2.2)')
 }
 
-export function registerRoutes(registry: ClientRegistry): RouteSpec[] {
+/**
+ * With resolveIssuer, registration is served only on issuer hosts (404 elsewhere, like every AS
+ * endpoint) and registration_client_uri is built from the issuer, never from an arbitrary Host.
+ */
+export function registerRoutes(registry: ClientRegistry, resolveIssuer?: ResolveIssuer): RouteSpec[] {
+  const onIssuerHost = async (c: Context) => {
+    if (!resolveIssuer) return
+    const issuer = await resolveIssuer(c.req.raw)
+    if (issuer === null) throw new ApiError(404, 'not_found', 'no authorization server at this address')
+    c.set('issuer', issuer)
+  }
   return [
     defineRoute({
       method: 'post',
@@ -104,6 +114,7 @@ export function registerRoutes(registry: ClientRegistry): RouteSpec[] {
       summary: 'Register an OAuth client (RFC 7591); the secret and registration access token are shown only here',
       responses: { 201: { description: 'the client information response (RFC 7591 §3.2.1)', schema: ClientInformationSchema }, ...ERROR_RESPONSES },
       async handler(c) {
+        await onIssuerHost(c)
         allowAnyOrigin(c)
         const metadata = metadataFrom(await readBody(c))
         const registered = await registry.register(metadata)
@@ -120,6 +131,7 @@ export function registerRoutes(registry: ClientRegistry): RouteSpec[] {
       summary: 'Read a client registration (RFC 7592 §2.1; Bearer registration access token)',
       responses: { 200: { description: 'the client information, without the secret', schema: ClientInformationSchema }, ...UNAUTHORIZED },
       async handler(c) {
+        await onIssuerHost(c)
         allowAnyOrigin(c)
         const { client, token } = await authorizedClient(c, registry)
         return clientInformation(c, client, token, undefined, 200)
@@ -134,6 +146,7 @@ export function registerRoutes(registry: ClientRegistry): RouteSpec[] {
       summary: 'Replace a client registration (RFC 7592 §2.2): omitted fields are removed; client_id and the secret stay',
       responses: { 200: { description: 'the client information; client_secret only if a new one was issued', schema: ClientInformationSchema }, ...ERROR_RESPONSES, ...UNAUTHORIZED },
       async handler(c) {
+        await onIssuerHost(c)
         allowAnyOrigin(c)
         const { client, token } = await authorizedClient(c, registry)
         const body = await readBody(c)
@@ -153,6 +166,7 @@ export function registerRoutes(registry: ClientRegistry): RouteSpec[] {
       summary: 'Delete a client registration (RFC 7592 §2.3)',
       responses: { 204: { description: 'deleted; the client id, secret and registration access token stop working' }, ...UNAUTHORIZED },
       async handler(c) {
+        await onIssuerHost(c)
         allowAnyOrigin(c)
         const { client } = await authorizedClient(c, registry)
         await registry.delete(client.client_id)

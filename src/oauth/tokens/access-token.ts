@@ -60,8 +60,8 @@ export async function issueAccessToken(ring: KeyRing, clock: Clock, grant: Acces
 }
 
 export interface VerifyOptions {
-  /** Issuers whose tokens this verifier accepts. */
-  readonly issuers: readonly string[]
+  /** Issuers whose tokens this verifier accepts: a list, or a question asked once the signature holds. */
+  readonly issuers: readonly string[] | ((issuer: string) => Promise<boolean>)
   readonly audience: string
   /**
    * The jti denylist (RFC 7009 revocation). Asked on every verification, never cached here, so a
@@ -76,7 +76,10 @@ export interface VerifyOptions {
  * the token's fault, and a 401 would make clients throw away a good token.
  */
 export async function verifyAccessToken(ring: KeyRing, clock: Clock, token: string, options: VerifyOptions): Promise<VerifyResult> {
-  const result = await verifySigned(ring, clock, token, options)
+  const { issuers } = options
+  const result = await verifySigned(ring, clock, token, { audience: options.audience, ...(typeof issuers === 'function' ? {} : { issuers }) })
+  // RFC 9068 §4: the issuer must be one of ours.
+  if (result.ok && typeof issuers === 'function' && !(await issuers(result.claims.iss))) return { ok: false, reason: 'claims' }
   if (result.ok && options.isRevoked && (await options.isRevoked(result.claims.jti))) return { ok: false, reason: 'revoked' }
   return result
 }
