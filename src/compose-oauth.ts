@@ -13,6 +13,7 @@ import {
   tokenRoutes,
   type RouteSpec,
 } from './api/index.ts'
+import * as v from 'valibot'
 import type { Config } from './config/index.ts'
 import type { EventBus } from './events/index.ts'
 import type { Clock, Logger } from './lib/index.ts'
@@ -27,6 +28,7 @@ import {
   createGrants,
   createIssuerResolver,
   isLoopbackHost,
+  MetadataOverridesSchema,
   resolveResource,
   selectApp,
   type Grants,
@@ -94,7 +96,21 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
       return (await resolveIssuer(new Request(issuer, { headers: { host: url.host } }))) === issuer
     },
     routes: [
-      ...oauthMetadataRoutes({ resolveIssuer }),
+      ...oauthMetadataRoutes({
+        resolveIssuer,
+        // Original §4.8: a proxy in front of the authorization server may narrow its scopes and add fields.
+        overridesFor: async (hostname) => {
+          const proxy = (await proxies()).find((target) => target.proxy_hostname === hostname)
+          if (!proxy || (!proxy.oauth_server_scopes && !proxy.oauth_server_custom_metadata)) return null
+          const overrides = v.safeParse(MetadataOverridesSchema, {
+            ...(proxy.oauth_server_scopes ? { scopes_supported: proxy.oauth_server_scopes } : {}),
+            ...(proxy.oauth_server_custom_metadata ? { custom_metadata: proxy.oauth_server_custom_metadata } : {}),
+          })
+          if (overrides.success) return overrides.output
+          logger.warn('ignored invalid metadata overrides', { proxy: hostname })
+          return null
+        },
+      }),
       ...registerRoutes(registry, resolveIssuer),
       ...authorizeRoutes({
         resolveIssuer,

@@ -39,6 +39,30 @@ const PathPrefix = v.pipe(
   v.maxLength(1024, 'at most 1024 characters'),
 )
 
+/** Scopes a proxy's authorization-server metadata may advertise (a subset; original §4.8 oauth_server_scopes). */
+const MetadataScopes = v.pipe(
+  v.array(v.picklist(['admin', 'user', 'mcp'], 'expected admin, user or mcp'), 'expected a list of scopes'),
+  v.minLength(1, 'expected at least one scope'),
+)
+
+/** RFC 8414 §2 fields that say where and how to talk to the server: never a proxy's to change. */
+const isReservedMetadataField = (name: string) =>
+  name === 'issuer' || name === 'jwks_uri' || name === 'signed_metadata' || name.endsWith('_endpoint') || name.endsWith('_supported')
+
+/** RFC 8414 §2 extra fields (service_documentation, op_policy_uri, ...): snake_case names, small JSON values. */
+const MetadataFields = v.pipe(
+  v.record(
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a snake_case field name'),
+      v.check((name) => !isReservedMetadataField(name), 'the issuer, endpoints and *_supported lists cannot be overridden'),
+    ),
+    v.unknown(),
+  ),
+  v.check((fields) => Object.keys(fields).length <= 32, 'at most 32 fields'),
+  v.check((fields) => JSON.stringify(fields).length <= 8192, 'at most 8 KiB of JSON'),
+)
+
 /**
  * The auth fields a client sets on a proxy, with the defaults of a new proxy. A null scope list falls
  * back to OAUTH_<SCOPE>_USERS; a null auth_required_users admits exactly the users of the three
@@ -52,6 +76,10 @@ export const ProxyAuthEntries = {
   oauth_admin_users: v.optional(v.nullable(UserList), null),
   oauth_user_users: v.optional(v.nullable(UserList), null),
   oauth_mcp_users: v.optional(v.nullable(UserList), null),
+  /** Narrows scopes_supported in the metadata served on this host (when it fronts the authorization server). */
+  oauth_server_scopes: v.optional(v.nullable(MetadataScopes), null),
+  /** Extra metadata fields served on this host; the standard fields always win. */
+  oauth_server_custom_metadata: v.optional(v.nullable(MetadataFields), null),
 }
 
 const AUTH_FIELDS = Object.keys(ProxyAuthEntries) as (keyof typeof ProxyAuthEntries)[]
@@ -65,6 +93,8 @@ export const ProxyAuthSchema = v.object({
   oauth_admin_users: v.nullable(v.array(v.string())),
   oauth_user_users: v.nullable(v.array(v.string())),
   oauth_mcp_users: v.nullable(v.array(v.string())),
+  oauth_server_scopes: v.nullable(v.array(v.picklist(['admin', 'user', 'mcp']))),
+  oauth_server_custom_metadata: v.nullable(v.record(v.string(), v.unknown())),
 })
 export type ProxyAuth = v.InferOutput<typeof ProxyAuthSchema>
 

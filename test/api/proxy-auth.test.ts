@@ -24,6 +24,8 @@ const DEFAULT_AUTH = {
   oauth_admin_users: null,
   oauth_user_users: null,
   oauth_mcp_users: null,
+  oauth_server_scopes: null,
+  oauth_server_custom_metadata: null,
 }
 
 let counter = 0

@@ -57,6 +57,8 @@ function defaults() {
     hsts_max_age: null,
     proxy_protocol: null,
     upstream_timeout: 60,
+    oauth_server_scopes: null,
+    oauth_server_custom_metadata: null,
     auth_enabled: false,
     auth_mode: 'forward' as const,
     auth_required_users: null,
