@@ -1,9 +1,10 @@
 /** The targets service: documents written before the auth fields existed, and the write-only GitHub secret. */
 import { afterEach, expect, test } from 'bun:test'
+import * as v from 'valibot'
 import { createMemoryBus } from '../../src/events/index.ts'
 import { createLogger, createManualClock } from '../../src/lib/index.ts'
 import { COLLECTIONS, createEmbeddedStore, keys } from '../../src/store/index.ts'
-import { createProxyTargets } from '../../src/targets/index.ts'
+import { createProxyTargets, CreateProxyTargetSchema } from '../../src/targets/index.ts'
 
 const clock = createManualClock(Date.UTC(2026, 10, 27, 12))
 const store = createEmbeddedStore({ dataDir: ':memory:', clock })
@@ -30,7 +31,7 @@ test('a document stored before the auth fields existed reads with their defaults
 })
 
 test('list and get never carry the GitHub secret; gitHubApp is the one read of it', async () => {
-  await targets.create({ proxy_hostname: 'app.example.com', target_url: 'http://127.0.0.1:9', ...defaults() }, 'test')
+  await targets.create(v.parse(CreateProxyTargetSchema, { proxy_hostname: 'app.example.com', target_url: 'http://127.0.0.1:9' }), 'test')
   await targets.setGitHubApp('app.example.com', { clientId: 'id', clientSecret: 'the-secret' })
   for (const target of [await targets.get('app.example.com'), ...(await targets.list())]) {
     expect(JSON.stringify(target)).not.toContain('the-secret')
@@ -42,29 +43,3 @@ test('list and get never carry the GitHub secret; gitHubApp is the one read of i
   expect(await targets.gitHubApp('app.example.com')).toBeNull()
   await expect(targets.setGitHubApp('missing.example.com', null)).rejects.toMatchObject({ kind: 'not_found' })
 })
-
-/** CreateProxyTarget is the schema's output: every default spelled out. */
-function defaults() {
-  return {
-    enabled: true,
-    enable_http: true,
-    enable_https: true,
-    preserve_host_header: true,
-    custom_headers: {},
-    custom_response_headers: {},
-    cert_name: null,
-    redirect_http_to_https: false,
-    hsts_max_age: null,
-    proxy_protocol: null,
-    upstream_timeout: 60,
-    oauth_server_scopes: null,
-    oauth_server_custom_metadata: null,
-    auth_enabled: false,
-    auth_mode: 'forward' as const,
-    auth_required_users: null,
-    auth_excluded_paths: [],
-    oauth_admin_users: null,
-    oauth_user_users: null,
-    oauth_mcp_users: null,
-  }
-}
