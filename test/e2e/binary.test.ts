@@ -18,7 +18,7 @@ test('the compiled executable serves /health and the embedded docs bundle from a
   const port = await freePort()
   const proc = Bun.spawn([join(alone, 'oauth-https-proxy')], {
     cwd: alone,
-    env: { PATH: '/usr/bin:/bin', API_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { PATH: '/usr/bin:/bin', API_PORT: String(port), HTTP_PORT: '0', HTTPS_PORT: '0', LOG_LEVEL: 'warn' },
     stderr: 'pipe',
   })
   try {
