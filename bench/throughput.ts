@@ -1,9 +1,8 @@
 /**
  * @module Throughput mode: wrk against the bare backend, nginx (HTTP, HTTPS) and ours (HTTP, HTTPS), all
- * in one run, then ours again straight at the instance's loopback ports, which leaves out the
- * dispatcher's pipe hop and so splits our cost between that hop and the fetch forwarding. Each row
- * also reports the CPU the proxy and the backend spent per request (from /proc). A last row runs a
- * minimal Bun.serve + fetch proxy (bench/minimal-proxy.ts): the floor of any fetch-based forwarder.
+ * in one run. Each row also reports the CPU the proxy and the backend spent per request (from /proc).
+ * A last row runs a minimal Bun.serve + fetch proxy (bench/minimal-proxy.ts): the floor of a
+ * fetch-based forwarder in Bun, which is what our relay replaced.
  *
  * wrk sends the URL's host as SNI and cannot resolve names itself, and no `*.localhost` name resolves
  * on a stock glibc without nss-myhostname, so the HTTPS path uses a proxy named `127.0.0.1` reached at
@@ -35,8 +34,7 @@ export async function runThroughput(dir: string, durationSec: number, rounds: nu
   await api.createProxy(HTTP_HOST, backendUrl)
   await api.createProxy(HTTPS_HOST, backendUrl)
   await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through our dispatcher` })
-  const instanceHttp = (await api.instancePorts(HTTP_HOST)).http
-  const instanceHttps = await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance` })
+  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance` })
 
   const minimal = await startMinimalProxy(backendUrl)
   onCleanup(() => minimal.stop())
@@ -50,8 +48,6 @@ export async function runThroughput(dir: string, durationSec: number, rounds: nu
     { name: 'nginx HTTPS', url: `https://127.0.0.1:${nginx.httpsPort}/`, options: plain, proxyPids: nginxPids },
     { name: 'ours HTTP', url: `http://127.0.0.1:${setup.httpPort}/`, options: withHost, proxyPids: [server.pid] },
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
-    { name: 'ours HTTP, instance port (no dispatcher)', url: `http://127.0.0.1:${instanceHttp}/`, options: withHost, proxyPids: [server.pid] },
-    { name: 'ours HTTPS, instance port (no dispatcher)', url: `https://${HTTPS_HOST}:${instanceHttps}/`, options: plain, proxyPids: [server.pid] },
     { name: 'minimal Bun.serve + fetch proxy', url: `http://127.0.0.1:${minimal.port}/`, options: plain, proxyPids: [minimal.pid] },
   ]
   console.log(`wrk -t1 -c32, keep-alive, ${durationSec} s per path after a 2 s warm-up, ${rounds} round(s) (median shown); the backend answers 1 KiB`)

@@ -1,18 +1,20 @@
 /**
- * @module The data plane as one object: the two public dispatchers, the per-hostname instances, and the
- * sync that keeps instances matching the stored proxies. Events apply a change at once; a periodic
- * reconcile repairs anything an event missed, including instances whose proxy is gone (DESIGN §5).
+ * @module The data plane as one object: the public listeners (HTTP, and HTTPS through the TLS
+ * terminator), the relay and its backend connection pool, the per-hostname instances, and the sync that
+ * keeps instances matching the stored proxies. Events apply a change at once; a periodic reconcile
+ * repairs anything an event missed, including instances whose proxy is gone (DESIGN §5).
  */
 import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
 import { parseCidr, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
-import type { BridgeData, ClientInfo, LocalFetch, RequestInterceptor, Scheme } from '../proxy/index.ts'
+import { createUpstreamPool, type BridgeData, type ClientInfo, type LocalFetch, type RequestInterceptor, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
-import { startDispatcher, type Dispatcher } from './dispatcher.ts'
+import { createConnectionHandlers, startDispatcher, type ConnectionOptions, type Dispatcher } from './dispatcher.ts'
 import { createHandoff } from './handoff.ts'
 import { createHostTable } from './host-table.ts'
 import { createInstanceManager, type CertificateSource } from './instances.ts'
+import { startTlsTerminator, type TlsTerminator } from './tls-terminator.ts'
 
 export interface EdgeOptions {
   readonly bindAddress: string
@@ -64,21 +66,32 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
 
   const dispatchers: Dispatcher[] = []
+  let terminator: TlsTerminator | null = null
+  // The TLS terminator must exist before instances install their certificates; its handlers are set below.
+  const certificates = new Map<string, Parameters<TlsTerminator['setCertificate']>[1]>()
+  const tls = {
+    setCertificate: (name: string, certificate: Parameters<TlsTerminator['setCertificate']>[1]) => (terminator ? terminator.setCertificate(name, certificate) : void certificates.set(name, certificate)),
+    removeCertificate: (name: string) => (terminator ? terminator.removeCertificate(name) : void certificates.delete(name)),
+  }
+  /** Where the HTTPS listener really listens (known once it does: HTTPS_PORT may be 0). */
+  let httpsListenPort = options.httpsPort
   const manager = createInstanceManager({
     ports: deps.ports,
     routes,
     certificateFor: deps.certificateFor,
+    tls,
     apiOrigin: deps.apiOrigin,
     logger,
     drainMs: options.drainMs ?? 30_000,
     pipeline: {
       clientOf,
       apiFetch: deps.apiFetch,
-      httpsPort: () => options.publicHttpsPort ?? dispatchers[1]?.port ?? options.httpsPort,
+      httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
       interceptors: deps.interceptors,
       logger,
     },
   })
+  const pool = createUpstreamPool()
 
   const syncOne = async (hostname: string) => {
     const target = await targets.get(hostname)
@@ -99,15 +112,39 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     if (event.type === 'proxy_created' || event.type === 'proxy_updated' || event.type === 'proxy_deleted') await syncOne(event.hostname)
   })
 
-  const dispatcherOptions = { hostname: options.bindAddress, routes, handoff, trustedProxies, readDeadlineMs: options.readDeadlineMs ?? 10_000, idleTimeoutSec: options.idleTimeoutSec ?? 300, maxPeekBytes: MAX_PEEK_BYTES, logger }
+  const connectionOptions: Omit<ConnectionOptions, 'kind'> = {
+    routes,
+    handoff,
+    trustedProxies,
+    relay: { siteOf: manager.siteOf, pool, hasInterceptors: (deps.interceptors?.length ?? 0) > 0, logger },
+    readDeadlineMs: options.readDeadlineMs ?? 10_000,
+    idleTimeoutSec: options.idleTimeoutSec ?? 300,
+    maxPeekBytes: MAX_PEEK_BYTES,
+    logger,
+  }
+  const tlsHandlers = createConnectionHandlers({ ...connectionOptions, kind: 'tls' })
   try {
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
     await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
-    dispatchers.push(startDispatcher({ ...dispatcherOptions, kind: 'http', port: options.httpPort }))
-    dispatchers.push(startDispatcher({ ...dispatcherOptions, kind: 'https', port: options.httpsPort }))
+    dispatchers.push(startDispatcher({ ...connectionOptions, kind: 'http', hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
+    // A PROXY protocol header comes before the ClientHello, which the TLS engine cannot skip: with trusted
+    // load balancers, a plain listener reads it and pipes the rest to the terminator on loopback.
+    const behindProxies = trustedProxies.length > 0
+    terminator = await startTlsTerminator({
+      hostname: behindProxies ? '127.0.0.1' : options.bindAddress,
+      port: behindProxies ? 0 : options.httpsPort,
+      setting: 'HTTPS_PORT',
+      socket: tlsHandlers.socket,
+    })
+    for (const [name, certificate] of certificates) terminator.setCertificate(name, certificate)
+    certificates.clear()
+    const terminatorPort = terminator.port
+    if (behindProxies) dispatchers.push(startDispatcher({ ...connectionOptions, kind: 'https', hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT', terminatorPort: () => terminatorPort }))
+    httpsListenPort = behindProxies ? dispatchers[1]!.port : terminatorPort
   } catch (error) {
     unsubscribe()
     await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()))
+    terminator?.stop()
     await manager.stopAll()
     throw error
   }
@@ -119,10 +156,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
 
   return {
     httpPort: dispatchers[0]!.port,
-    httpsPort: dispatchers[1]!.port,
+    httpsPort: httpsListenPort,
     reconcile,
     stats: () => ({
-      connections: dispatchers.reduce((sum, dispatcher) => sum + dispatcher.connectionCount(), 0),
+      connections: dispatchers.reduce((sum, dispatcher) => sum + dispatcher.connectionCount(), tlsHandlers.count()),
       handoffs: handoff.size(),
       instances: manager.hostnames().length,
     }),
@@ -130,6 +167,9 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       clearInterval(timer)
       unsubscribe()
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()))
+      terminator?.stop()
+      tlsHandlers.closeAll()
+      pool.closeAll()
       await manager.stopAll()
     },
   }

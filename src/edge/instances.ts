@@ -1,12 +1,11 @@
 /**
- * @module One instance per proxy hostname (DESIGN §3.2): a Bun.serve on a loopback HTTP port and, with
- * HTTPS enabled, another on a loopback HTTPS port holding that hostname's certificate. Configuration
- * changes apply to the next request without touching the servers. A certificate change starts a new
- * server beside the old one, switches the dispatcher's table to it, and only then drains the old one,
- * because Bun.serve cannot swap TLS in place. The new server takes the other of two ports (the
- * allocated one, or an ephemeral one): sharing one port through SO_REUSEPORT would let the kernel queue
- * connections on the old listener, and closing it resets them. Changes to one hostname are applied one
- * at a time, in order.
+ * @module One instance per proxy hostname (DESIGN §3.2): the full HTTP server (Bun.serve) behind the
+ * relay, for what the relay hands over (WebSocket, HTTP/1.0, the in-process API, https and PROXY
+ * protocol backends, error answers). It listens on a loopback port for the hostname's plain HTTP
+ * traffic and, with HTTPS enabled, on another for its HTTPS traffic, which arrives already decrypted
+ * by the TLS terminator; each knows which scheme it serves. The hostname's certificate goes to the
+ * terminator, which swaps it in place. Configuration changes apply to the next request without
+ * touching the servers. Changes to one hostname are applied one at a time, in order.
  */
 import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
@@ -27,6 +26,8 @@ export interface InstanceManagerDeps {
   readonly ports: PortAllocator
   readonly routes: HostTable
   readonly certificateFor: CertificateSource
+  /** Where HTTPS certificates are served from. */
+  readonly tls: { setCertificate(serverName: string, certificate: CertificatePem): void; removeCertificate(serverName: string): void }
   readonly pipeline: Omit<PipelineDeps, 'siteOf'>
   readonly apiOrigin: string
   readonly logger: Logger
@@ -42,6 +43,8 @@ export interface InstanceManager {
   /** Stops the hostname's servers and frees its ports. */
   remove(hostname: string): Promise<void>
   hostnames(): string[]
+  /** The hostname's current configuration, read by the relay on every request. */
+  siteOf(hostname: string): Site | undefined
   /** Every server stopped at once; for shutdown. */
   stopAll(): Promise<void>
 }
@@ -67,7 +70,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     return next
   }
 
-  const serve = (hostname: string, scheme: 'http' | 'https', port: number, tls?: CertificatePem) => {
+  const serve = (hostname: string, scheme: 'http' | 'https', port: number) => {
     const handler = createInstanceHandler(hostname, scheme, pipeline)
     return Bun.serve<BridgeData>({
       hostname: '127.0.0.1',
@@ -76,7 +79,6 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
       idleTimeout: 0,
       // Bodies stream through to the backend, which decides how large they may be (Bun's default is 128 MiB).
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      ...(tls ? { tls: { cert: tls.certPem, key: tls.keyPem } } : {}),
       fetch: handler.fetch,
       websocket: handler.websocket,
       error: (error) => {
@@ -86,13 +88,13 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     })
   }
 
-  /** The allocated port when it is free; an ephemeral one while an older server still holds it. */
-  const serveOnEitherPort = (hostname: string, scheme: 'http' | 'https', port: number, tls?: CertificatePem) => {
+  /** The allocated port when it is free; an ephemeral one while an older server (being drained) still holds it. */
+  const serveOnEitherPort = (hostname: string, scheme: 'http' | 'https', port: number) => {
     try {
-      return serve(hostname, scheme, port, tls)
+      return serve(hostname, scheme, port)
     } catch (error) {
       if (port === 0 || !/in use|EADDRINUSE/i.test(String(error))) throw error
-      return serve(hostname, scheme, 0, tls)
+      return serve(hostname, scheme, 0)
     }
   }
 
@@ -120,19 +122,16 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     deps.routes.set(hostname, 'http', instance.http?.port)
 
     if (target.enable_https) {
+      if (!instance.https) instance.https = serveOnEitherPort(hostname, 'https', await deps.ports.portFor(hostname, 'https'))
       const certificate = await deps.certificateFor(target)
-      if (certificate.version !== instance.certificateVersion) {
-        const allocated = await deps.ports.portFor(hostname, 'https')
-        const previous = instance.https
-        // The new server listens before the table switches and the old one drains: nothing is refused.
-        instance.https = serveOnEitherPort(hostname, 'https', previous?.port === allocated ? 0 : allocated, certificate)
-        instance.certificateVersion = certificate.version
-        if (previous) drain(previous)
-      }
+      // In place: handshakes from now on get the new certificate, open connections keep theirs.
+      if (certificate.version !== instance.certificateVersion) deps.tls.setCertificate(hostname, certificate)
+      instance.certificateVersion = certificate.version
     } else if (instance.https) {
       drain(instance.https)
       instance.https = null
       instance.certificateVersion = null
+      deps.tls.removeCertificate(hostname)
     }
     deps.routes.set(hostname, 'https', instance.https?.port)
   }
@@ -142,7 +141,10 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     deps.routes.delete(hostname)
     instances.delete(hostname)
     if (instance?.http) drain(instance.http)
-    if (instance?.https) drain(instance.https)
+    if (instance?.https) {
+      drain(instance.https)
+      deps.tls.removeCertificate(hostname)
+    }
     await deps.ports.release(hostname)
   }
 
@@ -150,6 +152,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     apply: (target) => serialize(target.proxy_hostname, () => applyNow(target)),
     remove: (hostname) => serialize(hostname, () => removeNow(hostname)),
     hostnames: () => [...instances.keys()],
+    siteOf: (hostname) => instances.get(hostname)?.site,
     async stopAll() {
       const servers = [...instances.values()].flatMap((instance) => [instance.http, instance.https]).filter((server) => server !== null)
       instances.clear()

@@ -10,14 +10,36 @@ const TITLES: Record<number, string> = {
 
 const CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 421: 'misdirected_request', 502: 'bad_gateway', 504: 'gateway_timeout' }
 
-export function errorResponse(status: keyof typeof TITLES, detail: string, accept: string | null): Response {
+export type ErrorStatus = keyof typeof TITLES
+
+interface ErrorPage {
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+function errorPage(status: ErrorStatus, detail: string, accept: string | null): ErrorPage {
   const title = TITLES[status]!
-  const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
+  const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   if (accept?.includes('text/html')) {
-    const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title></head><body><h1>${status} ${title}</h1><p>${escapeHtml(detail)}</p></body></html>\n`
-    return new Response(page, { status, headers: { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" } })
+    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title></head><body><h1>${status} ${title}</h1><p>${escapeHtml(detail)}</p></body></html>\n`
+    return { headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" }, body }
   }
-  return Response.json({ error: CODES[status], error_description: detail }, { status, headers })
+  return { headers: { ...common, 'content-type': 'application/json' }, body: JSON.stringify({ error: CODES[status], error_description: detail }) }
+}
+
+export function errorResponse(status: ErrorStatus, detail: string, accept: string | null): Response {
+  const page = errorPage(status, detail, accept)
+  return new Response(page.body, { status, headers: page.headers })
+}
+
+/** The same answer as raw HTTP/1.1 bytes, for the relay; the connection closes after it. */
+export function rawErrorResponse(status: ErrorStatus, detail: string, accept: string | null): Buffer {
+  const page = errorPage(status, detail, accept)
+  const body = Buffer.from(page.body)
+  let head = `HTTP/1.1 ${status} ${TITLES[status]}\r\n`
+  for (const name in page.headers) head += `${name}: ${page.headers[name]}\r\n`
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`
+  return Buffer.concat([Buffer.from(head, 'latin1'), body])
 }
 
 export function escapeHtml(text: string): string {

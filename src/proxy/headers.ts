@@ -4,7 +4,7 @@
 import type { ClientInfo } from './client.ts'
 
 /** RFC 9110 §7.6.1 and RFC 9112 §9.6 (plus the non-standard ones proxies are known to leak). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'])
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'])
 
 /**
  * Identity headers only the proxy may set: a client sending them must never reach a backend as them
@@ -26,7 +26,7 @@ function isIdentityHeader(name: string): boolean {
 }
 
 /** Forwarding headers describe the hop; from an untrusted client they are lies and get replaced. */
-const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip'])
+export const FORWARDING: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip'])
 
 export interface UpstreamHeaderOptions {
   readonly client: ClientInfo
@@ -52,18 +52,32 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
     }
     headers.append(name, value)
   }
-  const proto = client.isTls ? 'https' : 'http'
   headers.set('host', options.upstreamHost)
-  headers.set('x-forwarded-for', priorForwardedFor ? `${priorForwardedFor}, ${client.address}` : client.address)
-  headers.set('x-forwarded-proto', proto)
-  headers.set('x-forwarded-host', options.requestHost)
-  headers.set('x-real-ip', client.address)
-  // RFC 7239 §4: IPv6 addresses are quoted and bracketed; host is quoted when it has a port.
-  const forNode = client.address.includes(':') ? `"[${client.address}]"` : client.address
-  const element = `for=${forNode};proto=${proto};host="${options.requestHost.replaceAll('"', '')}"`
-  headers.set('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element)
+  const forwarding = forwardingFields(client, options.requestHost, priorForwardedFor, priorForwarded)
+  for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) headers.set(FORWARDING_FIELD_NAMES[i]!, forwarding[i]!)
   for (const [name, value] of Object.entries(options.customHeaders)) headers.set(name, value)
   return headers
+}
+
+/** The fields forwardingFields() fills, in its order. */
+export const FORWARDING_FIELD_NAMES = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded'] as const
+
+/**
+ * The values of FORWARDING_FIELD_NAMES for one request: the real client, appended to what a trusted
+ * load balancer said (prior values are null otherwise).
+ */
+export function forwardingFields(client: ClientInfo, requestHost: string, priorForwardedFor: string | null, priorForwarded: string | null): string[] {
+  const proto = client.isTls ? 'https' : 'http'
+  // RFC 7239 §4: IPv6 addresses are quoted and bracketed; host is quoted when it has a port.
+  const forNode = client.address.includes(':') ? `"[${client.address}]"` : client.address
+  const element = `for=${forNode};proto=${proto};host="${requestHost.replaceAll('"', '')}"`
+  return [
+    priorForwardedFor ? `${priorForwardedFor}, ${client.address}` : client.address,
+    proto,
+    requestHost,
+    client.address,
+    priorForwarded ? `${priorForwarded}, ${element}` : element,
+  ]
 }
 
 /** Removes hop-by-hop headers from a backend response in place and adds the proxy's configured ones. */

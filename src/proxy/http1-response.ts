@@ -111,8 +111,8 @@ function findHeadEnd(bytes: Uint8Array): number | string {
   return -1
 }
 
-/** RFC 9112 §6.3, items 1 to 8, in that order. */
-function framingOf(method: string, status: number, minorVersion: 0 | 1, contentLengths: string[], transferCodings: string[]): BodyFraming | string {
+/** RFC 9112 §6.3, items 1 to 8, in that order: the framing, or why the head is refused. */
+export function framingOf(method: string, status: number, minorVersion: 0 | 1, contentLengths: string[], transferCodings: string[]): BodyFraming | string {
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return { kind: 'none' }
   const codings = transferCodings.map((coding) => coding.trim().toLowerCase()).filter(Boolean)
   if (transferCodings.length > 0) {
@@ -190,8 +190,18 @@ function createCloseDecoder(): BodyDecoder {
 
 type ChunkState = 'size' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'done'
 
+/** Finds the end of a chunked body (RFC 9112 §7.1) without copying it: data ranges are reported, not returned. */
+export interface ChunkedScanner {
+  /**
+   * Scans bytes from `from` on, calling onData for each range of chunk data. Returns the index just past the
+   * body's end, or -1 when every byte was consumed and more are due. Throws Http1ProtocolError on bad framing.
+   */
+  scan(bytes: Uint8Array, from: number, onData?: (start: number, end: number) => void): number
+  readonly isComplete: boolean
+}
+
 /** RFC 9112 §7.1 chunked-body; chunk extensions are ignored (§7.1.1) and trailers discarded (§7.1.2). */
-function createChunkedDecoder(): BodyDecoder {
+export function createChunkedScanner(): ChunkedScanner {
   let state: ChunkState = 'size'
   let line = '' // the size line or trailer line being read, without its CRLF
   let isLineCrSeen = false
@@ -227,13 +237,12 @@ function createChunkedDecoder(): BodyDecoder {
   }
 
   return {
-    push(bytes) {
-      const out: Uint8Array[] = []
-      let i = 0
+    scan(bytes, from, onData) {
+      let i = from
       while (i < bytes.length && state !== 'done') {
         if (state === 'data') {
           const take = Math.min(remainingChunkBytes, bytes.length - i)
-          out.push(copyOf(bytes, i, i + take))
+          onData?.(i, i + take)
           i += take
           remainingChunkBytes -= take
           if (remainingChunkBytes === 0) state = 'data-cr'
@@ -257,13 +266,27 @@ function createChunkedDecoder(): BodyDecoder {
           }
         }
       }
-      return out
+      return state === 'done' ? i : -1
     },
     get isComplete() {
       return state === 'done'
     },
+  }
+}
+
+function createChunkedDecoder(): BodyDecoder {
+  const scanner = createChunkedScanner()
+  return {
+    push(bytes) {
+      const out: Uint8Array[] = []
+      scanner.scan(bytes, 0, (start, end) => out.push(copyOf(bytes, start, end)))
+      return out
+    },
+    get isComplete() {
+      return scanner.isComplete
+    },
     end() {
-      if (state !== 'done') throw new Http1ProtocolError('connection closed before the last chunk')
+      if (!scanner.isComplete) throw new Http1ProtocolError('connection closed before the last chunk')
     },
   }
 }

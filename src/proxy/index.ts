@@ -16,3 +16,5 @@ export {
   type ProxyHeader,
   type ProxyTlv,
 } from './proxy-protocol.ts'
+export { openRelaySession, type RelayDeps, type RelaySession } from './relay/relay.ts'
+export { createUpstreamPool, type UpstreamPool } from './relay/upstream-pool.ts'

@@ -29,14 +29,21 @@ async function settled(what: string) {
   expect({ connections: stats().connections, handoffs: stats().handoffs }).toEqual({ connections: 0, handoffs: 0 })
 }
 
-test('the edge counts an open routed connection and its hand-off (so the checks below can fail)', async () => {
-  const connection = await openRaw(edge.httpPort)
-  connection.write('GET / HTTP/1.1\r\nHost: leak.test\r\n\r\n')
-  await connection.waitForBytes(1)
-  expect(stats().connections).toBe(1)
-  expect(stats().handoffs).toBe(1)
-  connection.close()
-  await settled('after one connection')
+test('the edge counts an open relayed connection, and a handed-over one with its hand-off (so the checks below can fail)', async () => {
+  const relayed = await openRaw(edge.httpPort)
+  relayed.write('GET / HTTP/1.1\r\nHost: leak.test\r\n\r\n')
+  await relayed.waitForBytes(1)
+  expect(stats()).toMatchObject({ connections: 1, handoffs: 0 })
+  relayed.close()
+  await settled('after one relayed connection')
+
+  // HTTP/1.0 goes to the instance's full server; its body is still due, so the pair stays open.
+  const handedOver = await openRaw(edge.httpPort)
+  handedOver.write('POST / HTTP/1.0\r\nHost: leak.test\r\nContent-Length: 10\r\n\r\n')
+  await waitFor(() => stats().handoffs === 1, { what: 'the hand-off entry of the handed-over connection' })
+  expect(stats()).toMatchObject({ connections: 1, handoffs: 1 })
+  handedOver.close()
+  await settled('after one handed-over connection')
 })
 
 test('no leaks after 200 short connections (keep-alive off), HTTP and HTTPS, 20 at a time', async () => {
@@ -63,7 +70,11 @@ test('no leaks after refused connections: unknown Host, missing Host, unknown SN
   for (let round = 0; round < 10; round++) {
     const answers = await Promise.all(refusals())
     // Each was answered (or closed) by the dispatcher itself, never routed.
-    expect(answers.map((bytes) => Buffer.from(bytes).toString('latin1').slice(0, 12))).toEqual(['HTTP/1.1 404', 'HTTP/1.1 400', 'HTTP/1.1 400', '\x15\x03\x03\x00\x02\x02\x70', ''])
+    const texts = answers.map((bytes) => Buffer.from(bytes).toString('latin1').slice(0, 12))
+    expect(texts.slice(0, 3)).toEqual(['HTTP/1.1 404', 'HTTP/1.1 400', 'HTTP/1.1 400'])
+    // RFC 8446 §6.2: an unknown SNI fails the handshake with a fatal alert record; plain HTTP on the TLS port just closes.
+    expect([...answers[3]!.subarray(0, 6)]).toEqual([0x15, 0x03, 0x03, 0x00, 0x02, 0x02])
+    expect(texts[4]).toBe('')
   }
   await settled('after refusals')
 })

@@ -344,3 +344,11 @@ export async function inTurn(port: number, requests: readonly string[], timeoutM
   await connection.closed
   return parseResponses(connection.received())
 }
+
+/**
+ * RFC 8446 §6: exactly one fatal (level 2) alert record and nothing else, which is how the edge refuses a
+ * handshake for a name it has no certificate for (the TLS engine's alert is internal_error, 80).
+ */
+export function isOnlyFatalAlert(bytes: Uint8Array): boolean {
+  return bytes.length === 7 && bytes[0] === 0x15 && bytes[1] === 0x03 && bytes[3] === 0x00 && bytes[4] === 0x02 && bytes[5] === 0x02
+}

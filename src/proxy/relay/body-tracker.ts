@@ -1,0 +1,58 @@
+/**
+ * @module Where a message body ends, for bytes passed on unchanged (RFC 9112 §6.3): counted for
+ * Content-Length, scanned for chunked (the same strict scanner as the raw forwarder's decoder), or at
+ * the connection's close. Nothing is copied.
+ */
+import { createChunkedScanner, type BodyFraming } from '../http1-response.ts'
+import type { RequestFraming } from './request-head.ts'
+
+export interface BodyTracker {
+  /** The index in `bytes` just past the body's end, or -1 if every byte from `from` on is body and more is due. Throws Http1ProtocolError on bad chunked framing. */
+  consume(bytes: Uint8Array, from: number): number
+  readonly isComplete: boolean
+  /** The body ends when the connection closes (no length, not chunked). */
+  readonly endsAtClose: boolean
+}
+
+const COMPLETE: BodyTracker = Object.freeze({ consume: (_bytes: Uint8Array, from: number) => from, isComplete: true, endsAtClose: false })
+
+export function createBodyTracker(framing: BodyFraming | RequestFraming): BodyTracker {
+  switch (framing.kind) {
+    case 'none':
+      return COMPLETE
+    case 'length':
+      return framing.bytes === 0 ? COMPLETE : lengthTracker(framing.bytes)
+    case 'chunked': {
+      const scanner = createChunkedScanner()
+      return {
+        consume: (bytes, from) => scanner.scan(bytes, from),
+        get isComplete() {
+          return scanner.isComplete
+        },
+        endsAtClose: false,
+      }
+    }
+    case 'close':
+      return { consume: () => -1, isComplete: false, endsAtClose: true }
+  }
+}
+
+function lengthTracker(totalBytes: number): BodyTracker {
+  let remaining = totalBytes
+  return {
+    consume(bytes, from) {
+      const available = bytes.length - from
+      if (available < remaining) {
+        remaining -= available
+        return -1
+      }
+      const end = from + remaining
+      remaining = 0
+      return end
+    },
+    get isComplete() {
+      return remaining === 0
+    },
+    endsAtClose: false,
+  }
+}

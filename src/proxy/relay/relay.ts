@@ -1,0 +1,440 @@
+/**
+ * @module The relay: the public listeners' fast path. It forwards plain HTTP/1.1 requests of a client
+ * connection to the backend over pooled keep-alive connections, passing bodies through as they arrive
+ * (with backpressure both ways) and re-writing only the heads. One request at a time per connection,
+ * in order, so pipelined requests (RFC 9112 §9.3.2) are answered in order too.
+ *
+ * Whatever it does not handle itself — upgrades, HTTP/1.0, odd or malformed heads, sites whose backend
+ * it cannot reach (https, PROXY protocol, the in-process API), redirects, misdirected requests — it hands
+ * over, at a request boundary, to the proxy instance's full HTTP server with `handOver`; the connection
+ * then stays there. The instance gives those cases exactly the answers it always did.
+ */
+import type { Socket } from 'bun'
+import type { Logger } from '../../lib/index.ts'
+import { hostMatches } from '../../targets/index.ts'
+import type { ClientInfo } from '../client.ts'
+import { track, untrack, type Expiring } from '../deadlines.ts'
+import { rawErrorResponse, type ErrorStatus } from '../error-page.ts'
+import type { Scheme } from '../handler.ts'
+import { Http1ProtocolError } from '../http1-response.ts'
+import type { Site } from '../site.ts'
+import { createBodyTracker, type BodyTracker } from './body-tracker.ts'
+import { parseRequestHead, type RequestHead } from './request-head.ts'
+import { parseResponseHeadForRelay } from './response-head.ts'
+import { buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
+import type { UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream-pool.ts'
+
+export interface RelayDeps {
+  readonly siteOf: (proxyHostname: string) => Site | undefined
+  readonly pool: UpstreamPool
+  /** Request interceptors are Request-based and live in the full server: while any is set, every request goes there. */
+  readonly hasInterceptors: boolean
+  readonly logger: Logger
+}
+
+export interface RelaySessionOptions {
+  readonly proxyHostname: string
+  readonly scheme: Scheme
+  readonly client: ClientInfo
+  readonly socket: Socket<unknown>
+  /** Moves the connection to the full server; `bytes` are what the client sent from the current request on. */
+  readonly handOver: (bytes: Buffer) => void
+}
+
+/** The client-socket events the listener passes on while the relay owns the connection. */
+export interface RelaySession {
+  onData(bytes: Buffer): void
+  onDrain(): void
+  /** The client half-closed: no more requests will come. */
+  onEnd(): void
+  onClose(): void
+}
+
+/** Pipelined requests waiting beyond this stop the client's reads until the current exchange ends. */
+const MAX_WAITING_INPUT_BYTES = 64 * 1024
+const EMPTY = Buffer.alloc(0)
+const END_OF_HEAD = '\r\n'
+
+/**
+ * Where a head and the body bytes after it are put together for one write. socket.write copies what it
+ * takes and the relay copies what it does not (to a pending buffer), so the scratch is free again as
+ * soon as write returns: no allocation per message. Never keep a view of it.
+ */
+const SCRATCH_BYTES = 64 * 1024
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
+
+function headThenBody(head: string, body: Uint8Array): Buffer {
+  const total = head.length + body.length
+  if (total > SCRATCH_BYTES) return Buffer.concat([Buffer.from(head, 'latin1'), body])
+  scratch.write(head, 0, 'latin1')
+  if (body.length > 0) scratch.set(body, head.length)
+  return scratch.subarray(0, total)
+}
+
+/** Methods whose request may be sent again on a fresh connection when a reused one turned out dead (RFC 9110 §9.2.2). */
+const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions): RelaySession {
+  const { socket, scheme, client } = options
+  let input: Buffer = EMPTY
+  let toClientPending: Buffer | null = null
+  let endClientWhenFlushed = false
+  let isClosed = false
+  let isClientEnded = false
+  let exchange: Exchange | null = null
+
+  // pause() and resume() are system calls (the socket's epoll registration): only when they change something.
+  let isClientPaused = false
+  const pauseClient = () => {
+    if (!isClientPaused) socket.pause()
+    isClientPaused = true
+  }
+  const resumeClient = () => {
+    if (isClientPaused) socket.resume()
+    isClientPaused = false
+  }
+  const pauseUpstream = (connection: UpstreamConnection | null | undefined) => {
+    if (!connection || connection.isPaused) return
+    connection.isPaused = true
+    connection.socket.pause()
+  }
+  const resumeUpstream = (connection: UpstreamConnection | null | undefined) => {
+    if (!connection?.isPaused) return
+    connection.isPaused = false
+    connection.socket.resume()
+  }
+
+  const writeClient = (bytes: Buffer) => {
+    if (toClientPending) {
+      toClientPending = Buffer.concat([toClientPending, bytes])
+      return
+    }
+    const written = socket.write(bytes)
+    if (written < bytes.length) {
+      toClientPending = Buffer.from(bytes.subarray(Math.max(written, 0)))
+      pauseUpstream(exchange?.upstream)
+    }
+  }
+
+  let isClientEndSent = false
+  const closeClient = () => {
+    isClosed = true
+    if (toClientPending) return void (endClientWhenFlushed = true)
+    isClientEndSent = true
+    socket.end()
+  }
+
+  class Exchange implements UpstreamListener, Expiring {
+    deadlineAtMs = 0
+    previousExpiring: Expiring | null = null
+    nextExpiring: Expiring | null = null
+    upstream: UpstreamConnection | null = null
+    private readonly upstreamHead: string
+    private toUpstreamPending: Buffer | null = null
+    private readonly requestBody: BodyTracker
+    private response: Buffer = EMPTY
+    private responseBody: BodyTracker | null = null
+    private isResponseHeadSent = false
+    private clientCloses: boolean
+    private backendCloses = false
+    private hasRetried = false
+    private isOver = false
+
+    constructor(
+      private readonly head: RequestHead,
+      private readonly site: Site,
+      private readonly target: RelayTarget,
+    ) {
+      this.upstreamHead = buildUpstreamHead(head, target, client)
+      this.requestBody = createBodyTracker(head.framing)
+      this.clientCloses = head.wantsClose
+      track(this, target.timeoutMs)
+    }
+
+    /** The response head did not come in time (RFC 9110 §15.6.5). */
+    expire() {
+      this.fail(504, 'the backend did not answer in time', 'timeout')
+    }
+
+    /** Takes the request's body bytes from the front of `bytes`; returns what is left (the next request). */
+    takeRequestBody(bytes: Buffer): Buffer {
+      if (this.requestBody.isComplete) return bytes
+      let end: number
+      try {
+        end = this.requestBody.consume(bytes, 0)
+      } catch (error) {
+        this.fail(400, 'malformed request body framing', String(error))
+        return EMPTY
+      }
+      const body = end === -1 ? bytes : bytes.subarray(0, end)
+      if (body.length > 0) this.writeUpstream(body)
+      return end === -1 ? EMPTY : bytes.subarray(end)
+    }
+
+    /** Sends the head, and the body bytes already taken, on an idle or a new backend connection. */
+    start() {
+      if (this.isOver) return
+      const connection = deps.pool.takeIdle(this.target.origin, this)
+      if (connection) this.send(connection)
+      else this.connect()
+    }
+
+    private connect() {
+      deps.pool.connect(this.target.origin, this).then(
+        (connection) => (this.isOver ? deps.pool.discard(connection) : this.send(connection)),
+        (error) => this.fail(502, 'the backend could not be reached', `connect: ${(error as Error)?.message ?? error}`),
+      )
+    }
+
+    private send(connection: UpstreamConnection) {
+      this.upstream = connection
+      const body = this.toUpstreamPending ?? EMPTY
+      this.toUpstreamPending = null
+      this.writeUpstream(headThenBody(this.upstreamHead, body))
+    }
+
+    writeUpstream(bytes: Buffer) {
+      const upstream = this.upstream
+      if (!upstream || this.toUpstreamPending) {
+        this.toUpstreamPending = this.toUpstreamPending ? Buffer.concat([this.toUpstreamPending, bytes]) : Buffer.from(bytes)
+        if (this.toUpstreamPending.length > MAX_WAITING_INPUT_BYTES) pauseClient()
+        return
+      }
+      const written = upstream.socket.write(bytes)
+      if (written < bytes.length) {
+        this.toUpstreamPending = Buffer.from(bytes.subarray(Math.max(written, 0)))
+        pauseClient()
+      }
+    }
+
+    onUpstreamDrain() {
+      const pending = this.toUpstreamPending
+      if (!pending || !this.upstream) return
+      const written = this.upstream.socket.write(pending)
+      if (written < pending.length) {
+        this.toUpstreamPending = pending.subarray(Math.max(written, 0))
+        return
+      }
+      this.toUpstreamPending = null
+      resumeClient()
+    }
+
+    onUpstreamData(bytes: Buffer) {
+      if (this.isOver) return
+      if (this.responseBody) return this.relayBody(bytes, 0, 0, null)
+      this.response = this.response.length === 0 ? bytes : Buffer.concat([this.response, bytes])
+      this.readResponseHead()
+    }
+
+    private readResponseHead() {
+      const rules = this.site.responseRules[scheme]
+      for (;;) {
+        const parsed = parseResponseHeadForRelay(this.response, this.head.method, rules)
+        if (parsed.status === 'incomplete') {
+          // The runtime may reuse the buffer it handed to the data callback.
+          this.response = Buffer.from(this.response)
+          return
+        }
+        if (parsed.status === 'invalid') return this.fail(502, 'the backend sent a malformed response', parsed.reason)
+        const { head: responseHead } = parsed
+        const { headLength, lines } = responseHead
+        if (responseHead.status < 200) {
+          // 101 would switch protocols on a request that never asked to; other 1xx pass on (RFC 9110 §15.2).
+          if (responseHead.status === 101) return this.fail(502, 'the backend switched protocols unasked', '101 without Upgrade')
+          writeClient(lines === null ? this.response.subarray(0, headLength) : headThenBody(`${lines}${END_OF_HEAD}`, EMPTY))
+          this.response = this.response.subarray(headLength)
+          continue
+        }
+        untrack(this)
+        this.backendCloses = responseHead.backendCloses
+        // A response that ends with the backend's connection ends the client's too; so does an answer
+        // given before the request body was all read (the rest of it cannot be told from a next request).
+        this.clientCloses ||= responseHead.framing.kind === 'close' || !this.requestBody.isComplete
+        const closing = this.clientCloses ? 'connection: close\r\n' : ''
+        // The backend's own head bytes go out unchanged when nothing in them has to change.
+        const head = lines !== null ? `${lines}${closing}${END_OF_HEAD}` : closing ? `${this.response.toString('latin1', 0, headLength - 2)}${closing}${END_OF_HEAD}` : null
+        const response = this.response
+        this.isResponseHeadSent = true
+        this.response = EMPTY
+        this.responseBody = createBodyTracker(responseHead.framing)
+        return this.relayBody(response, headLength, head === null ? 0 : headLength, head)
+      }
+    }
+
+    /**
+     * Passes response body bytes (from `bodyFrom` on) to the client; what is written starts at
+     * `writeFrom` (the backend's head itself, when it goes out unchanged), after `head` when given.
+     */
+    private relayBody(bytes: Buffer, bodyFrom: number, writeFrom: number, head: string | null) {
+      let end: number
+      try {
+        end = this.responseBody!.consume(bytes, bodyFrom)
+      } catch (error) {
+        if (error instanceof Http1ProtocolError) return this.abort(`malformed response body: ${error.message}`)
+        throw error
+      }
+      const chunk = end === -1 ? bytes.subarray(writeFrom) : bytes.subarray(writeFrom, end)
+      if (head !== null) writeClient(headThenBody(head, chunk))
+      else if (chunk.length > 0) writeClient(chunk)
+      // Bytes after the end of the response belong to no request: that backend connection is out of step.
+      if (end !== -1 && end < bytes.length) this.backendCloses = true
+      if (this.responseBody!.isComplete) this.finish()
+    }
+
+    onUpstreamClose() {
+      if (this.isOver) return
+      const connection = this.upstream
+      this.upstream = null
+      if (this.responseBody) {
+        // A body delimited by the close is complete now (RFC 9112 §6.3 item 8); any other is cut short.
+        if (this.responseBody.endsAtClose) return this.finish()
+        return this.abort('the backend closed the connection mid-response')
+      }
+      const isRetryable = connection?.isReused && !this.hasRetried && this.response.length === 0 && this.head.framing.kind === 'none' && RETRYABLE.has(this.head.method)
+      if (isRetryable) {
+        // The backend closed a keep-alive connection as we reused it (RFC 9112 §9.3.1): once more on a new one.
+        this.hasRetried = true
+        return this.connect()
+      }
+      this.fail(502, 'the backend closed the connection without answering', 'closed before the response head')
+    }
+
+    /** The request failed before any of its response was sent: answer it and close the client connection. */
+    fail(status: ErrorStatus, detail: string, logDetail: string) {
+      if (this.isOver) return
+      if (this.isResponseHeadSent) return this.abort(logDetail)
+      if (status !== 400) deps.logger.warn('upstream failed', { proxy: options.proxyHostname, detail: logDetail })
+      this.end(false)
+      writeClient(rawErrorResponse(status, detail, this.head.accept))
+      closeClient()
+    }
+
+    /** The response was already under way: the only honest signal left is to cut the client connection. */
+    abort(detail: string) {
+      if (this.isOver) return
+      deps.logger.warn('upstream failed', { proxy: options.proxyHostname, detail })
+      this.end(false)
+      socket.terminate()
+    }
+
+    private finish() {
+      const isReusable = !this.backendCloses && this.requestBody.isComplete
+      this.end(isReusable)
+      if (this.clientCloses) return closeClient()
+      if (!toClientPending) startNext()
+    }
+
+    /** Stops the exchange; the backend connection goes back to the pool or is closed. */
+    end(isReusable: boolean) {
+      if (this.isOver) return
+      this.isOver = true
+      untrack(this)
+      exchange = null
+      const connection = this.upstream
+      this.upstream = null
+      if (connection) {
+        resumeUpstream(connection)
+        if (isReusable) deps.pool.release(connection)
+        else deps.pool.discard(connection)
+      }
+      // Reads stopped for backpressure on this exchange start again for the next request.
+      resumeClient()
+    }
+
+    get isRequestBodyComplete() {
+      return this.requestBody.isComplete
+    }
+  }
+
+  /** Starts the next request waiting in the input, if it is complete; hands the connection over if it is not ours. */
+  const startNext = () => {
+    if (isClosed || exchange || toClientPending) return
+    if (input.length === 0) {
+      if (isClientEnded) closeClient()
+      return
+    }
+    const site = deps.siteOf(options.proxyHostname)
+    if (!site || !isRelayedSite(site)) return handOver()
+    const parsed = parseRequestHead(input, site.relay!.customHeaderNames)
+    if (parsed.status === 'incomplete') {
+      if (isClientEnded) closeClient()
+      return
+    }
+    // A misdirected request (RFC 9110 §15.5.20) gets its 421 from the full server.
+    if (parsed.status === 'unsupported' || !hostMatches(options.proxyHostname, parsed.head.hostname)) return handOver()
+    const { head } = parsed
+    const current = new Exchange(head, site, site.relay!)
+    exchange = current
+    const rest = input.subarray(head.headLength)
+    input = EMPTY
+    // Body bytes already here wait in the exchange and go out with the head; later ones follow as they come.
+    input = copyOf(current.takeRequestBody(rest))
+    current.start()
+  }
+
+  const isRelayedSite = (site: Site): boolean =>
+    site.relay !== null &&
+    site.target.enabled &&
+    !deps.hasInterceptors &&
+    !(scheme === 'http' && site.target.redirect_http_to_https && site.target.enable_https)
+
+  const handOver = () => {
+    isClosed = true
+    const bytes = input
+    input = EMPTY
+    options.handOver(bytes)
+  }
+
+  return {
+    onData(bytes) {
+      if (isClosed) return
+      if (exchange && !exchange.isRequestBodyComplete) bytes = exchange.takeRequestBody(bytes)
+      if (bytes.length === 0) return
+      if (input.length > 0) input = Buffer.concat([input, bytes])
+      else if (exchange) input = copyOf(bytes)
+      else {
+        // Usually a whole request: parsed and sent from the runtime's buffer, copied only if some is left.
+        input = bytes
+        startNext()
+        if (input.length > 0 && input.buffer === bytes.buffer) input = copyOf(input)
+        return
+      }
+      if (exchange) {
+        if (input.length > MAX_WAITING_INPUT_BYTES) pauseClient()
+        return
+      }
+      startNext()
+    },
+    onDrain() {
+      const pending = toClientPending
+      if (!pending) return
+      const written = socket.write(pending)
+      if (written < pending.length) {
+        toClientPending = pending.subarray(Math.max(written, 0))
+        return
+      }
+      toClientPending = null
+      if (endClientWhenFlushed) {
+        isClientEndSent = true
+        return void socket.end()
+      }
+      if (exchange) resumeUpstream(exchange.upstream)
+      else startNext()
+    },
+    onEnd() {
+      isClientEnded = true
+      // Both directions are finished: close now (a TLS socket would otherwise linger after both ends).
+      if (isClientEndSent) return void socket.terminate()
+      if (!exchange && !toClientPending) startNext()
+    },
+    onClose() {
+      isClosed = true
+      exchange?.end(false)
+    },
+  }
+}
+
+/** A real copy: the runtime may reuse the buffer it handed to a data callback. */
+function copyOf(bytes: Buffer): Buffer {
+  return bytes.length === 0 ? EMPTY : Buffer.from(bytes)
+}

@@ -1,0 +1,201 @@
+/**
+ * @module The request heads the relay forwards itself, parsed from a client's bytes (RFC 9112). Only the
+ * plain case is taken: an HTTP/1.1 origin-form request with one Host, no Upgrade, and body framing that
+ * cannot be read two ways. Everything else — HTTP/1.0, absolute-form, upgrades, doubtful or malformed
+ * heads — is "unsupported" and goes to the proxy instance's full HTTP server, which either serves it
+ * (WebSocket, HTTP/1.0) or refuses it with a 400. So this parser never has to produce an error itself,
+ * and it never lets through anything the full server would refuse.
+ *
+ * It runs once per request on the hot path, so it checks the whole head with one regular expression,
+ * then looks only at the field lines whose names can matter, and keeps the others as the client sent
+ * them, in one string, for the backend.
+ */
+import { FORWARDING, HOP_BY_HOP, isIdentityHeader } from '../headers.ts'
+
+/** How the request body is delimited (RFC 9112 §6.3 items 3–7 for requests). */
+export type RequestFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly bytes: number } | { readonly kind: 'chunked' }
+
+export interface RequestHead {
+  readonly method: string
+  /** origin-form: absolute path and query. */
+  readonly target: string
+  /** The Host field as sent (port included) and its lower-cased host part. */
+  readonly host: string
+  readonly hostname: string
+  readonly framing: RequestFraming
+  /** Connection: close was asked for (RFC 9112 §9.6). */
+  readonly wantsClose: boolean
+  readonly accept: string | null
+  /**
+   * The field lines that go to the backend unchanged, each ending in CRLF: all but Host, hop-by-hop
+   * fields (with those named in Connection, RFC 9110 §7.6.1), identity and forwarding fields, and the
+   * fields the proxy sets itself.
+   */
+  readonly keptFields: string
+  /** X-Forwarded-For and Forwarded as sent, for a client that is a trusted load balancer. */
+  readonly priorForwardedFor: string | null
+  readonly priorForwarded: string | null
+  /** Bytes up to and including the empty line; the body (or the next request) starts there. */
+  readonly headLength: number
+}
+
+export type RequestHeadResult =
+  | { readonly status: 'incomplete' }
+  | { readonly status: 'unsupported' }
+  | { readonly status: 'complete'; readonly head: RequestHead }
+
+/** Larger heads go to the full server, which answers 431. */
+export const MAX_RELAY_HEAD_BYTES = 16 * 1024
+
+const INCOMPLETE: RequestHeadResult = Object.freeze({ status: 'incomplete' })
+const UNSUPPORTED: RequestHeadResult = Object.freeze({ status: 'unsupported' })
+const HEAD_END = Buffer.from('\r\n\r\n')
+const NO_BODY: RequestFraming = Object.freeze({ kind: 'none' })
+
+/**
+ * RFC 9112 §3 and §5: method SP origin-form SP "HTTP/1.1", then field lines `name ":" value`, where a
+ * name is a token (no whitespace before the colon) and a value is VCHAR, obs-text, SP and HTAB. A bare
+ * CR or LF, obs-fold, a NUL or any other control character fails the match.
+ */
+const REQUEST_HEAD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \/[\x21-\x7e]* HTTP\/1\.1(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*$/
+/** RFC 9110 §7.2 uri-host [":" port], restricted to names and IP literals that can name a proxy. */
+const HOST_VALUE = /^([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
+const CONTENT_LENGTH = /^[0-9]{1,15}$/
+
+/**
+ * `dropNames` are lower-case field names the proxy sets itself (its custom headers): the client's are
+ * left out. Names of any other length than these, the framing, hop-by-hop, forwarding and identity
+ * fields are never even lower-cased.
+ */
+export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>): RequestHeadResult {
+  const end = bytes.indexOf(HEAD_END)
+  if (end === -1) return bytes.length > MAX_RELAY_HEAD_BYTES ? UNSUPPORTED : INCOMPLETE
+  if (end > MAX_RELAY_HEAD_BYTES) return UNSUPPORTED
+  const text = bytes.toString('latin1', 0, end)
+  if (!REQUEST_HEAD.test(text)) return UNSUPPORTED
+  const methodEnd = text.indexOf(' ')
+  const targetEnd = text.indexOf(' ', methodEnd + 1)
+  const requestLineEnd = text.indexOf('\r\n', targetEnd)
+
+  let host: string | null = null
+  let contentLength: string | null = null
+  let transferEncoding: string | null = null
+  let connection: string | null = null
+  let accept: string | null = null
+  let priorForwardedFor: string | null = null
+  let priorForwarded: string | null = null
+  let kept = ''
+  let keptFrom = requestLineEnd + 2 // start of the run of lines kept so far
+  for (let lineStart = keptFrom; lineStart > 1 && lineStart < text.length; ) {
+    const next = text.indexOf('\r\n', lineStart)
+    const lineEnd = next === -1 ? text.length : next
+    const colon = text.indexOf(':', lineStart)
+    const first = text.charCodeAt(lineStart) | 0x20
+    const nameLength = colon - lineStart
+    // Cheap pre-check: only these can be fields the relay reads or drops.
+    if (MAYBE_SPECIAL[nameLength] === 1 || first === 0x78 /* x */ || first === 0x72 /* r */ || dropNames.size > 0) {
+      const name = text.slice(lineStart, colon).toLowerCase()
+      const value = () => trimOws(text.slice(colon + 1, lineEnd))
+      let isDropped = true
+      if (name === 'host') {
+        if (host !== null) return UNSUPPORTED // RFC 9112 §3.2: more than one Host is a 400
+        host = value()
+      } else if (name === 'upgrade') return UNSUPPORTED // WebSocket and h2c belong to the full server
+      else if (name === 'content-length') {
+        // RFC 9110 §8.6: repeated values that differ are an error; identical ones are merely odd, and refused too.
+        if (contentLength !== null) return UNSUPPORTED
+        contentLength = value()
+        isDropped = false
+      } else if (name === 'transfer-encoding') {
+        if (transferEncoding !== null) return UNSUPPORTED
+        transferEncoding = value()
+      } else if (name === 'connection') connection = connection === null ? value() : `${connection},${value()}`
+      else if (name === 'accept') {
+        accept = accept === null ? value() : `${accept}, ${value()}`
+        isDropped = false
+      } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? value() : `${priorForwardedFor}, ${value()}`
+      else if (name === 'forwarded') priorForwarded = priorForwarded === null ? value() : `${priorForwarded}, ${value()}`
+      else isDropped = HOP_BY_HOP.has(name) || FORWARDING.has(name) || isIdentityHeader(name) || dropNames.has(name)
+      if (isDropped) {
+        kept += text.slice(keptFrom, lineStart)
+        keptFrom = next === -1 ? text.length : next + 2
+      }
+    }
+    lineStart = next === -1 ? text.length : next + 2
+  }
+  if (host === null || !HOST_VALUE.test(host)) return UNSUPPORTED
+  kept += keptFrom < text.length ? `${text.slice(keptFrom)}\r\n` : ''
+
+  let framing: RequestFraming
+  if (transferEncoding !== null) {
+    // RFC 9112 §6.1: chunked must be the final coding; with Content-Length too, the message is a smuggling
+    // attempt (§6.3 item 3 allows treating it as an error). Only exactly "chunked" is relayed.
+    if (contentLength !== null || transferEncoding.toLowerCase() !== 'chunked') return UNSUPPORTED
+    framing = { kind: 'chunked' }
+  } else if (contentLength !== null) {
+    if (!CONTENT_LENGTH.test(contentLength)) return UNSUPPORTED
+    framing = contentLength === '0' ? NO_BODY : { kind: 'length', bytes: Number(contentLength) }
+  } else framing = NO_BODY
+
+  let wantsClose = false
+  if (connection !== null) {
+    const tokens = connection.toLowerCase().split(',').map((token) => token.trim())
+    wantsClose = tokens.includes('close')
+    // RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too.
+    const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive')
+    if (named.length > 0) kept = withoutFields(kept, new Set(named))
+  }
+  return {
+    status: 'complete',
+    head: {
+      method: text.slice(0, methodEnd),
+      target: text.slice(methodEnd + 1, targetEnd),
+      host,
+      hostname: hostnameOf(host),
+      framing,
+      wantsClose,
+      accept,
+      keptFields: kept,
+      priorForwardedFor,
+      priorForwarded,
+      headLength: end + 4,
+    },
+  }
+}
+
+/** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
+const MAYBE_SPECIAL = (() => {
+  const table = new Uint8Array(64)
+  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
+  for (const name of names) table[name.length] = 1
+  return table
+})()
+
+/** The field lines whose (lower-cased) names are not in `names`. */
+function withoutFields(fields: string, names: ReadonlySet<string>): string {
+  return fields
+    .split('\r\n')
+    .filter((line) => line !== '' && !names.has(line.slice(0, line.indexOf(':')).toLowerCase()))
+    .map((line) => `${line}\r\n`)
+    .join('')
+}
+
+/** RFC 9110 §5.6.3: OWS is SP and HTAB only (String#trim would also eat obs-text 0xA0). */
+function trimOws(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && (value.charCodeAt(start) === 0x20 || value.charCodeAt(start) === 0x09)) start++
+  while (end > start && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0x09)) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
+/** The host part, lower-cased, without the port; IPv6 literals keep their brackets. */
+function hostnameOf(host: string): string {
+  const lower = host.toLowerCase()
+  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1)
+  const colon = lower.lastIndexOf(':')
+  const name = colon === -1 ? lower : lower.slice(0, colon)
+  return name.endsWith('.') ? name.slice(0, -1) : name
+}
+
+export { trimOws }

@@ -1,0 +1,35 @@
+/**
+ * @module The request head the relay sends a backend: the client's fields that request-head.ts kept
+ * (hop-by-hop, identity and forwarding ones are gone, by the rules in headers.ts that the fetch
+ * forwarder shares), then Host, the forwarding fields for the real client, and the proxy's custom
+ * headers. The body follows unchanged, so its framing field (Content-Length, kept as sent, or
+ * Transfer-Encoding: chunked, stated again here) is the client's.
+ */
+import type { ClientInfo } from '../client.ts'
+import { FORWARDING_FIELD_NAMES, forwardingFields } from '../headers.ts'
+import type { RequestHead } from './request-head.ts'
+
+/** A site's backend as the relay needs it, prepared once per configuration change. */
+export interface RelayTarget {
+  readonly origin: { readonly key: string; readonly hostname: string; readonly port: number }
+  /** The target URL's path without its trailing "/": every request path is appended to it. */
+  readonly pathPrefix: string
+  /** Host for the backend unless the proxy preserves the client's. */
+  readonly targetHost: string
+  readonly preserveHost: boolean
+  readonly customHeaderNames: ReadonlySet<string>
+  /** "name: value\r\n" lines of the custom headers. */
+  readonly customHeaderLines: string
+  readonly timeoutMs: number
+}
+
+export function buildUpstreamHead(head: RequestHead, target: RelayTarget, client: ClientInfo): string {
+  // Only a trusted load balancer's forwarding fields are kept, as the start of the chain.
+  const trusted = client.isViaTrustedProxy
+  const forwarding = forwardingFields(client, head.host, trusted ? head.priorForwardedFor : null, trusted ? head.priorForwarded : null)
+  let out = `${head.method} ${target.pathPrefix}${head.target} HTTP/1.1\r\n${head.keptFields}host: ${target.preserveHost ? head.host : target.targetHost}\r\n`
+  for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) out += `${FORWARDING_FIELD_NAMES[i]}: ${forwarding[i]}\r\n`
+  out += target.customHeaderLines
+  if (head.framing.kind === 'chunked') out += 'transfer-encoding: chunked\r\n'
+  return `${out}\r\n`
+}
