@@ -21,7 +21,7 @@ import type { Site } from '../site.ts'
 import { createBodyTracker, type BodyTracker } from './body-tracker.ts'
 import { parseRequestHead, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
-import { buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
+import { buildUpstreamHead, forwardingLines, type RelayTarget } from './upstream-head.ts'
 import type { UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream-pool.ts'
 
 export interface RelayDeps {
@@ -82,6 +82,17 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   let isClosed = false
   let isClientEnded = false
   let exchange: Exchange | null = null
+  /** The last Host's forwarding lines: they change only with the Host (or a load balancer's own chain). */
+  let forwardingHost = ''
+  let forwarding = ''
+  const forwardingFor = (head: RequestHead): string => {
+    if (head.priorForwardedFor !== null || head.priorForwarded !== null) return forwardingLines(head, client)
+    if (head.host !== forwardingHost) {
+      forwardingHost = head.host
+      forwarding = forwardingLines(head, client)
+    }
+    return forwarding
+  }
 
   // pause() and resume() are system calls (the socket's epoll registration): only when they change something.
   let isClientPaused = false
@@ -145,7 +156,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       private readonly site: Site,
       private readonly target: RelayTarget,
     ) {
-      this.upstreamHead = buildUpstreamHead(head, target, client)
+      this.upstreamHead = buildUpstreamHead(head, target, forwardingFor(head))
       this.requestBody = createBodyTracker(head.framing)
       this.clientCloses = head.wantsClose
       track(this, target.timeoutMs)

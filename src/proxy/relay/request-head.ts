@@ -95,26 +95,25 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>):
     // Cheap pre-check: only these can be fields the relay reads or drops.
     if (MAYBE_SPECIAL[nameLength] === 1 || first === 0x78 /* x */ || first === 0x72 /* r */ || dropNames.size > 0) {
       const name = text.slice(lineStart, colon).toLowerCase()
-      const value = () => trimOws(text.slice(colon + 1, lineEnd))
       let isDropped = true
       if (name === 'host') {
         if (host !== null) return UNSUPPORTED // RFC 9112 §3.2: more than one Host is a 400
-        host = value()
+        host = valueOf(text, colon, lineEnd)
       } else if (name === 'upgrade') return UNSUPPORTED // WebSocket and h2c belong to the full server
       else if (name === 'content-length') {
         // RFC 9110 §8.6: repeated values that differ are an error; identical ones are merely odd, and refused too.
         if (contentLength !== null) return UNSUPPORTED
-        contentLength = value()
+        contentLength = valueOf(text, colon, lineEnd)
         isDropped = false
       } else if (name === 'transfer-encoding') {
         if (transferEncoding !== null) return UNSUPPORTED
-        transferEncoding = value()
-      } else if (name === 'connection') connection = connection === null ? value() : `${connection},${value()}`
+        transferEncoding = valueOf(text, colon, lineEnd)
+      } else if (name === 'connection') connection = connection === null ? valueOf(text, colon, lineEnd) : `${connection},${valueOf(text, colon, lineEnd)}`
       else if (name === 'accept') {
-        accept = accept === null ? value() : `${accept}, ${value()}`
+        accept = accept === null ? valueOf(text, colon, lineEnd) : `${accept}, ${valueOf(text, colon, lineEnd)}`
         isDropped = false
-      } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? value() : `${priorForwardedFor}, ${value()}`
-      else if (name === 'forwarded') priorForwarded = priorForwarded === null ? value() : `${priorForwarded}, ${value()}`
+      } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? valueOf(text, colon, lineEnd) : `${priorForwardedFor}, ${valueOf(text, colon, lineEnd)}`
+      else if (name === 'forwarded') priorForwarded = priorForwarded === null ? valueOf(text, colon, lineEnd) : `${priorForwarded}, ${valueOf(text, colon, lineEnd)}`
       else isDropped = HOP_BY_HOP.has(name) || FORWARDING.has(name) || isIdentityHeader(name) || dropNames.has(name)
       if (isDropped) {
         kept += text.slice(keptFrom, lineStart)
@@ -180,8 +179,13 @@ function withoutFields(fields: string, names: ReadonlySet<string>): string {
     .join('')
 }
 
+/** The value of the field line whose colon is at `colon`, without its OWS. */
+export function valueOf(text: string, colon: number, lineEnd: number): string {
+  return trimOws(text.slice(colon + 1, lineEnd))
+}
+
 /** RFC 9110 §5.6.3: OWS is SP and HTAB only (String#trim would also eat obs-text 0xA0). */
-function trimOws(value: string): string {
+export function trimOws(value: string): string {
   let start = 0
   let end = value.length
   while (start < end && (value.charCodeAt(start) === 0x20 || value.charCodeAt(start) === 0x09)) start++
@@ -198,4 +202,3 @@ function hostnameOf(host: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name
 }
 
-export { trimOws }

@@ -10,7 +10,7 @@
  */
 import { framingOf, type BodyFraming } from '../http1-response.ts'
 import { HOP_BY_HOP } from '../headers.ts'
-import { trimOws } from './request-head.ts'
+import { valueOf } from './request-head.ts'
 
 export interface RelayResponseHead {
   readonly status: number
@@ -73,12 +73,12 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
     const nameLength = text.indexOf(':', lineStart) - lineStart
     if (MAYBE_SPECIAL[nameLength] === 1 || rules.setNames.size > 0) {
       const name = text.slice(lineStart, lineStart + nameLength).toLowerCase()
-      const value = () => trimOws(text.slice(lineStart + nameLength + 1, lineEnd))
+      const colon = lineStart + nameLength
       if (name === 'content-length') {
-        contentLengths.push(...value().split(','))
+        contentLengths.push(...valueOf(text, colon, lineEnd).split(','))
         ;(contentLengthLines ??= []).push(lineStart - 2, lineEnd)
-      } else if (name === 'transfer-encoding') transferCodings.push(...value().split(','))
-      else if (name === 'connection') connection = connection === null ? value() : `${connection},${value()}`
+      } else if (name === 'transfer-encoding') transferCodings.push(...valueOf(text, colon, lineEnd).split(','))
+      else if (name === 'connection') connection = connection === null ? valueOf(text, colon, lineEnd) : `${connection},${valueOf(text, colon, lineEnd)}`
       else if (name === 'date') hasDate = true
       if (HOP_BY_HOP.has(name) || rules.setNames.has(name)) (dropped ??= []).push(lineStart - 2, lineEnd)
     }

@@ -23,13 +23,21 @@ export interface RelayTarget {
   readonly timeoutMs: number
 }
 
-export function buildUpstreamHead(head: RequestHead, target: RelayTarget, client: ClientInfo): string {
-  // Only a trusted load balancer's forwarding fields are kept, as the start of the chain.
+/**
+ * The request head for the backend. `forwarding` is what forwardingLines() gave for this client and
+ * Host: the same for every request of a connection, so the relay computes it once.
+ */
+export function buildUpstreamHead(head: RequestHead, target: RelayTarget, forwarding: string): string {
+  const host = target.preserveHost ? head.host : target.targetHost
+  const chunked = head.framing.kind === 'chunked' ? 'transfer-encoding: chunked\r\n' : ''
+  return `${head.method} ${target.pathPrefix}${head.target} HTTP/1.1\r\n${head.keptFields}host: ${host}\r\n${forwarding}${target.customHeaderLines}${chunked}\r\n`
+}
+
+/** The forwarding field lines for the real client of a request (only a trusted load balancer's own chain is kept). */
+export function forwardingLines(head: RequestHead, client: ClientInfo): string {
   const trusted = client.isViaTrustedProxy
-  const forwarding = forwardingFields(client, head.host, trusted ? head.priorForwardedFor : null, trusted ? head.priorForwarded : null)
-  let out = `${head.method} ${target.pathPrefix}${head.target} HTTP/1.1\r\n${head.keptFields}host: ${target.preserveHost ? head.host : target.targetHost}\r\n`
-  for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) out += `${FORWARDING_FIELD_NAMES[i]}: ${forwarding[i]}\r\n`
-  out += target.customHeaderLines
-  if (head.framing.kind === 'chunked') out += 'transfer-encoding: chunked\r\n'
-  return `${out}\r\n`
+  const values = forwardingFields(client, head.host, trusted ? head.priorForwardedFor : null, trusted ? head.priorForwarded : null)
+  let lines = ''
+  for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) lines += `${FORWARDING_FIELD_NAMES[i]}: ${values[i]}\r\n`
+  return lines
 }
