@@ -22,15 +22,22 @@ let ticker: Timer | null = null
 /** The time at the last tick (or when the ticker started): deadlines are that coarse. */
 let coarseNowMs = Date.now()
 
+/** Marks an item taken off the list by a tick whose expire() has not run yet. */
+const EXPIRING = -1
+
 function tick(): void {
   coarseNowMs = Date.now()
-  for (let item = first; item; ) {
-    const next = item.nextExpiring
-    if (item.deadlineAtMs <= coarseNowMs) {
-      untrack(item)
-      item.expire()
-    }
-    item = next
+  const due: Expiring[] = []
+  for (let item = first; item; item = item.nextExpiring) if (item.deadlineAtMs <= coarseNowMs) due.push(item)
+  for (const item of due) {
+    unlink(item)
+    item.deadlineAtMs = EXPIRING
+  }
+  // An expire() may untrack another due item: that one must then not expire.
+  for (const item of due) {
+    if (item.deadlineAtMs !== EXPIRING) continue
+    item.deadlineAtMs = 0
+    item.expire()
   }
   if (!first && ticker) {
     clearInterval(ticker)
@@ -53,6 +60,11 @@ export function track(item: Expiring, timeoutMs: number): void {
 }
 
 export function untrack(item: Expiring): void {
+  unlink(item)
+  item.deadlineAtMs = 0
+}
+
+function unlink(item: Expiring): void {
   const { previousExpiring: previous, nextExpiring: next } = item
   if (previous) previous.nextExpiring = next
   else if (first === item) first = next

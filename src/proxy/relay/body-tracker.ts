@@ -21,7 +21,7 @@ export function createBodyTracker(framing: BodyFraming | RequestFraming): BodyTr
     case 'none':
       return COMPLETE
     case 'length':
-      return framing.bytes === 0 ? COMPLETE : lengthTracker(framing.bytes)
+      return framing.bytes === 0 ? COMPLETE : new LengthTracker(framing.bytes)
     case 'chunked': {
       const scanner = createChunkedScanner()
       return {
@@ -37,22 +37,23 @@ export function createBodyTracker(framing: BodyFraming | RequestFraming): BodyTr
   }
 }
 
-function lengthTracker(totalBytes: number): BodyTracker {
-  let remaining = totalBytes
-  return {
-    consume(bytes, from) {
-      const available = bytes.length - from
-      if (available < remaining) {
-        remaining -= available
-        return -1
-      }
-      const end = from + remaining
-      remaining = 0
-      return end
-    },
-    get isComplete() {
-      return remaining === 0
-    },
-    endsAtClose: false,
+/** A class, not a closure: one small object per message on the hot path. */
+class LengthTracker implements BodyTracker {
+  readonly endsAtClose = false
+  constructor(private remaining: number) {}
+
+  consume(bytes: Uint8Array, from: number): number {
+    const available = bytes.length - from
+    if (available < this.remaining) {
+      this.remaining -= available
+      return -1
+    }
+    const end = from + this.remaining
+    this.remaining = 0
+    return end
+  }
+
+  get isComplete(): boolean {
+    return this.remaining === 0
   }
 }

@@ -69,8 +69,9 @@ const CONTENT_LENGTH = /^[0-9]{1,15}$/
  */
 export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>): RequestHeadResult {
   const end = bytes.indexOf(HEAD_END)
-  if (end === -1) return bytes.length > MAX_RELAY_HEAD_BYTES ? UNSUPPORTED : INCOMPLETE
-  if (end > MAX_RELAY_HEAD_BYTES) return UNSUPPORTED
+  // The whole head, blank line included, must fit; a bare LF (RFC 9112 §2.2) may never be followed by CRLFCRLF.
+  if (end === -1) return bytes.length >= MAX_RELAY_HEAD_BYTES || hasBareLf(bytes) ? UNSUPPORTED : INCOMPLETE
+  if (end + HEAD_END.length > MAX_RELAY_HEAD_BYTES) return UNSUPPORTED
   const text = bytes.toString('latin1', 0, end)
   if (!REQUEST_HEAD.test(text)) return UNSUPPORTED
   const methodEnd = text.indexOf(' ')
@@ -140,6 +141,8 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>):
   if (connection !== null) {
     const tokens = connection.toLowerCase().split(',').map((token) => token.trim())
     wantsClose = tokens.includes('close')
+    // Naming a framing field or Host in Connection would make the relay drop what it still relies on.
+    if (tokens.some((token) => token === 'content-length' || token === 'transfer-encoding' || token === 'host')) return UNSUPPORTED
     // RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too.
     const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive')
     if (named.length > 0) kept = withoutFields(kept, new Set(named))
@@ -182,6 +185,12 @@ function withoutFields(fields: string, names: ReadonlySet<string>): string {
 /** The value of the field line whose colon is at `colon`, without its OWS. */
 export function valueOf(text: string, colon: number, lineEnd: number): string {
   return trimOws(text.slice(colon + 1, lineEnd))
+}
+
+/** An LF not preceded by CR: only looked for while a head is incomplete. */
+export function hasBareLf(bytes: Uint8Array): boolean {
+  for (let lf = bytes.indexOf(0x0a); lf !== -1; lf = bytes.indexOf(0x0a, lf + 1)) if (lf === 0 || bytes[lf - 1] !== 0x0d) return true
+  return false
 }
 
 /** RFC 9110 §5.6.3: OWS is SP and HTAB only (String#trim would also eat obs-text 0xA0). */

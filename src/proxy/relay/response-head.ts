@@ -10,7 +10,7 @@
  */
 import { framingOf, type BodyFraming } from '../http1-response.ts'
 import { HOP_BY_HOP } from '../headers.ts'
-import { valueOf } from './request-head.ts'
+import { hasBareLf, valueOf } from './request-head.ts'
 
 export interface RelayResponseHead {
   readonly status: number
@@ -52,8 +52,11 @@ const RESPONSE_HEAD = /^HTTP\/1\.[01] [1-5][0-9]{2}(?: [\t\x20-\x7e\x80-\xff]*)?
 
 export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, rules: ResponseHeaderRules): ResponseHeadResult {
   const end = bytes.indexOf(HEAD_END)
-  if (end === -1) return bytes.length > MAX_RELAY_RESPONSE_HEAD_BYTES ? invalid('response head larger than 64 KiB') : INCOMPLETE
-  if (end > MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
+  if (end === -1) {
+    if (bytes.length >= MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
+    return hasBareLf(bytes) ? invalid('bare LF in the response head') : INCOMPLETE
+  }
+  if (end + HEAD_END.length > MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
   const text = bytes.toString('latin1', 0, end)
   if (!RESPONSE_HEAD.test(text)) return invalid('malformed response head')
   const minorVersion = text.charCodeAt(7) === 0x30 ? 0 : 1
@@ -75,7 +78,9 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
       const name = text.slice(lineStart, lineStart + nameLength).toLowerCase()
       const colon = lineStart + nameLength
       if (name === 'content-length') {
-        contentLengths.push(...valueOf(text, colon, lineEnd).split(','))
+        const value = valueOf(text, colon, lineEnd)
+        if (value.includes(',')) contentLengths.push(...value.split(','))
+        else contentLengths.push(value)
         ;(contentLengthLines ??= []).push(lineStart - 2, lineEnd)
       } else if (name === 'transfer-encoding') transferCodings.push(...valueOf(text, colon, lineEnd).split(','))
       else if (name === 'connection') connection = connection === null ? valueOf(text, colon, lineEnd) : `${connection},${valueOf(text, colon, lineEnd)}`
@@ -84,7 +89,7 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
     }
     lineStart = next === -1 ? text.length : next + 2
   }
-  const framing = framingOf(requestMethod, status, minorVersion, contentLengths, transferCodings)
+  const framing = framingFor(requestMethod, status, minorVersion, contentLengths, transferCodings)
   if (typeof framing === 'string') return invalid(framing)
 
   const tokens = connection === null ? NO_TOKENS : connection.toLowerCase().split(',').map((token) => token.trim())
@@ -92,8 +97,12 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
   const backendCloses = framing.kind === 'close' || tokens.includes('close') || (minorVersion === 0 && !tokens.includes('keep-alive'))
   // §6.3 item 3: with chunked framing, a Content-Length is wrong and MUST be removed.
   if (framing.kind === 'chunked' && contentLengthLines) (dropped ??= []).push(...contentLengthLines)
-  const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive')
-  if (named.length > 0) (dropped ??= []).push(...linesNamed(text, statusLineEnd, new Set(named)))
+  if (tokens.length > 0) {
+    // RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too.
+    // Framing fields stay whatever Connection says: the relay frames the body by them.
+    const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive' && token !== 'content-length' && token !== 'transfer-encoding')
+    if (named.length > 0) (dropped ??= []).push(...linesNamed(text, statusLineEnd, new Set(named)))
+  }
 
   const added = `${framing.kind === 'chunked' ? 'transfer-encoding: chunked\r\n' : ''}${hasDate ? '' : `date: ${httpDate()}\r\n`}${rules.setLines}`
   const isUnchanged = minorVersion === 1 && dropped === null && added === ''
@@ -104,6 +113,17 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
   }
   return { status: 'complete', head: { status, framing, backendCloses, headLength: end + 4, lines } }
 }
+
+/** The common case — one plain Content-Length on a response that may have a body — without framingOf's arrays. */
+function framingFor(method: string, status: number, minorVersion: 0 | 1, contentLengths: string[], transferCodings: string[]): BodyFraming | string {
+  if (contentLengths.length === 1 && transferCodings.length === 0 && method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304) {
+    const value = contentLengths[0]!.trim()
+    if (DIGITS.test(value)) return { kind: 'length', bytes: Number(value) }
+  }
+  return framingOf(method, status, minorVersion, contentLengths, transferCodings)
+}
+
+const DIGITS = /^[0-9]{1,15}$/
 
 /** Name lengths of the fields read or dropped here. */
 const MAYBE_SPECIAL = (() => {
