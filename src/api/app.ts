@@ -38,8 +38,9 @@ export function createApiApp(deps: ApiDeps): Hono {
   const routes: RouteSpec[] = [...healthRoutes(deps.store), ...systemRoutes(deps), ...keyRoutes(deps.keyRing), ...(deps.extraRoutes ?? [])]
   mountRoutes(app, routes, deps)
 
-  const openApi = buildOpenApiDocument(routes, deps.config.publicUrl)
-  app.get('/openapi.json', (c) => c.json(openApi))
+  // Kept as one string, not an object graph of thousands of objects that every garbage collection would visit.
+  const openApiJson = JSON.stringify(buildOpenApiDocument(routes, deps.config.publicUrl))
+  app.get('/openapi.json', (c) => c.body(openApiJson, 200, { 'content-type': 'application/json' }))
   mountDocs(app)
   return app
 }

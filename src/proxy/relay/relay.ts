@@ -63,12 +63,13 @@ const END_OF_HEAD = '\r\n'
 const SCRATCH_BYTES = 64 * 1024
 const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
 
-function headThenBody(head: string, body: Uint8Array): Buffer {
-  const total = head.length + body.length
-  if (total > SCRATCH_BYTES) return Buffer.concat([Buffer.from(head, 'latin1'), body])
-  scratch.write(head, 0, 'latin1')
-  if (body.length > 0) scratch.set(body, head.length)
-  return scratch.subarray(0, total)
+/** Puts `head` and bytes[start, end) together in the scratch (or, when they do not fit, a new buffer). */
+function assemble(head: string, bytes: Buffer, start: number, end: number): Buffer {
+  const total = head.length + end - start
+  const target = total > SCRATCH_BYTES ? Buffer.allocUnsafe(total) : scratch
+  target.write(head, 0, 'latin1')
+  if (end > start) bytes.copy(target, head.length, start, end)
+  return target
 }
 
 /** Methods whose request may be sent again on a fresh connection when a reused one turned out dead (RFC 9110 §9.2.2). */
@@ -76,7 +77,9 @@ const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions): RelaySession {
   const { socket, scheme, client } = options
+  /** Client bytes not yet taken: input[inputFrom..]. May be the runtime's own buffer only while its data callback runs. */
   let input: Buffer = EMPTY
+  let inputFrom = 0
   let toClientPending: Buffer | null = null
   let endClientWhenFlushed = false
   let isClosed = false
@@ -115,17 +118,19 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     connection.socket.resume()
   }
 
-  const writeClient = (bytes: Buffer) => {
+  /** Writes bytes[start, end) to the client; what it does not take waits (copied) and the backend stops reading. */
+  const writeClient = (bytes: Buffer, start = 0, end = bytes.length) => {
     if (toClientPending) {
-      toClientPending = Buffer.concat([toClientPending, bytes])
+      toClientPending = Buffer.concat([toClientPending, copyRange(bytes, start, end)])
       return
     }
-    const written = socket.write(bytes)
-    if (written < bytes.length) {
-      toClientPending = Buffer.from(bytes.subarray(Math.max(written, 0)))
+    const written = socket.write(bytes, start, end - start)
+    if (written < end - start) {
+      toClientPending = copyRange(bytes, start + Math.max(written, 0), end)
       pauseUpstream(exchange?.upstream)
     }
   }
+  const writeClientHead = (head: string, bytes: Buffer, start: number, end: number) => writeClient(assemble(head, bytes, start, end), 0, head.length + end - start)
 
   let isClientEndSent = false
   const closeClient = () => {
@@ -143,7 +148,9 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     private readonly upstreamHead: string
     private toUpstreamPending: Buffer | null = null
     private readonly requestBody: BodyTracker
+    /** Response head bytes received so far: response[responseFrom..]. */
     private response: Buffer = EMPTY
+    private responseFrom = 0
     private responseBody: BodyTracker | null = null
     private isResponseHeadSent = false
     private clientCloses: boolean
@@ -167,19 +174,19 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       this.fail(504, 'the backend did not answer in time', 'timeout')
     }
 
-    /** Takes the request's body bytes from the front of `bytes`; returns what is left (the next request). */
-    takeRequestBody(bytes: Buffer): Buffer {
-      if (this.requestBody.isComplete) return bytes
+    /** Takes the request's body bytes from bytes[from..]; returns where the rest (the next request) starts. */
+    takeRequestBody(bytes: Buffer, from: number): number {
+      if (this.requestBody.isComplete) return from
       let end: number
       try {
-        end = this.requestBody.consume(bytes, 0)
+        end = this.requestBody.consume(bytes, from)
       } catch (error) {
         this.fail(400, 'malformed request body framing', String(error))
-        return EMPTY
+        return bytes.length
       }
-      const body = end === -1 ? bytes : bytes.subarray(0, end)
-      if (body.length > 0) this.writeUpstream(body)
-      return end === -1 ? EMPTY : bytes.subarray(end)
+      const bodyEnd = end === -1 ? bytes.length : end
+      if (bodyEnd > from) this.writeUpstream(bytes, from, bodyEnd)
+      return bodyEnd
     }
 
     /** Sends the head, and the body bytes already taken, on an idle or a new backend connection. */
@@ -201,19 +208,21 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       this.upstream = connection
       const body = this.toUpstreamPending ?? EMPTY
       this.toUpstreamPending = null
-      this.writeUpstream(headThenBody(this.upstreamHead, body))
+      this.writeUpstream(assemble(this.upstreamHead, body, 0, body.length), 0, this.upstreamHead.length + body.length)
     }
 
-    writeUpstream(bytes: Buffer) {
+    /** Writes bytes[start, end) to the backend; what it does not take (or all, before it is connected) waits, copied. */
+    writeUpstream(bytes: Buffer, start = 0, end = bytes.length) {
       const upstream = this.upstream
       if (!upstream || this.toUpstreamPending) {
-        this.toUpstreamPending = this.toUpstreamPending ? Buffer.concat([this.toUpstreamPending, bytes]) : Buffer.from(bytes)
+        const more = copyRange(bytes, start, end)
+        this.toUpstreamPending = this.toUpstreamPending ? Buffer.concat([this.toUpstreamPending, more]) : more
         if (this.toUpstreamPending.length > MAX_WAITING_INPUT_BYTES) pauseClient()
         return
       }
-      const written = upstream.socket.write(bytes)
-      if (written < bytes.length) {
-        this.toUpstreamPending = Buffer.from(bytes.subarray(Math.max(written, 0)))
+      const written = upstream.socket.write(bytes, start, end - start)
+      if (written < end - start) {
+        this.toUpstreamPending = copyRange(bytes, start + Math.max(written, 0), end)
         pauseClient()
       }
     }
@@ -233,27 +242,38 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     onUpstreamData(bytes: Buffer) {
       if (this.isOver) return
       if (this.responseBody) return this.relayBody(bytes, 0, 0, null)
-      this.response = this.response.length === 0 ? bytes : Buffer.concat([this.response, bytes])
+      if (this.response.length === this.responseFrom) {
+        this.response = bytes
+        this.responseFrom = 0
+      } else {
+        this.response = Buffer.concat([copyRange(this.response, this.responseFrom, this.response.length), bytes])
+        this.responseFrom = 0
+      }
       this.readResponseHead()
     }
 
+    /** Reads the response head from response[responseFrom..]: 1xx heads pass on, the final one starts the body. */
     private readResponseHead() {
       const rules = this.site.responseRules[scheme]
       for (;;) {
-        const parsed = parseResponseHeadForRelay(this.response, this.head.method, rules)
+        const from = this.responseFrom
+        const parsed = parseResponseHeadForRelay(this.response, this.head.method, rules, from)
         if (parsed.status === 'incomplete') {
           // The runtime may reuse the buffer it handed to the data callback.
-          this.response = Buffer.from(this.response)
+          this.response = copyRange(this.response, from, this.response.length)
+          this.responseFrom = 0
           return
         }
         if (parsed.status === 'invalid') return this.fail(502, 'the backend sent a malformed response', parsed.reason)
         const { head: responseHead } = parsed
-        const { headLength, lines } = responseHead
+        const { lines } = responseHead
+        const headEnd = from + responseHead.headLength
         if (responseHead.status < 200) {
           // 101 would switch protocols on a request that never asked to; other 1xx pass on (RFC 9110 §15.2).
           if (responseHead.status === 101) return this.fail(502, 'the backend switched protocols unasked', '101 without Upgrade')
-          writeClient(lines === null ? this.response.subarray(0, headLength) : headThenBody(`${lines}${END_OF_HEAD}`, EMPTY))
-          this.response = this.response.subarray(headLength)
+          if (lines === null) writeClient(this.response, from, headEnd)
+          else writeClientHead(`${lines}${END_OF_HEAD}`, EMPTY, 0, 0)
+          this.responseFrom = headEnd
           continue
         }
         untrack(this)
@@ -263,12 +283,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         this.clientCloses ||= responseHead.framing.kind === 'close' || !this.requestBody.isComplete
         const closing = this.clientCloses ? 'connection: close\r\n' : ''
         // The backend's own head bytes go out unchanged when nothing in them has to change.
-        const head = lines !== null ? `${lines}${closing}${END_OF_HEAD}` : closing ? `${this.response.toString('latin1', 0, headLength - 2)}${closing}${END_OF_HEAD}` : null
+        const head = lines !== null ? `${lines}${closing}${END_OF_HEAD}` : closing ? `${this.response.toString('latin1', from, headEnd - 2)}${closing}${END_OF_HEAD}` : null
         const response = this.response
         this.isResponseHeadSent = true
         this.response = EMPTY
+        this.responseFrom = 0
         this.responseBody = createBodyTracker(responseHead.framing)
-        return this.relayBody(response, headLength, head === null ? 0 : headLength, head)
+        return this.relayBody(response, headEnd, head === null ? from : headEnd, head)
       }
     }
 
@@ -284,9 +305,9 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         if (error instanceof Http1ProtocolError) return this.abort(`malformed response body: ${error.message}`)
         throw error
       }
-      const chunk = end === -1 ? bytes.subarray(writeFrom) : bytes.subarray(writeFrom, end)
-      if (head !== null) writeClient(headThenBody(head, chunk))
-      else if (chunk.length > 0) writeClient(chunk)
+      const chunkEnd = end === -1 ? bytes.length : end
+      if (head !== null) writeClientHead(head, bytes, writeFrom, chunkEnd)
+      else if (chunkEnd > writeFrom) writeClient(bytes, writeFrom, chunkEnd)
       // Bytes after the end of the response belong to no request: that backend connection is out of step.
       if (end !== -1 && end < bytes.length) this.backendCloses = true
       if (this.responseBody!.isComplete) this.finish()
@@ -360,13 +381,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   /** Starts the next request waiting in the input, if it is complete; hands the connection over if it is not ours. */
   const startNext = () => {
     if (isClosed || exchange || toClientPending) return
-    if (input.length === 0) {
+    if (input.length === inputFrom) {
       if (isClientEnded) closeClient()
       return
     }
     const site = deps.siteOf(options.proxyHostname)
     if (!site || !isRelayedSite(site)) return handOver()
-    const parsed = parseRequestHead(input, site.relay!.customHeaderNames)
+    const parsed = parseRequestHead(input, site.relay!.customHeaderNames, inputFrom)
     if (parsed.status === 'incomplete') {
       if (isClientEnded) closeClient()
       return
@@ -376,10 +397,12 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     const { head } = parsed
     const current = new Exchange(head, site, site.relay!)
     exchange = current
-    const rest = input.subarray(head.headLength)
-    input = EMPTY
     // Body bytes already here wait in the exchange and go out with the head; later ones follow as they come.
-    input = copyOf(current.takeRequestBody(rest))
+    inputFrom = current.takeRequestBody(input, inputFrom + head.headLength)
+    if (inputFrom === input.length) {
+      input = EMPTY
+      inputFrom = 0
+    }
     current.start()
   }
 
@@ -391,23 +414,33 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
   const handOver = () => {
     isClosed = true
-    const bytes = input
+    const bytes = copyRange(input, inputFrom, input.length)
     input = EMPTY
+    inputFrom = 0
     options.handOver(bytes)
   }
 
   return {
     onData(bytes) {
       if (isClosed) return
-      if (exchange && !exchange.isRequestBodyComplete) bytes = exchange.takeRequestBody(bytes)
-      if (bytes.length === 0) return
-      if (input.length > 0) input = Buffer.concat([input, bytes])
-      else if (exchange) input = copyOf(bytes)
-      else {
+      let from = 0
+      if (exchange && !exchange.isRequestBodyComplete) from = exchange.takeRequestBody(bytes, 0)
+      if (from === bytes.length) return
+      if (input.length > inputFrom) {
+        input = Buffer.concat([copyRange(input, inputFrom, input.length), copyRange(bytes, from, bytes.length)])
+        inputFrom = 0
+      } else if (exchange) {
+        input = copyRange(bytes, from, bytes.length)
+        inputFrom = 0
+      } else {
         // Usually a whole request: parsed and sent from the runtime's buffer, copied only if some is left.
         input = bytes
+        inputFrom = from
         startNext()
-        if (input.length > 0 && input.buffer === bytes.buffer) input = copyOf(input)
+        if (input === bytes) {
+          input = copyRange(bytes, inputFrom, bytes.length)
+          inputFrom = 0
+        }
         return
       }
       if (exchange) {
@@ -445,7 +478,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   }
 }
 
-/** A real copy: the runtime may reuse the buffer it handed to a data callback. */
-function copyOf(bytes: Buffer): Buffer {
-  return bytes.length === 0 ? EMPTY : Buffer.from(bytes)
+/**
+ * A real copy of bytes[start, end). Buffer#copy, not subarray: a view of a buffer the runtime handed to
+ * a data callback makes the engine copy that whole buffer into the garbage-collected heap first.
+ */
+function copyRange(bytes: Buffer, start: number, end: number): Buffer {
+  if (end <= start) return EMPTY
+  const copy = Buffer.allocUnsafe(end - start)
+  bytes.copy(copy, 0, start, end)
+  return copy
 }

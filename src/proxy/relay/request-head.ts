@@ -35,7 +35,7 @@ export interface RequestHead {
   /** X-Forwarded-For and Forwarded as sent, for a client that is a trusted load balancer. */
   readonly priorForwardedFor: string | null
   readonly priorForwarded: string | null
-  /** Bytes up to and including the empty line; the body (or the next request) starts there. */
+  /** Bytes of the head (from where it started) up to and including the empty line; the body (or the next request) follows. */
   readonly headLength: number
 }
 
@@ -63,16 +63,16 @@ const HOST_VALUE = /^([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
 const CONTENT_LENGTH = /^[0-9]{1,15}$/
 
 /**
- * `dropNames` are lower-case field names the proxy sets itself (its custom headers): the client's are
+ * Reads the head starting at `from`. `dropNames` are lower-case field names the proxy sets itself (its custom headers): the client's are
  * left out. Names of any other length than these, the framing, hop-by-hop, forwarding and identity
  * fields are never even lower-cased.
  */
-export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>): RequestHeadResult {
-  const end = bytes.indexOf(HEAD_END)
+export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, from = 0): RequestHeadResult {
+  const end = bytes.indexOf(HEAD_END, from)
   // The whole head, blank line included, must fit; a bare LF (RFC 9112 §2.2) may never be followed by CRLFCRLF.
-  if (end === -1) return bytes.length >= MAX_RELAY_HEAD_BYTES || hasBareLf(bytes) ? UNSUPPORTED : INCOMPLETE
-  if (end + HEAD_END.length > MAX_RELAY_HEAD_BYTES) return UNSUPPORTED
-  const text = bytes.toString('latin1', 0, end)
+  if (end === -1) return bytes.length - from >= MAX_RELAY_HEAD_BYTES || hasBareLf(bytes, from) ? UNSUPPORTED : INCOMPLETE
+  if (end + HEAD_END.length - from > MAX_RELAY_HEAD_BYTES) return UNSUPPORTED
+  const text = bytes.toString('latin1', from, end)
   if (!REQUEST_HEAD.test(text)) return UNSUPPORTED
   const methodEnd = text.indexOf(' ')
   const targetEnd = text.indexOf(' ', methodEnd + 1)
@@ -160,7 +160,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>):
       keptFields: kept,
       priorForwardedFor,
       priorForwarded,
-      headLength: end + 4,
+      headLength: end + 4 - from,
     },
   }
 }
@@ -188,8 +188,8 @@ export function valueOf(text: string, colon: number, lineEnd: number): string {
 }
 
 /** An LF not preceded by CR: only looked for while a head is incomplete. */
-export function hasBareLf(bytes: Uint8Array): boolean {
-  for (let lf = bytes.indexOf(0x0a); lf !== -1; lf = bytes.indexOf(0x0a, lf + 1)) if (lf === 0 || bytes[lf - 1] !== 0x0d) return true
+export function hasBareLf(bytes: Uint8Array, from = 0): boolean {
+  for (let lf = bytes.indexOf(0x0a, from); lf !== -1; lf = bytes.indexOf(0x0a, lf + 1)) if (lf === from || bytes[lf - 1] !== 0x0d) return true
   return false
 }
 

@@ -17,7 +17,7 @@ export interface RelayResponseHead {
   readonly framing: BodyFraming
   /** The backend asked to close its connection, or its framing ends with the connection: not reusable. */
   readonly backendCloses: boolean
-  /** Bytes of the backend's head, including the empty line. */
+  /** Bytes of the backend's head (from where it started), including the empty line. */
   readonly headLength: number
   /**
    * The status line and fields as they go to the client, without the final empty line; null when the
@@ -50,14 +50,15 @@ const HEAD_END = Buffer.from('\r\n\r\n')
  */
 const RESPONSE_HEAD = /^HTTP\/1\.[01] [1-5][0-9]{2}(?: [\t\x20-\x7e\x80-\xff]*)?(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*$/
 
-export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, rules: ResponseHeaderRules): ResponseHeadResult {
-  const end = bytes.indexOf(HEAD_END)
+/** Reads the head starting at `from` (after a 1xx head, the next one starts where it ended). */
+export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, rules: ResponseHeaderRules, from = 0): ResponseHeadResult {
+  const end = bytes.indexOf(HEAD_END, from)
   if (end === -1) {
-    if (bytes.length >= MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
-    return hasBareLf(bytes) ? invalid('bare LF in the response head') : INCOMPLETE
+    if (bytes.length - from >= MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
+    return hasBareLf(bytes, from) ? invalid('bare LF in the response head') : INCOMPLETE
   }
-  if (end + HEAD_END.length > MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
-  const text = bytes.toString('latin1', 0, end)
+  if (end + HEAD_END.length - from > MAX_RELAY_RESPONSE_HEAD_BYTES) return invalid('response head larger than 64 KiB')
+  const text = bytes.toString('latin1', from, end)
   if (!RESPONSE_HEAD.test(text)) return invalid('malformed response head')
   const minorVersion = text.charCodeAt(7) === 0x30 ? 0 : 1
   const status = Number(text.slice(9, 12))
@@ -111,7 +112,7 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
     const statusLine = minorVersion === 1 ? text.slice(0, statusLineEnd) : `HTTP/1.1${text.slice(8, statusLineEnd)}`
     lines = `${statusLine}${withoutRanges(text, statusLineEnd, dropped)}\r\n${added}`
   }
-  return { status: 'complete', head: { status, framing, backendCloses, headLength: end + 4, lines } }
+  return { status: 'complete', head: { status, framing, backendCloses, headLength: end + 4 - from, lines } }
 }
 
 /** The common case — one plain Content-Length on a response that may have a body — without framingOf's arrays. */
