@@ -22,7 +22,9 @@ import { createBodyTracker, type BodyTracker } from './body-tracker.ts'
 import { parseRequestHead, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { buildUpstreamHead, forwardingLines, type RelayTarget } from './upstream-head.ts'
-import type { UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream-pool.ts'
+import { pauseReading, resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
+import { assemble, copyRange, EMPTY } from './buffers.ts'
+import { ClientWriter } from './client-writer.ts'
 
 export interface RelayDeps {
   readonly siteOf: (proxyHostname: string) => Site | undefined
@@ -52,25 +54,7 @@ export interface RelaySession {
 
 /** Pipelined requests waiting beyond this stop the client's reads until the current exchange ends. */
 const MAX_WAITING_INPUT_BYTES = 64 * 1024
-const EMPTY = Buffer.alloc(0)
 const END_OF_HEAD = '\r\n'
-
-/**
- * Where a head and the body bytes after it are put together for one write. socket.write copies what it
- * takes and the relay copies what it does not (to a pending buffer), so the scratch is free again as
- * soon as write returns: no allocation per message. Never keep a view of it.
- */
-const SCRATCH_BYTES = 64 * 1024
-const scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
-
-/** Puts `head` and bytes[start, end) together in the scratch (or, when they do not fit, a new buffer). */
-function assemble(head: string, bytes: Buffer, start: number, end: number): Buffer {
-  const total = head.length + end - start
-  const target = total > SCRATCH_BYTES ? Buffer.allocUnsafe(total) : scratch
-  target.write(head, 0, 'latin1')
-  if (end > start) bytes.copy(target, head.length, start, end)
-  return target
-}
 
 /** Methods whose request may be sent again on a fresh connection when a reused one turned out dead (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
@@ -80,11 +64,10 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   /** Client bytes not yet taken: input[inputFrom..]. May be the runtime's own buffer only while its data callback runs. */
   let input: Buffer = EMPTY
   let inputFrom = 0
-  let toClientPending: Buffer | null = null
-  let endClientWhenFlushed = false
   let isClosed = false
   let isClientEnded = false
   let exchange: Exchange | null = null
+  const toClient = new ClientWriter(socket, () => pauseReading(exchange?.upstream))
   /** The last Host's forwarding lines: they change only with the Host (or a load balancer's own chain). */
   let forwardingHost = ''
   let forwarding = ''
@@ -96,48 +79,9 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     }
     return forwarding
   }
-
-  // pause() and resume() are system calls (the socket's epoll registration): only when they change something.
-  let isClientPaused = false
-  const pauseClient = () => {
-    if (!isClientPaused) socket.pause()
-    isClientPaused = true
-  }
-  const resumeClient = () => {
-    if (isClientPaused) socket.resume()
-    isClientPaused = false
-  }
-  const pauseUpstream = (connection: UpstreamConnection | null | undefined) => {
-    if (!connection || connection.isPaused) return
-    connection.isPaused = true
-    connection.socket.pause()
-  }
-  const resumeUpstream = (connection: UpstreamConnection | null | undefined) => {
-    if (!connection?.isPaused) return
-    connection.isPaused = false
-    connection.socket.resume()
-  }
-
-  /** Writes bytes[start, end) to the client; what it does not take waits (copied) and the backend stops reading. */
-  const writeClient = (bytes: Buffer, start = 0, end = bytes.length) => {
-    if (toClientPending) {
-      toClientPending = Buffer.concat([toClientPending, copyRange(bytes, start, end)])
-      return
-    }
-    const written = socket.write(bytes, start, end - start)
-    if (written < end - start) {
-      toClientPending = copyRange(bytes, start + Math.max(written, 0), end)
-      pauseUpstream(exchange?.upstream)
-    }
-  }
-  const writeClientHead = (head: string, bytes: Buffer, start: number, end: number) => writeClient(assemble(head, bytes, start, end), 0, head.length + end - start)
-
-  let isClientEndSent = false
   const closeClient = () => {
     isClosed = true
-    if (toClientPending) return void (endClientWhenFlushed = true)
-    isClientEndSent = true
-    socket.end()
+    toClient.end()
   }
 
   class Exchange implements UpstreamListener, Expiring {
@@ -217,13 +161,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       if (!upstream || this.toUpstreamPending) {
         const more = copyRange(bytes, start, end)
         this.toUpstreamPending = this.toUpstreamPending ? Buffer.concat([this.toUpstreamPending, more]) : more
-        if (this.toUpstreamPending.length > MAX_WAITING_INPUT_BYTES) pauseClient()
+        if (this.toUpstreamPending.length > MAX_WAITING_INPUT_BYTES) toClient.pauseReading()
         return
       }
       const written = upstream.socket.write(bytes, start, end - start)
       if (written < end - start) {
         this.toUpstreamPending = copyRange(bytes, start + Math.max(written, 0), end)
-        pauseClient()
+        toClient.pauseReading()
       }
     }
 
@@ -236,7 +180,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         return
       }
       this.toUpstreamPending = null
-      resumeClient()
+      toClient.resumeReading()
     }
 
     onUpstreamData(bytes: Buffer) {
@@ -271,8 +215,8 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         if (responseHead.status < 200) {
           // 101 would switch protocols on a request that never asked to; other 1xx pass on (RFC 9110 §15.2).
           if (responseHead.status === 101) return this.fail(502, 'the backend switched protocols unasked', '101 without Upgrade')
-          if (lines === null) writeClient(this.response, from, headEnd)
-          else writeClientHead(`${lines}${END_OF_HEAD}`, EMPTY, 0, 0)
+          if (lines === null) toClient.write(this.response, from, headEnd)
+          else toClient.writeWithHead(`${lines}${END_OF_HEAD}`, EMPTY, 0, 0)
           this.responseFrom = headEnd
           continue
         }
@@ -306,8 +250,8 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         throw error
       }
       const chunkEnd = end === -1 ? bytes.length : end
-      if (head !== null) writeClientHead(head, bytes, writeFrom, chunkEnd)
-      else if (chunkEnd > writeFrom) writeClient(bytes, writeFrom, chunkEnd)
+      if (head !== null) toClient.writeWithHead(head, bytes, writeFrom, chunkEnd)
+      else if (chunkEnd > writeFrom) toClient.write(bytes, writeFrom, chunkEnd)
       // Bytes after the end of the response belong to no request: that backend connection is out of step.
       if (end !== -1 && end < bytes.length) this.backendCloses = true
       if (this.responseBody!.isComplete) this.finish()
@@ -337,7 +281,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       if (this.isResponseHeadSent) return this.abort(logDetail)
       if (status !== 400) deps.logger.warn('upstream failed', { proxy: options.proxyHostname, detail: logDetail })
       this.end(false)
-      writeClient(rawErrorResponse(status, detail, this.head.accept))
+      toClient.write(rawErrorResponse(status, detail, this.head.accept))
       closeClient()
     }
 
@@ -353,7 +297,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       const isReusable = !this.backendCloses && this.requestBody.isComplete
       this.end(isReusable)
       if (this.clientCloses) return closeClient()
-      if (!toClientPending) startNext()
+      if (!toClient.hasPending) startNext()
     }
 
     /** Stops the exchange; the backend connection goes back to the pool or is closed. */
@@ -365,12 +309,12 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       const connection = this.upstream
       this.upstream = null
       if (connection) {
-        resumeUpstream(connection)
+        resumeReading(connection)
         if (isReusable) deps.pool.release(connection)
         else deps.pool.discard(connection)
       }
       // Reads stopped for backpressure on this exchange start again for the next request.
-      resumeClient()
+      toClient.resumeReading()
     }
 
     get isRequestBodyComplete() {
@@ -380,7 +324,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
   /** Starts the next request waiting in the input, if it is complete; hands the connection over if it is not ours. */
   const startNext = () => {
-    if (isClosed || exchange || toClientPending) return
+    if (isClosed || exchange || toClient.hasPending) return
     if (input.length === inputFrom) {
       if (isClientEnded) closeClient()
       return
@@ -444,47 +388,25 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
         return
       }
       if (exchange) {
-        if (input.length > MAX_WAITING_INPUT_BYTES) pauseClient()
+        if (input.length > MAX_WAITING_INPUT_BYTES) toClient.pauseReading()
         return
       }
       startNext()
     },
     onDrain() {
-      const pending = toClientPending
-      if (!pending) return
-      const written = socket.write(pending)
-      if (written < pending.length) {
-        toClientPending = pending.subarray(Math.max(written, 0))
-        return
-      }
-      toClientPending = null
-      if (endClientWhenFlushed) {
-        isClientEndSent = true
-        return void socket.end()
-      }
-      if (exchange) resumeUpstream(exchange.upstream)
+      if (!toClient.flush()) return
+      if (exchange) resumeReading(exchange.upstream)
       else startNext()
     },
     onEnd() {
       isClientEnded = true
       // Both directions are finished: close now (a TLS socket would otherwise linger after both ends).
-      if (isClientEndSent) return void socket.terminate()
-      if (!exchange && !toClientPending) startNext()
+      if (toClient.isEndSent) return void socket.terminate()
+      if (!exchange && !toClient.hasPending) startNext()
     },
     onClose() {
       isClosed = true
       exchange?.end(false)
     },
   }
-}
-
-/**
- * A real copy of bytes[start, end). Buffer#copy, not subarray: a view of a buffer the runtime handed to
- * a data callback makes the engine copy that whole buffer into the garbage-collected heap first.
- */
-function copyRange(bytes: Buffer, start: number, end: number): Buffer {
-  if (end <= start) return EMPTY
-  const copy = Buffer.allocUnsafe(end - start)
-  bytes.copy(copy, 0, start, end)
-  return copy
 }

@@ -46,6 +46,19 @@ export interface UpstreamPool {
   closeAll(): void
 }
 
+/** Stops reading the backend (the client is not keeping up); a system call, so only when it changes something. */
+export function pauseReading(connection: UpstreamConnection | null | undefined): void {
+  if (!connection || connection.isPaused) return
+  connection.isPaused = true
+  connection.socket.pause()
+}
+
+export function resumeReading(connection: UpstreamConnection | null | undefined): void {
+  if (!connection?.isPaused) return
+  connection.isPaused = false
+  connection.socket.resume()
+}
+
 /** Seconds an idle backend connection is kept. */
 const IDLE_TIMEOUT_SEC = 4
 /** Idle connections kept per origin; more are closed when released. */
