@@ -84,7 +84,7 @@ export function createConnectionHandlers(options: ConnectionOptions): Connection
     socket.data.phase = 'closed'
     if (socket.data.deadline) clearTimeout(socket.data.deadline)
     // A TLS socket that has not finished its handshake cannot end cleanly; drop it.
-    if (kind === 'tls') socket.terminate()
+    if (kind === 'tls' && reply.length === 0) socket.terminate()
     else socket.end(reply)
   }
 
@@ -116,8 +116,9 @@ export function createConnectionHandlers(options: ConnectionOptions): Connection
       },
       (error) => {
         logger.warn('loopback listener unreachable', { listener: kind, port, error: String(error) })
-        if (kind === 'https') reject(socket, EMPTY)
-        else socket.data.phase === 'closed' || socket.terminate()
+        if (connection.phase === 'closed') return
+        // Still at a request boundary: an HTTP answer is possible, except inside a TLS stream not yet decrypted.
+        reject(socket, kind === 'https' ? EMPTY : httpError('502 Bad Gateway', 'the proxy instance is not reachable\n'))
       },
     )
   }

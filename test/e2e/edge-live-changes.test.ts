@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startEchoBackend, startTaggedBackend, type EchoReport } from '../fixtures/backends.ts'
 import { startTestEdge, type TestEdge } from '../support/edge.ts'
-import { captureClientHello, httpsGet, isOnlyFatalAlert, tcpExchange, tlsHandshakeError, via, viaHttp, type Scheme } from '../support/edge-clients.ts'
+import { waitFor } from '../support/ports.ts'
+import { captureClientHello, httpsGet, isOnlyFatalAlert, openRaw, parseResponses, tcpExchange, tlsHandshakeError, via, viaHttp, type Scheme } from '../support/edge-clients.ts'
 
 const SCHEMES: Scheme[] = ['http', 'https']
 
@@ -108,9 +109,20 @@ describe.serial('one proxy through its life', () => {
   test('DELETE → HTTP 404, TLS refused, and its ports are freed (GET /ports no longer lists it)', async () => {
     expect(await portsOf('live.test')).toEqual({ hostname: 'live.test', http: expect.any(Number), https: expect.any(Number) })
     const instancesBefore = edge.server.edge.stats().instances
+    // A keep-alive connection opened before the delete: its next request must not reach the backend either.
+    const open = await openRaw(edge.httpPort)
+    open.write('GET /before HTTP/1.1\r\nHost: live.test\r\n\r\n')
+    await waitFor(() => parseResponses(open.received()).length === 1, { what: 'the answer before the delete' })
+    expect(parseResponses(open.received())[0]!.status).toBe(200)
 
     const response = await edge.api('DELETE', '/proxy/targets/live.test')
     expect(response.status).toBe(204)
+    // Past the moment its instance server stops listening (1 s after the delete): the listener answers itself.
+    await Bun.sleep(1_200)
+    open.write('GET /after HTTP/1.1\r\nHost: live.test\r\nAccept: application/json\r\n\r\n')
+    await open.closed
+    const after = parseResponses(open.received())[1]!
+    expect([after.status, JSON.parse(after.text).error]).toEqual([404, 'not_found'])
     const reply = await viaHttp(edge, 'live.test')
     expect([reply.status, await reply.text()]).toEqual([404, 'no proxy for live.test\n'])
     expect(await tlsRefused('live.test')).toBe(true)

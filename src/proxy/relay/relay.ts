@@ -56,6 +56,8 @@ export interface RelaySession {
 const MAX_WAITING_INPUT_BYTES = 64 * 1024
 const END_OF_HEAD = '\r\n'
 
+const NO_NAMES: ReadonlySet<string> = new Set()
+
 /** Methods whose request may be sent again on a fresh connection when a reused one turned out dead (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
@@ -330,7 +332,10 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       return
     }
     const site = deps.siteOf(options.proxyHostname)
-    if (!site || !isRelayedSite(site)) return handOver()
+    // The proxy was deleted, or this scheme turned off, while the connection was open: its instance
+    // server is gone or going, so the answer is the listener's own, as for a new connection.
+    if (!site || !(scheme === 'http' ? site.target.enable_http : site.target.enable_https)) return refuse()
+    if (!isRelayedSite(site)) return handOver()
     const parsed = parseRequestHead(input, site.relay!.customHeaderNames, inputFrom)
     if (parsed.status === 'incomplete') {
       if (isClientEnded) closeClient()
@@ -355,6 +360,16 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     site.target.enabled &&
     !deps.hasInterceptors &&
     !(scheme === 'http' && site.target.redirect_http_to_https && site.target.enable_https)
+
+  /** Answers 404 to the waiting request (once its head is complete) and closes the connection. */
+  const refuse = () => {
+    const parsed = parseRequestHead(input, NO_NAMES, inputFrom)
+    if (parsed.status === 'incomplete' && !isClientEnded) return
+    toClient.write(rawErrorResponse(404, `no proxy for ${options.proxyHostname}`, parsed.status === 'complete' ? parsed.head.accept : null))
+    input = EMPTY
+    inputFrom = 0
+    closeClient()
+  }
 
   const handOver = () => {
     isClosed = true
