@@ -133,9 +133,11 @@ export function createConnectionHandlers(options: ConnectionOptions): Connection
       scheme,
       client: connection.client,
       socket: socket as Socket<unknown>,
-      handOver: (bytes) => {
+      handOver: (bytes, isClientEnded) => {
         connection.relay = null
         startPipe(socket, route.port, bytes.length > 0 ? new Uint8Array(bytes) : EMPTY)
+        // The client's FIN came while the relay had the connection: linger as a piped half-closed pair does.
+        if (isClientEnded) socket.timeout(HALF_CLOSED_LINGER_SEC)
       },
     })
     connection.relay = relay

@@ -65,6 +65,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     return handed ?? { address: peer?.address ?? '', port: peer?.port ?? 0, isTls: scheme === 'https', isViaTrustedProxy: false }
   }
 
+  const proxyFor = (hostname: string, scheme: Scheme) => routes.lookup(hostname, scheme)?.proxyHostname
   const dispatchers: Dispatcher[] = []
   let terminator: TlsTerminator | null = null
   // The TLS terminator must exist before instances install their certificates; its handlers are set below.
@@ -85,6 +86,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     drainMs: options.drainMs ?? 30_000,
     pipeline: {
       clientOf,
+      proxyFor,
       apiFetch: deps.apiFetch,
       httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
       interceptors: deps.interceptors,
@@ -116,7 +118,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     routes,
     handoff,
     trustedProxies,
-    relay: { siteOf: manager.siteOf, pool, hasInterceptors: (deps.interceptors?.length ?? 0) > 0, logger },
+    relay: { siteOf: manager.siteOf, proxyFor, pool, hasInterceptors: (deps.interceptors?.length ?? 0) > 0, logger },
     readDeadlineMs: options.readDeadlineMs ?? 10_000,
     idleTimeoutSec: options.idleTimeoutSec ?? 300,
     maxPeekBytes: MAX_PEEK_BYTES,

@@ -19,14 +19,17 @@ export interface Expiring {
 
 let first: Expiring | null = null
 let ticker: Timer | null = null
-/** The time at the last tick (or when the ticker started): deadlines are that coarse. */
-let coarseNowMs = Date.now()
+/**
+ * Elapsed time (performance.now(), not the wall clock, which NTP or a resumed VM can step) at the last
+ * tick or when the ticker started: deadlines are that coarse.
+ */
+let coarseNowMs = performance.now()
 
 /** Marks an item taken off the list by a tick whose expire() has not run yet. */
 const EXPIRING = -1
 
 function tick(): void {
-  coarseNowMs = Date.now()
+  coarseNowMs = performance.now()
   const due: Expiring[] = []
   for (let item = first; item; item = item.nextExpiring) if (item.deadlineAtMs <= coarseNowMs) due.push(item)
   for (const item of due) {
@@ -48,7 +51,7 @@ function tick(): void {
 /** expire() is called once timeoutMs has passed (to within a tick), unless untrack() comes first. */
 export function track(item: Expiring, timeoutMs: number): void {
   if (!ticker) {
-    coarseNowMs = Date.now()
+    coarseNowMs = performance.now()
     ticker = setInterval(tick, TICK_MS)
     ticker.unref()
   }

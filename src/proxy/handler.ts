@@ -5,7 +5,6 @@
  */
 import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
-import { hostMatches } from '../targets/index.ts'
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
 import { forward, pathAndQueryOf, type LocalFetch } from './forward.ts'
@@ -20,6 +19,8 @@ export type RequestInterceptor = (request: Request, hostname: string) => Respons
 export interface PipelineDeps {
   /** The proxy's current configuration; undefined once it is deleted. Read on every request, so updates apply to the next one. */
   readonly siteOf: (proxyHostname: string) => Site | undefined
+  /** The proxy that serves a hostname on this scheme (exact name first, then its wildcard), as for a new connection. */
+  readonly proxyFor: (hostname: string, scheme: Scheme) => string | undefined
   readonly clientOf: (request: Request, server: Server<BridgeData>, scheme: Scheme) => ClientInfo
   readonly apiFetch: LocalFetch
   /** The public HTTPS port, for redirects (443 is left out of the URL). Asked per redirect: with HTTPS_PORT=0 it is known only once the dispatcher listens. */
@@ -36,8 +37,9 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
       if (!site || !site.target.enabled) return errorResponse(404, `no proxy for ${proxyHostname}`, accept)
       const requestHost = request.headers.get('host') ?? ''
       const hostname = hostOnly(requestHost)
-      // A connection routed here by SNI or by its first request must not carry requests for other hosts.
-      if (!hostMatches(proxyHostname, hostname)) return errorResponse(421, `this connection serves ${proxyHostname}, not ${hostname || 'an empty Host'}`, accept)
+      // A connection routed here by SNI or by its first request must not carry requests for other
+      // proxies: a name with its own proxy goes there even when this one is its wildcard.
+      if (deps.proxyFor(hostname, scheme) !== proxyHostname) return errorResponse(421, `this connection serves ${proxyHostname}, not ${hostname || 'an empty Host'}`, accept)
 
       for (const intercept of deps.interceptors ?? []) {
         const answered = await intercept(request, hostname)

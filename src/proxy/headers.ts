@@ -40,11 +40,15 @@ export interface UpstreamHeaderOptions {
 export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderOptions): Headers {
   const { client } = options
   const connectionListed = listedInConnection(incoming)
+  const customNames = new Set(Object.keys(options.customHeaders).map((name) => name.toLowerCase()))
   const headers = new Headers()
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || connectionListed.has(name) || name === 'host' || isIdentityHeader(name)) continue
+    // "_" counts as "-": WSGI and PHP fold both into one variable (X_Forwarded_For would arrive as X-Forwarded-For).
+    const folded = name.includes('_') ? name.replaceAll('_', '-') : name
+    if (HOP_BY_HOP.has(folded) || connectionListed.has(folded) || folded === 'host' || isIdentityHeader(name) || customNames.has(folded)) continue
+    if (folded !== name && (FORWARDING.has(folded) || folded === 'content-length' || folded === 'transfer-encoding')) continue
     if (FORWARDING.has(name)) {
       if (client.isViaTrustedProxy && name === 'x-forwarded-for') priorForwardedFor = value
       if (client.isViaTrustedProxy && name === 'forwarded') priorForwarded = value

@@ -26,9 +26,3 @@ export function wildcardParent(hostname: string): string | null {
   const dot = hostname.indexOf('.')
   return dot > 0 && hostname.indexOf('.', dot + 1) > 0 ? `*${hostname.slice(dot)}` : null
 }
-
-/** Whether a request's host belongs to a proxy's hostname (exact, or one label under its wildcard). */
-export function hostMatches(proxyHostname: string, requestHost: string): boolean {
-  if (proxyHostname === requestHost) return true
-  return proxyHostname.startsWith('*.') && wildcardParent(requestHost) === proxyHostname
-}

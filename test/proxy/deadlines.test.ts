@@ -6,7 +6,7 @@
  * consistent whatever order items leave it in. withDeadline() is the fetch forwarder's race between a
  * backend's response and its 504 (RFC 9110 §15.6.5).
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setSystemTime, test } from 'bun:test'
 import { track, untrack, withDeadline, type Expiring } from '../../src/proxy/deadlines.ts'
 
 /** deadlines.ts's tick. */
@@ -41,7 +41,7 @@ async function until(condition: () => boolean, maxMs: number): Promise<void> {
   while (!condition() && performance.now() < endAtMs) await Bun.sleep(10)
 }
 /** Waits until every tick that could expire these items (on their recorded deadlines) has run. */
-const pastDeadlines = (items: readonly Expiring[]) => until(() => false, Math.max(...items.map((item) => item.deadlineAtMs)) + TICK_MS + 50 - Date.now())
+const pastDeadlines = (items: readonly Expiring[]) => until(() => false, Math.max(...items.map((item) => item.deadlineAtMs)) + TICK_MS + 50 - performance.now())
 const expiries = (items: readonly Probe[]) => items.map((item) => item.expiredAtMs.length)
 
 describe('track', () => {
@@ -153,5 +153,22 @@ describe('withDeadline', () => {
     track(alone, 1000)
     expect(alone.nextExpiring).toBeNull()
     untrack(alone)
+  })
+})
+
+describe('RFC 9110 §15.6.5: the 504 deadline measures elapsed time', () => {
+  // The deadline list reads the clock on each tick; a wall clock can be stepped (NTP, a VM resumed), elapsed time cannot.
+  test('a wall-clock step of an hour forward does not expire a request that has waited 250 ms of its 60 s', async () => {
+    let isExpired = false
+    const item: Expiring = { deadlineAtMs: 0, previousExpiring: null, nextExpiring: null, expire: () => void (isExpired = true) }
+    track(item, 60_000)
+    setSystemTime(new Date(Date.now() + 3_600_000))
+    try {
+      await Bun.sleep(250)
+    } finally {
+      setSystemTime()
+      untrack(item)
+    }
+    expect(isExpired).toBe(false)
   })
 })

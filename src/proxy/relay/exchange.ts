@@ -32,6 +32,8 @@ export interface ExchangeSession {
   terminateClient(): void
   /** The exchange is over (its backend connection is released). */
   onExchangeEnd(): void
+  /** The exchange no longer holds the client's reads back; they start again unless the session's own backlog is too large. */
+  resumeClientReading(): void
   /** The response is out and the client connection stays: the next request may start. */
   startNext(): void
 }
@@ -114,6 +116,8 @@ export class Exchange implements UpstreamListener, Expiring {
     const body = this.toUpstreamPending ?? EMPTY
     this.toUpstreamPending = null
     this.writeUpstream(assemble(this.upstreamHead, body, 0, body.length), 0, this.upstreamHead.length + body.length)
+    // Body bytes that waited for the connection may have stopped the client's reads; all went out, so read on.
+    if (!this.toUpstreamPending) this.session.resumeClientReading()
   }
 
   /** Writes bytes[start, end) to the backend; what it does not take (or all, before it is connected) waits, copied. */
@@ -141,7 +145,7 @@ export class Exchange implements UpstreamListener, Expiring {
       return
     }
     this.toUpstreamPending = null
-    this.session.toClient.resumeReading()
+    this.session.resumeClientReading()
   }
 
   onUpstreamData(bytes: Buffer) {
@@ -218,19 +222,22 @@ export class Exchange implements UpstreamListener, Expiring {
     if (this.responseBody!.isComplete) this.finish()
   }
 
-  onUpstreamClose() {
+  onUpstreamClose(isError: boolean) {
     if (this.isOver) return
     const connection = this.upstream
     this.upstream = null
     if (this.responseBody) {
       // A body delimited by the close is complete now (RFC 9112 §6.3 item 8); any other is cut short.
-      if (this.responseBody.endsAtClose) return this.finish()
+      // A reset is no end: the client must not take a cut body for a whole one.
+      if (this.responseBody.endsAtClose && !isError) return this.finish()
       return this.abort('the backend closed the connection mid-response')
     }
     const isRetryable = connection?.isReused && !this.hasRetried && this.response.length === 0 && this.head.framing.kind === 'none' && RETRYABLE.has(this.head.method)
     if (isRetryable) {
       // The backend closed a keep-alive connection as we reused it (RFC 9112 §9.3.1): once more on a new one.
       this.hasRetried = true
+      // What the dead connection did not take is the request itself: the new one gets it anew, once.
+      this.toUpstreamPending = null
       return this.connect()
     }
     this.fail(502, 'the backend closed the connection without answering', 'closed before the response head')
@@ -255,7 +262,9 @@ export class Exchange implements UpstreamListener, Expiring {
   }
 
   private finish() {
-    const isReusable = !this.backendCloses && this.requestBody.isComplete
+    // Reusable only if every byte of the request went out: unsent body bytes would be read by the backend
+    // as the start of the next request on this connection (request smuggling, RFC 9112 §11.2).
+    const isReusable = !this.backendCloses && this.requestBody.isComplete && this.toUpstreamPending === null
     this.end(isReusable)
     if (this.clientCloses) return this.session.closeClient()
     if (!this.session.toClient.hasPending) this.session.startNext()
@@ -275,7 +284,13 @@ export class Exchange implements UpstreamListener, Expiring {
       else this.session.pool.discard(connection)
     }
     // Reads stopped for backpressure on this exchange start again for the next request.
-    this.session.toClient.resumeReading()
+    this.session.resumeClientReading()
+  }
+
+  /** Body bytes wait for the backend (beyond the limit while it is not connected yet): the client is not read. */
+  get isHoldingClientBack(): boolean {
+    const pending = this.toUpstreamPending
+    return pending !== null && (this.upstream !== null || pending.length > MAX_WAITING_BODY_BYTES)
   }
 
   get isRequestBodyComplete() {

@@ -11,7 +11,6 @@
  */
 import type { Socket } from 'bun'
 import type { Logger } from '../../lib/index.ts'
-import { hostMatches } from '../../targets/index.ts'
 import type { ClientInfo } from '../client.ts'
 import { rawErrorResponse } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
@@ -25,6 +24,8 @@ import { pauseReading, resumeReading, type UpstreamPool } from './upstream-pool.
 
 export interface RelayDeps {
   readonly siteOf: (proxyHostname: string) => Site | undefined
+  /** The proxy that serves a hostname on this scheme (exact name first, then its wildcard), as for a new connection. */
+  readonly proxyFor: (hostname: string, scheme: Scheme) => string | undefined
   readonly pool: UpstreamPool
   /** Request interceptors are Request-based and live in the full server: while any is set, every request goes there. */
   readonly hasInterceptors: boolean
@@ -36,8 +37,11 @@ export interface RelaySessionOptions {
   readonly scheme: Scheme
   readonly client: ClientInfo
   readonly socket: Socket<unknown>
-  /** Moves the connection to the full server; `bytes` are what the client sent from the current request on. */
-  readonly handOver: (bytes: Buffer) => void
+  /**
+   * Moves the connection to the full server; `bytes` are what the client sent from the current request
+   * on, and `isClientEnded` says the client has already half-closed.
+   */
+  readonly handOver: (bytes: Buffer, isClientEnded: boolean) => void
 }
 
 /** The client-socket events the listener passes on while the relay owns the connection. */
@@ -86,7 +90,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     closeClient,
     terminateClient: () => socket.terminate(),
     onExchangeEnd: () => void (exchange = null),
+    resumeClientReading: () => resumeClientReading(),
     startNext: () => startNext(),
+  }
+  /** Reads start again unless pipelined requests, or the current request's body, still wait beyond their limits. */
+  const resumeClientReading = () => {
+    if (input.length - inputFrom > MAX_WAITING_INPUT_BYTES || exchange?.isHoldingClientBack) return
+    toClient.resumeReading()
   }
 
   /** Starts the next request waiting in the input, if it is complete; hands the connection over if it is not ours. */
@@ -107,7 +117,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       return
     }
     // A misdirected request (RFC 9110 §15.5.20) gets its 421 from the full server.
-    if (parsed.status === 'unsupported' || !hostMatches(options.proxyHostname, parsed.head.hostname)) return handOver()
+    if (parsed.status === 'unsupported' || deps.proxyFor(parsed.head.hostname, scheme) !== options.proxyHostname) return handOver()
     const { head } = parsed
     const current = new Exchange(session, head, site, site.relay!, forwardingFor(head))
     exchange = current
@@ -118,6 +128,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       inputFrom = 0
     }
     current.start()
+    resumeClientReading()
   }
 
   const isRelayedSite = (site: Site): boolean =>
@@ -141,7 +152,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     const bytes = copyRange(input, inputFrom, input.length)
     input = EMPTY
     inputFrom = 0
-    options.handOver(bytes)
+    options.handOver(bytes, isClientEnded)
   }
 
   return {
@@ -150,13 +161,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       let from = 0
       if (exchange && !exchange.isRequestBodyComplete) from = exchange.takeRequestBody(bytes, 0)
       if (from === bytes.length) return
-      if (input.length > inputFrom) {
-        input = Buffer.concat([copyRange(input, inputFrom, input.length), copyRange(bytes, from, bytes.length)])
-        inputFrom = 0
-      } else if (exchange) {
-        input = copyRange(bytes, from, bytes.length)
-        inputFrom = 0
-      } else {
+      if (input.length === inputFrom && !exchange && !toClient.hasPending) {
         // Usually a whole request: parsed and sent from the runtime's buffer, copied only if some is left.
         input = bytes
         inputFrom = from
@@ -165,13 +170,15 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
           input = copyRange(bytes, inputFrom, bytes.length)
           inputFrom = 0
         }
-        return
+      } else {
+        const more = copyRange(bytes, from, bytes.length)
+        input = input.length === inputFrom ? more : Buffer.concat([copyRange(input, inputFrom, input.length), more])
+        inputFrom = 0
+        startNext()
       }
-      if (exchange) {
-        if (input.length > MAX_WAITING_INPUT_BYTES) toClient.pauseReading()
-        return
-      }
-      startNext()
+      // Pipelined requests wait while one is answered (or while a client does not read its answers):
+      // beyond the limit, the client is not read until they have moved on.
+      if (input.length - inputFrom > MAX_WAITING_INPUT_BYTES) toClient.pauseReading()
     },
     onDrain() {
       if (!toClient.flush()) return

@@ -115,7 +115,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
         isDropped = false
       } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? valueOf(text, colon, lineEnd) : `${priorForwardedFor}, ${valueOf(text, colon, lineEnd)}`
       else if (name === 'forwarded') priorForwarded = priorForwarded === null ? valueOf(text, colon, lineEnd) : `${priorForwarded}, ${valueOf(text, colon, lineEnd)}`
-      else isDropped = HOP_BY_HOP.has(name) || FORWARDING.has(name) || isIdentityHeader(name) || dropNames.has(name)
+      else isDropped = isDroppedName(name.includes('_') ? name.replaceAll('_', '-') : name, dropNames)
       if (isDropped) {
         kept += text.slice(keptFrom, lineStart)
         keptFrom = next === -1 ? text.length : next + 2
@@ -164,6 +164,18 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
     },
   }
 }
+
+/**
+ * Fields the backend must not get from the client. "_" counts as "-": WSGI, PHP and others fold both
+ * into one variable, so X_Forwarded_For, Content_Length or X_Team (for a custom X-Team) would
+ * otherwise arrive as the real thing.
+ */
+function isDroppedName(name: string, dropNames: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(name) || FORWARDING.has(name) || SET_BY_PROXY.has(name) || isIdentityHeader(name) || dropNames.has(name)
+}
+
+/** Read above under their own spelling; spelled with "_" they are dropped like the rest. */
+const SET_BY_PROXY: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade'])
 
 /** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
 const MAYBE_SPECIAL = (() => {

@@ -18,8 +18,8 @@ export interface UpstreamOrigin {
 export interface UpstreamListener {
   onUpstreamData(bytes: Buffer): void
   onUpstreamDrain(): void
-  /** The backend closed or reset the connection. */
-  onUpstreamClose(): void
+  /** The backend closed the connection, or (`isError`) it failed: a reset, a write error. */
+  onUpstreamClose(isError: boolean): void
 }
 
 export interface UpstreamConnection {
@@ -73,12 +73,12 @@ export function createUpstreamPool(): UpstreamPool {
     if (at !== -1) list!.splice(at, 1)
   }
 
-  const closed = (connection: UpstreamConnection) => {
+  const closed = (connection: UpstreamConnection, isError: boolean) => {
     if (connection.isClosed) return
     connection.isClosed = true
     const listener = connection.listener
     connection.listener = null
-    if (listener) listener.onUpstreamClose()
+    if (listener) listener.onUpstreamClose(isError)
     else removeIdle(connection)
   }
 
@@ -95,11 +95,11 @@ export function createUpstreamPool(): UpstreamPool {
     timeout(socket: Socket<UpstreamConnection>) {
       if (!socket.data.listener) discard(socket.data)
     },
-    close(socket: Socket<UpstreamConnection>) {
-      closed(socket.data)
+    close(socket: Socket<UpstreamConnection>, error?: Error) {
+      closed(socket.data, error !== undefined)
     },
     error(socket: Socket<UpstreamConnection>) {
-      closed(socket.data)
+      closed(socket.data, true)
     },
   }
 
