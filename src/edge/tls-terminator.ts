@@ -11,6 +11,7 @@
 import { createServer, type Server } from 'node:tls'
 import type { SocketHandler } from 'bun'
 import { describeBindError } from '../lib/index.ts'
+import { wildcardParent } from '../targets/index.ts'
 import type { Connection } from './dispatcher.ts'
 import type { CertificatePem } from './instances.ts'
 
@@ -18,7 +19,7 @@ export interface TlsTerminator {
   readonly port: number
   /** Serves this certificate for the name from the next handshake on ("*.parent" for a wildcard proxy). */
   setCertificate(serverName: string, certificate: CertificatePem): void
-  /** The name stops completing handshakes. */
+  /** The name stops completing handshakes, unless a wildcard proxy covers it: then it gets the wildcard's certificate. */
   removeCertificate(serverName: string): void
   stop(): void
 }
@@ -51,17 +52,33 @@ export async function startTlsTerminator(options: TlsTerminatorOptions): Promise
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
 
+  /** The certificates set per name, and the names that stand in with their wildcard's (see removeCertificate). */
+  const certificates = new Map<string, CertificatePem>()
+  const coveredByWildcard = new Set<string>()
+  const serve = (serverName: string, certificate: CertificatePem | null) =>
+    // A context without a certificate makes the name's handshakes fail (node:tls has no removeContext).
+    server.addContext(serverName, certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {})
+
   return {
     port,
     setCertificate(serverName, certificate) {
-      server.addContext(serverName, { cert: certificate.certPem, key: certificate.keyPem })
+      certificates.set(serverName, certificate)
+      coveredByWildcard.delete(serverName)
+      serve(serverName, certificate)
+      for (const name of coveredByWildcard) if (wildcardParent(name) === serverName) serve(name, certificate)
     },
     removeCertificate(serverName) {
-      // node:tls has no removeContext; a context without a certificate makes the name's handshakes fail.
-      try {
-        server.addContext(serverName, {})
-      } catch {
-        // Then the old certificate stays; the listener still closes connections for names it has no proxy for.
+      certificates.delete(serverName)
+      // An exact name under a wildcard proxy is the wildcard's again; its own (now empty) entry would
+      // otherwise shadow the wildcard's certificate, so it gets a copy of that one.
+      const parent = wildcardParent(serverName)
+      const cover = parent && !serverName.startsWith('*.') ? certificates.get(parent) : undefined
+      if (cover) coveredByWildcard.add(serverName)
+      serve(serverName, cover ?? null)
+      for (const name of coveredByWildcard) {
+        if (wildcardParent(name) !== serverName) continue
+        coveredByWildcard.delete(name)
+        serve(name, null)
       }
     },
     stop() {

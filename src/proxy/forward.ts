@@ -1,14 +1,17 @@
 /**
- * @module Forwards one request to its backend with fetch (or, for a backend that wants a PROXY protocol
- * header, the raw-socket client), streaming both bodies: nothing is buffered, compressed bodies pass
- * untouched, redirects are the client's business. Failures become 502 (refused, reset, broken framing)
- * or 504 (no response head in time), never a stack trace.
+ * @module Forwards one request (one the relay handed over) to its backend with the raw-socket client
+ * (plain HTTP, with a PROXY protocol header when the backend wants one) or fetch (https), streaming both
+ * bodies: nothing is buffered, compressed bodies pass untouched, redirects are the client's business.
+ * Failures become 502 (refused, reset, broken framing) or 504 (no response head in time), never a stack
+ * trace.
  */
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
 import { withDeadline } from './deadlines.ts'
 import { buildUpstreamHeaders, prepareResponseHeaders } from './headers.ts'
 import { buildProxyPreamble, rawFetch, type ProxyProtocolVersion, type SocketAddress } from './raw-forward.ts'
+
+const NO_PREAMBLE = new Uint8Array(0)
 
 export interface Upstream {
   /** The backend's base URL; its path is a prefix of every forwarded path. */
@@ -63,12 +66,19 @@ export async function forward(request: Request, requestHost: string, context: Fo
   let pending: Promise<Response>
   let cancelOnTimeout: AbortController | null = null
   if (context.localFetch) pending = Promise.resolve(context.localFetch(new Request(url, init)))
-  else if (upstream.proxyProtocol) {
-    // The raw client owns its socket, so a timeout must be able to close it.
+  else if (upstream.proxyProtocol || upstream.url.protocol === 'http:') {
+    // The raw client sends exactly these headers; fetch would add its own User-Agent, Accept and
+    // Accept-Encoding, and a backend would then compress for a client that never asked. It also owns its
+    // socket, so a timeout must be able to close it.
     cancelOnTimeout = new AbortController()
-    const preamble = buildProxyPreamble(upstream.proxyProtocol, client, context.instance)
+    const preamble = upstream.proxyProtocol ? buildProxyPreamble(upstream.proxyProtocol, client, context.instance) : NO_PREAMBLE
     pending = rawFetch({ url: new URL(url), method: request.method, headers, body, preamble, signal: AbortSignal.any([request.signal, cancelOnTimeout.signal]) })
-  } else pending = fetch(url, init)
+  } else {
+    // fetch (https backends) adds Accept-Encoding when there is none: say "identity" (RFC 9110 §12.5.3) so
+    // that a client that asked for no coding gets none.
+    if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'identity')
+    pending = fetch(url, init)
+  }
 
   let response: Response | 'timeout'
   try {

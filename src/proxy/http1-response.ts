@@ -198,6 +198,10 @@ export interface ChunkedScanner {
    */
   scan(bytes: Uint8Array, from: number, onData?: (start: number, end: number) => void): number
   readonly isComplete: boolean
+  /** The index in the last scan's bytes where the trailer section began (after the last chunk), or -1 if not there. */
+  readonly trailerFrom: number
+  /** The trailer section had begun before the last scan. */
+  readonly wasInTrailer: boolean
 }
 
 /** RFC 9112 §7.1 chunked-body; chunk extensions are ignored (§7.1.1) and trailers discarded (§7.1.2). */
@@ -207,6 +211,8 @@ export function createChunkedScanner(): ChunkedScanner {
   let isLineCrSeen = false
   let remainingChunkBytes = 0
   let trailerBytes = 0
+  let trailerFrom = -1
+  let wasInTrailer = false
 
   /** Feeds one byte of a CRLF-terminated line; returns the line when it is complete. */
   const lineByte = (byte: number, maxBytes: number, what: string): string | null => {
@@ -238,6 +244,8 @@ export function createChunkedScanner(): ChunkedScanner {
 
   return {
     scan(bytes, from, onData) {
+      wasInTrailer = state === 'trailer' || state === 'done'
+      trailerFrom = -1
       let i = from
       while (i < bytes.length && state !== 'done') {
         if (state === 'data') {
@@ -256,6 +264,7 @@ export function createChunkedScanner(): ChunkedScanner {
         } else if (state === 'size') {
           const sizeLine = lineByte(byte, MAX_CHUNK_LINE_BYTES, 'chunk-size line')
           if (sizeLine !== null) startChunk(sizeLine)
+          if ((state as ChunkState) === 'trailer') trailerFrom = i
         } else {
           trailerBytes++
           if (trailerBytes > MAX_TRAILER_BYTES) throw new Http1ProtocolError(`trailer section longer than ${MAX_TRAILER_BYTES} bytes`)
@@ -270,6 +279,12 @@ export function createChunkedScanner(): ChunkedScanner {
     },
     get isComplete() {
       return state === 'done'
+    },
+    get trailerFrom() {
+      return trailerFrom
+    },
+    get wasInTrailer() {
+      return wasInTrailer
     },
   }
 }

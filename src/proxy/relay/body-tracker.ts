@@ -12,9 +12,14 @@ export interface BodyTracker {
   readonly isComplete: boolean
   /** The body ends when the connection closes (no length, not chunked). */
   readonly endsAtClose: boolean
+  /**
+   * Where, in the last consume()'s bytes, the bytes to pass on end when trailers are to be dropped: the
+   * start of a chunked body's trailer section, `from` if it had begun earlier, or -1 when there is none.
+   */
+  readonly trailerCut: number
 }
 
-const COMPLETE: BodyTracker = Object.freeze({ consume: (_bytes: Uint8Array, from: number) => from, isComplete: true, endsAtClose: false })
+const COMPLETE: BodyTracker = Object.freeze({ consume: (_bytes: Uint8Array, from: number) => from, isComplete: true, endsAtClose: false, trailerCut: -1 })
 
 export function createBodyTracker(framing: BodyFraming | RequestFraming): BodyTracker {
   switch (framing.kind) {
@@ -24,22 +29,27 @@ export function createBodyTracker(framing: BodyFraming | RequestFraming): BodyTr
       return framing.bytes === 0 ? COMPLETE : new LengthTracker(framing.bytes)
     case 'chunked': {
       const scanner = createChunkedScanner()
+      let lastFrom = 0
       return {
-        consume: (bytes, from) => scanner.scan(bytes, from),
+        consume: (bytes, from) => ((lastFrom = from), scanner.scan(bytes, from)),
         get isComplete() {
           return scanner.isComplete
         },
         endsAtClose: false,
+        get trailerCut() {
+          return scanner.wasInTrailer ? lastFrom : scanner.trailerFrom
+        },
       }
     }
     case 'close':
-      return { consume: () => -1, isComplete: false, endsAtClose: true }
+      return { consume: () => -1, isComplete: false, endsAtClose: true, trailerCut: -1 }
   }
 }
 
 /** A class, not a closure: one small object per message on the hot path. */
 class LengthTracker implements BodyTracker {
   readonly endsAtClose = false
+  readonly trailerCut = -1
   constructor(private remaining: number) {}
 
   consume(bytes: Uint8Array, from: number): number {

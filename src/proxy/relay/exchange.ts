@@ -41,6 +41,7 @@ export interface ExchangeSession {
 /** Body bytes waiting for the backend beyond this stop the client's reads until they move on. */
 const MAX_WAITING_BODY_BYTES = 64 * 1024
 const END_OF_HEAD = '\r\n'
+const CRLF = Buffer.from('\r\n')
 
 /** Methods whose request may be sent again on a fresh connection when a reused one turned out dead (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
@@ -92,7 +93,12 @@ export class Exchange implements UpstreamListener, Expiring {
       return bytes.length
     }
     const bodyEnd = end === -1 ? bytes.length : end
-    if (bodyEnd > from) this.writeUpstream(bytes, from, bodyEnd)
+    // RFC 9110 §6.5.1: a client's trailer fields are not passed on (they could carry identity fields the
+    // head may not); the backend gets an empty trailer section.
+    const cut = this.requestBody.trailerCut
+    const sendEnd = cut === -1 ? bodyEnd : cut
+    if (sendEnd > from) this.writeUpstream(bytes, from, sendEnd)
+    if (cut !== -1 && this.requestBody.isComplete) this.writeUpstream(CRLF)
     return bodyEnd
   }
 
