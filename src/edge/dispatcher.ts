@@ -133,6 +133,7 @@ export function createConnectionHandlers(options: ConnectionOptions): Connection
       scheme,
       client: connection.client,
       socket: socket as Socket<unknown>,
+      idleTimeoutSec: options.idleTimeoutSec,
       handOver: (bytes, isClientEnded) => {
         connection.relay = null
         startPipe(socket, route.port, bytes.length > 0 ? new Uint8Array(bytes) : EMPTY)

@@ -8,8 +8,8 @@ import { HostnameSchema } from './hostname.ts'
 
 /** RFC 9110 §5.1: a field name is a token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-/** RFC 9110 §5.5: no CR, LF or NUL in a field value. */
-const HEADER_VALUE = /^[^\r\n\0]*$/
+/** RFC 9110 §5.5: a field value is visible characters, SP and HTAB; CR, LF, NUL and other controls are refused. */
+const HEADER_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/
 /** Set by the proxy itself; configuring them would break framing or the forwarding contract. */
 const RESERVED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length'])
 
@@ -20,7 +20,7 @@ const HeaderMap = v.pipe(
       v.regex(HEADER_NAME, 'expected an HTTP header name'),
       v.check((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'this header is managed by the proxy'),
     ),
-    v.pipe(v.string('expected a string'), v.regex(HEADER_VALUE, 'must not contain CR, LF or NUL'), v.maxLength(8192)),
+    v.pipe(v.string('expected a string'), v.regex(HEADER_VALUE, 'must not contain control characters (CR, LF, NUL and the like)'), v.maxLength(8192)),
   ),
   v.check((map) => Object.keys(map).length <= 64, 'at most 64 headers'),
 )

@@ -32,6 +32,8 @@ export interface ExchangeSession {
   terminateClient(): void
   /** The exchange is over (its backend connection is released). */
   onExchangeEnd(): void
+  /** The final response head arrived: waiting is over. */
+  onResponseHead(): void
   /** The exchange no longer holds the client's reads back; they start again unless the session's own backlog is too large. */
   resumeClientReading(): void
   /** The response is out and the client connection stays: the next request may start. */
@@ -192,6 +194,7 @@ export class Exchange implements UpstreamListener, Expiring {
         continue
       }
       untrack(this)
+      this.session.onResponseHead()
       this.backendCloses = responseHead.backendCloses
       // A response that ends with the backend's connection ends the client's too; so does an answer
       // given before the request body was all read (the rest of it cannot be told from a next request).

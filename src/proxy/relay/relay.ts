@@ -37,6 +37,8 @@ export interface RelaySessionOptions {
   readonly scheme: Scheme
   readonly client: ClientInfo
   readonly socket: Socket<unknown>
+  /** The client connection's idle timeout, which a long wait for a backend's answer must not cut short. */
+  readonly idleTimeoutSec: number
   /**
    * Moves the connection to the full server; `bytes` are what the client sent from the current request
    * on, and `isClientEnded` says the client has already half-closed.
@@ -81,6 +83,8 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     isClosed = true
     toClient.end()
   }
+  /** The client's idle timeout is stretched while a request waits longer than it for its answer. */
+  let isWaitLonger = false
   const session: ExchangeSession = {
     proxyHostname: options.proxyHostname,
     scheme,
@@ -90,6 +94,10 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     closeClient,
     terminateClient: () => socket.terminate(),
     onExchangeEnd: () => void (exchange = null),
+    onResponseHead: () => {
+      if (isWaitLonger) socket.timeout(options.idleTimeoutSec)
+      isWaitLonger = false
+    },
     resumeClientReading: () => resumeClientReading(),
     startNext: () => startNext(),
   }
@@ -119,6 +127,12 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     // A misdirected request (RFC 9110 §15.5.20) gets its 421 from the full server.
     if (parsed.status === 'unsupported' || deps.proxyFor(parsed.head.hostname, scheme) !== options.proxyHostname) return handOver()
     const { head } = parsed
+    const waitSec = Math.ceil(site.relay!.timeoutMs / 1000)
+    if (waitSec >= options.idleTimeoutSec) {
+      // A quiet client waiting for a slow backend is not idle: it gets its 504 at the backend's deadline.
+      isWaitLonger = true
+      socket.timeout(waitSec + 1)
+    }
     const current = new Exchange(session, head, site, site.relay!, forwardingFor(head))
     exchange = current
     // Body bytes already here wait in the exchange and go out with the head; later ones follow as they come.
