@@ -17,7 +17,7 @@ import type { ClientWriter } from './client-writer.ts'
 import type { RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
-import { pauseReading, resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
+import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
 
 /** What an exchange needs of the client connection's session. */
 export interface ExchangeSession {
