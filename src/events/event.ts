@@ -10,6 +10,8 @@ export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('proxy_deleted'), hostname: v.string() }),
   v.object({ type: v.literal('certificate_ready'), certName: v.string(), domains: v.array(v.string()) }),
   v.object({ type: v.literal('route_changed'), routeId: v.string() }),
+  /** An external service was created, changed or deleted. */
+  v.object({ type: v.literal('service_changed'), name: v.string() }),
 ])
 
 export type AppEvent = v.InferOutput<typeof EventSchema>

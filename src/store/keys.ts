@@ -19,6 +19,8 @@ export const COLLECTIONS = {
   signingKeys: 'keys/signing/',
   /** targets: one ProxyTarget per proxy hostname. */
   proxyTargets: 'proxy/',
+  /** services: one external service (a named backend URL) per service name. */
+  externalServices: 'services/external/',
   /** certs: the self-signed certificate an HTTPS instance serves until it has a real one. */
   selfSignedCertificates: 'certs/self-signed/',
   /** ports: each hostname's loopback port assignment, keyed by the lower-cased hostname. */

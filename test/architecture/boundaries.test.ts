@@ -15,6 +15,7 @@ const LAYER: Record<string, number> = {
   events: 2,
   routes: 3,
   targets: 3,
+  services: 3,
   oauth: 3,
   certs: 3,
   docker: 3,
