@@ -1,6 +1,6 @@
 /** @module Proxy targets: the hostname → backend model, its validation, and the service that changes it. */
 export { TargetError } from './errors.ts'
-export { HostnameSchema, isValidHostname, wildcardParent } from './hostname.ts'
+export { HostnameSchema, isValidHostname, wildcardParent } from '../lib/index.ts'
 export {
   CreateProxyTargetSchema,
   ProxyTargetSchema,
