@@ -2,8 +2,10 @@
 
 export class TargetError extends Error {
   constructor(
-    readonly kind: 'not_found' | 'conflict',
+    readonly kind: 'not_found' | 'conflict' | 'invalid',
     message: string,
+    /** The setting at fault, for 'invalid'. */
+    readonly field?: string,
   ) {
     super(message)
     this.name = 'TargetError'

@@ -6,11 +6,14 @@ export {
   ProxyTargetSchema,
   UpdateProxyAuthSchema,
   UpdateProxyTargetSchema,
+  UpdateRouteSettingsSchema,
   type CreateProxyTarget,
   type ProxyTarget,
   type UpdateProxyAuth,
   type UpdateProxyTarget,
+  type UpdateRouteSettings,
 } from './model.ts'
+export { ROUTE_MODES, RouteIdSchema, RouteSettingsSchema, type RouteMode, type RouteSettings, type RouteUse } from './route-settings.ts'
 export {
   accessListsOf,
   AUTH_MODES,

@@ -3,8 +3,9 @@
  * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
  */
 import * as v from 'valibot'
+import { HostnameSchema, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
 import { ProxyAuthEntries } from './auth-settings.ts'
-import { HostnameSchema } from './hostname.ts'
+import { RouteSettingsEntries } from './route-settings.ts'
 
 /** RFC 9110 §5.1: a field name is a token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -25,14 +26,14 @@ const HeaderMap = v.pipe(
   v.check((map) => Object.keys(map).length <= 64, 'at most 64 headers'),
 )
 
+/** A backend URL, or `service://<name>`: the external service's URL at the time of each request. */
 export const TargetUrlSchema = v.pipe(
   v.string('expected a URL'),
   v.trim(),
-  v.url('expected an http(s) URL with a host'),
-  v.check((text) => {
-    const url = URL.parse(text)
-    return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password && !url.hash
-  }, 'expected an http(s) URL with a host (no credentials, no fragment)'),
+  v.check(
+    (text) => (text.startsWith(SERVICE_SCHEME) ? isServiceName(text.slice(SERVICE_SCHEME.length)) : isHttpUrl(text)),
+    'expected an http(s) URL with a host (no credentials, no fragment), or service://<service name>',
+  ),
 )
 
 export const ProxyProtocolSchema = v.nullable(v.picklist(['v1', 'v2'], 'expected "v1", "v2" or null'))
@@ -55,6 +56,7 @@ export const ProxySettingsEntries = {
   /** Seconds to wait for the backend's response head before answering 504. */
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
   ...ProxyAuthEntries,
+  ...RouteSettingsEntries,
 }
 
 const Stamps = {
@@ -102,9 +104,13 @@ export const UpdateProxyTargetSchema = v.strictObject(partialOf(ProxySettingsEnt
 /** PUT /proxy/targets/{h}/auth: the auth fields only; those not given keep their values (§12.2: the original nulled them). */
 export const UpdateProxyAuthSchema = v.strictObject(partialOf(ProxyAuthEntries), 'unknown field')
 
+/** PUT /proxy/targets/{h}/routes: any of route_mode, enabled_routes, disabled_routes. */
+export const UpdateRouteSettingsSchema = v.strictObject(partialOf(RouteSettingsEntries), 'unknown field')
+
 export type CreateProxyTarget = v.InferOutput<typeof CreateProxyTargetSchema>
 export type UpdateProxyTarget = v.InferOutput<typeof UpdateProxyTargetSchema>
 export type UpdateProxyAuth = v.InferOutput<typeof UpdateProxyAuthSchema>
+export type UpdateRouteSettings = v.InferOutput<typeof UpdateRouteSettingsSchema>
 
 type PartialEntries<E extends Record<string, v.GenericSchema>> = {
   [K in keyof E]: v.OptionalSchema<v.GenericSchema<v.InferInput<E[K]>, Exclude<v.InferOutput<E[K]>, undefined>>, undefined>

@@ -9,6 +9,7 @@ import type { Clock } from '../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../store/index.ts'
 import type { GitHubApp } from './auth-settings.ts'
 import { TargetError } from './errors.ts'
+import { withRouteUse, type RouteUse } from './route-settings.ts'
 import {
   CreateProxyTargetSchema,
   StoredProxyTargetSchema,
@@ -31,6 +32,12 @@ export interface ProxyTargets {
   setGitHubApp(hostname: string, app: GitHubApp | null): Promise<ProxyTarget>
   /** The proxy's own GitHub app with its secret; null when it has none (or does not exist). The only read of the secret. */
   gitHubApp(hostname: string): Promise<GitHubApp | null>
+  /**
+   * Makes one route apply to the proxy or not, editing the list its route_mode reads (enabled_routes
+   * in `selective`, disabled_routes in `all`). Throws TargetError('not_found'), or 'invalid' in `none` mode.
+   * Whether the route exists is the caller's to check.
+   */
+  setRouteUse(hostname: string, routeId: string, use: RouteUse): Promise<ProxyTarget>
   /** Throws TargetError('not_found'). */
   remove(hostname: string): Promise<void>
   /** Creates the target, with the schema's defaults, only when the hostname is free; for built-in proxies such as localhost. */
@@ -96,6 +103,9 @@ export function createProxyTargets(store: Store, bus: EventBus, clock: Clock): P
     },
     setGitHubApp(hostname, app) {
       return change(hostname, (current) => ({ ...current, github_client_id: app?.clientId ?? null, github_client_secret: app?.clientSecret ?? null }))
+    },
+    setRouteUse(hostname, routeId, use) {
+      return change(hostname, (current) => ({ ...current, ...withRouteUse(current, routeId, use) }))
     },
     async gitHubApp(hostname) {
       const stored = (await collection.get(hostname))?.value
