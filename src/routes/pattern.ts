@@ -49,6 +49,87 @@ export function compileStartAnchoredRegex(pattern: string): RE2JS {
   return RE2JS.compile(`^(?:${pattern})`)
 }
 
+/**
+ * The text every path matched by this regex starts with, so the matcher only tries the regex on paths
+ * that start with it: `/api/v[0-9]+` → `/api/v`, `/ab*` → `/a` (the `b` is optional), `/\.well-known/x`
+ * → `/.well-known/x`. Conservative: when unsure it returns less, down to "" (try on every path) — for a
+ * top-level `|`, a leading group or class, or anything that is not printable ASCII. A leading `^` is
+ * skipped: the match is anchored at the start anyway.
+ */
+export function literalPrefixOf(pattern: string): string {
+  if (hasTopLevelAlternation(pattern)) return ''
+  let literal = ''
+  let i = pattern.startsWith('^') ? 1 : 0
+  while (i < pattern.length) {
+    const code = pattern.charCodeAt(i)
+    if (code === BACKSLASH) {
+      // RE2 syntax: an escaped ASCII character that is not a letter or digit is always itself.
+      const escaped = pattern.charCodeAt(i + 1)
+      if (!(escaped >= 0x20 && escaped <= 0x7e) || isAsciiAlphanumeric(escaped)) break
+      literal += pattern[i + 1]
+      i += 2
+      continue
+    }
+    if (code < 0x20 || code > 0x7e || REGEX_META.includes(pattern[i]!)) break
+    literal += pattern[i]
+    i += 1
+  }
+  // A quantifier that allows zero repetitions makes the last literal character optional (`+` does not).
+  const next = pattern[i]
+  if (next === '*' || next === '?' || next === '{') literal = literal.slice(0, -1)
+  return literal
+}
+
+const BACKSLASH = 0x5c
+const REGEX_META = '.+*?()|[]{}^$'
+
+function isAsciiAlphanumeric(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)
+}
+
+/**
+ * Whether `|` occurs outside every group, class and `\Q…\E` quote: then the pattern has alternatives
+ * that need not share a prefix. Errs towards true: a class is taken to end at its first unescaped `]`,
+ * never later than RE2 ends it (e.g. `[[:alpha:]|]`), so no real top-level `|` is hidden inside it.
+ */
+function hasTopLevelAlternation(pattern: string): boolean {
+  let depth = 0
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]
+    if (ch === '\\') {
+      if (pattern[i + 1] !== 'Q') {
+        i += 1
+        continue
+      }
+      const quoteEnd = pattern.indexOf('\\E', i + 2)
+      if (quoteEnd < 0) return false
+      i = quoteEnd + 1
+    } else if (ch === '[') {
+      i = classEndOf(pattern, i)
+    } else if (ch === '(') {
+      depth += 1
+    } else if (ch === ')') {
+      depth -= 1
+    } else if (ch === '|' && depth <= 0) {
+      return true
+    }
+  }
+  return false
+}
+
+/** Index of the `]` closing the class opened at `open`; `]` first in the class (`[]a]`, `[^]a]`) is literal. */
+function classEndOf(pattern: string, open: number): number {
+  let i = open + 1
+  if (pattern[i] === '^') i += 1
+  if (pattern[i] === ']') i += 1
+  while (i < pattern.length) {
+    if (pattern[i] === '\\') i += 2
+    else if (pattern[i] === ']') return i
+    else i += 1
+  }
+  return pattern.length
+}
+
 /** re2js messages read "error parsing regexp: missing closing ): `(`"; the prefix adds nothing for a user. */
 function describeCompileError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
