@@ -41,6 +41,10 @@ export const COLLECTIONS = {
   oauthConsentTickets: 'oauth/consent-tickets/',
   /** oauth: the single-use `state` of a GitHub login in progress, keyed by the SHA-256 hex of the state. */
   oauthLoginStates: 'oauth/login-states/',
+  /** routes: one Route per generated route_id ("<path slug>-<8 hex>"). */
+  routes: 'routes/',
+  /** routes: which route holds one (path, regex flag, priority, scope, proxies) combination, keyed by its SHA-256 hex. */
+  routeClaims: 'route-claims/',
 } as const
 
 export const keys = {
@@ -54,6 +58,10 @@ export const keys = {
   refreshToken: (tokenHash: string) => `oauth/refresh-tokens/${safe(tokenHash)}`,
   /** A revoked access token's jti (RFC 7009), kept until the token would have expired anyway. */
   revokedAccessToken: (jti: string) => `oauth/revoked-jti/${safe(jti)}`,
+
+  // ---- routes ----
+  /** The count of routes ever created, on any node: each new route's `sequence` (the tie-breaker of equal priorities). */
+  routeSequence: () => 'route-sequence',
 
   // ---- ports ----
   /** Who holds a loopback port of one kind ("http", "https"); the claim is the unit of exclusivity. */
