@@ -2,12 +2,14 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, portRoutes, proxyAuthRoutes, proxyTargetRoutes } from './api/index.ts'
+import { createApiApp, portRoutes, proxyAuthRoutes, proxyTargetRoutes, routeRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
+import { createRouteStore, type RouteStore } from './routes/index.ts'
+import { createExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
@@ -20,6 +22,7 @@ export interface RunningServer {
   readonly bus: EventBus
   readonly keyRing: KeyRing
   readonly targets: ProxyTargets
+  readonly routes: RouteStore
   readonly edge: Edge
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
@@ -54,6 +57,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
+    const services = createExternalServices(store, bus, clock)
+    const routes = createRouteStore(store, bus, clock, {
+      serviceExists: async (name) => (await services.get(name)) !== null,
+      proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
+    })
     const audience = apiResource(config)
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
@@ -70,6 +78,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...proxyTargetRoutes(targets),
         ...proxyAuthRoutes(targets),
         ...portRoutes(ports),
+        ...routeRoutes(routes),
         ...oauth.routes,
       ],
     })
@@ -90,7 +99,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, edge, stop: stopAll }
+    return { apiUrl, store, bus, keyRing, targets, routes, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
