@@ -2,14 +2,14 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, portRoutes, proxyAuthRoutes, proxyTargetRoutes, routeRoutes } from './api/index.ts'
+import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createProxyTargets, type ProxyTargets } from './targets/index.ts'
-import { createRouteStore, type RouteStore } from './routes/index.ts'
-import { createExternalServices } from './services/index.ts'
+import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
+import { createRouteStore, routesTargeting, type Route, type RouteStore } from './routes/index.ts'
+import { createExternalServices, type ExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
@@ -23,6 +23,7 @@ export interface RunningServer {
   readonly keyRing: KeyRing
   readonly targets: ProxyTargets
   readonly routes: RouteStore
+  readonly services: ExternalServices
   readonly edge: Edge
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
@@ -75,8 +76,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: oauth.isOurIssuer, audience, isRevoked: oauth.grants.isRevoked }),
       extraRoutes: [
-        ...proxyTargetRoutes(targets),
+        ...proxyTargetRoutes(targets, {
+          dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),
+        }),
         ...proxyAuthRoutes(targets),
+        ...proxyRouteRoutes(targets, {
+          applicableRoutes: async (target) => applicableRoutes(await routes.list(), target),
+          routeExists: async (routeId) => (await routes.get(routeId)) !== null,
+        }),
+        ...externalServiceRoutes(services, {
+          dependentsOfService: async (name) => ({
+            proxies: (await targets.list()).filter((target) => serviceNameOf(target) === name).map((target) => target.proxy_hostname),
+            routes: routesTargeting(await routes.list(), 'service', name).map((route) => route.route_id),
+          }),
+        }),
         ...portRoutes(ports),
         ...routeRoutes(routes),
         ...oauth.routes,
@@ -99,7 +112,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, routes, edge, stop: stopAll }
+    return { apiUrl, store, bus, keyRing, targets, routes, services, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
@@ -119,6 +132,21 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
   }
 }
 
+
+/**
+ * INTEGRATOR: the routes that apply to a proxy, in the order they are tried (`routes` is in matching
+ * order already). This restates the matcher's rule; replace it with the routes module's own function
+ * once the matcher exports one, so GET /proxy/targets/{h}/routes cannot disagree with the edge.
+ */
+function applicableRoutes(routes: readonly Route[], target: ProxyTarget): Route[] {
+  if (target.route_mode === 'none') return []
+  return routes.filter(
+    (route) =>
+      route.enabled &&
+      (route.scope === 'global' || route.proxy_hostnames.includes(target.proxy_hostname)) &&
+      (target.route_mode === 'selective' ? target.enabled_routes.includes(route.route_id) : !target.disabled_routes.includes(route.route_id)),
+  )
+}
 
 /** Runs work now and, while it fails (a store outage), again every few seconds, without blocking start-up. */
 function keepTrying(work: () => Promise<void>, logger: Logger, what: string): void {

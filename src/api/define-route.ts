@@ -1,7 +1,8 @@
 /**
  * @module One way to add an API route: a RouteSpec names its method, path, required scope and
- * valibot schemas. The same spec mounts the handler (auth, then input validation) and feeds the
- * OpenAPI document, so documentation cannot drift from what is enforced.
+ * valibot schemas for its path parameters, query and body. The same spec mounts the handler (auth,
+ * then input validation) and feeds the OpenAPI document, so documentation cannot drift from what is
+ * enforced.
  */
 import type { Context, Hono } from 'hono'
 import * as v from 'valibot'
@@ -11,7 +12,14 @@ import { ApiError } from './errors.ts'
 
 type AnySchema = v.GenericSchema
 
-export interface RouteSpec<B extends AnySchema | undefined = AnySchema | undefined, Q extends AnySchema | undefined = AnySchema | undefined> {
+/** A path-parameter schema: an object with one string entry per `:name` in the path. */
+type ParamsSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>
+
+export interface RouteSpec<
+  B extends AnySchema | undefined = AnySchema | undefined,
+  Q extends AnySchema | undefined = AnySchema | undefined,
+  P extends ParamsSchema | undefined = ParamsSchema | undefined,
+> {
   /** 'options' is for CORS preflight answers (public routes only). */
   readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options'
   /** Hono syntax: /proxy/targets/:hostname */
@@ -21,17 +29,19 @@ export interface RouteSpec<B extends AnySchema | undefined = AnySchema | undefin
   readonly ownCredential?: 'registrationAccessToken'
   readonly tag: string
   readonly summary: string
+  /** Validated before the query and the body; a failure is a 400 `path parameter <name>: …`. */
+  readonly params?: P
   readonly body?: B
   readonly query?: Q
   readonly responses: Readonly<Record<number, { description: string; schema?: AnySchema }>>
-  readonly handler: (c: Context, input: { body: Infer<B>; query: Infer<Q> }) => Response | Promise<Response>
+  readonly handler: (c: Context, input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> }) => Response | Promise<Response>
 }
 
 type Infer<S> = S extends AnySchema ? v.InferOutput<S> : undefined
 
 /** Keeps each spec's generic parameters when specs are collected into one list. */
-export function defineRoute<B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined>(
-  spec: RouteSpec<B, Q>,
+export function defineRoute<B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined, P extends ParamsSchema | undefined = undefined>(
+  spec: RouteSpec<B, Q, P>,
 ): RouteSpec {
   return spec as unknown as RouteSpec
 }
@@ -45,9 +55,10 @@ export function mountRoutes(app: Hono, routes: readonly RouteSpec[], deps: Mount
   for (const route of routes) {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
       if (route.scope !== 'public') c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger))
+      const params = route.params ? validate(route.params, c.req.param(), 'path parameter') : undefined
       const query = route.query ? validate(route.query, c.req.query(), 'query parameter') : undefined
       const body = route.body ? validate(route.body, await readJson(c), 'field') : undefined
-      return route.handler(c, { body, query })
+      return route.handler(c, { body, query, params })
     })
   }
 }

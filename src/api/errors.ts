@@ -1,13 +1,17 @@
 /**
- * @module How the API fails: handlers throw ApiError; one onError renders every failure as
- * {error, error_description} (DESIGN §7) with the right status. Anything unexpected becomes a
- * generic 500 whose detail goes to the log with the request id, never to the client.
+ * @module How the API fails: handlers throw ApiError, or let a domain module's error (TargetError,
+ * ServiceError, RouteError) through; one onError renders every failure as {error, error_description}
+ * (DESIGN §7) with the right status, translating domain errors in one switch. Anything unexpected
+ * becomes a generic 500 whose detail goes to the log with the request id, never to the client.
  */
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '../lib/index.ts'
+import { RouteError } from '../routes/index.ts'
+import { ServiceError } from '../services/index.ts'
 import { StoreUnavailableError } from '../store/index.ts'
+import { TargetError } from '../targets/index.ts'
 
 export type ApiErrorCode =
   | 'invalid_request'
@@ -54,9 +58,31 @@ export function renderError(c: Context, error: ApiError): Response {
   return c.json({ error: error.code, error_description: error.description }, error.status)
 }
 
+type DomainError = TargetError | ServiceError | RouteError
+
+const isDomainError = (error: Error): error is DomainError => error instanceof TargetError || error instanceof ServiceError || error instanceof RouteError
+
+/** The one place a domain error becomes a status: the same kind means the same answer for every resource. */
+function fromDomainError(error: DomainError): ApiError {
+  const kind = error.kind
+  switch (kind) {
+    case 'not_found':
+      return new ApiError(404, 'not_found', error.message)
+    case 'conflict':
+      return new ApiError(409, 'conflict', error.message)
+    case 'invalid':
+      return new ApiError(400, 'invalid_request', error.field ? `field ${error.field}: ${error.message}` : error.message)
+    default: {
+      const unreachable: never = kind
+      throw new Error(`unhandled domain error kind ${String(unreachable)}`)
+    }
+  }
+}
+
 export function createErrorHandler(logger: Logger) {
   return function onError(error: Error, c: Context): Response {
     if (error instanceof ApiError) return renderError(c, error)
+    if (isDomainError(error)) return renderError(c, fromDomainError(error))
     if (error instanceof StoreUnavailableError) {
       logger.warn('store unavailable', { path: c.req.path, error: error.message })
       return renderError(c, new ApiError(503, 'store_unavailable', `the ${error.kind} store is unavailable; retry later`, { 'Retry-After': '5' }))

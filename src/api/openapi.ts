@@ -11,7 +11,8 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: st
   for (const route of routes) {
     // Hono's `:name{regex}` becomes OpenAPI's `{name}`.
     const path = route.path.replace(/:([A-Za-z_]+)(\{[^}]*\})?/g, '{$1}')
-    const pathParams = [...route.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }))
+    const paramSchemas = route.params ? propertiesOf(route.params).properties : {}
+    const pathParams = [...route.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: paramSchemas[m[1]!] ?? { type: 'string' } }))
     const queryParams = route.query ? queryParameters(route.query) : []
     const responses: Record<string, unknown> = {}
     for (const [status, response] of Object.entries(route.responses)) {
@@ -48,12 +49,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: st
   }
 }
 
-function queryParameters(schema: v.GenericSchema): Record<string, unknown>[] {
+function propertiesOf(schema: v.GenericSchema): { properties: Record<string, unknown>; required: string[] } {
   const json = convert(schema) as { properties?: Record<string, unknown>; required?: string[] }
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: 'query',
-    required: json.required?.includes(name) ?? false,
-    schema: property,
-  }))
+  return { properties: json.properties ?? {}, required: json.required ?? [] }
+}
+
+function queryParameters(schema: v.GenericSchema): Record<string, unknown>[] {
+  const { properties, required } = propertiesOf(schema)
+  return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: property }))
 }

@@ -3,29 +3,26 @@
  * scopes, and the proxy's own GitHub app (admin writes, user reads). Every change is announced as
  * proxy_updated. The GitHub client secret is write-only: no response carries it.
  */
-import type { Context } from 'hono'
 import {
   authSettingsOf,
   GitHubAppInputSchema,
   GitHubAppViewSchema,
   ProxyAuthSchema,
   UpdateProxyAuthSchema,
+  TargetError,
   type GitHubAppView,
   type ProxyTarget,
   type ProxyTargets,
 } from '../targets/index.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
-import { hostnameOf, mapTargetErrors } from './proxy-targets.ts'
+import { HostnameParams } from './proxy-targets.ts'
 
 const NOT_FOUND = { description: 'no such proxy' }
 
 export function proxyAuthRoutes(targets: ProxyTargets): RouteSpec[] {
-  const hostname = (c: Context) => hostnameOf(c.req.param('hostname') ?? '')
-  const read = async (c: Context): Promise<ProxyTarget> => {
-    const name = hostname(c)
-    const target = await targets.get(name)
-    if (!target) throw new ApiError(404, 'not_found', `no proxy for ${name}`)
+  const read = async (hostname: string): Promise<ProxyTarget> => {
+    const target = await targets.get(hostname)
+    if (!target) throw new TargetError('not_found', `no proxy for ${hostname}`)
     return target
   }
 
@@ -33,61 +30,67 @@ export function proxyAuthRoutes(targets: ProxyTargets): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/proxy/targets/:hostname/auth',
+      params: HostnameParams,
       scope: 'user',
       tag: 'proxies',
       summary: "Read a proxy's auth settings; null lists fall back to OAUTH_*_USERS, a null auth_required_users admits the users of the three scope lists",
       responses: { 200: { description: 'the auth settings', schema: ProxyAuthSchema }, 404: NOT_FOUND },
-      handler: async (c) => c.json(authSettingsOf(await read(c))),
+      handler: async (c, { params }) => c.json(authSettingsOf(await read(params.hostname))),
     }),
     defineRoute({
       method: 'put',
       path: '/proxy/targets/:hostname/auth',
+      params: HostnameParams,
       scope: 'admin',
       tag: 'proxies',
       summary: 'Change auth settings: every field given is applied, the others keep their values; `*` means any GitHub user in every list',
       body: UpdateProxyAuthSchema,
       responses: { 200: { description: 'the auth settings now', schema: ProxyAuthSchema }, 404: NOT_FOUND },
-      handler: async (c, { body }) => c.json(authSettingsOf(await mapTargetErrors(() => targets.update(hostname(c), body)))),
+      handler: async (c, { params, body }) => c.json(authSettingsOf(await targets.update(params.hostname, body))),
     }),
     defineRoute({
       method: 'delete',
       path: '/proxy/targets/:hostname/auth',
+      params: HostnameParams,
       scope: 'admin',
       tag: 'proxies',
       summary: 'Turn auth off (auth_enabled false); the lists and excluded paths are kept, so turning it on again restores them',
       responses: { 200: { description: 'the auth settings now', schema: ProxyAuthSchema }, 404: NOT_FOUND },
-      handler: async (c) => c.json(authSettingsOf(await mapTargetErrors(() => targets.update(hostname(c), { auth_enabled: false })))),
+      handler: async (c, { params }) => c.json(authSettingsOf(await targets.update(params.hostname, { auth_enabled: false }))),
     }),
     defineRoute({
       method: 'get',
       path: '/proxy/targets/:hostname/github-oauth',
+      params: HostnameParams,
       scope: 'user',
       tag: 'proxies',
       summary: "Read which GitHub app a proxy's logins use: its client id and whether a secret is set (never the secret); null means the global app",
       responses: { 200: { description: 'the GitHub app', schema: GitHubAppViewSchema }, 404: NOT_FOUND },
-      handler: async (c) => c.json(gitHubAppView(await read(c))),
+      handler: async (c, { params }) => c.json(gitHubAppView(await read(params.hostname))),
     }),
     defineRoute({
       method: 'post',
       path: '/proxy/targets/:hostname/github-oauth',
+      params: HostnameParams,
       scope: 'admin',
       tag: 'proxies',
       summary: "Set the proxy's own GitHub OAuth app; the secret is stored and never returned",
       body: GitHubAppInputSchema,
       responses: { 200: { description: 'the GitHub app', schema: GitHubAppViewSchema }, 404: NOT_FOUND },
-      async handler(c, { body }) {
+      async handler(c, { params, body }) {
         const app = { clientId: body.github_client_id, clientSecret: body.github_client_secret }
-        return c.json(gitHubAppView(await mapTargetErrors(() => targets.setGitHubApp(hostname(c), app))))
+        return c.json(gitHubAppView(await targets.setGitHubApp(params.hostname, app)))
       },
     }),
     defineRoute({
       method: 'delete',
       path: '/proxy/targets/:hostname/github-oauth',
+      params: HostnameParams,
       scope: 'admin',
       tag: 'proxies',
       summary: "Remove the proxy's own GitHub app; its logins use GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET again",
       responses: { 200: { description: 'the GitHub app now (none)', schema: GitHubAppViewSchema }, 404: NOT_FOUND },
-      handler: async (c) => c.json(gitHubAppView(await mapTargetErrors(() => targets.setGitHubApp(hostname(c), null)))),
+      handler: async (c, { params }) => c.json(gitHubAppView(await targets.setGitHubApp(params.hostname, null))),
     }),
   ]
 }

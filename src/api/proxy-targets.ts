@@ -8,38 +8,35 @@ import {
   UpdateProxyTargetSchema,
   type ProxyTargets,
 } from '../targets/index.ts'
+import { ForceQuerySchema, refuseIfDependents } from './dependents.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
 
-const HostnameParam = v.object({ hostname: HostnameSchema })
+/** The `:hostname` of every /proxy/targets/{hostname} path. */
+export const HostnameParams = v.object({ hostname: HostnameSchema })
 
-export function hostnameOf(param: string): string {
-  const result = v.safeParse(HostnameParam, { hostname: param })
-  if (!result.success) throw new ApiError(400, 'invalid_request', `hostname: ${result.issues[0].message}`)
-  return result.output.hostname
+export interface ProxyTargetRoutesDeps {
+  /** The ids of the routes whose target is this proxy (target_type `hostname`). */
+  readonly dependentsOfProxy: (hostname: string) => Promise<{ routes: string[] }>
 }
 
-export async function mapTargetErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof TargetError) throw new ApiError(error.kind === 'conflict' ? 409 : 404, error.kind === 'conflict' ? 'conflict' : 'not_found', error.message)
-    throw error
+export function proxyTargetRoutes(targets: ProxyTargets, deps: ProxyTargetRoutesDeps): RouteSpec[] {
+  const existing = async (hostname: string) => {
+    const target = await targets.get(hostname)
+    if (!target) throw new TargetError('not_found', `no proxy for ${hostname}`)
+    return target
   }
-}
 
-export function proxyTargetRoutes(targets: ProxyTargets): RouteSpec[] {
   return [
     defineRoute({
       method: 'post',
       path: '/proxy/targets',
       scope: 'admin',
       tag: 'proxies',
-      summary: 'Create a proxy: a hostname and the backend its traffic goes to',
+      summary: 'Create a proxy: a hostname and the backend its traffic goes to (an http(s) URL, or service://<name> for an external service)',
       body: CreateProxyTargetSchema,
       responses: { 201: { description: 'created', schema: ProxyTargetSchema }, 409: { description: 'the hostname already has a proxy' } },
       async handler(c, { body }) {
-        const created = await mapTargetErrors(() => targets.create(body, c.get('principal').username))
+        const created = await targets.create(body, c.get('principal').username)
         c.header('Location', `/proxy/targets/${created.proxy_hostname}`)
         return c.json(created, 201)
       },
@@ -59,13 +56,9 @@ export function proxyTargetRoutes(targets: ProxyTargets): RouteSpec[] {
       scope: 'user',
       tag: 'proxies',
       summary: 'Read one proxy',
+      params: HostnameParams,
       responses: { 200: { description: 'the proxy', schema: ProxyTargetSchema }, 404: { description: 'no such proxy' } },
-      async handler(c) {
-        const hostname = hostnameOf(c.req.param('hostname') ?? '')
-        const target = await targets.get(hostname)
-        if (!target) throw new ApiError(404, 'not_found', `no proxy for ${hostname}`)
-        return c.json(target)
-      },
+      handler: async (c, { params }) => c.json(await existing(params.hostname)),
     }),
     defineRoute({
       method: 'put',
@@ -73,19 +66,27 @@ export function proxyTargetRoutes(targets: ProxyTargets): RouteSpec[] {
       scope: 'admin',
       tag: 'proxies',
       summary: 'Change a proxy: every field given is applied, the next request uses it',
+      params: HostnameParams,
       body: UpdateProxyTargetSchema,
       responses: { 200: { description: 'the updated proxy', schema: ProxyTargetSchema }, 404: { description: 'no such proxy' } },
-      handler: async (c, { body }) => c.json(await mapTargetErrors(() => targets.update(hostnameOf(c.req.param('hostname') ?? ''), body))),
+      handler: async (c, { params, body }) => c.json(await targets.update(params.hostname, body)),
     }),
     defineRoute({
       method: 'delete',
       path: '/proxy/targets/:hostname',
       scope: 'admin',
       tag: 'proxies',
-      summary: 'Delete a proxy; its instances stop and its ports are freed',
-      responses: { 204: { description: 'deleted' }, 404: { description: 'no such proxy' } },
-      async handler(c) {
-        await mapTargetErrors(() => targets.remove(hostnameOf(c.req.param('hostname') ?? '')))
+      summary:
+        'Delete a proxy; its instances stop and its ports are freed. Refused (409, naming them) while routes target it, unless force=true: those routes are kept and answer 502 until they are changed',
+      params: HostnameParams,
+      query: ForceQuerySchema,
+      responses: { 204: { description: 'deleted' }, 404: { description: 'no such proxy' }, 409: { description: 'routes target this proxy (and force is not true)' } },
+      async handler(c, { params, query }) {
+        if (!query.force) {
+          await existing(params.hostname)
+          refuseIfDependents(`proxy ${params.hostname}`, await deps.dependentsOfProxy(params.hostname))
+        }
+        await targets.remove(params.hostname)
         return c.body(null, 204)
       },
     }),

@@ -7,6 +7,7 @@ export {
   UpdateProxyAuthSchema,
   UpdateProxyTargetSchema,
   UpdateRouteSettingsSchema,
+  serviceNameOf,
   type CreateProxyTarget,
   type ProxyTarget,
   type UpdateProxyAuth,

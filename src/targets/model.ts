@@ -36,6 +36,11 @@ export const TargetUrlSchema = v.pipe(
   ),
 )
 
+/** The external service a proxy's target names (`service://<name>`), or null when the target is a URL. */
+export function serviceNameOf(target: { readonly target_url: string }): string | null {
+  return target.target_url.startsWith(SERVICE_SCHEME) ? target.target_url.slice(SERVICE_SCHEME.length) : null
+}
+
 export const ProxyProtocolSchema = v.nullable(v.picklist(['v1', 'v2'], 'expected "v1", "v2" or null'))
 
 /** Everything a client may set; the defaults are the original's. */

@@ -31,6 +31,9 @@ describe('POST /proxy/targets', () => {
       redirect_http_to_https: false,
       hsts_max_age: null,
       proxy_protocol: null,
+      route_mode: 'all',
+      enabled_routes: [],
+      disabled_routes: [],
       created_by: 'test-admin',
       config_version: 1,
     })
@@ -104,12 +107,15 @@ describe('GET, PUT and DELETE /proxy/targets/{hostname}', () => {
       hsts_max_age: 31_536_000,
       proxy_protocol: 'v2',
       upstream_timeout: 5,
+      route_mode: 'selective',
+      enabled_routes: ['api-1f2e3d4c'],
+      disabled_routes: ['docs-0a1b2c3d'],
     }
     const updated = await edge.api('PUT', '/proxy/targets/put.example.com', changes)
     expect(updated.status).toBe(200)
     expect(await updated.json()).toMatchObject({ ...changes, config_version: 2, enabled: true })
 
-    for (const bad of [{ target_url: 'ftp://x' }, { proxy_hostname: 'other.example.com' }, { custom_headers: { 'X-A': 'a\nb' } }]) {
+    for (const bad of [{ target_url: 'ftp://x' }, { proxy_hostname: 'other.example.com' }, { custom_headers: { 'X-A': 'a\nb' } }, { route_mode: 'some' }, { enabled_routes: ['Bad!'] }]) {
       expect((await edge.api('PUT', '/proxy/targets/put.example.com', bad)).status).toBe(400)
     }
     const stored = (await (await edge.api('GET', '/proxy/targets/put.example.com')).json()) as Record<string, unknown>
@@ -122,7 +128,7 @@ describe('GET, PUT and DELETE /proxy/targets/{hostname}', () => {
     expect((await edge.api('DELETE', '/proxy/targets/missing.example.com')).status).toBe(404)
     const invalid = await edge.api('GET', '/proxy/targets/bad_name!')
     expect(invalid.status).toBe(400)
-    expect(await describeError(invalid)).toStartWith('hostname:')
+    expect(await describeError(invalid)).toStartWith('path parameter hostname:')
   })
 
   test('DELETE removes the proxy and frees its ports', async () => {
