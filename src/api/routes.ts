@@ -1,6 +1,6 @@
 /** @module /routes: create, read, update and delete routes (admin writes, user reads). */
 import * as v from 'valibot'
-import { CreateRouteSchema, ListRoutesQuerySchema, RouteError, RouteIdSchema, RouteSchema, UpdateRouteSchema, type RouteStore } from '../routes/index.ts'
+import { CreateRouteSchema, ListRoutesQuerySchema, RouteIdSchema, RouteSchema, UpdateRouteSchema, type RouteStore } from '../routes/index.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 import { ApiError } from './errors.ts'
 
@@ -10,23 +10,6 @@ function routeIdOf(param: string | undefined): string {
   const result = v.safeParse(RouteIdSchema, param ?? '')
   if (!result.success) throw new ApiError(400, 'invalid_request', `route_id: ${result.issues[0].message}`)
   return result.output
-}
-
-/** RouteError → the API's errors; 400s name the field the way input validation does. */
-export async function mapRouteErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (!(error instanceof RouteError)) throw error
-    switch (error.kind) {
-      case 'not_found':
-        throw new ApiError(404, 'not_found', error.message)
-      case 'conflict':
-        throw new ApiError(409, 'conflict', error.message)
-      case 'invalid':
-        throw new ApiError(400, 'invalid_request', error.field ? `field ${error.field}: ${error.message}` : error.message)
-    }
-  }
 }
 
 export function routeRoutes(routes: RouteStore): RouteSpec[] {
@@ -43,7 +26,7 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
         409: { description: 'a route with the same path_pattern, is_regex, priority, scope and proxy_hostnames exists' },
       },
       async handler(c, { body }) {
-        const created = await mapRouteErrors(() => routes.create(body, c.get('principal').username))
+        const created = await routes.create(body, c.get('principal').username)
         c.header('Location', `/routes/${created.route_id}`)
         return c.json(created, 201)
       },
@@ -87,7 +70,7 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
         404: { description: 'no such route' },
         409: { description: 'the change would duplicate another route' },
       },
-      handler: async (c, { body }) => c.json(await mapRouteErrors(() => routes.update(routeIdOf(c.req.param('route_id')), body))),
+      handler: async (c, { body }) => c.json(await routes.update(routeIdOf(c.req.param('route_id')), body)),
     }),
     defineRoute({
       method: 'delete',
@@ -97,7 +80,7 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
       summary: 'Delete a route',
       responses: { 204: { description: 'deleted' }, 404: { description: 'no such route' } },
       async handler(c) {
-        await mapRouteErrors(() => routes.remove(routeIdOf(c.req.param('route_id'))))
+        await routes.remove(routeIdOf(c.req.param('route_id')))
         return c.body(null, 204)
       },
     }),
