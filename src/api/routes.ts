@@ -1,16 +1,12 @@
 /** @module /routes: create, read, update and delete routes (admin writes, user reads). */
 import * as v from 'valibot'
-import { CreateRouteSchema, ListRoutesQuerySchema, RouteIdSchema, RouteSchema, UpdateRouteSchema, type RouteStore } from '../routes/index.ts'
+import { CreateRouteSchema, ListRoutesQuerySchema, RouteError, RouteIdSchema, RouteSchema, UpdateRouteSchema, type RouteStore } from '../routes/index.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
 
 const TAG = 'routes'
 
-function routeIdOf(param: string | undefined): string {
-  const result = v.safeParse(RouteIdSchema, param ?? '')
-  if (!result.success) throw new ApiError(400, 'invalid_request', `route_id: ${result.issues[0].message}`)
-  return result.output
-}
+/** Route ids are validated before the store is asked: 400 `path parameter route_id: …`. */
+const RouteIdParams = v.object({ route_id: RouteIdSchema })
 
 export function routeRoutes(routes: RouteStore): RouteSpec[] {
   return [
@@ -50,11 +46,11 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
       scope: 'user',
       tag: TAG,
       summary: 'Read one route',
+      params: RouteIdParams,
       responses: { 200: { description: 'the route', schema: RouteSchema }, 404: { description: 'no such route' } },
-      async handler(c) {
-        const routeId = routeIdOf(c.req.param('route_id'))
-        const route = await routes.get(routeId)
-        if (!route) throw new ApiError(404, 'not_found', `no route ${routeId}`)
+      async handler(c, { params }) {
+        const route = await routes.get(params.route_id)
+        if (!route) throw new RouteError('not_found', `no route ${params.route_id}`)
         return c.json(route)
       },
     }),
@@ -64,13 +60,14 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
       scope: 'admin',
       tag: TAG,
       summary: 'Change a route: every field given is applied, the others are kept',
+      params: RouteIdParams,
       body: UpdateRouteSchema,
       responses: {
         200: { description: 'the updated route', schema: RouteSchema },
         404: { description: 'no such route' },
         409: { description: 'the change would duplicate another route' },
       },
-      handler: async (c, { body }) => c.json(await routes.update(routeIdOf(c.req.param('route_id')), body)),
+      handler: async (c, { params, body }) => c.json(await routes.update(params.route_id, body)),
     }),
     defineRoute({
       method: 'delete',
@@ -78,9 +75,10 @@ export function routeRoutes(routes: RouteStore): RouteSpec[] {
       scope: 'admin',
       tag: TAG,
       summary: 'Delete a route',
+      params: RouteIdParams,
       responses: { 204: { description: 'deleted' }, 404: { description: 'no such route' } },
-      async handler(c) {
-        await routes.remove(routeIdOf(c.req.param('route_id')))
+      async handler(c, { params }) {
+        await routes.remove(params.route_id)
         return c.body(null, 204)
       },
     }),

@@ -196,14 +196,14 @@ describe('GET, PUT and DELETE /routes/{route_id}', () => {
     expect((await create({ ...base, path_pattern: route.path_pattern })).status).toBe(201)
   })
 
-  test('unknown ids → 404; malformed ids → 400 naming route_id', async () => {
+  test('unknown ids → 404; malformed ids → 400 naming the route_id path parameter', async () => {
     for (const [method, body] of [['GET'], ['PUT', { enabled: false }], ['DELETE']] as const) {
       const missing = await edge.api(method, '/routes/missing-00000000', body)
       expect(missing.status).toBe(404)
       expect(await missing.json()).toMatchObject({ error: 'not_found' })
       const malformed = await edge.api(method, '/routes/Bad_ID!', body)
       expect(malformed.status).toBe(400)
-      expect(await describeError(malformed)).toStartWith('route_id:')
+      expect(await describeError(malformed)).toStartWith('path parameter route_id:')
     }
   })
 })
