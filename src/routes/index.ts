@@ -25,4 +25,5 @@ export {
 } from './schemas.ts'
 export { RouteError, type RouteErrorKind } from './errors.ts'
 export { checkPattern } from './pattern.ts'
-export { byMatchingOrder, createRouteStore, routesTargeting, type RouteStore, type RouteTargetChecks } from './service.ts'
+export { byMatchingOrder } from './order.ts'
+export { createRouteStore, routesTargeting, type RouteStore, type RouteTargetChecks } from './service.ts'

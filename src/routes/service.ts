@@ -9,6 +9,7 @@ import { COLLECTIONS, createCollection, type Store } from '../store/index.ts'
 import { createRouteClaims, routeFingerprint } from './claims.ts'
 import { RouteError } from './errors.ts'
 import { RouteSchema, type Route } from './model.ts'
+import { byMatchingOrder } from './order.ts'
 import { checkRouteFields, type CreateRoute, type RawRouteFields, type RouteFields, type UpdateRoute } from './schemas.ts'
 import { nextRouteSequence } from './sequence.ts'
 
@@ -121,11 +122,6 @@ export function createRouteStore(store: Store, bus: EventBus, clock: Clock, chec
       throw new RouteError('conflict', `route ${routeId} is being changed concurrently; retry`)
     },
   }
-}
-
-/** Matching order (original §5 step 3.4, with ties broken the same way on every node instead of by scan order). */
-export function byMatchingOrder(a: Route, b: Route): number {
-  return b.priority - a.priority || a.sequence - b.sequence || (a.route_id < b.route_id ? -1 : a.route_id > b.route_id ? 1 : 0)
 }
 
 /**
