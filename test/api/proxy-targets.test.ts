@@ -67,6 +67,17 @@ describe('POST /proxy/targets', () => {
     expect((await edge.api('GET', '/proxy/targets/url.example.com')).status).toBe(404)
   })
 
+  test('target_url may name an external service as service://<name>; a bad name there → 400 naming target_url', async () => {
+    for (const target_url of ['service://', 'service://Billing', 'service://ports', 'service://a/b', 'service://a:b']) {
+      const response = await create({ proxy_hostname: 'svc.example.com', target_url })
+      expect(response.status).toBe(400)
+      expect(await describeError(response)).toStartWith('field target_url:')
+    }
+    const response = await create({ proxy_hostname: 'svc.example.com', target_url: 'service://billing' })
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ target_url: 'service://billing' })
+  })
+
   test('RFC 9110 §5: header names must be tokens, values free of control characters (HTAB allowed), and proxy-managed headers are refused', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ custom_headers: { 'Bad Name': 'x' } }, 'field custom_headers.Bad Name:'],
