@@ -1,7 +1,7 @@
 /** @module Route pattern rules: what the API refuses with a 400, and the literal start the matcher indexes regexes by. */
 import { describe, expect, test } from 'bun:test'
 import { RE2JS } from 're2js'
-import { checkPattern, compileStartAnchoredRegex, literalPrefixOf, MAX_PATTERN_LENGTH } from '../../src/routes/pattern.ts'
+import { checkPattern, compileRegexPattern, literalPrefixOf, MAX_PATTERN_LENGTH } from '../../src/routes/pattern.ts'
 
 describe('checkPattern: prefix patterns', () => {
   test('accepts paths that start with "/", including "/" itself and a trailing "/"', () => {
@@ -51,21 +51,16 @@ describe('checkPattern: regex patterns (RE2 syntax)', () => {
   })
 })
 
-describe('compileStartAnchoredRegex', () => {
-  test('anchors at the start of the path but not at its end', () => {
-    const regex = compileStartAnchoredRegex('/v[0-9]+')
-    expect(regex.test('/v12/x')).toBe(true)
-    expect(regex.test('/x/v12')).toBe(false)
+describe('compileRegexPattern: the one compile behind checkPattern and the matcher', () => {
+  test('gives the compiled regex for a usable pattern', () => {
+    const compiled = compileRegexPattern('/v[0-9]+')
+    expect('regex' in compiled && compiled.regex.matcher('/v12/x').lookingAt()).toBe(true)
   })
 
-  test('anchors every alternative, not only the first', () => {
-    const regex = compileStartAnchoredRegex('/a|/b')
-    expect(regex.test('/b')).toBe(true)
-    expect(regex.test('/x/b')).toBe(false)
-  })
-
-  test('refuses an unbalanced pattern that wrapping in a group would have balanced', () => {
-    expect(() => compileStartAnchoredRegex('a)|(b')).toThrow()
+  test('gives the same problem checkPattern reports, for syntax and for length', () => {
+    for (const pattern of ['(', 'a)|(b', 'x'.repeat(MAX_PATTERN_LENGTH + 1)]) {
+      expect(compileRegexPattern(pattern)).toEqual({ problem: checkPattern(pattern, true)! })
+    }
   })
 })
 
