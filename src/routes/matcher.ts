@@ -12,6 +12,7 @@
  */
 import { RE2Set, type Matcher } from 're2js'
 import type { ProxyRouteSettings, Route } from './model.ts'
+import { byMatchingOrder } from './order.ts'
 import { checkPattern, compileRegexPattern, literalPrefixOf } from './pattern.ts'
 
 export interface RouteMatch {
@@ -89,20 +90,10 @@ interface TrieNode {
   regexSet: RE2Set | null
 }
 
-/**
- * Order routes are tried in: priority descending, then creation order (`sequence`, which grows across
- * nodes), then `route_id`, so every node sorts the same documents the same way.
- */
-function compareRouteOrder(a: Route, b: Route): number {
-  if (a.priority !== b.priority) return b.priority - a.priority
-  if (a.sequence !== b.sequence) return a.sequence - b.sequence
-  return a.route_id < b.route_id ? -1 : a.route_id > b.route_id ? 1 : 0
-}
-
 class CompiledRouteTable implements RouteTable {
   readonly size: number
   readonly cache: CompileCache
-  /** Enabled routes in the order they are tried (usable patterns or not), for `applicable`. */
+  /** Enabled routes in the order they are tried (`byMatchingOrder`; usable patterns or not), for `applicable`. */
   private readonly ordered: readonly Route[]
   private readonly globalRoot: TrieNode
   private readonly rootByHostname: ReadonlyMap<string, TrieNode>
@@ -114,7 +105,7 @@ class CompiledRouteTable implements RouteTable {
 
   constructor(routes: readonly Route[], previous: CompileCache) {
     this.size = routes.length
-    this.ordered = routes.filter((route) => route.enabled).sort(compareRouteOrder)
+    this.ordered = routes.filter((route) => route.enabled).sort(byMatchingOrder)
     const regexes = new Map<string, Matcher | null>()
     const regexSets = new Map<string, RE2Set>()
     this.globalRoot = createNode('')
