@@ -1,6 +1,7 @@
 /**
- * @module Route path patterns: whether a prefix or regex pattern is usable (the API's 400), and the one way
- * a regex pattern is compiled for matching, so validation and the data plane cannot disagree.
+ * @module Route path patterns: whether a prefix or regex pattern is usable (the API's 400), the one way
+ * a regex pattern is compiled (so validation and the data plane cannot disagree), and the literal text a
+ * regex's matches start with, which the matcher indexes it by.
  *
  * Regexes run on re2js, the JavaScript port of RE2: matching is linear in the path's length whatever the
  * pattern, so no route can stall the event loop (no backtracking, hence no backreferences or lookaheads).
