@@ -106,8 +106,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: config.listenAddress, httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
+      { bindAddress: config.listenAddress ?? '0.0.0.0', httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })

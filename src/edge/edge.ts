@@ -1,20 +1,26 @@
 /**
  * @module The data plane as one object: the public listeners (HTTP, and HTTPS through the TLS
- * terminator), the relay and its backend connection pool, the per-hostname instances, and the sync that
- * keeps instances matching the stored proxies. Events apply a change at once; a periodic reconcile
- * repairs anything an event missed, including instances whose proxy is gone (DESIGN §5).
+ * terminator), the relay and its backend connection pool, the per-hostname hand-over servers, the
+ * tables the decision step reads, and the sync that keeps all of them matching the store. Events apply
+ * a change at once; a periodic reconcile repairs anything an event missed, including instances whose
+ * proxy is gone (DESIGN §5).
  */
 import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
-import { parseCidr, type Cidr, type Logger } from '../lib/index.ts'
+import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
-import { createUpstreamPool, type BridgeData, type ClientInfo, type LocalFetch, type RequestInterceptor, type Scheme } from '../proxy/index.ts'
+import { createUpstreamPool, Deadlines, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
-import { createConnectionHandlers, startDispatcher, type ConnectionOptions, type Dispatcher } from './dispatcher.ts'
+import { createConnectionCore, type CoreOptions } from './connection.ts'
+import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { createHandoff } from './handoff.ts'
 import { createHostTable } from './host-table.ts'
+import { httpListenerHandlers } from './http-listener.ts'
 import { createInstanceManager, type CertificateSource } from './instances.ts'
+import { proxiedHttpsListenerHandlers } from './proxied-https-listener.ts'
+import { createRoutingState, type RouteSource, type ServiceSource } from './routing-state.ts'
 import { startTlsTerminator, type TlsTerminator } from './tls-terminator.ts'
+import { tlsListenerHandlers } from './tls-listener.ts'
 
 export interface EdgeOptions {
   readonly bindAddress: string
@@ -23,28 +29,32 @@ export interface EdgeOptions {
   /** The HTTPS port clients see, for redirects (differs from httpsPort behind port mapping). */
   readonly publicHttpsPort?: number
   readonly trustedProxies: readonly string[]
+  /** A request head (or a PROXY header, ClientHello, handshake) must be complete this long after it began (slowloris). */
   readonly readDeadlineMs?: number
-  /** Idle piped connections close after this long; SSE and WebSocket peers should send keep-alives sooner. */
+  /** A connection with no bytes either way for this long is closed; SSE and WebSocket peers should send keep-alives sooner. */
   readonly idleTimeoutSec?: number
+  /** The slowest average rate a request body may arrive at while it is read (slow POST). */
+  readonly minBodyBytesPerSec?: number
   readonly reconcileIntervalMs?: number
   readonly drainMs?: number
 }
 
 export interface EdgeDeps {
   readonly targets: ProxyTargets
+  readonly routes: RouteSource
+  readonly services: ServiceSource
   readonly bus: EventBus
   readonly ports: PortAllocator
   readonly certificateFor: CertificateSource
   readonly apiOrigin: string
   readonly apiFetch: LocalFetch
-  readonly interceptors?: readonly RequestInterceptor[]
   readonly logger: Logger
 }
 
 export interface Edge {
   readonly httpPort: number
   readonly httpsPort: number
-  /** Makes the instances match the store now. */
+  /** Makes the instances and the decision's tables match the store now. */
   reconcile(): Promise<void>
   /** Open connections and hand-off entries, for leak checks. */
   stats(): { connections: number; handoffs: number; instances: number }
@@ -52,20 +62,23 @@ export interface Edge {
 }
 
 const MAX_PEEK_BYTES = 16 * 1024
+/** Apache's mod_reqtimeout default: a body slower than this on average is a slow-POST attack. */
+const MIN_BODY_BYTES_PER_SEC = 500
 
 export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<Edge> {
   const { logger, targets } = deps
   const handoff = createHandoff()
-  const routes = createHostTable()
+  const hosts = createHostTable()
+  const deadlines = new Deadlines()
+  const routing = createRoutingState(deps.routes, deps.services)
   const trustedProxies = options.trustedProxies.map(parseCidr).filter((cidr): cidr is Cidr => cidr !== null)
 
   const clientOf = (request: Request, server: Server<BridgeData>, scheme: Scheme): ClientInfo => {
     const peer = server.requestIP(request)
     const handed = peer ? handoff.find(peer.port, server.port ?? 0) : undefined
-    return handed ?? { address: peer?.address ?? '', port: peer?.port ?? 0, isTls: scheme === 'https', isViaTrustedProxy: false }
+    return handed ?? { address: normalizeClientAddress(peer?.address ?? ''), port: peer?.port ?? 0, isTls: scheme === 'https', isViaTrustedProxy: false }
   }
 
-  const proxyFor = (hostname: string, scheme: Scheme) => routes.lookup(hostname, scheme)?.proxyHostname
   const dispatchers: Dispatcher[] = []
   let terminator: TlsTerminator | null = null
   // The TLS terminator must exist before instances install their certificates; its handlers are set below.
@@ -76,22 +89,22 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
   /** Where the HTTPS listener really listens (known once it does: HTTPS_PORT may be 0). */
   let httpsListenPort = options.httpsPort
+  const tables: DecisionTables = {
+    lookup: (hostname, scheme) => hosts.lookup(hostname, scheme),
+    siteOf: (proxyHostname) => manager.siteOf(proxyHostname),
+    routes: () => routing.routes(),
+    serviceUrl: (name) => routing.serviceUrl(name),
+    httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
+  }
   const manager = createInstanceManager({
     ports: deps.ports,
-    routes,
+    routes: hosts,
     certificateFor: deps.certificateFor,
     tls,
     apiOrigin: deps.apiOrigin,
     logger,
     drainMs: options.drainMs ?? 30_000,
-    pipeline: {
-      clientOf,
-      proxyFor,
-      apiFetch: deps.apiFetch,
-      httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
-      interceptors: deps.interceptors,
-      logger,
-    },
+    pipeline: { tables, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
   })
   const pool = createUpstreamPool()
 
@@ -102,7 +115,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
 
   const reconcile = async () => {
-    const stored = await targets.list()
+    const [stored] = await Promise.all([targets.list(), routing.reload()])
     const wanted = new Set(stored.map((target) => target.proxy_hostname))
     await Promise.all([
       ...stored.map((target) => manager.apply(target)),
@@ -111,24 +124,42 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
 
   const unsubscribe = deps.bus.subscribe(async (event) => {
-    if (event.type === 'proxy_created' || event.type === 'proxy_updated' || event.type === 'proxy_deleted') await syncOne(event.hostname)
+    switch (event.type) {
+      case 'proxy_created':
+      case 'proxy_updated':
+      case 'proxy_deleted':
+        return syncOne(event.hostname)
+      case 'route_changed':
+        return routing.refreshRoute(event.routeId)
+      case 'service_changed':
+        return routing.refreshService(event.name)
+    }
   })
 
-  const connectionOptions: Omit<ConnectionOptions, 'kind'> = {
-    routes,
+  const idleTimeoutMs = (options.idleTimeoutSec ?? 300) * 1000
+  const readDeadlineMs = options.readDeadlineMs ?? 10_000
+  const coreOptions: CoreOptions = {
+    routes: hosts,
     handoff,
+    deadlines,
     trustedProxies,
-    relay: { siteOf: manager.siteOf, proxyFor, pool, hasInterceptors: (deps.interceptors?.length ?? 0) > 0, logger },
-    readDeadlineMs: options.readDeadlineMs ?? 10_000,
-    idleTimeoutSec: options.idleTimeoutSec ?? 300,
+    relay: {
+      tables,
+      pool,
+      deadlines,
+      timeouts: { headMs: readDeadlineMs, idleMs: idleTimeoutMs, minBodyBytesPerSec: options.minBodyBytesPerSec ?? MIN_BODY_BYTES_PER_SEC },
+      logger,
+    },
+    readDeadlineMs,
+    idleTimeoutMs,
     maxPeekBytes: MAX_PEEK_BYTES,
     logger,
   }
-  const tlsHandlers = createConnectionHandlers({ ...connectionOptions, kind: 'tls' })
+  const core = createConnectionCore(coreOptions)
   try {
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
     await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
-    dispatchers.push(startDispatcher({ ...connectionOptions, kind: 'http', hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
+    dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
     // A PROXY protocol header comes before the ClientHello, which the TLS engine cannot skip: with trusted
     // load balancers, a plain listener reads it and pipes the rest to the terminator on loopback.
     const behindProxies = trustedProxies.length > 0
@@ -136,18 +167,21 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       hostname: behindProxies ? '127.0.0.1' : options.bindAddress,
       port: behindProxies ? 0 : options.httpsPort,
       setting: 'HTTPS_PORT',
-      socket: tlsHandlers.socket,
+      socket: tlsListenerHandlers(core),
     })
     for (const [name, certificate] of certificates) terminator.setCertificate(name, certificate)
     certificates.clear()
     const terminatorPort = terminator.port
-    if (behindProxies) dispatchers.push(startDispatcher({ ...connectionOptions, kind: 'https', hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT', terminatorPort: () => terminatorPort }))
+    if (behindProxies) {
+      dispatchers.push(startDispatcher(proxiedHttpsListenerHandlers(core, () => terminatorPort), { hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT' }))
+    }
     httpsListenPort = behindProxies ? dispatchers[1]!.port : terminatorPort
   } catch (error) {
     unsubscribe()
-    await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()))
+    for (const dispatcher of dispatchers) dispatcher.stop()
     terminator?.stop()
     await manager.stopAll()
+    deadlines.stop()
     throw error
   }
 
@@ -160,19 +194,16 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     httpPort: dispatchers[0]!.port,
     httpsPort: httpsListenPort,
     reconcile,
-    stats: () => ({
-      connections: dispatchers.reduce((sum, dispatcher) => sum + dispatcher.connectionCount(), tlsHandlers.count()),
-      handoffs: handoff.size(),
-      instances: manager.hostnames().length,
-    }),
+    stats: () => ({ connections: core.count(), handoffs: handoff.size(), instances: manager.hostnames().length }),
     async stop() {
       clearInterval(timer)
       unsubscribe()
-      await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()))
+      for (const dispatcher of dispatchers) dispatcher.stop()
       terminator?.stop()
-      tlsHandlers.closeAll()
+      core.closeAll()
       pool.closeAll()
       await manager.stopAll()
+      deadlines.stop()
     },
   }
 }

@@ -28,7 +28,7 @@ export interface InstanceManagerDeps {
   readonly certificateFor: CertificateSource
   /** Where HTTPS certificates are served from. */
   readonly tls: { setCertificate(serverName: string, certificate: CertificatePem): void; removeCertificate(serverName: string): void }
-  readonly pipeline: Omit<PipelineDeps, 'siteOf'>
+  readonly pipeline: PipelineDeps
   readonly apiOrigin: string
   readonly logger: Logger
   /** How long an old server may finish in-flight requests after a swap or delete before it is closed hard. */
@@ -59,7 +59,7 @@ interface Instance {
 export function createInstanceManager(deps: InstanceManagerDeps): InstanceManager {
   const instances = new Map<string, Instance>()
   const queues = new Map<string, Promise<void>>()
-  const pipeline: PipelineDeps = { ...deps.pipeline, siteOf: (hostname) => instances.get(hostname)?.site }
+  const { pipeline } = deps
 
   /** One change per hostname at a time; different hostnames proceed in parallel. */
   const serialize = (hostname: string, work: () => Promise<void>): Promise<void> => {

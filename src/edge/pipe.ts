@@ -5,7 +5,7 @@
  * recorded in the hand-off under that connection's ports (DESIGN §3.2).
  */
 import type { Socket } from 'bun'
-import type { ClientInfo } from '../proxy/index.ts'
+import type { ClientInfo, Deadlines } from '../proxy/index.ts'
 import type { Handoff } from './handoff.ts'
 
 /** One direction of a pipe: the socket written to, and what could not be written to it yet. */
@@ -20,6 +20,8 @@ export interface Pipe {
   readonly toLoopback: Side
   loopbackPort: number
   targetPort: number
+  /** When the loopback side last sent bytes (the deadlines' clock), for the client connection's idle timeout. */
+  lastActivityMs: number
 }
 
 export const newSide = (socket: Socket<unknown> | null): Side => ({ socket, pending: null, endWhenFlushed: false })
@@ -67,14 +69,15 @@ export interface PipeEvents {
  * Connects to 127.0.0.1:targetPort and records the client in the hand-off; from then on the caller
  * passes the client's bytes with send(pipe.toLoopback, client, bytes).
  */
-export async function openPipe(client: Socket<unknown>, targetPort: number, clientInfo: ClientInfo, handoff: Handoff, events: PipeEvents): Promise<Pipe> {
-  const pipe: Pipe = { toClient: newSide(client), toLoopback: newSide(null), loopbackPort: 0, targetPort }
+export async function openPipe(client: Socket<unknown>, targetPort: number, clientInfo: ClientInfo, handoff: Handoff, deadlines: Deadlines, events: PipeEvents): Promise<Pipe> {
+  const pipe: Pipe = { toClient: newSide(client), toLoopback: newSide(null), loopbackPort: 0, targetPort, lastActivityMs: deadlines.nowMs }
   const loopback = await Bun.connect<Pipe>({
     hostname: '127.0.0.1',
     port: targetPort,
     data: pipe,
     socket: {
       data(socket, bytes) {
+        socket.data.lastActivityMs = deadlines.nowMs
         send(socket.data.toClient, socket as Socket<unknown>, bytes)
       },
       drain(socket) {

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:tls'
 import type { SocketHandler } from 'bun'
 import { describeBindError } from '../lib/index.ts'
 import { wildcardParent } from '../targets/index.ts'
-import type { Connection } from './dispatcher.ts'
+import type { Connection } from './connection.ts'
 import type { CertificatePem } from './instances.ts'
 
 export interface TlsTerminator {

@@ -12,12 +12,12 @@ const CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found'
 
 export type ErrorStatus = keyof typeof TITLES
 
-interface ErrorPage {
+export interface ErrorPage {
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
 }
 
-function errorPage(status: ErrorStatus, detail: string, accept: string | null): ErrorPage {
+export function errorPage(status: ErrorStatus, detail: string, accept: string | null): ErrorPage {
   const title = TITLES[status]!
   const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   if (accept?.includes('text/html')) {

@@ -7,8 +7,8 @@
  */
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
-import { withDeadline } from './deadlines.ts'
-import { buildUpstreamHeaders, prepareResponseHeaders } from './headers.ts'
+import type { Deadlines } from './deadlines.ts'
+import { buildUpstreamHeaders } from './headers.ts'
 import { buildProxyPreamble, rawFetch, type ProxyProtocolVersion, type SocketAddress } from './raw-forward.ts'
 
 const NO_PREAMBLE = new Uint8Array(0)
@@ -18,7 +18,6 @@ export interface Upstream {
   readonly url: URL
   readonly preserveHost: boolean
   readonly customHeaders: Readonly<Record<string, string>>
-  readonly customResponseHeaders: Readonly<Record<string, string>>
   readonly timeoutMs: number
   /** Open each backend connection with this PROXY protocol header (the target's `proxy_protocol`), or null for plain fetch. */
   readonly proxyProtocol: ProxyProtocolVersion | null
@@ -32,6 +31,9 @@ export interface ForwardContext {
   /** Where the client's connection arrived (the instance's listener): the PROXY header's destination. */
   readonly instance: SocketAddress
   readonly upstream: Upstream
+  /** The request target for the backend, before the backend URL's own path (the decision's). */
+  readonly path: string
+  readonly deadlines: Deadlines
   /** When set, requests go to this function instead of over the network. */
   readonly localFetch?: LocalFetch
   readonly onError?: (detail: string) => void
@@ -58,7 +60,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
     upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host,
     customHeaders: upstream.customHeaders,
   })
-  const url = upstreamUrl(upstream.url, pathAndQueryOf(request.url))
+  const url = upstreamUrl(upstream.url, context.path)
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
   const body = hasBody ? request.body : null
   // The client's own signal: a client that goes away cancels the upstream request too.
@@ -82,7 +84,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
 
   let response: Response | 'timeout'
   try {
-    response = await withDeadline(pending, upstream.timeoutMs)
+    response = await context.deadlines.withDeadline(pending, upstream.timeoutMs)
   } catch (error) {
     return failure(error, request, context)
   }
@@ -92,8 +94,6 @@ export async function forward(request: Request, requestHost: string, context: Fo
     pending.then((late) => late.body?.cancel(), () => {})
     return failure(new TimeoutError(), request, context)
   }
-  // fetch's Response is ours to change: strip hop-by-hop headers in place rather than copy it.
-  prepareResponseHeaders(response.headers, upstream.customResponseHeaders)
   return request.method === 'HEAD' && response.body ? new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers }) : response
 }
 

@@ -84,12 +84,12 @@ export function forwardingFields(client: ClientInfo, requestHost: string, priorF
   ]
 }
 
-/** Removes hop-by-hop headers from a backend response in place and adds the proxy's configured ones. */
-export function prepareResponseHeaders(headers: Headers, extra: Readonly<Record<string, string>>): void {
+/** Removes hop-by-hop headers from a backend response in place and sets the proxy's own (the decision's response rules). */
+export function prepareResponseHeaders(headers: Headers, set: readonly (readonly [string, string])[]): void {
   const connectionListed = listedInConnection(headers)
   for (const name of HOP_BY_HOP) headers.delete(name)
   for (const name of connectionListed) headers.delete(name)
-  for (const name in extra) headers.set(name, extra[name]!)
+  for (const [name, value] of set) headers.set(name, value)
 }
 
 /** RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too. */

@@ -1,10 +1,14 @@
-/** @module The request pipeline behind every proxy instance: forwarding, WebSocket bridging, error answers. */
+/** @module The request pipeline: the one decision per request, the relay, the hand-over server, forwarding, error answers. */
 export type { ClientInfo } from './client.ts'
+export { decide, decideHost, type AnswerDecision, type Decision, type DecisionInput, type DecisionTables, type ForwardDecision } from './decide.ts'
+export { Deadlines, type Expiring } from './deadlines.ts'
 export { errorResponse, escapeHtml } from './error-page.ts'
 export { forward, pathAndQueryOf, upstreamUrl, type LocalFetch, type Upstream } from './forward.ts'
-export { createInstanceHandler, type PipelineDeps, type RequestInterceptor, type Scheme } from './handler.ts'
+export { createInstanceHandler, type PipelineDeps, type Scheme } from './handler.ts'
 export { buildUpstreamHeaders, isIdentityHeader, prepareResponseHeaders } from './headers.ts'
-export { prepareSite, type Site } from './site.ts'
+export { normalizeHost } from './host.ts'
+export { readRequestHead, type HeadResult } from './http-head.ts'
+export { prepareSite, type Backend, type HandOverReason, type Site } from './site.ts'
 export type { BridgeData } from './websocket.ts'
 export {
   parseProxyHeader,
@@ -16,5 +20,5 @@ export {
   type ProxyHeader,
   type ProxyTlv,
 } from './proxy-protocol.ts'
-export { openRelaySession, type RelayDeps, type RelaySession } from './relay/relay.ts'
+export { openRelaySession, type RelayDeps, type RelaySession, type RelayTimeouts } from './relay/relay.ts'
 export { createUpstreamPool, type UpstreamPool } from './relay/upstream-pool.ts'

@@ -7,7 +7,7 @@ import type { Server, ServerWebSocket, WebSocketHandler } from 'bun'
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
 import type { Upstream } from './forward.ts'
-import { pathAndQueryOf, upstreamUrl } from './forward.ts'
+import { upstreamUrl } from './forward.ts'
 import { buildUpstreamHeaders } from './headers.ts'
 
 export interface BridgeData {
@@ -29,13 +29,14 @@ export async function bridgeWebSocket(
   request: Request,
   server: Server<BridgeData>,
   requestHost: string,
-  context: { client: ClientInfo; upstream: Upstream },
+  context: { client: ClientInfo; upstream: Upstream; path: string },
 ): Promise<Response | undefined> {
   const { upstream, client } = context
-  const target = upstreamUrl(upstream.url, pathAndQueryOf(request.url)).replace(/^http/, 'ws')
+  const target = upstreamUrl(upstream.url, context.path).replace(/^http/, 'ws')
   const forwarded = buildUpstreamHeaders(request.headers, { client, requestHost, upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host, customHeaders: upstream.customHeaders })
-  // The WebSocket client writes its own handshake headers.
-  for (const name of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'host']) forwarded.delete(name)
+  // The WebSocket client writes its own handshake headers; Host it takes from the headers given, so
+  // preserve_host_header holds here too.
+  for (const name of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']) forwarded.delete(name)
   const protocols = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean)
   const socket = new WebSocket(target, { headers: Object.fromEntries(forwarded), protocols } as unknown as string[])
   socket.binaryType = 'arraybuffer'

@@ -93,7 +93,7 @@ describe.serial('one proxy through its life', () => {
 
   test('PUT enable_http false → HTTP for the name gets 404 while HTTPS still serves; true → served again', async () => {
     await put('live.test', { enable_http: false })
-    expect(await answer('http', 'live.test')).toBe('404 no proxy for live.test\n')
+    expect(await answer('http', 'live.test')).toBe('404 {"error":"not_found","error_description":"no proxy for live.test"}')
     expect(await answer('https', 'live.test')).toBe('200 one')
     await put('live.test', { enable_http: true })
     expect(await answer('http', 'live.test')).toBe('200 one')
@@ -124,7 +124,7 @@ describe.serial('one proxy through its life', () => {
     const after = parseResponses(open.received())[1]!
     expect([after.status, JSON.parse(after.text).error]).toEqual([404, 'not_found'])
     const reply = await viaHttp(edge, 'live.test')
-    expect([reply.status, await reply.text()]).toEqual([404, 'no proxy for live.test\n'])
+    expect([reply.status, await reply.json()]).toEqual([404, { error: 'not_found', error_description: 'no proxy for live.test' }])
     expect(await tlsRefused('live.test')).toBe(true)
     expect(await portsOf('live.test')).toBeUndefined()
     expect(edge.server.edge.stats().instances).toBe(instancesBefore - 1)

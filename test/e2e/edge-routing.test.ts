@@ -87,7 +87,7 @@ describe('wildcard proxies', () => {
     test(`RFC 6125 §6.4.3: *.w.test covers exactly one label, so ${host} is not served (http 404, TLS handshake refused)`, async () => {
       const reply = await rawHttp(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
       expect(reply.status).toBe(404)
-      expect(reply.text).toBe(`no proxy for ${host}\n`)
+      expect(JSON.parse(reply.text)).toEqual({ error: 'not_found', error_description: `no proxy for ${host}` })
       expect(isOnlyFatalAlert(await tcpExchange(edge.httpsPort, [await captureClientHello(host)]))).toBe(true)
     })
   }

@@ -7,7 +7,12 @@
  * backend's response and its 504 (RFC 9110 §15.6.5).
  */
 import { describe, expect, setSystemTime, test } from 'bun:test'
-import { track, untrack, withDeadline, type Expiring } from '../../src/proxy/deadlines.ts'
+import { Deadlines, type Expiring } from '../../src/proxy/deadlines.ts'
+
+const deadlines = new Deadlines()
+const track = (item: Expiring, timeoutMs: number) => deadlines.track(item, timeoutMs)
+const untrack = (item: Expiring) => deadlines.untrack(item)
+const withDeadline = <T>(work: Promise<T>, timeoutMs: number) => deadlines.withDeadline(work, timeoutMs)
 
 /** deadlines.ts's tick. */
 const TICK_MS = 100

@@ -8,7 +8,7 @@ import type { TCPSocketListener } from 'bun'
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import { createSelfSignedCertificate } from '../../src/certs/index.ts'
-import type { ClientInfo } from '../../src/proxy/index.ts'
+import { Deadlines, prepareResponseHeaders, type ClientInfo } from '../../src/proxy/index.ts'
 import { forward, type Upstream } from '../../src/proxy/forward.ts'
 import { buildProxyPreamble, rawFetch } from '../../src/proxy/raw-forward.ts'
 import { parseProxyHeader } from '../../src/proxy/proxy-protocol.ts'
@@ -31,13 +31,15 @@ function backend(answer?: RawAnswer): ProxyAwareBackend {
   return server
 }
 
+const DEADLINES = new Deadlines()
+
 function upstreamFor(url: string, extra: Partial<Upstream> = {}): Upstream {
-  return { url: new URL(url), preserveHost: false, customHeaders: {}, customResponseHeaders: {}, timeoutMs: 5_000, proxyProtocol: 'v1', ...extra }
+  return { url: new URL(url), preserveHost: false, customHeaders: {}, timeoutMs: 5_000, proxyProtocol: 'v1', ...extra }
 }
 
 function send(upstream: Upstream, init: RequestInit & { path?: string; client?: ClientInfo } = {}) {
   const request = new Request(`http://app.test${init.path ?? '/path?q=1'}`, { ...init, headers: { host: 'app.test', ...(init.headers as Record<string, string>) } })
-  return forward(request, 'app.test', { client: init.client ?? CLIENT, instance: INSTANCE, upstream })
+  return forward(request, 'app.test', { client: init.client ?? CLIENT, instance: INSTANCE, upstream, path: init.path ?? '/path?q=1', deadlines: DEADLINES })
 }
 
 describe('the PROXY header sent first (proxy-protocol.txt §2.1, §2.2)', () => {
@@ -104,7 +106,9 @@ describe('responses (RFC 9112)', () => {
 
   test('chunked bodies are decoded, hop-by-hop headers dropped, custom response headers added', async () => {
     const server = backend(respond('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close, x-hop\r\nx-hop: 1\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nx-trailer: t\r\n\r\n'))
-    const response = await send(upstreamFor(server.url, { customResponseHeaders: { 'x-edge': 'yes' } }))
+    const response = await send(upstreamFor(server.url))
+    // The hand-over server applies the decision's response rules to what forward() returns.
+    prepareResponseHeaders(response.headers, [['x-edge', 'yes']])
     expect(await response.text()).toBe('abcde')
     expect(response.headers.has('transfer-encoding')).toBe(false)
     expect(response.headers.has('x-hop')).toBe(false)

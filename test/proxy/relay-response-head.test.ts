@@ -10,10 +10,14 @@ import { describe, expect, test } from 'bun:test'
 import { parseResponseHead, type BodyFraming } from '../../src/proxy/http1-response.ts'
 import { MAX_RELAY_RESPONSE_HEAD_BYTES, parseResponseHeadForRelay, type ResponseHeadResult, type ResponseHeaderRules } from '../../src/proxy/relay/response-head.ts'
 
-const NO_RULES: ResponseHeaderRules = { setNames: new Set(), setLines: '' }
+const NO_RULES: ResponseHeaderRules = { setNames: new Set(), setLines: '', entries: [] }
 const SECURITY_RULES: ResponseHeaderRules = {
   setNames: new Set(['x-frame-options', 'strict-transport-security']),
   setLines: 'x-frame-options: DENY\r\nstrict-transport-security: max-age=63072000\r\n',
+  entries: [
+    ['x-frame-options', 'DENY'],
+    ['strict-transport-security', 'max-age=63072000'],
+  ],
 }
 /** A fixed backend Date, so heads that keep it compare exactly. */
 const DATE = 'Date: Sun, 06 Nov 1994 08:49:37 GMT'
@@ -229,7 +233,7 @@ describe('lines: the head the client gets when it must change', () => {
   })
 
   test('a Content-Length dropped twice (chunked, and set by the rules) is left out once, the rest kept', () => {
-    const rules = { setNames: new Set(['content-length']), setLines: 'x-set: 1\r\n' }
+    const rules = { setNames: new Set(['content-length']), setLines: 'x-set: 1\r\n', entries: [] }
     const raw = response('HTTP/1.1 200 OK', DATE, 'A: 1', 'Content-Length: 3', 'Transfer-Encoding: chunked', 'B: 2')
     expect(linesOf(raw, 'GET', rules)).toBe(`HTTP/1.1 200 OK\r\n${DATE}\r\nA: 1\r\nB: 2\r\ntransfer-encoding: chunked\r\nx-set: 1\r\n`)
   })

@@ -5,6 +5,7 @@
  * registration), so they are made only when they change something.
  */
 import type { Socket } from 'bun'
+import type { Deadlines } from '../deadlines.ts'
 import { assemble, copyRange } from './buffers.ts'
 
 export class ClientWriter {
@@ -13,12 +14,17 @@ export class ClientWriter {
   private isPaused = false
   /** The client was sent our end of the connection. */
   isEndSent = false
+  /** When bytes last moved either way (the deadlines' coarse clock): the idle timeout counts from it. */
+  lastActivityMs: number
 
   constructor(
     private readonly socket: Socket<unknown>,
+    private readonly deadlines: Deadlines,
     /** The socket's buffer is full: stop reading the backend until flush() says so. */
     private readonly onBackpressure: () => void,
-  ) {}
+  ) {
+    this.lastActivityMs = deadlines.nowMs
+  }
 
   get hasPending(): boolean {
     return this.pending !== null
@@ -26,6 +32,7 @@ export class ClientWriter {
 
   /** Writes bytes[start, end). */
   write(bytes: Buffer, start = 0, end = bytes.length): void {
+    this.lastActivityMs = this.deadlines.nowMs
     if (this.pending) {
       this.pending = Buffer.concat([this.pending, copyRange(bytes, start, end)])
       return
@@ -66,6 +73,10 @@ export class ClientWriter {
     this.isEndSent = true
     this.socket.end()
     return false
+  }
+
+  get isReadingPaused(): boolean {
+    return this.isPaused
   }
 
   pauseReading(): void {

@@ -6,24 +6,24 @@
  * starts one exchange at a time.
  */
 import type { Logger } from '../../lib/index.ts'
-import { track, untrack, type Expiring } from '../deadlines.ts'
+import type { ForwardDecision } from '../decide.ts'
+import type { Deadlines, Expiring } from '../deadlines.ts'
 import { rawErrorResponse, type ErrorStatus } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
 import { Http1ProtocolError } from '../http1-response.ts'
-import type { Site } from '../site.ts'
 import { createBodyTracker, type BodyTracker } from './body-tracker.ts'
 import { assemble, copyRange, EMPTY } from './buffers.ts'
 import type { ClientWriter } from './client-writer.ts'
-import type { RequestHead } from './request-head.ts'
+import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
 import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
 
 /** What an exchange needs of the client connection's session. */
 export interface ExchangeSession {
-  readonly proxyHostname: string
   readonly scheme: Scheme
   readonly pool: UpstreamPool
+  readonly deadlines: Deadlines
   readonly logger: Logger
   readonly toClient: ClientWriter
   /** The client connection ends once what waits for it is written. */
@@ -32,8 +32,6 @@ export interface ExchangeSession {
   terminateClient(): void
   /** The exchange is over (its backend connection is released). */
   onExchangeEnd(): void
-  /** The final response head arrived: waiting is over. */
-  onResponseHead(): void
   /** The exchange no longer holds the client's reads back; they start again unless the session's own backlog is too large. */
   resumeClientReading(): void
   /** The response is out and the client connection stays: the next request may start. */
@@ -60,23 +58,29 @@ export class Exchange implements UpstreamListener, Expiring {
   private response: Buffer = EMPTY
   private responseFrom = 0
   private responseBody: BodyTracker | null = null
-  private isResponseHeadSent = false
+  /** The response has begun: a failure can no longer be answered, only cut. */
+  isResponseHeadSent = false
   private clientCloses: boolean
   private backendCloses = false
   private hasRetried = false
   private isOver = false
 
+  private readonly target: RelayTarget
+
   constructor(
     private readonly session: ExchangeSession,
     private readonly head: RequestHead,
-    private readonly site: Site,
-    private readonly target: RelayTarget,
+    private readonly decision: ForwardDecision,
     forwarding: string,
   ) {
-    this.upstreamHead = buildUpstreamHead(head, target, forwarding)
+    const target = decision.backend.relay!
+    this.target = target
+    // The client's copies of the proxy's custom headers are dropped: the proxy's own values go instead.
+    const kept = target.customHeaderNames.size === 0 ? head.keptFields : withoutFields(head.keptFields, target.customHeaderNames)
+    this.upstreamHead = buildUpstreamHead(head, target, forwarding, decision.path, kept)
     this.requestBody = createBodyTracker(head.framing)
     this.clientCloses = head.wantsClose
-    track(this, target.timeoutMs)
+    session.deadlines.track(this, target.timeoutMs)
   }
 
   /** The response head did not come in time (RFC 9110 §15.6.5). */
@@ -171,7 +175,7 @@ export class Exchange implements UpstreamListener, Expiring {
 
   /** Reads the response head from response[responseFrom..]: 1xx heads pass on, the final one starts the body. */
   private readResponseHead() {
-    const rules = this.site.responseRules[this.session.scheme]
+    const rules = this.decision.responseRules
     for (;;) {
       const from = this.responseFrom
       const parsed = parseResponseHeadForRelay(this.response, this.head.method, rules, from)
@@ -193,8 +197,7 @@ export class Exchange implements UpstreamListener, Expiring {
         this.responseFrom = headEnd
         continue
       }
-      untrack(this)
-      this.session.onResponseHead()
+      this.session.deadlines.untrack(this)
       this.backendCloses = responseHead.backendCloses
       // A response that ends with the backend's connection ends the client's too; so does an answer
       // given before the request body was all read (the rest of it cannot be told from a next request).
@@ -256,7 +259,7 @@ export class Exchange implements UpstreamListener, Expiring {
   fail(status: ErrorStatus, detail: string, logDetail: string) {
     if (this.isOver) return
     if (this.isResponseHeadSent) return this.abort(logDetail)
-    if (status !== 400) this.session.logger.warn('upstream failed', { proxy: this.session.proxyHostname, detail: logDetail })
+    if (status !== 400) this.session.logger.warn('upstream failed', { proxy: this.decision.proxyHostname, detail: logDetail })
     this.end(false)
     this.session.toClient.write(rawErrorResponse(status, detail, this.head.accept))
     this.session.closeClient()
@@ -265,7 +268,7 @@ export class Exchange implements UpstreamListener, Expiring {
   /** The response was already under way: the only honest signal left is to cut the client connection. */
   abort(detail: string) {
     if (this.isOver) return
-    this.session.logger.warn('upstream failed', { proxy: this.session.proxyHostname, detail })
+    this.session.logger.warn('upstream failed', { proxy: this.decision.proxyHostname, detail })
     this.end(false)
     this.session.terminateClient()
   }
@@ -283,7 +286,7 @@ export class Exchange implements UpstreamListener, Expiring {
   end(isReusable: boolean) {
     if (this.isOver) return
     this.isOver = true
-    untrack(this)
+    this.session.deadlines.untrack(this)
     this.session.onExchangeEnd()
     const connection = this.upstream
     this.upstream = null

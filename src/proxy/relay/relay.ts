@@ -1,49 +1,63 @@
 /**
- * @module The relay: the public listeners' fast path. It forwards plain HTTP/1.1 requests of a client
- * connection to the backend over pooled keep-alive connections, passing bodies through as they arrive
- * (with backpressure both ways) and re-writing only the heads. One request at a time per connection,
- * in order, so pipelined requests (RFC 9112 §9.3.2) are answered in order too.
+ * @module The relay: the public listeners' fast path. For each request of a client connection it
+ * asks the decision step (decide.ts) what to do, then answers it itself (404, 421, a redirect, …),
+ * forwards it to the backend over pooled keep-alive connections, passing bodies through as they
+ * arrive (with backpressure both ways) and re-writing only the heads, or hands the connection over.
+ * One request at a time per connection, in order, so pipelined requests (RFC 9112 §9.3.2) are
+ * answered in order too.
  *
- * Whatever it does not handle itself — upgrades, HTTP/1.0, odd or malformed heads, sites whose backend
- * it cannot reach (https, PROXY protocol, the in-process API), redirects, misdirected requests — it hands
- * over, at a request boundary, to the proxy instance's full HTTP server with `handOver`; the connection
- * then stays there. The instance gives those cases exactly the answers it always did.
+ * What it does not forward itself — upgrades, HTTP/1.0, odd or malformed heads, backends it cannot
+ * reach (https, PROXY protocol, the in-process API) — it hands over, at a request boundary, to the
+ * proxy's hand-over server with `handOver`; the connection then stays there.
+ *
+ * It also keeps the connection's clocks: every request head must be complete within the head timeout
+ * (slowloris, first request or fiftieth), a request body must keep a minimum rate while it is read,
+ * and a connection with no bytes either way for the idle timeout is closed.
  */
 import type { Socket } from 'bun'
 import type { Logger } from '../../lib/index.ts'
+import { rawAnswer } from '../answer.ts'
 import type { ClientInfo } from '../client.ts'
+import { decide, decideHost, type AnswerDecision, type DecisionTables } from '../decide.ts'
+import type { Deadlines, Expiring } from '../deadlines.ts'
 import { rawErrorResponse } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
-import type { Site } from '../site.ts'
+import { readRequestHead } from '../http-head.ts'
 import { copyRange, EMPTY } from './buffers.ts'
 import { ClientWriter } from './client-writer.ts'
 import { Exchange, type ExchangeSession } from './exchange.ts'
-import { parseRequestHead, type RequestHead } from './request-head.ts'
+import { MAX_RELAY_HEAD_BYTES, parseRequestHead, type RequestHead } from './request-head.ts'
 import { forwardingLines } from './upstream-head.ts'
 import { pauseReading, resumeReading, type UpstreamPool } from './upstream-pool.ts'
 
+export interface RelayTimeouts {
+  /** A request head (any, not only the first) must be complete this long after its first byte. */
+  readonly headMs: number
+  /** A connection with no bytes either way for this long is closed. */
+  readonly idleMs: number
+  /** While a request body is read, at least this many bytes a second on average over each head-timeout window. */
+  readonly minBodyBytesPerSec: number
+}
+
 export interface RelayDeps {
-  readonly siteOf: (proxyHostname: string) => Site | undefined
-  /** The proxy that serves a hostname on this scheme (exact name first, then its wildcard), as for a new connection. */
-  readonly proxyFor: (hostname: string, scheme: Scheme) => string | undefined
+  readonly tables: DecisionTables
   readonly pool: UpstreamPool
-  /** Request interceptors are Request-based and live in the full server: while any is set, every request goes there. */
-  readonly hasInterceptors: boolean
+  readonly deadlines: Deadlines
+  readonly timeouts: RelayTimeouts
   readonly logger: Logger
 }
 
 export interface RelaySessionOptions {
-  readonly proxyHostname: string
   readonly scheme: Scheme
+  /** On TLS, the proxy the SNI chose; null on plain HTTP, where every request is routed by its own Host. */
+  readonly connectionProxy: string | null
   readonly client: ClientInfo
   readonly socket: Socket<unknown>
-  /** The client connection's idle timeout, which a long wait for a backend's answer must not cut short. */
-  readonly idleTimeoutSec: number
   /**
-   * Moves the connection to the full server; `bytes` are what the client sent from the current request
-   * on, and `isClientEnded` says the client has already half-closed.
+   * Moves the connection to the hand-over server on `port`; `bytes` are what the client sent from the
+   * current request on, and `isClientEnded` says the client has already half-closed.
    */
-  readonly handOver: (bytes: Buffer, isClientEnded: boolean) => void
+  readonly handOver: (bytes: Buffer, isClientEnded: boolean, port: number) => void
 }
 
 /** The client-socket events the listener passes on while the relay owns the connection. */
@@ -57,17 +71,17 @@ export interface RelaySession {
 
 /** Pipelined requests waiting beyond this stop the client's reads until the current exchange ends. */
 const MAX_WAITING_INPUT_BYTES = 64 * 1024
-const NO_NAMES: ReadonlySet<string> = new Set()
 
 export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions): RelaySession {
   const { socket, scheme, client } = options
+  const { deadlines, timeouts } = deps
   /** Client bytes not yet taken: input[inputFrom..]. May be the runtime's own buffer only while its data callback runs. */
   let input: Buffer = EMPTY
   let inputFrom = 0
   let isClosed = false
   let isClientEnded = false
   let exchange: Exchange | null = null
-  const toClient = new ClientWriter(socket, () => pauseReading(exchange?.upstream))
+  const toClient = new ClientWriter(socket, deadlines, () => pauseReading(exchange?.upstream))
   /** The last Host's forwarding lines: they change only with the Host (or a load balancer's own chain). */
   let forwardingHost = ''
   let forwarding = ''
@@ -81,22 +95,68 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   }
   const closeClient = () => {
     isClosed = true
+    deadlines.untrack(clock)
     toClient.end()
   }
-  /** The client's idle timeout is stretched while a request waits longer than it for its answer. */
-  let isWaitLonger = false
+
+  /** A first request has come: from then on, silence between requests is idleness, not a slow head. */
+  let hasStartedRequest = false
+  /** Body bytes of the current request read since the body-rate window began. */
+  let bodyBytesInWindow = 0
+  /** The connection's one deadline; what it means depends on what the connection is doing when it passes. */
+  const clock: Expiring = {
+    deadlineAtMs: 0,
+    previousExpiring: null,
+    nextExpiring: null,
+    expire() {
+      if (isClosed) return
+      if (exchange) {
+        if (!exchange.isRequestBodyComplete) {
+          // A body dripped slower than the minimum rate holds a backend connection hostage (slow POST);
+          // a body the backend is slow to take (reads paused) is not the client's fault.
+          const isClientHeldBack = toClient.isReadingPaused || exchange.isHoldingClientBack
+          if (!isClientHeldBack && bodyBytesInWindow < (timeouts.minBodyBytesPerSec * timeouts.headMs) / 1000) return timeOut('request body too slow')
+          bodyBytesInWindow = 0
+          return deadlines.track(clock, timeouts.headMs)
+        }
+        // Waiting for the response head has its own deadline (504); a response is cut after idleMs of silence.
+        if (!exchange.isResponseHeadSent) return deadlines.track(clock, timeouts.idleMs)
+        const quietMs = deadlines.nowMs - toClient.lastActivityMs
+        return quietMs < timeouts.idleMs ? deadlines.track(clock, timeouts.idleMs - quietMs) : timeOut('idle')
+      }
+      // RFC 9110 §15.5.9 allows a 408, but a client that stopped mid-head is not reading: just close.
+      // A new connection (or a fresh TLS session) that sends nothing gets no longer than a slow head.
+      if (input.length > inputFrom || !hasStartedRequest) return timeOut('request head too slow')
+      const quietMs = deadlines.nowMs - toClient.lastActivityMs
+      if (quietMs < timeouts.idleMs) return deadlines.track(clock, timeouts.idleMs - quietMs)
+      timeOut('idle')
+    },
+  }
+  const timeOut = (why: string) => {
+    deps.logger.debug('client connection timed out', { why, client: client.address })
+    exchange?.end(false)
+    closeClient()
+  }
+  /** A new request head has begun (or the connection is new): it has headMs to complete. */
+  const startHeadClock = () => deadlines.track(clock, timeouts.headMs)
+  startHeadClock()
+
   const session: ExchangeSession = {
-    proxyHostname: options.proxyHostname,
     scheme,
     pool: deps.pool,
+    deadlines,
     logger: deps.logger,
     toClient,
     closeClient,
-    terminateClient: () => socket.terminate(),
-    onExchangeEnd: () => void (exchange = null),
-    onResponseHead: () => {
-      if (isWaitLonger) socket.timeout(options.idleTimeoutSec)
-      isWaitLonger = false
+    terminateClient: () => {
+      isClosed = true
+      deadlines.untrack(clock)
+      socket.terminate()
+    },
+    onExchangeEnd: () => {
+      exchange = null
+      // Whatever comes next (a pipelined head, or silence) is timed from here.
+      startHeadClock()
     },
     resumeClientReading: () => resumeClientReading(),
     startNext: () => startNext(),
@@ -107,34 +167,28 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     toClient.resumeReading()
   }
 
-  /** Starts the next request waiting in the input, if it is complete; hands the connection over if it is not ours. */
+  /** Starts the next request waiting in the input, if it is complete. */
   const startNext = () => {
     if (isClosed || exchange || toClient.hasPending) return
     if (input.length === inputFrom) {
-      if (isClientEnded) closeClient()
-      return
+      if (isClientEnded) return closeClient()
+      return deadlines.track(clock, timeouts.idleMs)
     }
-    const site = deps.siteOf(options.proxyHostname)
-    // The proxy was deleted, or this scheme turned off, while the connection was open: its instance
-    // server is gone or going, so the answer is the listener's own, as for a new connection.
-    if (!site || !(scheme === 'http' ? site.target.enable_http : site.target.enable_https)) return refuse()
-    if (!isRelayedSite(site)) return handOver()
-    const parsed = parseRequestHead(input, site.relay!.customHeaderNames, inputFrom)
+    const parsed = parseRequestHead(input, NO_NAMES, inputFrom)
     if (parsed.status === 'incomplete') {
       if (isClientEnded) closeClient()
       return
     }
-    // A misdirected request (RFC 9110 §15.5.20) gets its 421 from the full server.
-    if (parsed.status === 'unsupported' || deps.proxyFor(parsed.head.hostname, scheme) !== options.proxyHostname) return handOver()
+    if (parsed.status === 'unsupported') return handOverUnparsed()
     const { head } = parsed
-    const waitSec = Math.ceil(site.relay!.timeoutMs / 1000)
-    if (waitSec >= options.idleTimeoutSec) {
-      // A quiet client waiting for a slow backend is not idle: it gets its 504 at the backend's deadline.
-      isWaitLonger = true
-      socket.timeout(waitSec + 1)
-    }
-    const current = new Exchange(session, head, site, site.relay!, forwardingFor(head))
+    const decision = decide(deps.tables, { scheme, connectionProxy: options.connectionProxy, method: head.method, target: head.target, hostname: head.hostname })
+    hasStartedRequest = true
+    if (decision.kind === 'answer') return answer(decision, head)
+    if (decision.kind === 'handover') return handOver(decision.instancePort)
+    const current = new Exchange(session, head, decision, forwardingFor(head))
     exchange = current
+    bodyBytesInWindow = 0
+    deadlines.track(clock, Math.min(timeouts.headMs, timeouts.idleMs))
     // Body bytes already here wait in the exchange and go out with the head; later ones follow as they come.
     inputFrom = current.takeRequestBody(input, inputFrom + head.headLength)
     if (inputFrom === input.length) {
@@ -145,37 +199,68 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     resumeClientReading()
   }
 
-  const isRelayedSite = (site: Site): boolean =>
-    site.relay !== null &&
-    site.target.enabled &&
-    !deps.hasInterceptors &&
-    !(scheme === 'http' && site.target.redirect_http_to_https && site.target.enable_https)
+  /**
+   * The decision's own answer. The connection stays open unless the request has a body (which would
+   * have to be read and thrown away), either side asked to close, or the host is not served at all
+   * (scanners and misconfigured clients get no connection to keep).
+   */
+  const answer = (decision: AnswerDecision, head: RequestHead) => {
+    const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isRefusal(decision)
+    toClient.write(rawAnswer(decision, head.accept, head.method, keepOpen))
+    inputFrom += head.headLength
+    if (!keepOpen) return closeClient()
+    if (inputFrom === input.length) {
+      input = EMPTY
+      inputFrom = 0
+    }
+    if (input.length > inputFrom) startHeadClock()
+    startNext()
+  }
 
-  /** Answers 404 to the waiting request (once its head is complete) and closes the connection. */
-  const refuse = () => {
-    const parsed = parseRequestHead(input, NO_NAMES, inputFrom)
-    if (parsed.status === 'incomplete' && !isClientEnded) return
-    toClient.write(rawErrorResponse(404, `no proxy for ${options.proxyHostname}`, parsed.status === 'complete' ? parsed.head.accept : null))
-    input = EMPTY
-    inputFrom = 0
+  /**
+   * A head the strict parser does not take (HTTP/1.0, absolute-form, an upgrade, …): the lenient
+   * reader finds its host, and the hand-over server for it reads the rest, unless the host alone
+   * decides the answer.
+   */
+  const handOverUnparsed = () => {
+    const head = readRequestHead(input.subarray(inputFrom), MAX_RELAY_HEAD_BYTES)
+    if (head.status === 'incomplete') {
+      if (isClientEnded) closeClient()
+      return
+    }
+    if (head.status !== 'complete') {
+      const [status, detail] = head.status === 'too_large' ? [431, 'request head too large'] as const : [400, 'malformed request'] as const
+      toClient.write(rawErrorResponse(status, detail, null))
+      return closeClient()
+    }
+    const decision = decideHost(deps.tables, { scheme, connectionProxy: options.connectionProxy, hostname: head.host ?? '' })
+    if (decision.kind === 'handover') return handOver(decision.instancePort)
+    toClient.write(rawAnswer(decision, null, 'GET', false))
     closeClient()
   }
 
-  const handOver = () => {
+  const handOver = (port: number) => {
     isClosed = true
+    deadlines.untrack(clock)
     const bytes = copyRange(input, inputFrom, input.length)
     input = EMPTY
     inputFrom = 0
-    options.handOver(bytes, isClientEnded)
+    options.handOver(bytes, isClientEnded, port)
   }
 
   return {
     onData(bytes) {
       if (isClosed) return
+      toClient.lastActivityMs = deadlines.nowMs
       let from = 0
-      if (exchange && !exchange.isRequestBodyComplete) from = exchange.takeRequestBody(bytes, 0)
+      if (exchange && !exchange.isRequestBodyComplete) {
+        from = exchange.takeRequestBody(bytes, 0)
+        bodyBytesInWindow += from
+      }
       if (from === bytes.length) return
       if (input.length === inputFrom && !exchange && !toClient.hasPending) {
+        // The first bytes of a new head: its clock starts now.
+        startHeadClock()
         // Usually a whole request: parsed and sent from the runtime's buffer, copied only if some is left.
         input = bytes
         inputFrom = from
@@ -207,7 +292,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     },
     onClose() {
       isClosed = true
+      deadlines.untrack(clock)
       exchange?.end(false)
     },
   }
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set()
+
+/** A host this edge does not serve (or a request without one): nothing more on this connection is wanted. */
+const isRefusal = (decision: AnswerDecision) => decision.status === 404 || decision.status === 400

@@ -11,6 +11,7 @@
  * them, in one string, for the backend.
  */
 import { FORWARDING, HOP_BY_HOP, isIdentityHeader } from '../headers.ts'
+import { normalizeHost } from '../host.ts'
 
 /** How the request body is delimited (RFC 9112 §6.3 items 3–7 for requests). */
 export type RequestFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly bytes: number } | { readonly kind: 'chunked' }
@@ -144,7 +145,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
     // Naming a framing field or Host in Connection would make the relay drop what it still relies on.
     if (tokens.some((token) => token === 'content-length' || token === 'transfer-encoding' || token === 'host')) return UNSUPPORTED
     // RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too.
-    const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive')
+    const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive').map((token) => token.replaceAll('_', '-'))
     if (named.length > 0) kept = withoutFields(kept, new Set(named))
   }
   return {
@@ -153,7 +154,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       method: text.slice(0, methodEnd),
       target: text.slice(methodEnd + 1, targetEnd),
       host,
-      hostname: hostnameOf(host),
+      hostname: normalizeHost(host),
       framing,
       wantsClose,
       accept,
@@ -185,11 +186,11 @@ const MAYBE_SPECIAL = (() => {
   return table
 })()
 
-/** The field lines whose (lower-cased) names are not in `names`. */
-function withoutFields(fields: string, names: ReadonlySet<string>): string {
+/** The field lines whose names, lower-cased with "_" as "-" (see isDroppedName), are not in `names` (given the same way). */
+export function withoutFields(fields: string, names: ReadonlySet<string>): string {
   return fields
     .split('\r\n')
-    .filter((line) => line !== '' && !names.has(line.slice(0, line.indexOf(':')).toLowerCase()))
+    .filter((line) => line !== '' && !names.has(line.slice(0, line.indexOf(':')).toLowerCase().replaceAll('_', '-')))
     .map((line) => `${line}\r\n`)
     .join('')
 }
@@ -213,13 +214,3 @@ export function trimOws(value: string): string {
   while (end > start && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0x09)) end--
   return start === 0 && end === value.length ? value : value.slice(start, end)
 }
-
-/** The host part, lower-cased, without the port; IPv6 literals keep their brackets. */
-function hostnameOf(host: string): string {
-  const lower = host.toLowerCase()
-  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1)
-  const colon = lower.lastIndexOf(':')
-  const name = colon === -1 ? lower : lower.slice(0, colon)
-  return name.endsWith('.') ? name.slice(0, -1) : name
-}
-

@@ -36,6 +36,8 @@ export interface ResponseHeaderRules {
   readonly setNames: ReadonlySet<string>
   /** Ready-made "name: value\r\n" lines for those headers. */
   readonly setLines: string
+  /** The same as [name, value] pairs, for the hand-over server's Response headers. */
+  readonly entries: readonly (readonly [string, string])[]
 }
 
 export const MAX_RELAY_RESPONSE_HEAD_BYTES = 64 * 1024

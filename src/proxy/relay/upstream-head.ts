@@ -24,13 +24,14 @@ export interface RelayTarget {
 }
 
 /**
- * The request head for the backend. `forwarding` is what forwardingLines() gave for this client and
+ * The request head for the backend: `path` is the decision's request target, `keptFields` the
+ * client's fields that go on. `forwarding` is what forwardingLines() gave for this client and
  * Host: the same for every request of a connection, so the relay computes it once.
  */
-export function buildUpstreamHead(head: RequestHead, target: RelayTarget, forwarding: string): string {
+export function buildUpstreamHead(head: RequestHead, target: RelayTarget, forwarding: string, path: string, keptFields: string): string {
   const host = target.preserveHost ? head.host : target.targetHost
   const chunked = head.framing.kind === 'chunked' ? 'transfer-encoding: chunked\r\n' : ''
-  return `${head.method} ${target.pathPrefix}${head.target} HTTP/1.1\r\n${head.keptFields}host: ${host}\r\n${forwarding}${target.customHeaderLines}${chunked}\r\n`
+  return `${head.method} ${target.pathPrefix}${path} HTTP/1.1\r\n${keptFields}host: ${host}\r\n${forwarding}${target.customHeaderLines}${chunked}\r\n`
 }
 
 /** The forwarding field lines for the real client of a request (only a trusted load balancer's own chain is kept). */

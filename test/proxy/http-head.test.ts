@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { readRequestHead, type HeadResult } from '../../src/edge/http-head.ts'
+import { readRequestHead, type HeadResult } from '../../src/proxy/http-head.ts'
 
 const encode = (text: string) => new TextEncoder().encode(text)
 const read = (text: string, maxBytes?: number) => readRequestHead(encode(text), maxBytes)

@@ -1,0 +1,261 @@
+/**
+ * @module The core every public listener shares (DESIGN §3.1): one client connection's state, its
+ * clock before the relay takes over (the read deadline for a PROXY header, a ClientHello or a
+ * handshake) and after a hand-over (idle), closing and refusing, the byte pipe to a loopback
+ * listener, and starting the relay. The listener kinds (http-listener.ts, tls-listener.ts,
+ * proxied-https-listener.ts) are small handlers over it.
+ */
+import type { Socket, SocketHandler } from 'bun'
+import { cidrContains, normalizeClientAddress, type Cidr, type Logger } from '../lib/index.ts'
+import { openRelaySession, parseProxyHeader, type ClientInfo, type Deadlines, type Expiring, type RelayDeps, type RelaySession, type Scheme } from '../proxy/index.ts'
+import type { Handoff } from './handoff.ts'
+import type { HostTable } from './host-table.ts'
+import { concat, endSide, flush, openPipe, send, type Pipe } from './pipe.ts'
+
+export type Phase = 'proxy-header' | 'peek' | 'handshake' | 'relay' | 'connecting' | 'piping' | 'closed'
+
+export interface Connection extends Expiring {
+  phase: Phase
+  buffered: Uint8Array
+  client: ClientInfo
+  relay: RelaySession | null
+  pipe: Pipe | null
+  /** When the client last sent bytes (the deadlines' clock), for the idle timeout of a piped connection. */
+  lastActivityMs: number
+}
+
+export interface CoreOptions {
+  readonly routes: HostTable
+  readonly handoff: Handoff
+  readonly relay: RelayDeps
+  readonly deadlines: Deadlines
+  /** Peers whose PROXY protocol header is required and believed; everyone else is a plain client. */
+  readonly trustedProxies: readonly Cidr[]
+  /** A peer that has not sent its PROXY header / ClientHello (or finished its handshake) by then is dropped (slowloris). */
+  readonly readDeadlineMs: number
+  /** A piped connection with no bytes either way for this long is closed. */
+  readonly idleTimeoutMs: number
+  readonly maxPeekBytes: number
+  readonly logger: Logger
+}
+
+export const EMPTY = new Uint8Array(0)
+/** After a client's FIN, a piped pair closes once no byte has moved for this long. */
+export const HALF_CLOSED_LINGER_SEC = 5
+
+export type ConnectionCore = ReturnType<typeof createConnectionCore>
+
+export function createConnectionCore(options: CoreOptions) {
+  const { handoff, deadlines, logger } = options
+  const open = new Set<Socket<Connection>>()
+
+  const close = (socket: Socket<Connection>) => {
+    const connection = socket.data
+    if (connection.phase === 'closed') return
+    connection.phase = 'closed'
+    deadlines.untrack(connection)
+    connection.relay?.onClose()
+    const pipe = connection.pipe
+    if (pipe) {
+      handoff.forget(pipe.loopbackPort, pipe.targetPort)
+      pipe.toLoopback.socket?.end()
+      // The loopback side may close right after its last bytes; whatever of them still waits goes out first.
+      endSide(pipe.toClient)
+    } else socket.end()
+  }
+
+  /** Ends the connection with `reply`; an empty reply on a TLS socket that has not finished its handshake drops it. */
+  const reject = (socket: Socket<Connection>, reply: Uint8Array | string, isTls = false) => {
+    socket.data.phase = 'closed'
+    deadlines.untrack(socket.data)
+    if (isTls && reply.length === 0) socket.terminate()
+    else socket.end(reply)
+  }
+
+  const httpError = (status: string, body: string) =>
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+
+  /** Who is on the other end of a socket, as the runtime says (an IPv4 client of a dual-stack listener as plain IPv4). */
+  const peerOf = (socket: Socket<Connection>, isTls: boolean): ClientInfo => ({
+    address: normalizeClientAddress(socket.remoteAddress),
+    port: socket.remotePort,
+    isTls,
+    isViaTrustedProxy: false,
+  })
+
+  const isTrustedPeer = (socket: Socket<Connection>) =>
+    options.trustedProxies.length > 0 && options.trustedProxies.some((cidr) => cidrContains(cidr, normalizeClientAddress(socket.remoteAddress)))
+
+  /** A new connection in its first phase, with the read deadline running. */
+  const accept = (socket: Socket<Connection>, phase: Phase, client: ClientInfo) => {
+    const connection: Connection = {
+      phase,
+      buffered: EMPTY,
+      client,
+      relay: null,
+      pipe: null,
+      lastActivityMs: deadlines.nowMs,
+      deadlineAtMs: 0,
+      previousExpiring: null,
+      nextExpiring: null,
+      expire: () => expire(socket),
+    }
+    socket.data = connection
+    open.add(socket)
+    deadlines.track(connection, options.readDeadlineMs)
+  }
+
+  /** The connection's clock passed: before the relay, the read deadline; when piped, the idle timeout. */
+  const expire = (socket: Socket<Connection>) => {
+    const connection = socket.data
+    if (connection.phase === 'closed' || connection.phase === 'relay') return
+    if (connection.phase !== 'piping') return reject(socket, EMPTY, socket.data.client.isTls)
+    const lastMs = Math.max(connection.lastActivityMs, connection.pipe?.lastActivityMs ?? 0)
+    const quietMs = deadlines.nowMs - lastMs
+    if (quietMs < options.idleTimeoutMs) return deadlines.track(connection, options.idleTimeoutMs - quietMs)
+    close(socket)
+  }
+
+  /** Pipes the connection to a loopback port; `first` is what the client sent that the target must see. */
+  const startPipe = (socket: Socket<Connection>, port: number, first: Uint8Array, canAnswerHttp: boolean) => {
+    const connection = socket.data
+    connection.phase = 'connecting'
+    connection.buffered = first
+    deadlines.track(connection, options.idleTimeoutMs)
+    openPipe(socket as Socket<unknown>, port, connection.client, handoff, deadlines, { onClose: () => close(socket) }).then(
+      (pipe) => {
+        if ((connection.phase as Phase) === 'closed') {
+          handoff.forget(pipe.loopbackPort, pipe.targetPort)
+          return void pipe.toLoopback.socket?.end()
+        }
+        connection.pipe = pipe
+        connection.phase = 'piping'
+        const waiting = connection.buffered
+        connection.buffered = EMPTY
+        if (waiting.length > 0) send(pipe.toLoopback, socket as Socket<unknown>, waiting)
+      },
+      (error) => {
+        logger.warn('loopback listener unreachable', { port, error: String(error) })
+        if (connection.phase === 'closed') return
+        // Still at a request boundary: an HTTP answer is possible, except inside a TLS stream not yet decrypted.
+        reject(socket, canAnswerHttp ? httpError('502 Bad Gateway', 'the proxy instance is not reachable\n') : EMPTY)
+      },
+    )
+  }
+
+  /** The relay serves the connection from here, handing it to a hand-over server when it must. */
+  const startRelay = (socket: Socket<Connection>, scheme: Scheme, connectionProxy: string | null) => {
+    const connection = socket.data
+    deadlines.untrack(connection)
+    connection.phase = 'relay'
+    const relay = openRelaySession(options.relay, {
+      scheme,
+      connectionProxy,
+      client: connection.client,
+      socket: socket as Socket<unknown>,
+      handOver: (bytes, isClientEnded, port) => {
+        connection.relay = null
+        startPipe(socket, port, bytes.length > 0 ? new Uint8Array(bytes) : EMPTY, true)
+        // The client's FIN came while the relay had the connection: linger as a piped half-closed pair does.
+        if (isClientEnded) socket.timeout(HALF_CLOSED_LINGER_SEC)
+      },
+    })
+    connection.relay = relay
+    const first = connection.buffered
+    connection.buffered = EMPTY
+    if (first.length > 0) relay.onData(Buffer.from(first.buffer, first.byteOffset, first.length))
+  }
+
+  /**
+   * Reads a trusted load balancer's PROXY header from what is buffered; the client it names replaces the
+   * peer. Returns false while incomplete or once the connection is refused.
+   */
+  const takeProxyHeader = (socket: Socket<Connection>): boolean => {
+    const connection = socket.data
+    const parsed = parseProxyHeader(connection.buffered)
+    if (parsed.status === 'incomplete') return false
+    if (parsed.status === 'invalid') {
+      reject(socket, EMPTY)
+      return false
+    }
+    if (parsed.header.kind === 'proxy') {
+      const { sourceAddress, sourcePort } = parsed.header.addresses
+      connection.client = { address: normalizeClientAddress(sourceAddress), port: sourcePort, isTls: connection.client.isTls, isViaTrustedProxy: true }
+    }
+    connection.buffered = connection.buffered.subarray(parsed.headerLength)
+    return true
+  }
+
+  /** The handlers every kind shares once a connection is relayed or piped. */
+  const shared: Pick<SocketHandler<Connection>, 'drain' | 'timeout' | 'close' | 'error'> = {
+    drain(socket) {
+      const connection = socket.data
+      if (connection.relay) connection.relay.onDrain()
+      else if (connection.pipe) flush(connection.pipe.toClient, connection.pipe.toLoopback.socket)
+    },
+    timeout: (socket) => close(socket),
+    close(socket) {
+      open.delete(socket)
+      close(socket)
+    },
+    error(socket) {
+      open.delete(socket)
+      close(socket)
+    },
+  }
+
+  /** Client bytes in the relayed or piped phases; false when the phase is the listener's own to handle. */
+  const passOn = (socket: Socket<Connection>, bytes: Buffer): boolean => {
+    const connection = socket.data
+    switch (connection.phase) {
+      case 'relay':
+        connection.relay!.onData(bytes)
+        return true
+      case 'piping':
+        connection.lastActivityMs = deadlines.nowMs
+        send(connection.pipe!.toLoopback, socket as Socket<unknown>, bytes)
+        return true
+      case 'connecting':
+        connection.lastActivityMs = deadlines.nowMs
+        connection.buffered = concat(connection.buffered, bytes)
+        return true
+      case 'closed':
+        return true
+      default:
+        return false
+    }
+  }
+
+  /** The client half-closed. */
+  const onEnd = (socket: Socket<Connection>) => {
+    const connection = socket.data
+    if (connection.phase === 'relay') return connection.relay!.onEnd()
+    // Half-closed before its request head was complete: nothing more will come.
+    if (connection.phase === 'peek' || connection.phase === 'proxy-header' || connection.phase === 'handshake') return close(socket)
+    // A client may send its request and then FIN (RFC 9112 §9.6 allows it). Passing the FIN on would
+    // make the hand-over server drop the response, so keep the client half-open and close the pair
+    // once the response has gone quiet.
+    socket.timeout(HALF_CLOSED_LINGER_SEC)
+  }
+
+  return {
+    options,
+    accept,
+    close,
+    reject,
+    httpError,
+    peerOf,
+    isTrustedPeer,
+    startPipe,
+    startRelay,
+    takeProxyHeader,
+    shared,
+    passOn,
+    onEnd,
+    count: () => open.size,
+    closeAll() {
+      for (const socket of open) socket.end()
+      open.clear()
+    },
+  }
+}

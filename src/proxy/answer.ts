@@ -1,0 +1,38 @@
+/**
+ * @module An answer the decision gave (404, 421, a redirect, …), rendered for either path: as a
+ * Response for the hand-over server, as HTTP/1.1 bytes for the relay. Both come from one page, so the
+ * two paths say the same thing.
+ */
+import type { AnswerDecision } from './decide.ts'
+import { errorPage, type ErrorPage } from './error-page.ts'
+
+const REASONS: Record<AnswerDecision['status'], string> = {
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  404: 'Not Found',
+  421: 'Misdirected Request',
+  502: 'Bad Gateway',
+}
+
+function pageOf(answer: AnswerDecision, accept: string | null): ErrorPage {
+  if (answer.status === 308) return { headers: { location: answer.location!, 'cache-control': 'no-store' }, body: '' }
+  return errorPage(answer.status, answer.detail, accept)
+}
+
+export function answerResponse(answer: AnswerDecision, accept: string | null, method: string): Response {
+  const page = pageOf(answer, accept)
+  return new Response(method === 'HEAD' || page.body === '' ? null : page.body, { status: answer.status, headers: page.headers })
+}
+
+/**
+ * The same answer as raw HTTP/1.1 bytes for the relay. `keepOpen` false adds `connection: close` (the
+ * relay closes after an answer to a request whose body it would otherwise have to skip).
+ */
+export function rawAnswer(answer: AnswerDecision, accept: string | null, method: string, keepOpen: boolean): Buffer {
+  const page = pageOf(answer, accept)
+  const body = Buffer.from(page.body)
+  let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status]}\r\n`
+  for (const name in page.headers) head += `${name}: ${page.headers[name]}\r\n`
+  head += `date: ${new Date().toUTCString()}\r\ncontent-length: ${body.length}\r\n${keepOpen ? '' : 'connection: close\r\n'}\r\n`
+  return method === 'HEAD' ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
+}
