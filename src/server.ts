@@ -7,8 +7,8 @@ import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
-import { createRouteStore, routesTargeting, type Route, type RouteStore } from './routes/index.ts'
+import { createProxyTargets, serviceNameOf, type ProxyTargets } from './targets/index.ts'
+import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
 import { createExternalServices, type ExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
@@ -64,6 +64,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
     })
     const audience = apiResource(config)
+    let apiRouteTable: RouteTable | undefined
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
     const oauth = composeOAuthServer({ config, store, bus, clock, logger, keyRing, targets, apiOrigin: () => apiUrl })
@@ -81,7 +82,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
         ...proxyAuthRoutes(targets),
         ...proxyRouteRoutes(targets, {
-          applicableRoutes: async (target) => applicableRoutes(await routes.list(), target),
+          // The matcher's own rule, on the stored routes: the API cannot disagree with the edge.
+          applicableRoutes: async (target) => (apiRouteTable = compileRouteTable(await routes.list(), apiRouteTable)).applicable(target),
           routeExists: async (routeId) => (await routes.get(routeId)) !== null,
         }),
         ...externalServiceRoutes(services, {
@@ -132,21 +134,6 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
   }
 }
 
-
-/**
- * INTEGRATOR: the routes that apply to a proxy, in the order they are tried (`routes` is in matching
- * order already). This restates the matcher's rule; replace it with the routes module's own function
- * once the matcher exports one, so GET /proxy/targets/{h}/routes cannot disagree with the edge.
- */
-function applicableRoutes(routes: readonly Route[], target: ProxyTarget): Route[] {
-  if (target.route_mode === 'none') return []
-  return routes.filter(
-    (route) =>
-      route.enabled &&
-      (route.scope === 'global' || route.proxy_hostnames.includes(target.proxy_hostname)) &&
-      (target.route_mode === 'selective' ? target.enabled_routes.includes(route.route_id) : !target.disabled_routes.includes(route.route_id)),
-  )
-}
 
 /** Runs work now and, while it fails (a store outage), again every few seconds, without blocking start-up. */
 function keepTrying(work: () => Promise<void>, logger: Logger, what: string): void {

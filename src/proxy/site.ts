@@ -3,6 +3,7 @@
  * backends (URLs parsed, relay heads pre-built), the response headers it sets, and how its routes
  * apply to it.
  */
+import { SERVICE_SCHEME } from '../lib/index.ts'
 import type { ProxyRouteSettings } from '../routes/index.ts'
 import type { ProxyTarget } from '../targets/index.ts'
 import type { Upstream } from './forward.ts'
@@ -34,7 +35,6 @@ export interface Site {
   readonly responseRules: { readonly http: ResponseHeaderRules; readonly https: ResponseHeaderRules }
 }
 
-const SERVICE_SCHEME = 'service://'
 /** Distinct route target URLs a site remembers; beyond it (routes churned for days) it starts over. */
 const MAX_REMEMBERED_BACKENDS = 10_000
 

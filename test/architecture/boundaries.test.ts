@@ -39,6 +39,7 @@ const LIBRARY_OWNERS: Record<string, string[]> = {
   'acme-client': ['certs'],
   '@peculiar/x509': ['certs'],
   dockerode: ['docker'],
+  re2js: ['routes'],
   hono: ['api', 'oauth', 'proxy'],
   '@scalar/hono-api-reference': ['api'],
 }
