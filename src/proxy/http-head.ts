@@ -113,8 +113,12 @@ export function readRequestHead(bytes: Uint8Array, maxBytes: number = DEFAULT_MA
     if (view.subarray(authorityStart, authorityEnd).indexOf(0x40) !== -1) return invalid('userinfo in the request-target')
     // RFC 9110 §4.2.1: a URI with an empty host MUST be rejected as invalid.
     // RFC 9112 §3.2.2: the server MUST ignore Host and use the absolute-form target's authority instead.
-    host = authorityEnd > authorityStart ? parseHost(view, authorityStart, authorityEnd) : null
-    if (host === null) return invalid('invalid authority in the absolute-form request-target')
+    const authority = authorityEnd > authorityStart ? parseHost(view, authorityStart, authorityEnd) : null
+    if (authority === null) return invalid('invalid authority in the absolute-form request-target')
+    // §3.2 has a client send a Host identical to the authority. The hand-over server (Bun.serve) routes
+    // by Host alone, so a request naming two different hosts would be read two ways: refuse it.
+    if (host !== null && host !== authority) return invalid('the absolute-form authority and the Host header name different hosts')
+    host = authority
   }
   return { status: 'complete', host, headLength }
 }

@@ -48,10 +48,18 @@ describe('complete heads', () => {
     expect(hostOf(request('Host: [::ffff:127.0.0.1]'))).toBe('[::ffff:127.0.0.1]')
   })
 
-  test('RFC 9112 §3.2.2: an absolute-form target takes precedence over Host', () => {
-    expect(hostOf('GET http://Target.test:81/x?y HTTP/1.1\r\nHost: other.test\r\n\r\n')).toBe('target.test')
+  test('RFC 9112 §3.2: an absolute-form target and a Host naming different hosts are refused (the two paths would read them two ways)', () => {
+    expect(read('GET http://Target.test:81/x?y HTTP/1.1\r\nHost: other.test\r\n\r\n')).toEqual({
+      status: 'invalid',
+      reason: 'the absolute-form authority and the Host header name different hosts',
+    })
+    expect(read('GET http://[::1]:9/ HTTP/1.1\r\nHost: x\r\n\r\n').status).toBe('invalid')
+  })
+
+  test('RFC 9112 §3.2.2: an absolute-form target names the host (Host, when sent, must name the same one)', () => {
+    expect(hostOf('GET http://Target.test:81/x?y HTTP/1.1\r\nHost: target.TEST:81\r\n\r\n')).toBe('target.test')
     expect(hostOf('GET HTTPS://secure.test HTTP/1.1\r\n\r\n')).toBe('secure.test')
-    expect(hostOf('GET http://[::1]:9/ HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('[::1]')
+    expect(hostOf('GET http://[::1]:9/ HTTP/1.1\r\nHost: [::1]:9\r\n\r\n')).toBe('[::1]')
     expect(hostOf('GET http://q.test?x=1 HTTP/1.1\r\n\r\n')).toBe('q.test')
     // Origin-form and asterisk-form leave Host in charge; so do other look-alikes.
     expect(hostOf('OPTIONS * HTTP/1.1\r\nHost: star.test\r\n\r\n')).toBe('star.test')
