@@ -7,11 +7,8 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { Logger } from '../lib/index.ts'
-import { RouteError } from '../routes/index.ts'
-import { ServiceError } from '../services/index.ts'
+import { DomainError, type Logger } from '../lib/index.ts'
 import { StoreUnavailableError } from '../store/index.ts'
-import { TargetError } from '../targets/index.ts'
 
 export type ApiErrorCode =
   | 'invalid_request'
@@ -58,10 +55,6 @@ export function renderError(c: Context, error: ApiError): Response {
   return c.json({ error: error.code, error_description: error.description }, error.status)
 }
 
-type DomainError = TargetError | ServiceError | RouteError
-
-const isDomainError = (error: Error): error is DomainError => error instanceof TargetError || error instanceof ServiceError || error instanceof RouteError
-
 /** The one place a domain error becomes a status: the same kind means the same answer for every resource. */
 function fromDomainError(error: DomainError): ApiError {
   const kind = error.kind
@@ -82,7 +75,7 @@ function fromDomainError(error: DomainError): ApiError {
 export function createErrorHandler(logger: Logger) {
   return function onError(error: Error, c: Context): Response {
     if (error instanceof ApiError) return renderError(c, error)
-    if (isDomainError(error)) return renderError(c, fromDomainError(error))
+    if (error instanceof DomainError) return renderError(c, fromDomainError(error))
     if (error instanceof StoreUnavailableError) {
       logger.warn('store unavailable', { path: c.req.path, error: error.message })
       return renderError(c, new ApiError(503, 'store_unavailable', `the ${error.kind} store is unavailable; retry later`, { 'Retry-After': '5' }))

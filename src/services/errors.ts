@@ -1,13 +1,4 @@
 /** @module What can go wrong with an external service that the caller must be told about. */
+import { DomainError } from '../lib/index.ts'
 
-export class ServiceError extends Error {
-  constructor(
-    readonly kind: 'not_found' | 'conflict' | 'invalid',
-    message: string,
-    /** The input field at fault, for 'invalid'. */
-    readonly field?: string,
-  ) {
-    super(message)
-    this.name = 'ServiceError'
-  }
-}
+export class ServiceError extends DomainError {}

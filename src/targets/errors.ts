@@ -1,13 +1,4 @@
 /** @module What can go wrong with a proxy target that the caller must be told about. */
+import { DomainError } from '../lib/index.ts'
 
-export class TargetError extends Error {
-  constructor(
-    readonly kind: 'not_found' | 'conflict' | 'invalid',
-    message: string,
-    /** The setting at fault, for 'invalid'. */
-    readonly field?: string,
-  ) {
-    super(message)
-    this.name = 'TargetError'
-  }
-}
+export class TargetError extends DomainError {}
