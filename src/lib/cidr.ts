@@ -1,5 +1,6 @@
 /** @module IPv4/IPv6 CIDR parsing and matching, for trusted-peer lists (PROXY protocol, load balancers). */
 import { isIP } from 'node:net'
+import { addressBits, normalizeClientAddress } from './ip-address.ts'
 
 export interface Cidr {
   readonly family: 4 | 6
@@ -20,32 +21,17 @@ export function parseCidr(text: string): Cidr | null {
   return { family, bits: addressBits(address, family), prefixLength }
 }
 
+/**
+ * Families are kept apart, with one exception: an IPv4-mapped address (`::ffff:10.0.0.1`, how a
+ * dual-stack socket shows an IPv4 client) also matches IPv4 ranges, as the client's IPv4 address. The
+ * reverse does not hold: a plain IPv4 address never matches an IPv6 range, `::ffff:0:0/96` and `::/0`
+ * included, so IPv4 ranges must be written in IPv4 form (10.0.0.0/8, not ::ffff:10.0.0.0/104).
+ */
 export function cidrContains(cidr: Cidr, address: string): boolean {
-  let family = isIP(address)
-  // An IPv4 client seen on a dual-stack socket arrives as ::ffff:a.b.c.d.
-  if (family === 6 && cidr.family === 4 && address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4) {
-    address = address.slice(7)
-    family = 4
-  }
+  if (cidr.family === 4) address = normalizeClientAddress(address)
+  const family = isIP(address)
   if (family !== cidr.family) return false
   const width = BigInt(family === 4 ? 32 : 128)
   const shift = width - BigInt(cidr.prefixLength)
   return addressBits(address, family) >> shift === cidr.bits >> shift
-}
-
-function addressBits(address: string, family: 4 | 6): bigint {
-  if (family === 4) return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n)
-  const [head = '', tail] = address.split('::')
-  let groups = head ? head.split(':') : []
-  let tailGroups = tail ? tail.split(':') : []
-  const expand = (list: string[]) =>
-    list.flatMap((group) => {
-      if (!group.includes('.')) return [group]
-      const v4 = addressBits(group, 4)
-      return [(v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16)]
-    })
-  groups = expand(groups)
-  tailGroups = expand(tailGroups)
-  const all = tail === undefined ? groups : [...groups, ...Array(8 - groups.length - tailGroups.length).fill('0'), ...tailGroups]
-  return all.reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group || '0', 16)), 0n)
 }

@@ -22,6 +22,18 @@ describe('CIDR', () => {
     expect(contains('10.0.0.0/8', '::1')).toBe(false)
   })
 
+  test('a dual-stack client (::ffff:a.b.c.d, any spelling) matches IPv4 ranges; a plain IPv4 address never matches an IPv6 range', () => {
+    for (const mapped of ['::ffff:10.0.0.1', '::FFFF:10.0.0.1', '::ffff:a00:1', '0:0:0:0:0:ffff:10.0.0.1']) {
+      expect(contains('10.0.0.0/8', mapped)).toBe(true)
+      expect(contains('11.0.0.0/8', mapped)).toBe(false)
+    }
+    // The mapped form is still an IPv6 address for IPv6 ranges (the CIMD blocklist names ::ffff:0:0/96).
+    expect(contains('::ffff:0:0/96', '::ffff:10.0.0.1')).toBe(true)
+    // Normalized to 10.0.0.1, the client no longer matches a range written in the mapped form: write IPv4 ranges as IPv4.
+    expect(contains('::ffff:10.0.0.0/104', '10.0.0.1')).toBe(false)
+    expect(contains('::ffff:0:0/96', '10.0.0.1')).toBe(false)
+  })
+
   test('malformed CIDRs are rejected', () => {
     for (const bad of ['', '10.0.0.0/33', '10.0.0/8', '::1/129', 'a.b.c.d', '10.0.0.0/-1', '10.0.0.0/8/8', 'localhost']) {
       expect(parseCidr(bad)).toBeNull()
