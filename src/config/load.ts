@@ -8,7 +8,8 @@ type Parsed = { [K in SettingName]: v.InferOutput<(typeof SETTINGS)[K]['schema']
 export interface Config {
   readonly httpPort: number
   readonly httpsPort: number
-  readonly listenAddress: string
+  /** Undefined when not set: the listeners then bind dual-stack `::`, or 0.0.0.0 where the host has no IPv6 (resolveListenAddress). */
+  readonly listenAddress: string | undefined
   readonly proxyPorts: { readonly http: { readonly first: number; readonly last: number }; readonly https: { readonly first: number; readonly last: number } }
   readonly apiHost: string
   readonly apiPort: number
@@ -70,7 +71,7 @@ function buildConfig(p: Parsed): Config {
   return deepFreeze({
     httpPort: p.httpPort as number,
     httpsPort: p.httpsPort as number,
-    listenAddress: p.listenAddress as string,
+    listenAddress: p.listenAddress,
     proxyPorts: { http: p.proxyHttpPorts as { first: number; last: number }, https: p.proxyHttpsPorts as { first: number; last: number } },
     apiHost,
     apiPort,

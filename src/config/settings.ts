@@ -58,7 +58,13 @@ const cidrList = v.pipe(
 const text = v.string()
 const flag = v.pipe(v.string(), v.picklist(['true', 'false', '1', '0'], 'expected true or false'), v.transform((value) => value === 'true' || value === '1'))
 const email = v.pipe(v.string(), v.email('expected an email address'))
-const logLevel = v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`)
+/** A .env written for the original says INFO or WARNING (Python's names): any case, and WARNING/CRITICAL mean warn/error. */
+const PYTHON_LOG_LEVELS: Readonly<Record<string, string>> = { warning: 'warn', critical: 'error' }
+const logLevel = v.pipe(
+  v.string(),
+  v.transform((text) => PYTHON_LOG_LEVELS[text.toLowerCase()] ?? text.toLowerCase()),
+  v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
+)
 
 interface Setting<S extends v.GenericSchema<string, unknown>> {
   readonly env: string
@@ -77,7 +83,8 @@ function setting<S extends v.GenericSchema<string, unknown>>(s: Setting<S>): Set
 export const SETTINGS = {
   httpPort: setting({ env: 'HTTP_PORT', fallback: '80', schema: port, description: 'public HTTP listener port' }),
   httpsPort: setting({ env: 'HTTPS_PORT', fallback: '443', schema: port, description: 'public HTTPS listener port' }),
-  listenAddress: setting({ env: 'LISTEN_ADDRESS', fallback: '0.0.0.0', schema: host, description: 'address the public HTTP and HTTPS listeners bind to' }),
+  // No fallback: unset means dual-stack `::`, or 0.0.0.0 on a host without IPv6 (edge/listen-address.ts decides at start-up).
+  listenAddress: setting({ env: 'LISTEN_ADDRESS', schema: host, description: 'address the public HTTP and HTTPS listeners bind to (default :: dual-stack; 0.0.0.0 where the host has no IPv6)' }),
   apiHost: setting({ env: 'API_HOST', fallback: '127.0.0.1', schema: host, description: 'address the management API binds to' }),
   apiPort: setting({ env: 'API_PORT', fallback: '9000', schema: port, description: 'management API port' }),
   proxyHttpPorts: setting({ env: 'PROXY_HTTP_PORTS', fallback: '12000-12999', schema: portRange, description: 'loopback ports for the per-proxy servers behind HTTP' }),
