@@ -1,6 +1,7 @@
 /** @module `oauth-https-proxy serve`: boots the server and stops it cleanly on SIGINT/SIGTERM. */
 import { defineCommand } from 'citty'
-import { loadConfig } from '../config/index.ts'
+import { legacyEnvWarnings, loadConfig } from '../config/index.ts'
+import { createLogger } from '../lib/index.ts'
 import { startServer } from '../server.ts'
 import { givenFlags, settingsArgs } from './settings-args.ts'
 
@@ -9,12 +10,15 @@ export const serveCommand = defineCommand({
   args: settingsArgs(),
   async run({ args }) {
     const config = loadConfig(process.env, givenFlags(args))
+    const logger = createLogger(config.logLevel)
+    // A .env written for the original project: say what no longer applies rather than ignore it silently.
+    for (const warning of legacyEnvWarnings(process.env)) logger.warn(warning)
     // Listen for signals before anything starts: a signal during start-up still means a clean stop.
     const stopRequested = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve())
       process.once('SIGTERM', () => resolve())
     })
-    const server = await startServer(config)
+    const server = await startServer(config, { logger })
     await stopRequested
     await server.stop()
     process.exit(0)
