@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { getPath } from 'hono/utils/url'
 import type { Config } from '../config/index.ts'
 import type { Clock, Logger } from '../lib/index.ts'
 import type { KeyRing } from '../oauth/index.ts'
@@ -14,6 +15,7 @@ import { mountDocs } from './docs.ts'
 import { createErrorHandler, notFound } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { keyRoutes } from './keys.ts'
+import { mountMovedPaths } from './moved-paths.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { systemRoutes } from './system.ts'
 
@@ -29,11 +31,22 @@ export interface ApiDeps {
   readonly extraRoutes?: readonly RouteSpec[]
 }
 
+/**
+ * Scripts written for the original call collection paths with a trailing slash (`/proxy/targets/`,
+ * `/routes/`), so one trailing slash is ignored when routing. Not under /.well-known/: there the path
+ * after the well-known name is an issuer's or resource's path (RFC 8414 §3.1, RFC 9728 §3.1), slash included.
+ */
+function routingPath(request: Request): string {
+  const path = getPath(request)
+  return path.length > 1 && path.endsWith('/') && !path.startsWith('/.well-known/') ? path.slice(0, -1) : path
+}
+
 export function createApiApp(deps: ApiDeps): Hono {
-  const app = new Hono()
+  const app = new Hono({ getPath: routingPath })
   app.use(requestId())
   app.onError(createErrorHandler(deps.logger))
   app.notFound(notFound)
+  mountMovedPaths(app)
 
   const routes: RouteSpec[] = [...healthRoutes(deps.store), ...systemRoutes(deps), ...keyRoutes(deps.keyRing), ...(deps.extraRoutes ?? [])]
   mountRoutes(app, routes, deps)
