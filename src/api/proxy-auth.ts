@@ -26,6 +26,19 @@ export function proxyAuthRoutes(targets: ProxyTargets): RouteSpec[] {
     return target
   }
 
+  const changeAuth = (method: 'put' | 'post', summary: string) =>
+    defineRoute({
+      method,
+      path: '/proxy/targets/:hostname/auth',
+      params: HostnameParams,
+      scope: 'admin',
+      tag: 'proxies',
+      summary,
+      body: UpdateProxyAuthSchema,
+      responses: { 200: { description: 'the auth settings now', schema: ProxyAuthSchema }, 404: NOT_FOUND },
+      handler: async (c, { params, body }) => c.json(authSettingsOf(await targets.update(params.hostname, body))),
+    })
+
   return [
     defineRoute({
       method: 'get',
@@ -37,17 +50,9 @@ export function proxyAuthRoutes(targets: ProxyTargets): RouteSpec[] {
       responses: { 200: { description: 'the auth settings', schema: ProxyAuthSchema }, 404: NOT_FOUND },
       handler: async (c, { params }) => c.json(authSettingsOf(await read(params.hostname))),
     }),
-    defineRoute({
-      method: 'put',
-      path: '/proxy/targets/:hostname/auth',
-      params: HostnameParams,
-      scope: 'admin',
-      tag: 'proxies',
-      summary: 'Change auth settings: every field given is applied, the others keep their values; `*` means any GitHub user in every list',
-      body: UpdateProxyAuthSchema,
-      responses: { 200: { description: 'the auth settings now', schema: ProxyAuthSchema }, 404: NOT_FOUND },
-      handler: async (c, { params, body }) => c.json(authSettingsOf(await targets.update(params.hostname, body))),
-    }),
+    changeAuth('put', 'Change auth settings: every field given is applied, the others keep their values; `*` means any GitHub user in every list'),
+    // The original's spelling. Its POST overwrote every field (an omitted list became null); this one is PUT.
+    changeAuth('post', 'The same as PUT (the original\'s spelling): every field given is applied, the others keep their values'),
     defineRoute({
       method: 'delete',
       path: '/proxy/targets/:hostname/auth',
