@@ -30,6 +30,13 @@ export interface RouteStore {
    * proxy_hostnames exists, RouteError('invalid', …, 'target_value') when the target names no service or proxy.
    */
   create(input: CreateRoute, actor: string | null): Promise<Route>
+  /**
+   * Creates a route under the id it had elsewhere (configuration import), so proxies' enabled_routes and
+   * disabled_routes still name it. It gets a new sequence: routes imported in matching order keep their
+   * order. Throws RouteError('conflict') when the id exists or an equal route holds the claim, and what
+   * create throws for a missing target.
+   */
+  importRoute(input: CreateRoute & { readonly route_id: string }, actor: string | null): Promise<Route>
   /** Applies every field given and keeps the others; throws RouteError('not_found' | 'conflict' | 'invalid'). */
   update(routeId: string, changes: UpdateRoute): Promise<Route>
   /** Throws RouteError('not_found'). */
@@ -54,6 +61,28 @@ export function createRouteStore(store: Store, bus: EventBus, clock: Clock, chec
     if (type === 'hostname' && !(await checks.proxyExists(value))) throw new RouteError('invalid', `no proxy for ${value}`, 'target_value')
   }
 
+  /** Claims the route's fields for routeId and writes it; null when the id is taken (the claim is given back). */
+  const insert = async (input: CreateRoute, routeId: string, actor: string | null): Promise<Route | null> => {
+    const fingerprint = routeFingerprint(input)
+    const holder = await claims.claim(fingerprint, routeId)
+    if (holder !== null) throw duplicateOf(holder)
+    try {
+      const stamp = now()
+      const route: Route = { ...input, route_id: routeId, created_by: actor, created_at: stamp, updated_at: stamp, sequence: await nextRouteSequence(store) }
+      if ((await collection.put(routeId, route, { ifAbsent: true })) !== null) {
+        await announce(routeId)
+        return route
+      }
+    } catch (error) {
+      await claims.release(fingerprint, routeId).catch(() => {})
+      throw error
+    }
+    // The id is taken. Its claim is given back only if it is ours: the route holding the id may have these very fields.
+    const holderOfId = await collection.get(routeId)
+    if (!holderOfId || routeFingerprint(holderOfId.value) !== fingerprint) await claims.release(fingerprint, routeId)
+    return null
+  }
+
   return {
     async list() {
       return (await collection.list()).map(({ value }) => value).sort(byMatchingOrder)
@@ -63,26 +92,18 @@ export function createRouteStore(store: Store, bus: EventBus, clock: Clock, chec
     },
     async create(input, actor) {
       await checkTargetExists(input)
-      const fingerprint = routeFingerprint(input)
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const routeId = newRouteId(input.path_pattern)
-        const holder = await claims.claim(fingerprint, routeId)
-        if (holder !== null) throw duplicateOf(holder)
-        try {
-          const stamp = now()
-          const route: Route = { ...input, route_id: routeId, created_by: actor, created_at: stamp, updated_at: stamp, sequence: await nextRouteSequence(store) }
-          if ((await collection.put(routeId, route, { ifAbsent: true })) !== null) {
-            await announce(routeId)
-            return route
-          }
-        } catch (error) {
-          await claims.release(fingerprint, routeId).catch(() => {})
-          throw error
-        }
-        // The random id was taken (32 bits): give the claim back and draw another.
-        await claims.release(fingerprint, routeId)
+        const route = await insert(input, newRouteId(input.path_pattern), actor)
+        if (route) return route
+        // The random id was taken (32 bits): draw another.
       }
       throw new RouteError('conflict', 'no free route id; retry')
+    },
+    async importRoute({ route_id: routeId, ...input }, actor) {
+      await checkTargetExists(input)
+      const route = await insert(input, routeId, actor)
+      if (!route) throw new RouteError('conflict', `a route ${routeId} already exists`)
+      return route
     },
     async update(routeId, changes) {
       const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<RawRouteFields>
