@@ -4,15 +4,18 @@ export { isBlockedAddress } from './cimd-address.ts'
 export { createClientFinder, type ClientFinder } from './client-finder.ts'
 export { parseClientMetadata, type ClientMetadataErrorCode, type ClientMetadataResult } from './client-metadata.ts'
 export {
+  ClientIdSchema,
   GRANT_TYPES,
   isConfidentialMethod,
   MAX_REDIRECT_URIS,
   OAuthClientSchema,
+  PortableClientSchema,
   RESPONSE_TYPES,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type ClientMetadata,
   type GrantType,
   type OAuthClient,
+  type PortableClient,
   type ResponseType,
   type TokenEndpointAuthMethod,
 } from './model.ts'

@@ -30,7 +30,11 @@ export function isConfidentialMethod(method: TokenEndpointAuthMethod): boolean {
   return method !== 'none'
 }
 
-const HEX_SHA256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))
+const HEX_SHA256 = v.pipe(v.string('expected a SHA-256 hash'), v.regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hash (64 lower-case hex digits)'))
+
+/** Our ids are base64url; anything else (a CIMD URL, "..", a 1 MB string) is simply not a registered client. */
+export const CLIENT_ID_SYNTAX = /^[A-Za-z0-9_-]{1,128}$/
+export const ClientIdSchema = v.pipe(v.string('expected a client id'), v.regex(CLIENT_ID_SYNTAX, 'expected a registered client id (1-128 letters, digits, "_" or "-")'))
 
 /**
  * The client's own metadata after registration defaults are applied: what RFC 7592 §2.2 replaces.
@@ -92,3 +96,21 @@ export function toClientView(stored: StoredClient): OAuthClient {
   if (stored.client_secret_expires_at !== undefined) view.client_secret_expires_at = stored.client_secret_expires_at
   return view
 }
+
+/**
+ * A client as the configuration export carries it: the view, plus (only when secrets are exported) the
+ * two hashes, so an imported client authenticates with the secret it already has. Never plaintext.
+ * Metadata is checked here for shape; the import runs parseClientMetadata for the registration policy.
+ */
+export const PortableClientSchema = v.strictObject(
+  {
+    ...ClientMetadataEntries,
+    client_id: ClientIdSchema,
+    client_id_issued_at: v.pipe(v.number('expected seconds since the epoch'), v.integer('expected whole seconds'), v.minValue(0)),
+    client_secret_expires_at: v.optional(v.literal(0, 'expected 0 (secrets do not expire)')),
+    client_secret_hash: v.optional(HEX_SHA256),
+    registration_access_token_hash: v.optional(HEX_SHA256),
+  },
+  'unknown field',
+)
+export type PortableClient = v.InferOutput<typeof PortableClientSchema>

@@ -1,13 +1,25 @@
 /**
  * @module The client registry (RFC 7591 registration, RFC 7592 management): server-chosen client
  * ids, secrets and registration access tokens handed out once and stored only as SHA-256 hashes,
- * constant-time checks. The hashes never leave this file: every read returns an OAuthClient view.
+ * constant-time checks. Every read returns an OAuthClient view; the hashes leave this file only
+ * through exportClients, for the admin's configuration export with secrets.
  */
 import * as v from 'valibot'
 import type { Clock } from '../../lib/index.ts'
 import { randomToken, secretsEqual, sha256Hex } from '../../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../../store/index.ts'
-import { ClientMetadataSchema, isConfidentialMethod, StoredClientSchema, toClientView, type ClientMetadata, type OAuthClient, type StoredClient, type TokenEndpointAuthMethod } from './model.ts'
+import {
+  CLIENT_ID_SYNTAX,
+  ClientMetadataSchema,
+  isConfidentialMethod,
+  StoredClientSchema,
+  toClientView,
+  type ClientMetadata,
+  type OAuthClient,
+  type PortableClient,
+  type StoredClient,
+  type TokenEndpointAuthMethod,
+} from './model.ts'
 
 /** 128 bits: ids are not secrets, only unguessable enough that nobody can pick a colliding one. */
 const CLIENT_ID_BYTES = 16
@@ -16,8 +28,6 @@ const SECRET_BYTES = 32
 const MAX_WRITE_ATTEMPTS = 5
 /** Compared against when the client is unknown, so an unknown id costs the same as a wrong secret. */
 const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
-/** Our ids are base64url; anything else (a CIMD URL, "..", a 1 MB string) is simply not a registered client. */
-const CLIENT_ID_SYNTAX = /^[A-Za-z0-9_-]{1,128}$/
 
 export interface RegisteredClient {
   readonly client: OAuthClient
@@ -60,6 +70,14 @@ export interface ClientRegistry {
   delete(clientId: string): Promise<boolean>
   /** Every client, as views: never a secret or a hash. */
   list(): Promise<OAuthClient[]>
+  /** Every client with its two hashes (never plaintext, which is not stored): for the admin's configuration export only. */
+  exportClients(): Promise<PortableClient[]>
+  /**
+   * Creates or replaces a client under its own client_id and client_id_issued_at (configuration import).
+   * A hash the input lacks is kept from the stored client; a new client without one gets the hash of a
+   * random secret nobody knows (it cannot authenticate, or manage itself, until an admin re-registers it).
+   */
+  importClient(client: PortableClient): Promise<OAuthClient>
 }
 
 export function createClientRegistry(store: Store, clock: Clock): ClientRegistry {
@@ -157,6 +175,32 @@ export function createClientRegistry(store: Store, clock: Clock): ClientRegistry
 
     async list() {
       return (await clients.list()).map(({ value }) => toClientView(value))
+    },
+
+    async exportClients() {
+      return (await clients.list()).map(({ value }) => {
+        const hashes = value.client_secret_hash === undefined ? {} : { client_secret_hash: value.client_secret_hash }
+        return { ...toClientView(value), ...hashes, registration_access_token_hash: value.registration_access_token_hash }
+      })
+    },
+
+    async importClient(client) {
+      const unknownSecretHash = () => sha256Hex(randomToken(SECRET_BYTES))
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const current = await load(client.client_id)
+        const secretHash = client.client_secret_hash ?? current?.value.client_secret_hash ?? unknownSecretHash()
+        const next: StoredClient = {
+          ...metadataOnly(client),
+          client_id: client.client_id,
+          client_id_issued_at: client.client_id_issued_at,
+          ...(isConfidentialMethod(client.token_endpoint_auth_method) ? { client_secret_hash: secretHash, client_secret_expires_at: 0 as const } : {}),
+          registration_access_token_hash: client.registration_access_token_hash ?? current?.value.registration_access_token_hash ?? unknownSecretHash(),
+          updated_at: nowSec(),
+        }
+        const written = await clients.put(client.client_id, next, current === null ? { ifAbsent: true } : { ifVersion: current.version })
+        if (written !== null) return toClientView(next)
+      }
+      throw new Error(`client ${client.client_id} is being changed concurrently; retry`)
     },
   }
 }
