@@ -143,12 +143,15 @@ export async function revokeFamily(ctx: GrantsContext, familyId: string, why: st
   throw new Error(`token family ${familyId} is being changed concurrently; retry`)
 }
 
-/** The live families of one GitHub login (compared case-insensitively, as GitHub does). */
-export async function listFamilies(ctx: GrantsContext, username: string): Promise<FamilySummary[]> {
-  const wanted = username.toLowerCase()
+/** The live families of one GitHub login (compared case-insensitively, as GitHub does), or of one client; oldest first. */
+export async function listFamilies(ctx: GrantsContext, of: { readonly username: string } | { readonly clientId: string }): Promise<FamilySummary[]> {
+  const matches =
+    'username' in of
+      ? (family: ActiveFamily) => family.grant.user.username.toLowerCase() === of.username.toLowerCase()
+      : (family: ActiveFamily) => family.grant.clientId === of.clientId
   const found: FamilySummary[] = []
   for (const { value } of await ctx.families.list()) {
-    if (value.state !== 'active' || value.grant.user.username.toLowerCase() !== wanted) continue
+    if (value.state !== 'active' || !matches(value)) continue
     found.push({
       familyId: value.familyId,
       clientId: value.grant.clientId,

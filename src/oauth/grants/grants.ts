@@ -56,8 +56,12 @@ export interface Grants {
   introspect(token: string): Promise<IntrospectionResponse>
   /** A user's live refresh-token families, for the admin view. */
   listFamilies(username: string): Promise<FamilySummary[]>
+  /** A client's live refresh-token families, for the admin view. */
+  listClientFamilies(clientId: string): Promise<FamilySummary[]>
   /** Ends a family and its live access tokens; false when there was no live family. */
   revokeFamily(familyId: string): Promise<boolean>
+  /** Ends every live family of a client (it is being deleted); returns how many ended. */
+  revokeClientFamilies(clientId: string): Promise<number>
 }
 
 export function createGrants(options: GrantsOptions): Grants {
@@ -87,11 +91,17 @@ export function createGrants(options: GrantsOptions): Grants {
     revoke: (token, clientId) => revokeToken(ctx, token, clientId),
     isRevoked: (jti) => isAccessTokenRevoked(ctx, jti),
     introspect: (token) => introspectToken(ctx, token),
-    listFamilies: (username) => listFamilies(ctx, username),
+    listFamilies: (username) => listFamilies(ctx, { username }),
+    listClientFamilies: (clientId) => listFamilies(ctx, { clientId }),
     async revokeFamily(familyId) {
       // Only a live family: an admin's typo must not leave a tombstone behind.
       if (!FAMILY_ID_SYNTAX.test(familyId) || (await ctx.families.get(familyId))?.value.state !== 'active') return false
       return revokeFamily(ctx, familyId, 'revoked by an admin')
+    },
+    async revokeClientFamilies(clientId) {
+      let ended = 0
+      for (const family of await listFamilies(ctx, { clientId })) if (await revokeFamily(ctx, family.familyId, 'client deleted')) ended++
+      return ended
     },
   }
 }
