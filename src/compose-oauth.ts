@@ -5,6 +5,7 @@
  */
 import {
   authorizeRoutes,
+  clientAdminRoutes,
   createDeviceGrant,
   deviceRoutes,
   oauthMetadataRoutes,
@@ -31,6 +32,7 @@ import {
   MetadataOverridesSchema,
   resolveResource,
   selectApp,
+  type ClientRegistry,
   type Grants,
   type KeyRing,
   type OAuthUser,
@@ -41,6 +43,8 @@ import { accessListsOf, createTargetCache, hostnamesTargeting, type ProxyTarget,
 export interface OAuthServer {
   readonly routes: RouteSpec[]
   readonly grants: Grants
+  /** Registered (RFC 7591) clients, for the configuration export and import. */
+  readonly clients: ClientRegistry
   /** Whether a token's iss is one of this server's issuers (PUBLIC_URL, the API's own address, a proxy in front of the API). */
   isOurIssuer(issuer: string): Promise<boolean>
 }
@@ -88,6 +92,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
 
   return {
     grants,
+    clients: registry,
     // An issuer is ours when a request to its host would resolve to exactly that issuer.
     async isOurIssuer(issuer) {
       if (issuer === config.publicUrl) return true
@@ -128,6 +133,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
       ...deviceRoutes({ devices, registry: clients, resolveIssuer, logger, resolveResource: resources.resolve }),
       ...tokenRoutes({ grants, registry: clients, resolveIssuer, logger, deviceGrant: createDeviceGrant({ devices, logger }) }),
       ...tokenAdminRoutes(grants),
+      ...clientAdminRoutes(registry, grants),
     ],
   }
 }

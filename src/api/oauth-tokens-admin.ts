@@ -4,14 +4,14 @@
  * which also ends its live access tokens.
  */
 import * as v from 'valibot'
-import type { Grants } from '../oauth/index.ts'
+import type { FamilySummary, Grants } from '../oauth/index.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 import { ApiError } from './errors.ts'
 
 const TAG = 'oauth'
 const iso = (ms: number) => new Date(ms).toISOString()
 
-const FamilySchema = v.object({
+export const FamilySchema = v.object({
   family_id: v.string(),
   client_id: v.string(),
   username: v.string(),
@@ -23,6 +23,22 @@ const FamilySchema = v.object({
   last_used_at: v.string(),
   expires_at: v.string(),
 })
+
+/** A family as the admin sees it: who, which client, which scopes and when; no token, hash or sealed pair. */
+export function familyView(family: FamilySummary): v.InferOutput<typeof FamilySchema> {
+  return {
+    family_id: family.familyId,
+    client_id: family.clientId,
+    username: family.user.username,
+    sub: family.user.sub,
+    scopes: [...family.scopes],
+    resource: family.resource,
+    issuer: family.issuer,
+    created_at: iso(family.createdAtMs),
+    last_used_at: iso(family.lastUsedAtMs),
+    expires_at: iso(family.expiresAtMs),
+  }
+}
 
 /** GitHub logins: at most 39 characters; a little room for local names. */
 const QuerySchema = v.object({ username: v.pipe(v.string(), v.minLength(1, 'is required'), v.maxLength(100)) })
@@ -40,20 +56,7 @@ export function tokenAdminRoutes(grants: Grants): RouteSpec[] {
       async handler(c, { query }) {
         const families = await grants.listFamilies(query.username)
         c.header('Cache-Control', 'no-store')
-        return c.json(
-          families.map((family) => ({
-            family_id: family.familyId,
-            client_id: family.clientId,
-            username: family.user.username,
-            sub: family.user.sub,
-            scopes: family.scopes,
-            resource: family.resource,
-            issuer: family.issuer,
-            created_at: iso(family.createdAtMs),
-            last_used_at: iso(family.lastUsedAtMs),
-            expires_at: iso(family.expiresAtMs),
-          })),
-        )
+        return c.json(families.map(familyView))
       },
     }),
     defineRoute({
