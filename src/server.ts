@@ -5,7 +5,7 @@
 import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
-import { startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
+import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
@@ -108,7 +108,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: config.listenAddress ?? '0.0.0.0', httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
+      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
       { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())

@@ -108,19 +108,30 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   })
   const pool = createUpstreamPool()
 
+  /**
+   * Counts event-driven syncs. A reconcile whose snapshot was read before a hostname's event came skips
+   * that hostname: its snapshot is older than what the event applied (or removed).
+   */
+  let epoch = 0
+  const syncedAt = new Map<string, number>()
+
   const syncOne = async (hostname: string) => {
+    syncedAt.set(hostname, ++epoch)
     const target = await targets.get(hostname)
     if (target) await manager.apply(target)
     else await manager.remove(hostname)
   }
 
   const reconcile = async () => {
+    const startEpoch = epoch
     const [stored] = await Promise.all([targets.list(), routing.reload()])
+    const isSyncedSince = (hostname: string) => (syncedAt.get(hostname) ?? 0) > startEpoch
     const wanted = new Set(stored.map((target) => target.proxy_hostname))
     await Promise.all([
-      ...stored.map((target) => manager.apply(target)),
-      ...manager.hostnames().filter((hostname) => !wanted.has(hostname)).map((hostname) => manager.remove(hostname)),
+      ...stored.filter((target) => !isSyncedSince(target.proxy_hostname)).map((target) => manager.apply(target)),
+      ...manager.hostnames().filter((hostname) => !wanted.has(hostname) && !isSyncedSince(hostname)).map((hostname) => manager.remove(hostname)),
     ])
+    for (const [hostname, at] of syncedAt) if (at <= startEpoch) syncedAt.delete(hostname)
   }
 
   const unsubscribe = deps.bus.subscribe(async (event) => {

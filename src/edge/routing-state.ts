@@ -36,6 +36,13 @@ export function createRoutingState(routeSource: RouteSource, serviceSource: Serv
   const services = new Map<string, string>()
   let table: RouteTable = compileRouteTable([])
   let isStale = false
+  /**
+   * Counts refreshes. An event's refresh marks its key; a reload whose snapshot was read before that
+   * mark keeps the refreshed value instead of its older snapshot (the reload and an event overlap).
+   */
+  let epoch = 0
+  const refreshedAt = new Map<string, number>()
+  const isNewerThan = (key: string, startEpoch: number) => (refreshedAt.get(key) ?? 0) > startEpoch
 
   return {
     routes() {
@@ -47,31 +54,44 @@ export function createRoutingState(routeSource: RouteSource, serviceSource: Serv
     },
     serviceUrl: (name) => services.get(name),
     async refreshRoute(routeId) {
+      refreshedAt.set(`route:${routeId}`, ++epoch)
       const route = await routeSource.get(routeId)
       if (route) routes.set(routeId, route)
       else routes.delete(routeId)
       isStale = true
     },
     async refreshService(name) {
+      refreshedAt.set(`service:${name}`, ++epoch)
       const service = await serviceSource.get(name)
       if (service) services.set(name, service.target_url)
       else services.delete(name)
     },
     async reload() {
+      const startEpoch = epoch
       const [allRoutes, allServices] = await Promise.all([routeSource.list(), serviceSource.list()])
-      // Unchanged documents keep the table: the reconcile runs every 30 s and must not force a rebuild.
-      const isSame = allRoutes.length === routes.size && allRoutes.every((route) => sameRoute(routes.get(route.route_id), route))
-      if (!isSame) {
-        routes.clear()
-        for (const route of allRoutes) routes.set(route.route_id, route)
+      const snapshot = new Map(allRoutes.map((route) => [route.route_id, route]))
+      for (const id of new Set([...routes.keys(), ...snapshot.keys()])) {
+        if (isNewerThan(`route:${id}`, startEpoch)) continue
+        const stored = snapshot.get(id)
+        const held = routes.get(id)
+        // Unchanged documents keep the table: the reconcile runs every 30 s and must not force a rebuild.
+        if (stored && held && sameRoute(held, stored)) continue
+        if (stored) routes.set(id, stored)
+        else routes.delete(id)
         isStale = true
       }
-      services.clear()
-      for (const service of allServices) services.set(service.service_name, service.target_url)
+      const storedServices = new Map(allServices.map((service) => [service.service_name, service.target_url]))
+      for (const name of new Set([...services.keys(), ...storedServices.keys()])) {
+        if (isNewerThan(`service:${name}`, startEpoch)) continue
+        const url = storedServices.get(name)
+        if (url === undefined) services.delete(name)
+        else services.set(name, url)
+      }
+      for (const [key, at] of refreshedAt) if (at <= startEpoch) refreshedAt.delete(key)
     },
   }
 }
 
-function sameRoute(a: Route | undefined, b: Route): boolean {
-  return a !== undefined && a.updated_at === b.updated_at && JSON.stringify(a) === JSON.stringify(b)
+function sameRoute(a: Route, b: Route): boolean {
+  return a.updated_at === b.updated_at && JSON.stringify(a) === JSON.stringify(b)
 }
