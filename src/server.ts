@@ -33,7 +33,7 @@ export interface ServerOptions {
   readonly logger?: Logger
   readonly clock?: Clock
   /** Data-plane timings that have no setting (tests shorten the slowloris deadline). */
-  readonly edge?: Pick<EdgeOptions, 'readDeadlineMs' | 'drainMs' | 'reconcileIntervalMs' | 'idleTimeoutSec'>
+  readonly edge?: Pick<EdgeOptions, 'readDeadlineMs' | 'drainMs' | 'reconcileIntervalMs' | 'idleTimeoutSec' | 'minBodyBytesPerSec'>
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {

@@ -172,7 +172,10 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     if (isClosed || exchange || toClient.hasPending) return
     if (input.length === inputFrom) {
       if (isClientEnded) return closeClient()
-      return deadlines.track(clock, timeouts.idleMs)
+      // Between requests the connection may idle; before its first (a drain right after a TLS
+      // handshake comes here too) the head clock keeps running.
+      if (hasStartedRequest) deadlines.track(clock, timeouts.idleMs)
+      return
     }
     const parsed = parseRequestHead(input, NO_NAMES, inputFrom)
     if (parsed.status === 'incomplete') {
