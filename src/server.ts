@@ -2,7 +2,7 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes } from './api/index.ts'
+import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateSource } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
@@ -95,6 +95,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...portRoutes(ports),
         ...routeRoutes(routes),
         ...oauth.routes,
+        ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, clock }),
       ],
     })
     let api: ReturnType<typeof Bun.serve>

@@ -15,5 +15,7 @@ export { createDeviceGrant, deviceRoutes, type DeviceRoutesDeps } from './oauth-
 export { tokenRoutes, type DeviceGrantHandler, type TokenRoutesDeps } from './oauth-token.ts'
 export { tokenAdminRoutes } from './oauth-tokens-admin.ts'
 export { clientAdminRoutes } from './oauth-clients-admin.ts'
+export { systemConfigRoutes } from './system-config.ts'
+export type { ConfigDeps } from './config-document.ts'
 export type { FormParams } from './form-body.ts'
 export { oauthMetadataRoutes, type OAuthMetadataDeps } from './oauth-metadata.ts'

@@ -26,5 +26,6 @@ export {
 export { RouteError, type RouteErrorKind } from './errors.ts'
 export { checkPattern } from './pattern.ts'
 export { byMatchingOrder } from './order.ts'
+export { routeFingerprint } from './claims.ts'
 export { createRouteStore, routesTargeting, type RouteStore, type RouteTargetChecks } from './service.ts'
 export { compileRouteTable, type RouteMatch, type RouteTable } from './matcher.ts'
