@@ -1,66 +1,99 @@
 #!/usr/bin/env bun
 /** @module Entry point: the citty root command. `serve` is the default; every other group is CLI. */
-import { defineCommand, runCommand, showUsage } from 'citty'
-import { keysCommand, serveCommand, tokenCommand, UsageError } from './cli/index.ts'
+// First: decides colour before citty is evaluated (see the module).
+import './cli/color-env.ts'
+import { defineCommand, runCommand, type CommandDef } from 'citty'
+import {
+  CliError,
+  commandGroups,
+  createCompletionCommand,
+  EXIT,
+  keysCommand,
+  loginCommand,
+  logoutCommand,
+  renderHelp,
+  serveCommand,
+  statusCommand,
+  tokenCommand,
+  UsageError,
+} from './cli/index.ts'
 import { ConfigError } from './config/index.ts'
 import { StartupError } from './lib/index.ts'
 import { VERSION } from './version.ts'
 
-const root = defineCommand({
-  meta: { name: 'oauth-https-proxy', version: VERSION, description: 'HTTPS edge with ACME certificates and an OAuth 2.1 authorization server' },
-  subCommands: { serve: serveCommand, token: tokenCommand, keys: keysCommand },
+const PROGRAM = 'oauth-https-proxy'
+
+const root: CommandDef = defineCommand({
+  meta: { name: PROGRAM, version: VERSION, description: 'HTTPS edge with ACME certificates and an OAuth 2.1 authorization server' },
+  subCommands: {
+    serve: serveCommand,
+    login: loginCommand,
+    logout: logoutCommand,
+    status: statusCommand,
+    ...commandGroups,
+    token: tokenCommand,
+    keys: keysCommand,
+    completion: createCompletionCommand(() => root, PROGRAM),
+  },
 })
 
-const EXIT_USAGE = 2
-const EXIT_FAILURE = 1
-
 async function main(argv: string[]): Promise<void> {
-  // citty colours its help and errors; piped into a file or another program that is noise.
-  if (!process.stdout.isTTY || !process.stderr.isTTY) process.env.NO_COLOR = '1'
   // `serve` is the default: no command, or only flags, means serve.
   const rawArgs = argv.length === 0 || argv[0]!.startsWith('-') && !['--help', '-h', '--version', '-v'].includes(argv[0]!) ? ['serve', ...argv] : argv
   if (rawArgs.includes('--version') && rawArgs.length === 1) return void console.log(VERSION)
-  if (rawArgs.some((arg) => arg === '--help' || arg === '-h')) return showHelp(rawArgs)
   try {
+    if (rawArgs.some((arg) => arg === '--help' || arg === '-h')) return await showHelp(rawArgs)
     await runCommand(root, { rawArgs })
   } catch (error) {
+    // A group without its command (`oauth-https-proxy proxy`): its help says what it has.
+    if ((error as { code?: string }).code === 'E_NO_COMMAND') process.stderr.write(`${await helpText(rawArgs)}\n`)
     process.exit(reportFailure(error))
   }
 }
 
+/** The help of the deepest command named before --help, with its examples. */
 async function showHelp(rawArgs: string[]): Promise<void> {
+  process.stdout.write(`${await helpText(rawArgs)}\n`)
+}
+
+async function helpText(rawArgs: string[]): Promise<string> {
   let command = root
-  let parent: typeof root | undefined
+  const path = [PROGRAM]
   for (const arg of rawArgs) {
-    const sub = (command.subCommands as Record<string, typeof root> | undefined)?.[arg]
+    const sub = (command.subCommands as Record<string, CommandDef> | undefined)?.[arg]
     if (!sub) break
-    parent = command
     command = sub
+    path.push(arg)
   }
-  await showUsage(command, parent)
+  return renderHelp(command, path)
 }
 
 /** One line on stderr for what a user can fix; a stack trace only for our own bugs. */
 function reportFailure(error: unknown): number {
   if (error instanceof ConfigError) {
-    for (const problem of error.problems) console.error(`oauth-https-proxy: ${problem}`)
-    return EXIT_USAGE
+    for (const problem of error.problems) console.error(`${PROGRAM}: ${problem}`)
+    return EXIT.usage
+  }
+  if (error instanceof CliError) {
+    console.error(`${PROGRAM}: ${error.message}`)
+    return error.exitCode
   }
   if (error instanceof UsageError) {
-    console.error(`oauth-https-proxy: ${error.message}`)
-    return EXIT_USAGE
+    console.error(`${PROGRAM}: ${error.message}`)
+    return EXIT.usage
   }
   if (error instanceof StartupError) {
-    console.error(`oauth-https-proxy: ${error.message}`)
-    return EXIT_FAILURE
+    console.error(`${PROGRAM}: ${error.message}`)
+    return EXIT.error
   }
-  // citty reports unknown commands (code E_UNKNOWN_COMMAND) and missing required flags (code EARG) as CLIErrors.
+  // citty reports unknown commands (code E_UNKNOWN_COMMAND), a group without its command (E_NO_COMMAND)
+  // and missing required flags (code EARG) as CLIErrors.
   if (error instanceof Error && error.name === 'CLIError') {
-    console.error(`oauth-https-proxy: ${error.message}`)
-    return EXIT_USAGE
+    console.error(`${PROGRAM}: ${error.message}`)
+    return EXIT.usage
   }
   console.error(error)
-  return EXIT_FAILURE
+  return EXIT.error
 }
 
 await main(process.argv.slice(2))

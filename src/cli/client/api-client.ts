@@ -1,0 +1,125 @@
+/**
+ * @module createApiClient: the one way a command calls the management API. It sends the token given
+ * for this run (--token / OHP_TOKEN) or the stored login for the server URL; a stored login is
+ * refreshed silently (RFC 6749 §6 refresh_token grant, rotated tokens saved) when the access token has
+ * expired, or once when the API answers 401 invalid_token. Failures are CliErrors (one line, exit code).
+ */
+import { VERSION } from '../../version.ts'
+import { resolveGivenToken, resolveServerUrl, type ApiArgs, type Env } from './args.ts'
+import { createCredentialStore, type CredentialStore, type ServerCredentials } from './credentials.ts'
+import { apiError, CliError, EXIT } from './errors.ts'
+import { send, type HttpAnswer } from './http.ts'
+import { postTokenEndpoint, storedTokens } from './oauth.ts'
+
+/** Refresh this long before the recorded expiry: the request must still be valid when it arrives. */
+export const EXPIRY_SKEW_MS = 5_000
+
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>
+
+export interface ApiClient {
+  /** The canonical server URL (the key of the stored login). */
+  readonly serverUrl: string
+  /** Each resolves with the parsed JSON answer (null for 204) or throws a CliError. */
+  get<T = unknown>(path: string, query?: Query): Promise<T>
+  post<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
+  put<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
+  patch<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
+  delete<T = unknown>(path: string, query?: Query): Promise<T>
+}
+
+export interface ApiClientDeps {
+  readonly env?: Env
+  readonly credentials?: CredentialStore
+  readonly nowMs?: () => number
+}
+
+/** `/proxy/targets/${hostname}` with every interpolated value percent-encoded as one path segment. */
+export function apiPath(strings: TemplateStringsArray, ...values: readonly (string | number)[]): string {
+  return strings.reduce((path, text, index) => path + text + (index < values.length ? encodeURIComponent(String(values[index])) : ''), '')
+}
+
+/** How to sign in again, for messages: always names the server. */
+export const loginHint = (serverUrl: string) => `run: oauth-https-proxy login --url ${serverUrl}`
+
+export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiClient {
+  const env = deps.env ?? process.env
+  const nowMs = deps.nowMs ?? Date.now
+  const serverUrl = resolveServerUrl(args, env)
+  const givenToken = resolveGivenToken(args, env)
+  const store = deps.credentials ?? createCredentialStore(env)
+
+  function signedIn(): ServerCredentials & { tokens: NonNullable<ServerCredentials['tokens']> } {
+    const credentials = store.get(serverUrl)
+    if (!credentials?.tokens) throw new CliError(`not signed in to ${serverUrl}; ${loginHint(serverUrl)}`, EXIT.auth)
+    return credentials as ServerCredentials & { tokens: NonNullable<ServerCredentials['tokens']> }
+  }
+
+  /** A fresh access token from the refresh token; the rotated pair replaces the stored one. */
+  async function refresh(used: string): Promise<string> {
+    const credentials = signedIn()
+    // Another run may have refreshed since this one read the file: use its token rather than spend ours.
+    if (credentials.tokens.access_token !== used && credentials.tokens.expires_at_ms - EXPIRY_SKEW_MS > nowMs()) return credentials.tokens.access_token
+    const refreshToken = credentials.tokens.refresh_token
+    if (!refreshToken) throw new CliError(`the session at ${serverUrl} has expired; ${loginHint(serverUrl)}`, EXIT.auth)
+    const result = await postTokenEndpoint(
+      credentials.token_endpoint,
+      { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: credentials.client_id, resource: credentials.resource },
+      serverUrl,
+    )
+    if (!result.ok) {
+      // RFC 6749 §5.2: the refresh token (or this client) is no longer good; forget it, keep the registration.
+      if (['invalid_grant', 'invalid_client', 'unauthorized_client'].includes(result.error)) {
+        store.set(serverUrl, { ...credentials, tokens: undefined })
+        throw new CliError(`the session at ${serverUrl} has ended (${result.error}); ${loginHint(serverUrl)}`, EXIT.auth)
+      }
+      throw apiError(result.status, result.body, 'refreshing the access token')
+    }
+    const tokens = storedTokens(result.tokens, nowMs(), credentials.tokens)
+    store.set(serverUrl, { ...credentials, tokens })
+    return tokens.access_token
+  }
+
+  async function accessToken(): Promise<string> {
+    if (givenToken !== undefined) return givenToken
+    const { tokens } = signedIn()
+    return tokens.expires_at_ms - EXPIRY_SKEW_MS > nowMs() ? tokens.access_token : refresh(tokens.access_token)
+  }
+
+  function exchange(method: string, path: string, token: string, body: unknown, query: Query | undefined): Promise<HttpAnswer> {
+    const url = new URL(serverUrl + (path.startsWith('/') ? path : `/${path}`))
+    for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value))
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}`, 'user-agent': `oauth-https-proxy-cli/${VERSION}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    return send(url.href, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, serverUrl)
+  }
+
+  async function request<T>(method: string, path: string, body: unknown, query: Query | undefined): Promise<T> {
+    let token = await accessToken()
+    let answer = await exchange(method, path, token, body, query)
+    // RFC 6750 §3.1: invalid_token means this token (expired, revoked, rotated key) — a refresh may help once.
+    if (answer.status === 401 && givenToken === undefined && isInvalidToken(answer)) {
+      token = await refresh(token)
+      answer = await exchange(method, path, token, body, query)
+    }
+    // A redirect is not followed: the token must not travel to another address.
+    if (answer.status < 200 || answer.status >= 300) {
+      const hint = answer.status !== 401 ? undefined : givenToken !== undefined ? 'the token from --token or OHP_TOKEN' : loginHint(serverUrl)
+      throw apiError(answer.status, answer.body, hint)
+    }
+    return (answer.status === 204 ? null : answer.body) as T
+  }
+
+  return {
+    serverUrl,
+    get: (path, query) => request('GET', path, undefined, query),
+    post: (path, body, query) => request('POST', path, body, query),
+    put: (path, body, query) => request('PUT', path, body, query),
+    patch: (path, body, query) => request('PATCH', path, body, query),
+    delete: (path, query) => request('DELETE', path, undefined, query),
+  }
+}
+
+function isInvalidToken(answer: HttpAnswer): boolean {
+  const code = (answer.body as { error?: unknown } | null)?.error
+  return code === 'invalid_token' || /error="invalid_token"/.test(answer.headers.get('www-authenticate') ?? '')
+}
