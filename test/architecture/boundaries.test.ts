@@ -40,7 +40,7 @@ const LIBRARY_OWNERS: Record<string, string[]> = {
   '@peculiar/x509': ['certs'],
   dockerode: ['docker'],
   re2js: ['routes'],
-  yaml: ['api'],
+  yaml: ['api', 'cli'],
   hono: ['api', 'oauth', 'proxy'],
   '@scalar/hono-api-reference': ['api'],
 }
