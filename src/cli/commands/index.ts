@@ -1,6 +1,14 @@
 /** @module The API command groups (proxy, route, service, oauth, system, …): main.ts mounts each key as a subcommand. */
+import { oauthCommand } from './oauth.ts'
+import { proxyCommand } from './proxy.ts'
+import { routeCommand } from './route.ts'
+import { serviceCommand } from './service.ts'
 import { systemCommand } from './system.ts'
 
 export const commandGroups = {
+  proxy: proxyCommand,
+  route: routeCommand,
+  service: serviceCommand,
+  oauth: oauthCommand,
   system: systemCommand,
 }
