@@ -1,41 +1,10 @@
 #!/usr/bin/env bun
-/** @module Entry point: the citty root command. `serve` is the default; every other group is CLI. */
-// First: decides colour before citty is evaluated (see the module).
-import './cli/color-env.ts'
-import { defineCommand, runCommand, type CommandDef } from 'citty'
-import {
-  CliError,
-  commandGroups,
-  createCompletionCommand,
-  EXIT,
-  keysCommand,
-  loginCommand,
-  logoutCommand,
-  renderHelp,
-  serveCommand,
-  statusCommand,
-  tokenCommand,
-  UsageError,
-} from './cli/index.ts'
+/** @module Entry point: runs the root command (src/cli/root.ts). `serve` is the default; every other group is CLI. */
+import { runCommand, type CommandDef } from 'citty'
+import { CliError, EXIT, PROGRAM, renderHelp, rootCommand as root, stripAnsi, UsageError } from './cli/index.ts'
 import { ConfigError } from './config/index.ts'
 import { StartupError } from './lib/index.ts'
 import { VERSION } from './version.ts'
-
-const PROGRAM = 'oauth-https-proxy'
-
-const root: CommandDef = defineCommand({
-  meta: { name: PROGRAM, version: VERSION, description: 'HTTPS edge with ACME certificates and an OAuth 2.1 authorization server' },
-  subCommands: {
-    serve: serveCommand,
-    login: loginCommand,
-    logout: logoutCommand,
-    status: statusCommand,
-    ...commandGroups,
-    token: tokenCommand,
-    keys: keysCommand,
-    completion: createCompletionCommand(() => root, PROGRAM),
-  },
-})
 
 async function main(argv: string[]): Promise<void> {
   // `serve` is the default: no command, or only flags, means serve.
@@ -46,7 +15,7 @@ async function main(argv: string[]): Promise<void> {
     await runCommand(root, { rawArgs })
   } catch (error) {
     // A group without its command (`oauth-https-proxy proxy`): its help says what it has.
-    if ((error as { code?: string }).code === 'E_NO_COMMAND') process.stderr.write(`${await helpText(rawArgs)}\n`)
+    if ((error as { code?: string }).code === 'E_NO_COMMAND') process.stderr.write(`${await helpText(rawArgs, process.stderr.isTTY === true)}\n`)
     process.exit(reportFailure(error))
   }
 }
@@ -56,7 +25,7 @@ async function showHelp(rawArgs: string[]): Promise<void> {
   process.stdout.write(`${await helpText(rawArgs)}\n`)
 }
 
-async function helpText(rawArgs: string[]): Promise<string> {
+async function helpText(rawArgs: string[], isTTY = process.stdout.isTTY === true): Promise<string> {
   let command = root
   const path = [PROGRAM]
   for (const arg of rawArgs) {
@@ -65,7 +34,7 @@ async function helpText(rawArgs: string[]): Promise<string> {
     command = sub
     path.push(arg)
   }
-  return renderHelp(command, path)
+  return renderHelp(command, path, process.env, isTTY)
 }
 
 /** One line on stderr for what a user can fix; a stack trace only for our own bugs. */
@@ -89,7 +58,8 @@ function reportFailure(error: unknown): number {
   // citty reports unknown commands (code E_UNKNOWN_COMMAND), a group without its command (E_NO_COMMAND)
   // and missing required flags (code EARG) as CLIErrors.
   if (error instanceof Error && error.name === 'CLIError') {
-    console.error(`${PROGRAM}: ${error.message}`)
+    // citty colours names in its messages whatever the terminal: an error line never needs colour.
+    console.error(`${PROGRAM}: ${stripAnsi(error.message)}`)
     return EXIT.usage
   }
   console.error(error)

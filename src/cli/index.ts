@@ -1,11 +1,4 @@
 /** @module The command-line surface: `serve`, the host commands and the API client commands. */
-export { CliError, EXIT, renderHelp } from './client/index.ts'
-export { commandGroups } from './commands/index.ts'
-export { createCompletionCommand } from './completion.ts'
-export { keysCommand } from './keys.ts'
-export { loginCommand } from './login.ts'
-export { logoutCommand } from './logout.ts'
-export { serveCommand } from './serve.ts'
-export { statusCommand } from './status.ts'
-export { tokenCommand } from './token.ts'
+export { CliError, EXIT, renderHelp, stripAnsi } from './client/index.ts'
+export { PROGRAM, rootCommand } from './root.ts'
 export { UsageError } from './usage-error.ts'

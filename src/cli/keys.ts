@@ -34,7 +34,7 @@ function keyJson(key: SigningKeyInfo) {
 }
 
 const rotate = defineCommand({
-  meta: { name: 'rotate', description: 'Sign new tokens with a new key; the old key verifies until its tokens have expired' },
+  meta: { name: 'rotate', description: 'Sign new tokens with a new key; the old key verifies until its tokens have expired\nExample: oauth-https-proxy keys rotate --data-dir /var/lib/oauth-https-proxy' },
   args: ARGS,
   async run({ args }) {
     const { kid, retiredKid, retireAfterSec } = await withKeyRing(args, async (keyRing, retireAfterSec) => ({ ...(await keyRing.rotate()), retireAfterSec }))
@@ -45,7 +45,7 @@ const rotate = defineCommand({
 })
 
 const list = defineCommand({
-  meta: { name: 'list', description: 'Signing keys still in use: the active one and retired ones that still verify' },
+  meta: { name: 'list', description: 'Signing keys still in use: the active one and retired ones that still verify\nExample: oauth-https-proxy keys list --json' },
   args: ARGS,
   async run({ args }) {
     const keys = (await withKeyRing(args, (keyRing) => keyRing.describe()))

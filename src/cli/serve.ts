@@ -6,7 +6,7 @@ import { startServer } from '../server.ts'
 import { givenFlags, settingsArgs } from './settings-args.ts'
 
 export const serveCommand = defineCommand({
-  meta: { name: 'serve', description: 'Run the server (the default command). Every flag can also be set by its environment variable.' },
+  meta: { name: 'serve', description: 'Run the server (the default command). Every flag can also be set by its environment variable.\nExample: oauth-https-proxy serve --public-url https://api.example.com --data-dir /var/lib/oauth-https-proxy' },
   args: settingsArgs(),
   async run({ args }) {
     const config = loadConfig(process.env, givenFlags(args))

@@ -9,7 +9,7 @@ import { HOST_STORE_ARGS, withHostStore } from './host-store.ts'
 import { UsageError } from './usage-error.ts'
 
 const issue = defineCommand({
-  meta: { name: 'issue', description: 'Print a signed API access token (only the token, on stdout)' },
+  meta: { name: 'issue', description: 'Print a signed API access token (only the token, on stdout)\nExample: OHP_TOKEN=$(oauth-https-proxy token issue --user admin --scope admin --ttl 15m)' },
   args: {
     user: { type: 'string', required: true, description: 'user name the token is issued to' },
     scope: { type: 'string', default: 'user', description: 'admin, user or mcp (several: "user mcp"); admin implies the others' },

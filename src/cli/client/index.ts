@@ -47,7 +47,7 @@ export { createCredentialStore, credentialsPath } from './credentials.ts'
 export type { CredentialStore, ServerCredentials, StoredTokens } from './credentials.ts'
 export { apiError, CliError, EXIT, exitCodeForStatus, printable, unreachable } from './errors.ts'
 export type { ExitCode } from './errors.ts'
-export { EXAMPLE_PREFIX, examplesOf, renderHelp, summaryOf } from './help.ts'
+export { EXAMPLE_PREFIX, examplesOf, renderHelp, stripAnsi, summaryOf } from './help.ts'
 export {
   CLI_SCOPES,
   decodeJwtPayload,
@@ -63,6 +63,7 @@ export type { DeviceAuthorization, DeviceStart, ServerMetadata, TokenResponse, T
 export { createProgress } from './progress.ts'
 export type { Progress, ProgressStream } from './progress.ts'
 export {
+  fitWidths,
   formatRecord,
   formatTable,
   formatValue,
