@@ -4,7 +4,7 @@
  * The flows themselves (login polling, silent refresh) live with their callers.
  */
 import type { StoredTokens } from './credentials.ts'
-import { apiError, CliError, EXIT } from './errors.ts'
+import { apiError, CliError, EXIT, printable } from './errors.ts'
 import { formPost, send } from './http.ts'
 
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -34,7 +34,7 @@ export async function discover(serverUrl: string): Promise<ServerMetadata> {
   }
   // RFC 8414 §3.3: the issuer MUST be identical to the URL discovery started from (mix-up defence).
   if (metadata.issuer.replace(/\/+$/, '') !== serverUrl) {
-    throw new CliError(`${serverUrl} names another issuer, ${metadata.issuer} (RFC 8414 §3.3); use --url ${metadata.issuer}`, EXIT.usage)
+    throw new CliError(`${serverUrl} says its issuer is ${printable(metadata.issuer, 200)}, which RFC 8414 §3.3 requires to be the URL itself; check --url`, EXIT.usage)
   }
   return metadata as ServerMetadata
 }
