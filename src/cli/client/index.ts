@@ -34,6 +34,8 @@
  * - Help: meta.description = one-line summary, then one or more lines "Example: oauth-https-proxy …";
  *   `--help` shows them under EXAMPLES (test/cli/help.test.ts requires one on every runnable command).
  * - Never print a token; messages to people (progress, confirmations) go to stderr, results to stdout.
+ * - Mounting: a group is a key of `commandGroups` (src/cli/commands/index.ts); cli/root.ts spreads it into
+ *   the root command, so completion and help see it with no other change.
  */
 export { API_ARGS, DEFAULT_SERVER_URL, OUTPUT_ARGS, outputModeOf, resolveGivenToken, resolveServerUrl, SERVER_ARGS, TOKEN_ARGS } from './args.ts'
 export type { ApiArgs, Env, OutputMode } from './args.ts'
