@@ -10,6 +10,7 @@ import { cidrContains, normalizeClientAddress, type Cidr, type Logger } from '..
 import { openRelaySession, parseProxyHeader, type ClientInfo, type Deadlines, type Expiring, type RelayDeps, type RelaySession, type Scheme } from '../proxy/index.ts'
 import type { Handoff } from './handoff.ts'
 import type { HostTable } from './host-table.ts'
+import { PipedHttp } from './piped-http.ts'
 import { concat, endSide, flush, openPipe, send, type Pipe } from './pipe.ts'
 
 export type Phase = 'proxy-header' | 'peek' | 'handshake' | 'relay' | 'connecting' | 'piping' | 'closed'
@@ -20,6 +21,8 @@ export interface Connection extends Expiring {
   client: ClientInfo
   relay: RelaySession | null
   pipe: Pipe | null
+  /** On a handed-over HTTP connection: its requests, watched one at a time for the relay's deadlines. */
+  http: PipedHttp | null
   /** When the client last sent bytes (the deadlines' clock), for the idle timeout of a piped connection. */
   lastActivityMs: number
 }
@@ -94,6 +97,7 @@ export function createConnectionCore(options: CoreOptions) {
       client,
       relay: null,
       pipe: null,
+      http: null,
       lastActivityMs: deadlines.nowMs,
       deadlineAtMs: 0,
       previousExpiring: null,
@@ -105,24 +109,62 @@ export function createConnectionCore(options: CoreOptions) {
     deadlines.track(connection, options.readDeadlineMs)
   }
 
-  /** The connection's clock passed: before the relay, the read deadline; when piped, the idle timeout. */
+  /**
+   * The connection's clock passed: before the relay, the read deadline; when piped, the idle timeout,
+   * and on a handed-over HTTP connection also the head deadline and the body rate, as on the relay.
+   */
   const expire = (socket: Socket<Connection>) => {
     const connection = socket.data
     if (connection.phase === 'closed' || connection.phase === 'relay') return
     if (connection.phase !== 'piping') return reject(socket, EMPTY, socket.data.client.isTls)
+    const { headMs, minBodyBytesPerSec } = options.relay.timeouts
+    const http = connection.http
+    if (http?.phase === 'head' && http.headStartedMs >= 0) {
+      const leftMs = headMs - (deadlines.nowMs - http.headStartedMs)
+      return leftMs > 0 ? deadlines.track(connection, leftMs) : close(socket)
+    }
+    if (http?.phase === 'body') {
+      // A hand-over server slow to take the body (bytes wait for it) is not the client's fault.
+      const isServerSlow = connection.pipe?.toLoopback.pending != null
+      if (!isServerSlow && http.bodyBytesInWindow < (minBodyBytesPerSec * headMs) / 1000) return close(socket)
+      http.bodyBytesInWindow = 0
+      return deadlines.track(connection, headMs)
+    }
+    // A request waiting for its answer is not idle: the hand-over server answers 504 at upstream_timeout.
+    if (http?.phase === 'wait') return deadlines.track(connection, options.idleTimeoutMs)
     const lastMs = Math.max(connection.lastActivityMs, connection.pipe?.lastActivityMs ?? 0)
     const quietMs = deadlines.nowMs - lastMs
     if (quietMs < options.idleTimeoutMs) return deadlines.track(connection, options.idleTimeoutMs - quietMs)
     close(socket)
   }
 
-  /** Pipes the connection to a loopback port; `first` is what the client sent that the target must see. */
-  const startPipe = (socket: Socket<Connection>, port: number, first: Uint8Array, canAnswerHttp: boolean) => {
+  /** A piped HTTP connection's requests, watched one at a time (piped-http.ts). */
+  const watchHttp = (socket: Socket<Connection>, pipe: Pipe): PipedHttp =>
+    new PipedHttp(
+      {
+        release: (bytes) => send(pipe.toLoopback, socket as Socket<unknown>, bytes),
+        refuse(reply) {
+          if (reply) send(pipe.toClient, null, Buffer.from(reply, 'latin1'))
+          close(socket)
+        },
+        pauseClient: () => socket.pause(),
+        resumeClient: () => socket.resume(),
+        rearm: () => deadlines.track(socket.data, options.relay.timeouts.headMs),
+      },
+      () => deadlines.nowMs,
+    )
+
+  /**
+   * Pipes the connection to a loopback port; `first` is what the client sent that the target must see.
+   * `isHttp`: a hand-over of plain HTTP (watched request by request), not a TLS stream for the terminator.
+   */
+  const startPipe = (socket: Socket<Connection>, port: number, first: Uint8Array, isHttp: boolean) => {
     const connection = socket.data
     connection.phase = 'connecting'
     connection.buffered = first
     deadlines.track(connection, options.idleTimeoutMs)
-    openPipe(socket as Socket<unknown>, port, connection.client, handoff, deadlines, { onClose: () => close(socket) }).then(
+    const fromServer = isHttp ? (bytes: Uint8Array) => connection.http?.fromServer(bytes) : undefined
+    openPipe(socket as Socket<unknown>, port, connection.client, handoff, deadlines, { onClose: () => close(socket), fromServer }).then(
       (pipe) => {
         if ((connection.phase as Phase) === 'closed') {
           handoff.forget(pipe.loopbackPort, pipe.targetPort)
@@ -130,15 +172,16 @@ export function createConnectionCore(options: CoreOptions) {
         }
         connection.pipe = pipe
         connection.phase = 'piping'
+        if (isHttp) connection.http = watchHttp(socket, pipe)
         const waiting = connection.buffered
         connection.buffered = EMPTY
-        if (waiting.length > 0) send(pipe.toLoopback, socket as Socket<unknown>, waiting)
+        if (waiting.length > 0) passOn(socket, Buffer.from(waiting.buffer, waiting.byteOffset, waiting.length))
       },
       (error) => {
         logger.warn('loopback listener unreachable', { port, error: String(error) })
         if (connection.phase === 'closed') return
         // Still at a request boundary: an HTTP answer is possible, except inside a TLS stream not yet decrypted.
-        reject(socket, canAnswerHttp ? httpError('502 Bad Gateway', 'the proxy instance is not reachable\n') : EMPTY)
+        reject(socket, isHttp ? httpError('502 Bad Gateway', 'the proxy instance is not reachable\n') : EMPTY)
       },
     )
   }
@@ -213,7 +256,8 @@ export function createConnectionCore(options: CoreOptions) {
         return true
       case 'piping':
         connection.lastActivityMs = deadlines.nowMs
-        send(connection.pipe!.toLoopback, socket as Socket<unknown>, bytes)
+        if (connection.http) connection.http.fromClient(bytes)
+        else send(connection.pipe!.toLoopback, socket as Socket<unknown>, bytes)
         return true
       case 'connecting':
         connection.lastActivityMs = deadlines.nowMs

@@ -63,6 +63,8 @@ export function endSide(side: Side): void {
 export interface PipeEvents {
   /** The loopback connection closed or failed: the pair is over. */
   readonly onClose: () => void
+  /** Sees what the loopback side sends, before it goes to the client. */
+  readonly fromServer?: (bytes: Uint8Array) => void
 }
 
 /**
@@ -78,6 +80,7 @@ export async function openPipe(client: Socket<unknown>, targetPort: number, clie
     socket: {
       data(socket, bytes) {
         socket.data.lastActivityMs = deadlines.nowMs
+        events.fromServer?.(bytes)
         send(socket.data.toClient, socket as Socket<unknown>, bytes)
       },
       drain(socket) {

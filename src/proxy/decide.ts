@@ -87,14 +87,15 @@ export function decide(tables: DecisionTables, input: DecisionInput): Decision {
   if (match) {
     const { route } = match
     backend = routeBackend(tables, site, route.target_type, route.target_value)
-    if (!backend) return answer(502, `route ${route.route_id}: its target ${route.target_type} ${route.target_value} does not exist`)
+    // The names stay out of the answer (anyone may ask); the route id is enough for the operator.
+    if (!backend) return answer(502, `the target of route ${route.route_id} does not exist`)
     if (route.strip_prefix && match.matchedLength > 0) {
       const rest = target.slice(match.matchedLength)
       upstreamPath = rest.charCodeAt(0) === 0x2f /* / */ ? rest : `/${rest}`
     }
   } else {
     backend = ownBackend(tables, site)
-    if (!backend) return answer(502, `the service ${site.targetService} does not exist`)
+    if (!backend) return answer(502, `the target of ${found!.proxyHostname} does not exist`)
   }
   return {
     kind: backend.handOver === null ? 'forward' : 'handover',
@@ -157,9 +158,9 @@ function routeBackend(tables: DecisionTables, site: Site, type: string, value: s
       return url === undefined ? undefined : site.backendFor(url)
     }
     case 'hostname': {
-      // Another proxy's backend, reached as that proxy would reach it.
+      // Another proxy's backend, reached as that proxy would reach it; a disabled proxy serves nobody.
       const other = tables.siteOf(value)
-      return other ? ownBackend(tables, other) : undefined
+      return other && other.target.enabled ? ownBackend(tables, other) : undefined
     }
     default:
       return undefined

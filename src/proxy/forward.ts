@@ -63,8 +63,11 @@ export async function forward(request: Request, requestHost: string, context: Fo
   const url = upstreamUrl(upstream.url, context.path)
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
   const body = hasBody ? request.body : null
-  // The client's own signal: a client that goes away cancels the upstream request too.
-  const init = { method: request.method, headers, body, redirect: 'manual', signal: request.signal, decompress: false, duplex: 'half' } as RequestInit
+  // Not the client's request.signal: Bun 1.4.5 aborts it as soon as a second pipelined request arrives
+  // behind this one, which would cancel a request the client still waits for. A client that leaves
+  // mid-response cancels the response body instead, which closes the backend connection; one that leaves
+  // before the head costs at most upstream_timeout.
+  const init = { method: request.method, headers, body, redirect: 'manual', decompress: false, duplex: 'half' } as RequestInit
   let pending: Promise<Response>
   let cancelOnTimeout: AbortController | null = null
   if (context.localFetch) pending = Promise.resolve(context.localFetch(new Request(url, init)))
@@ -74,7 +77,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
     // socket, so a timeout must be able to close it.
     cancelOnTimeout = new AbortController()
     const preamble = upstream.proxyProtocol ? buildProxyPreamble(upstream.proxyProtocol, client, context.instance) : NO_PREAMBLE
-    pending = rawFetch({ url: new URL(url), method: request.method, headers, body, preamble, signal: AbortSignal.any([request.signal, cancelOnTimeout.signal]) })
+    pending = rawFetch({ url: new URL(url), method: request.method, headers, body, preamble, signal: cancelOnTimeout.signal })
   } else {
     // fetch (https backends) adds Accept-Encoding when there is none: say "identity" (RFC 9110 §12.5.3) so
     // that a client that asked for no coding gets none.
@@ -107,8 +110,6 @@ class TimeoutError extends Error {
 function failure(error: unknown, request: Request, context: ForwardContext): Response {
   const accept = request.headers.get('accept')
   const isTimeout = error instanceof TimeoutError || (error as { name?: string })?.name === 'TimeoutError'
-  // A client that left is not a backend failure; nobody will read this answer anyway.
-  if (request.signal.aborted) return errorResponse(502, 'the client went away', accept)
   context.onError?.(`${isTimeout ? 'timeout' : 'connect'}: ${(error as Error)?.message ?? error}`)
   return isTimeout
     ? errorResponse(504, 'the backend did not answer in time', accept)

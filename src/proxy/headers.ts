@@ -40,7 +40,8 @@ export interface UpstreamHeaderOptions {
 export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderOptions): Headers {
   const { client } = options
   const connectionListed = listedInConnection(incoming)
-  const customNames = new Set(Object.keys(options.customHeaders).map((name) => name.toLowerCase()))
+  // Compared with "_" as "-", like the client's names below: a custom X_Team also drops the client's X-Team.
+  const customNames = new Set(Object.keys(options.customHeaders).map((name) => name.toLowerCase().replaceAll('_', '-')))
   const headers = new Headers()
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null

@@ -20,5 +20,8 @@ export {
   type ProxyHeader,
   type ProxyTlv,
 } from './proxy-protocol.ts'
+export { parseResponseHead } from './http1-response.ts'
+export { createBodyTracker, type BodyTracker } from './relay/body-tracker.ts'
+export type { RequestFraming } from './relay/request-head.ts'
 export { openRelaySession, type RelayDeps, type RelaySession, type RelayTimeouts } from './relay/relay.ts'
 export { createUpstreamPool, type UpstreamPool } from './relay/upstream-pool.ts'

@@ -105,7 +105,7 @@ const ROWS: readonly Row[] = [
   },
   { name: 'a disabled proxy → 404', schemes: HTTP, host: 'off.test', target: '/x', expect: notFound('off.test') },
   { name: 'a proxy whose target is service://ext-one', schemes: BOTH, host: 'svc.test', target: '/s?q=1', expect: served('service', '/s?q=1', 'svc.test') },
-  { name: 'a proxy whose service was force-deleted → 502', schemes: HTTP, host: 'svc-gone.test', target: '/s', expect: refused(502, 'bad_gateway', 'the service ext-gone-proxy does not exist') },
+  { name: 'a proxy whose service was force-deleted → 502', schemes: HTTP, host: 'svc-gone.test', target: '/s', expect: refused(502, 'bad_gateway', 'the target of svc-gone.test does not exist') },
   // Routes on routed.test (scope proxy); its own backend is "own".
   { name: 'route hit: prefix /api', schemes: BOTH, host: 'routed.test', target: '/api/v1?x=1', expect: served('api', '/api/v1?x=1', 'routed.test', { 'x-custom': 'routed' }) },
   { name: 'route hit: the prefix itself (/api)', schemes: HTTP, host: 'routed.test', target: '/api', expect: served('api', '/api', 'routed.test', { 'x-custom': 'routed' }) },
@@ -124,7 +124,7 @@ const ROWS: readonly Row[] = [
     schemes: BOTH,
     host: 'routed.test',
     target: '/gone/x',
-    expect: refused(502, 'bad_gateway', 'route {route:gone}: its target service ext-gone does not exist'),
+    expect: refused(502, 'bad_gateway', 'the target of route {route:gone} does not exist'),
   },
 ]
 
