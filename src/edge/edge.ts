@@ -89,12 +89,14 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
   /** Where the HTTPS listener really listens (known once it does: HTTPS_PORT may be 0). */
   let httpsListenPort = options.httpsPort
+  let httpListenPort = options.httpPort
   const tables: DecisionTables = {
     lookup: (hostname, scheme) => hosts.lookup(hostname, scheme),
     siteOf: (proxyHostname) => manager.siteOf(proxyHostname),
     routes: () => routing.routes(),
     serviceUrl: (name) => routing.serviceUrl(name),
     httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
+    isListenerPort: (port) => port === httpListenPort || port === httpsListenPort,
   }
   const manager = createInstanceManager({
     ports: deps.ports,
@@ -171,6 +173,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
     await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
     dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
+    httpListenPort = dispatchers[0]!.port
     // A PROXY protocol header comes before the ClientHello, which the TLS engine cannot skip: with trusted
     // load balancers, a plain listener reads it and pipes the rest to the terminator on loopback.
     const behindProxies = trustedProxies.length > 0

@@ -12,6 +12,7 @@ const REASONS: Record<AnswerDecision['status'], string> = {
   404: 'Not Found',
   421: 'Misdirected Request',
   502: 'Bad Gateway',
+  508: 'Loop Detected',
 }
 
 function pageOf(answer: AnswerDecision, accept: string | null): ErrorPage {

@@ -23,6 +23,8 @@ export interface DecisionTables {
   serviceUrl(name: string): string | undefined
   /** The public HTTPS port, for redirects (443 is left out of the URL). */
   httpsPort(): number
+  /** A port the public listeners listen on: a backend on this machine at that port is the edge itself. */
+  isListenerPort(port: number): boolean
 }
 
 export interface DecisionInput {
@@ -56,7 +58,7 @@ export interface ForwardDecision {
   readonly responseRules: ResponseHeaderRules
 }
 
-export type AnswerStatus = 308 | 400 | 404 | 421 | 502
+export type AnswerStatus = 308 | 400 | 404 | 421 | 502 | 508
 
 export interface AnswerDecision {
   readonly kind: 'answer'
@@ -97,6 +99,9 @@ export function decide(tables: DecisionTables, input: DecisionInput): Decision {
     backend = ownBackend(tables, site)
     if (!backend) return answer(502, `the target of ${found!.proxyHostname} does not exist`)
   }
+  // A backend that is this edge's own listener would receive the request again, and again (RFC 5842
+  // §7.2: 508 Loop Detected); preserve_host_header, on by default, brings it back to the same proxy.
+  if (backend.localPort !== null && tables.isListenerPort(backend.localPort)) return answer(508, 'the target is this edge itself (a forwarding loop)')
   return {
     kind: backend.handOver === null ? 'forward' : 'handover',
     reason: backend.handOver,

@@ -6,9 +6,10 @@ const TITLES: Record<number, string> = {
   421: 'Misdirected Request',
   502: 'Bad Gateway',
   504: 'Gateway Timeout',
+  508: 'Loop Detected',
 }
 
-const CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 421: 'misdirected_request', 502: 'bad_gateway', 504: 'gateway_timeout' }
+const CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 421: 'misdirected_request', 502: 'bad_gateway', 504: 'gateway_timeout', 508: 'loop_detected' }
 
 export type ErrorStatus = keyof typeof TITLES
 

@@ -21,6 +21,8 @@ export interface Backend {
   readonly handOver: HandOverReason | null
   /** The target is this process's own API: requests are handed to it in-process. */
   readonly isLocalApi: boolean
+  /** The port, when the host is this machine (loopback, unspecified or "localhost"): it may be the edge itself. */
+  readonly localPort: number | null
 }
 
 export interface Site {
@@ -78,7 +80,12 @@ function prepareBackend(url: URL, target: ProxyTarget, apiOrigin: string): Backe
     proxyProtocol: target.proxy_protocol,
   }
   const handOver = handOverReason(url, isLocalApi, target)
-  return { upstream, relay: handOver === null ? relayTargetOf(url, upstream) : null, handOver, isLocalApi }
+  return { upstream, relay: handOver === null ? relayTargetOf(url, upstream) : null, handOver, isLocalApi, localPort: isThisMachine(url.hostname) ? Number(url.port || (url.protocol === 'https:' ? 443 : 80)) : null }
+}
+
+/** Names that reach this machine whatever its interfaces are. */
+function isThisMachine(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname.startsWith('127.') || hostname === '[::1]' || hostname === '0.0.0.0' || hostname === '[::]' || hostname === '[::ffff:127.0.0.1]'
 }
 
 /** The relay speaks plain HTTP/1.1 and writes header bytes as Latin-1; everything else goes to the hand-over server. */

@@ -78,6 +78,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   const methodEnd = text.indexOf(' ')
   const targetEnd = text.indexOf(' ', methodEnd + 1)
   const requestLineEnd = text.indexOf('\r\n', targetEnd)
+  if (needsNormalising(text, methodEnd + 1, targetEnd)) return UNSUPPORTED
 
   let host: string | null = null
   let contentLength: string | null = null
@@ -164,6 +165,26 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       headLength: end + 4 - from,
     },
   }
+}
+
+/** RFC 3986 §3.3: a "." or ".." segment, literally or percent-encoded (§2.3: %2E is "."). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i
+
+/**
+ * A path the hand-over server would resolve before routing (dot segments, RFC 3986 §5.2.4; a
+ * backslash, which it reads as "/"): routing and forwarding it unresolved would let `/a/../b` reach a
+ * route of /b through /a's, and escape a target's path prefix, so such requests go there. Three
+ * indexOf calls on the common path.
+ */
+function needsNormalising(text: string, targetStart: number, targetEnd: number): boolean {
+  const queryAt = text.indexOf('?', targetStart)
+  const pathEnd = queryAt === -1 || queryAt > targetEnd ? targetEnd : queryAt
+  const backslash = text.indexOf('\\', targetStart)
+  if (backslash !== -1 && backslash < pathEnd) return true
+  const dot = text.indexOf('/.', targetStart)
+  const percent = text.indexOf('%2', targetStart)
+  if ((dot === -1 || dot >= pathEnd) && (percent === -1 || percent >= pathEnd)) return false
+  return DOT_SEGMENT.test(text.slice(targetStart, pathEnd))
 }
 
 /**
