@@ -6,12 +6,13 @@
  * refreshing at once: the last rename wins, and the server's refresh grace period covers the loser.
  * Nothing here prints a token or puts one in an error message.
  */
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
 import * as v from 'valibot'
 import type { Env } from './args.ts'
 import { CliError } from './errors.ts'
+import { writeFileAtomically } from './private-file.ts'
 
 const TokensSchema = v.object({
   access_token: v.string(),
@@ -80,21 +81,7 @@ export function createCredentialStore(env: Env, path = credentialsPath(env)): Cr
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     // The directory is ours alone: narrow it even if something created it wider.
     chmodSync(dir, 0o700)
-    const temp = join(dir, `.credentials.${process.pid}.${crypto.randomUUID()}.tmp`)
-    // 'wx' with mode 0600: created private (umask can only narrow it), never following an existing file.
-    const fd = openSync(temp, 'wx', 0o600)
-    try {
-      writeSync(fd, JSON.stringify(file, null, 2) + '\n')
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    try {
-      renameSync(temp, path)
-    } catch (error) {
-      unlinkSync(temp)
-      throw error
-    }
+    writeFileAtomically(path, JSON.stringify(file, null, 2) + '\n', 0o600)
   }
 
   return {

@@ -62,6 +62,7 @@ export {
   storedTokens,
 } from './oauth.ts'
 export type { DeviceAuthorization, DeviceStart, ServerMetadata, TokenResponse, TokenResult } from './oauth.ts'
+export { writeFileAtomically } from './private-file.ts'
 export { createProgress } from './progress.ts'
 export type { Progress, ProgressStream } from './progress.ts'
 export {

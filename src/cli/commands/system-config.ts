@@ -4,10 +4,9 @@
  * it exists; an import prints the plan (what is created, updated, deleted or unchanged per kind).
  */
 import { defineCommand } from 'citty'
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import YAML from 'yaml'
-import { API_ARGS, CliError, createApiClient, printJson, printTable, SERVER_ARGS, TOKEN_ARGS, type Column } from '../client/index.ts'
+import { API_ARGS, CliError, createApiClient, writeFileAtomically, printJson, printTable, SERVER_ARGS, TOKEN_ARGS, type Column } from '../client/index.ts'
 import { choices, defineApiCommand, usageError } from './flags.ts'
 
 const CLI = 'oauth-https-proxy system config'
@@ -38,27 +37,6 @@ const exportConfig = defineApiCommand({
   },
 })
 
-/** Temp file created with `mode` (umask can only narrow it), then renamed over the target: never a half or wider file. */
-function writeFileAtomically(path: string, text: string, mode: number): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  let fd: number
-  try {
-    fd = openSync(temp, 'wx', mode)
-  } catch (error) {
-    throw new CliError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
-  }
-  try {
-    writeSync(fd, text)
-  } finally {
-    closeSync(fd)
-  }
-  try {
-    renameSync(temp, path)
-  } catch (error) {
-    unlinkSync(temp)
-    throw new CliError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
-  }
-}
 
 interface KindPlan {
   readonly create: readonly string[]
