@@ -5,14 +5,14 @@
  * revocation, denial, a bad --token, and an unreachable server.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { createGitHubFake, type GitHubFake } from '../fixtures/github-fake.ts'
-import { freePort } from '../support/ports.ts'
-import { baseEnv, cleanupSpawned, makeTempDir, serveEnv, startServe, type ServedProcess } from '../support/serve.ts'
-import { spawnCli, stopCliProcesses } from './cli-process.ts'
+import type { GitHubFake } from '../fixtures/github-fake.ts'
+import { cleanupSpawned, type ServedProcess } from '../support/serve.ts'
+import { stopCliProcesses } from './cli-process.ts'
+import { startDeviceLoginServer, type DeviceLoginServer } from './device-login.ts'
 
-const APP = { clientId: 'Iv1.cliapp', clientSecret: 'cli-app-secret' }
+let edge: DeviceLoginServer
 let fake: GitHubFake
 let server: ServedProcess
 /** PUBLIC_URL: the API's resource, so login asks for it by name. */
@@ -20,35 +20,10 @@ let publicUrl: string
 /** The API's own loopback address, which is not PUBLIC_URL: login falls back to the server's resource. */
 let loopbackUrl: string
 let configHome: string
-const outputs: string[] = []
-/** Every token the CLI stored during the run: none may appear in any output. */
-const seenTokens = new Set<string>()
 
 beforeAll(async () => {
-  fake = createGitHubFake({
-    users: [
-      { id: 1, login: 'alice', emails: [{ email: 'alice@example.com', primary: true, verified: true }] },
-      { id: 2, login: 'mallory', emails: [{ email: 'mallory@example.com', primary: true, verified: true }] },
-    ],
-    apps: [{ ...APP, callbackUrl: 'http://localhost/callback' }],
-    deviceIntervalSec: 1,
-  })
-  const port = await freePort()
-  publicUrl = `http://localhost:${port}`
-  loopbackUrl = `http://127.0.0.1:${port}`
-  server = await startServe({
-    env: await serveEnv({
-      API_PORT: String(port),
-      PUBLIC_URL: publicUrl,
-      GITHUB_URL: fake.webUrl,
-      GITHUB_API_URL: fake.apiUrl,
-      GITHUB_CLIENT_ID: APP.clientId,
-      GITHUB_CLIENT_SECRET: APP.clientSecret,
-      OAUTH_ADMIN_USERS: 'alice',
-      OAUTH_ACCESS_TOKEN_LIFETIME: '2s',
-    }),
-  })
-  configHome = makeTempDir('ohp-cli-config-')
+  edge = await startDeviceLoginServer({ OAUTH_ACCESS_TOKEN_LIFETIME: '2s' })
+  ;({ fake, server, publicUrl, loopbackUrl, configHome } = edge)
 })
 
 afterAll(async () => {
@@ -57,31 +32,10 @@ afterAll(async () => {
   await fake.stop()
 })
 
-const cliEnv = (extra: Record<string, string> = {}) => ({ ...baseEnv(), XDG_CONFIG_HOME: configHome, ...extra })
-const credentialsFile = () => join(configHome, 'oauth-https-proxy', 'credentials.json')
-type Stored = { servers: Record<string, { client_id: string; resource?: string; tokens?: { access_token: string; refresh_token?: string } }> }
-function stored(): Stored {
-  const file = JSON.parse(readFileSync(credentialsFile(), 'utf8')) as Stored
-  for (const { tokens } of Object.values(file.servers)) for (const token of [tokens?.access_token, tokens?.refresh_token]) if (token) seenTokens.add(token)
-  return file
-}
-
-async function cli(args: string[], extra: Record<string, string> = {}) {
-  const result = await spawnCli(args, cliEnv(extra)).finished()
-  outputs.push(result.stdout, result.stderr)
-  return result
-}
-
-/** Runs login, approves (or denies) the code at the GitHub fake as `login`, and returns the result. */
-async function login(url: string, decide: (userCode: string) => void = (code) => fake.approveDevice(code, 'alice')) {
-  const run = spawnCli(['login', '--url', url], cliEnv())
-  const [, userCode] = await run.waitForStderr(/one-time code: ([A-Z]{4}-[A-Z]{4})/)
-  expect(run.stderr()).toContain(`${fake.webUrl}/login/device`)
-  decide(userCode!)
-  const result = await run.finished()
-  outputs.push(result.stdout, result.stderr)
-  return result
-}
+const credentialsFile = () => edge.credentialsFile()
+const stored = () => edge.stored()
+const cli = (args: string[], extra?: Record<string, string>) => edge.cli(args, extra)
+const login = (url: string, decide?: (userCode: string) => void) => edge.login(url, decide)
 
 describe('oauth-https-proxy login, status, commands, refresh, logout', () => {
   test('login: device flow approved at GitHub; tokens stored 0600 in a 0700 directory', async () => {
@@ -193,9 +147,9 @@ describe('oauth-https-proxy login, status, commands, refresh, logout', () => {
   })
 
   test('no token ever appeared on stdout or stderr', () => {
-    const texts = outputs.join('\n')
-    expect(seenTokens.size).toBeGreaterThanOrEqual(6)
-    for (const token of seenTokens) expect(texts).not.toContain(token)
+    const texts = edge.outputs.join('\n')
+    expect(edge.seenTokens.size).toBeGreaterThanOrEqual(6)
+    for (const token of edge.seenTokens) expect(texts).not.toContain(token)
     expect(texts).not.toMatch(/ey[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}\./)
   })
 })
