@@ -2,6 +2,8 @@
  * `oauth-https-proxy system …` against a real server: health and version without any login, info with
  * a token, and the configuration export (JSON, YAML, a 0600 file with secrets) and import (the plan as
  * a table, --json, --dry-run, --prune).
+ * Then the round trip between two servers: export on A, import on a fresh B, export on B gives the same
+ * document; --dry-run and a bad document (one bad field deep inside) change nothing on B.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -135,5 +137,99 @@ describe('system config import', () => {
     expectFailure(broken, 1, /broken\.json is not valid JSON/)
     expectFailure(rejected, 1, /400 invalid_request: the document was not imported \(nothing changed\): format: /)
     expectFailure(user, 3, /403/)
+  })
+})
+
+describe('config round trip through the CLI: export on A, import on a fresh B, export on B', () => {
+  type Document = Record<string, unknown> & { exported_at: string; proxies: Record<string, unknown>[]; routes: Record<string, unknown>[] }
+  let fresh: TestEdge
+  let onB: CliRunner
+  let aPath: string
+  let aDocument: Document
+  type Timeless = Omit<Document, 'exported_at'>
+  const withoutTime = ({ exported_at: _, ...rest }: Document): Timeless => rest
+  const exportB = async (): Promise<Timeless> => withoutTime(await onB.json<Document>(['system', 'config', 'export', '--include-secrets']))
+
+  beforeAll(async () => {
+    // A gets every kind: an external service, a proxy to it, routes of each scope referenced by a
+    // selective proxy, and registered OAuth clients (one confidential, one public).
+    const created = async (path: string, body: unknown) => {
+      const response = await edge.api('POST', path, body)
+      expect({ path, status: response.status }).toEqual({ path, status: 201 })
+      return (await response.json()) as Record<string, unknown>
+    }
+    await created('/services/external', { service_name: 'api', target_url: 'http://127.0.0.1:4000', description: 'the API' })
+    await edge.createProxy('svc.example.com', 'service://api', { custom_headers: { 'X-Env': 'prod' }, hsts_max_age: 300 })
+    const global = await created('/routes', { path_pattern: '/health', target_type: 'port', target_value: '9100', methods: ['GET'] })
+    const scoped = await created('/routes', { path_pattern: '^/v[0-9]+/', is_regex: true, target_type: 'service', target_value: 'api', scope: 'proxy', proxy_hostnames: ['svc.example.com'], priority: 80 })
+    await created('/routes', { path_pattern: '/app', target_type: 'hostname', target_value: 'app.example.com', strip_prefix: true })
+    const routing = await edge.api('PUT', '/proxy/targets/svc.example.com/routes', { route_mode: 'selective', enabled_routes: [global.route_id, scoped.route_id] })
+    expect(routing.status).toBe(200)
+    for (const client of [
+      { client_name: 'confidential app', redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_basic' },
+      { client_name: 'public app', redirect_uris: ['http://127.0.0.1:7000/cb'], token_endpoint_auth_method: 'none' },
+    ]) {
+      const registered = await fetch(`${edge.server.apiUrl}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(client) })
+      expect(registered.status).toBe(201)
+    }
+    aPath = join(dir, 'a.json')
+    const exported = await cli.run(['system', 'config', 'export', '--include-secrets', '--output', aPath])
+    expect(exported).toMatchObject({ code: 0, stdout: '' })
+    aDocument = JSON.parse(readFileSync(aPath, 'utf8')) as Document
+    expect({
+      proxies: aDocument.proxies.length,
+      routes: aDocument.routes.length,
+      services: (aDocument.services as { external: unknown[] }).external.length,
+      clients: (aDocument.oauth_clients as unknown[]).length,
+    }).toEqual({ proxies: 3, routes: 3, services: 1, clients: 2 })
+    // The secrets travel too, so B's equal export proves that they arrived.
+    expect(JSON.stringify(aDocument)).toContain('exported-secret-1')
+    expect((aDocument.oauth_clients as Record<string, unknown>[]).some((client) => typeof client.client_secret_hash === 'string')).toBe(true)
+    // B: a new server with an empty store (its own :memory: SQLite, its own keys: A's token means nothing there).
+    fresh = await startTestEdge()
+    onB = createCliRunner(fresh.server.apiUrl, fresh.adminToken)
+  })
+  afterAll(async () => {
+    onB.cleanup()
+    await fresh.stop()
+  })
+
+  test('--dry-run on the empty B plans every entry of A and changes nothing', async () => {
+    const empty = await exportB()
+    expect(empty).toMatchObject({ proxies: [], routes: [], services: { external: [] }, oauth_clients: [] })
+    const planned = await onB.run(['system', 'config', 'import', aPath, '--dry-run'])
+    expect(planned.code).toBe(0)
+    expect(planned.stdout.split('\n').slice(1, 5).map((line) => line.split(/\s{2,}/).slice(0, 2))).toEqual([
+      ['proxies', '3'],
+      ['routes', '3'],
+      ['external services', '1'],
+      ['oauth clients', '2'],
+    ])
+    expect(planned.stderr).toBe('dry run: nothing was changed\n')
+    expect(await exportB()).toEqual(empty)
+  })
+
+  test('import a.json on B; B\'s export is A\'s document apart from exported_at, with and without secrets', async () => {
+    const imported = await onB.run(['system', 'config', 'import', aPath])
+    expect({ code: imported.code, stderr: imported.stderr }).toEqual({ code: 0, stderr: 'applied\n' })
+    expect(await exportB()).toEqual(withoutTime(aDocument))
+    const [plainA, plainB] = await Promise.all([cli.json<Document>(['system', 'config', 'export']), onB.json<Document>(['system', 'config', 'export'])])
+    expect(withoutTime(plainB)).toEqual(withoutTime(plainA))
+    // The same document again changes and announces nothing.
+    expect(await onB.json(['system', 'config', 'import', aPath, '--json'])).toMatchObject({ dry_run: false, changed: false })
+  })
+
+  test('a document with one bad field deep inside (and valid changes elsewhere) exits 1 naming its path; B is unchanged', async () => {
+    const before = await exportB()
+    const bad = structuredClone(aDocument)
+    bad.proxies.find((proxy) => proxy.proxy_hostname === 'app.example.com')!.target_url = 'http://127.0.0.1:3999'
+    bad.routes.push({ ...bad.routes[0]!, route_id: 'extra-0000aaaa', path_pattern: '/extra' })
+    const index = bad.proxies.findIndex((proxy) => proxy.proxy_hostname === 'svc.example.com')
+    bad.proxies[index]!.custom_headers = { 'X-Env': 'prod', 'X-Bad': 'line\nbreak' }
+    const badPath = join(dir, 'bad.json')
+    writeFileSync(badPath, JSON.stringify(bad))
+    const result = await onB.run(['system', 'config', 'import', badPath])
+    expectFailure(result, 1, new RegExp(`nothing changed\\): proxies\\[${index}\\]\\.custom_headers\\.X-Bad: must not contain control characters`))
+    expect(await exportB()).toEqual(before)
   })
 })
