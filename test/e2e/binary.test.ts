@@ -1,20 +1,27 @@
-/** `npm run build` makes one executable that serves on its own, docs assets included (no node_modules). */
-import { afterAll, expect, test } from 'bun:test'
+/**
+ * `npm run build` makes one executable that serves on its own, docs assets included (no node_modules),
+ * and that is the same client as `bun src/main.ts`: same output, same exit codes, same help and completion.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBinary } from '../support/binary.ts'
 import { freePort, waitFor } from '../support/ports.ts'
+import { baseEnv, cleanupSpawned, makeTempDir, runCli, serveEnv, startServe, type CliResult } from '../support/serve.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'ohp-binary-'))
-afterAll(() => rmSync(work, { recursive: true, force: true }))
+const binary = join(work, 'oauth-https-proxy')
+beforeAll(() => buildBinary(binary))
+afterAll(async () => {
+  await cleanupSpawned()
+  rmSync(work, { recursive: true, force: true })
+})
 
 test('the compiled executable serves /health (directly, and over HTTP and HTTPS through the built-in localhost proxy) and the embedded docs bundle from an empty directory', async () => {
-  await buildBinary(join(work, 'oauth-https-proxy'))
-
   // Away from the repository: nothing may be read from node_modules at run time.
   const alone = join(work, 'alone')
-  cpSync(join(work, 'oauth-https-proxy'), join(alone, 'oauth-https-proxy'))
+  cpSync(binary, join(alone, 'oauth-https-proxy'))
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()]
   const proc = Bun.spawn([join(alone, 'oauth-https-proxy')], {
     cwd: alone,
@@ -44,3 +51,84 @@ test('the compiled executable serves /health (directly, and over HTTP and HTTPS 
     expect(await proc.exited).toBe(0)
   }
 }, 60_000)
+
+describe('the compiled executable is the same client as bun src/main.ts', () => {
+  let apiUrl: string
+  let token: string
+  /** Both run with only PATH, HOME and a config home of their own, from a directory away from the checkout. */
+  let env: Record<string, string>
+  let cwd: string
+
+  beforeAll(async () => {
+    const serverEnv = await serveEnv()
+    apiUrl = (await startServe({ env: serverEnv })).url
+    // `token issue` on the server's host: the same DATA_DIR as the server.
+    const issued = await runCli(['token', 'issue', '--user', 'ci', '--scope', 'admin'], { env: serverEnv })
+    expect(issued.code).toBe(0)
+    token = issued.stdout.trim()
+    cwd = makeTempDir('ohp-binary-cwd-')
+    env = { ...baseEnv(), XDG_CONFIG_HOME: makeTempDir('ohp-binary-config-') }
+    const created = await runCli(['proxy', 'create', '--hostname', 'app.example.com', '--target-url', 'http://127.0.0.1:3000', '--url', apiUrl, '--token', token, '-q'], { env, cwd })
+    expect(created).toEqual({ code: 0, stdout: 'app.example.com\n', stderr: '' })
+  })
+
+  /** The same command through the executable and through `bun src/main.ts`, both into pipes. */
+  async function both(args: string[]): Promise<{ compiled: CliResult; source: CliResult }> {
+    const proc = Bun.spawn([binary, ...args], { cwd, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    return { compiled: { code, stdout, stderr }, source: await runCli(args, { env, cwd }) }
+  }
+
+  test('system version --json: the same JSON, the API\'s; --version the same', async () => {
+    const { compiled, source } = await both(['system', 'version', '--url', apiUrl, '--json'])
+    expect(compiled).toEqual(source)
+    expect(compiled.code).toBe(0)
+    expect(JSON.parse(compiled.stdout)).toEqual(await (await fetch(`${apiUrl}/system/version`)).json())
+    const version = await both(['--version'])
+    expect(version.compiled).toEqual(version.source)
+    expect(version.compiled.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+  })
+
+  test('proxy list with a token from token issue: the same table and the same --json', async () => {
+    for (const args of [['proxy', 'list'], ['proxy', 'list', '--json']]) {
+      const { compiled, source } = await both([...args, '--url', apiUrl, '--token', token])
+      expect(compiled).toEqual(source)
+      expect(compiled.code).toBe(0)
+      expect(compiled.stdout).toContain('app.example.com')
+      expect(compiled.stdout).not.toContain('\x1b')
+    }
+  })
+
+  test('failures: the same exit code and line (4 for a missing proxy, 3 without a login, 2 for a wrong flag)', async () => {
+    const cases: [string[], number][] = [
+      [['proxy', 'show', 'nope.example.com', '--url', apiUrl, '--token', token], 4],
+      [['proxy', 'list', '--url', apiUrl], 3],
+      [['proxy', 'list', '--url', apiUrl, '--hostnme', 'x'], 2],
+    ]
+    for (const [args, code] of cases) {
+      const { compiled, source } = await both(args)
+      expect(compiled).toEqual(source)
+      expect(compiled.code).toBe(code)
+      expect(compiled.stderr).toMatch(/^oauth-https-proxy: [^\n]+\n$/)
+    }
+  })
+
+  test('--help (the root\'s and a command\'s) is the same, with no ESC byte into a pipe', async () => {
+    for (const args of [['--help'], ['proxy', 'create', '--help']]) {
+      const { compiled, source } = await both(args)
+      expect(compiled).toEqual(source)
+      expect(compiled.code).toBe(0)
+      expect(compiled.stdout).toContain('oauth-https-proxy')
+      expect(compiled.stdout).not.toContain('\x1b')
+    }
+  })
+
+  test('completion bash, zsh and fish: the same scripts', async () => {
+    for (const shell of ['bash', 'zsh', 'fish']) {
+      const { compiled, source } = await both(['completion', shell])
+      expect(compiled).toEqual(source)
+      expect(compiled.code).toBe(0)
+      expect(compiled.stdout.length).toBeGreaterThan(500)
+    }
+  })
+})
