@@ -8,7 +8,14 @@ export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('proxy_created'), hostname: v.string() }),
   v.object({ type: v.literal('proxy_updated'), hostname: v.string() }),
   v.object({ type: v.literal('proxy_deleted'), hostname: v.string() }),
+  /** A certificate was issued or renewed: serve it from the next handshake on. */
   v.object({ type: v.literal('certificate_ready'), certName: v.string(), domains: v.array(v.string()) }),
+  /** An order failed (the reason as the CA gave it; never key material). */
+  v.object({ type: v.literal('certificate_failed'), certName: v.string(), error: v.string() }),
+  /** A certificate was deleted: its proxies fall back to their own. */
+  v.object({ type: v.literal('certificate_deleted'), certName: v.string() }),
+  /** An ACME HTTP-01 challenge token was set or cleared: every node answers (or stops answering) it. */
+  v.object({ type: v.literal('acme_challenge'), token: v.string() }),
   v.object({ type: v.literal('route_changed'), routeId: v.string() }),
   /** An external service was created, changed or deleted. */
   v.object({ type: v.literal('service_changed'), name: v.string() }),

@@ -23,6 +23,12 @@ export const COLLECTIONS = {
   externalServices: 'services/external/',
   /** certs: the self-signed certificate an HTTPS instance serves until it has a real one. */
   selfSignedCertificates: 'certs/self-signed/',
+  /** certs: one ACME certificate per cert_name (domains, status, chain, and its private key, which no list or read API returns). */
+  acmeCertificates: 'certs/acme/',
+  /** certs: ACME account keys, keyed by "<sha256 hex of directory URL>.<sha256 hex of email>". */
+  acmeAccounts: 'certs/accounts/',
+  /** certs: a pending HTTP-01 challenge (RFC 8555 §8.3), keyed by its token: the key authorization and the domain, with a TTL. */
+  acmeChallenges: 'certs/challenges/',
   /** ports: each hostname's loopback port assignment, keyed by the lower-cased hostname. */
   portAssignments: 'ports/host/',
   /** oauth: one dynamically registered client (RFC 7591) per server-chosen client_id; secrets only as hashes. */
