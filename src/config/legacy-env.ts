@@ -2,7 +2,8 @@
  * @module Environment variables of the original (Python) project that this server does not read, each
  * with what replaces it, so a .env or script written for the original says at start-up what no longer
  * applies instead of being silently ignored. Source: reference/original-behaviour.md §1.7 and §1.8.
- * Variables both projects read (HTTP_PORT, REDIS_URL, OAUTH_ADMIN_USERS, ...) are not listed here.
+ * Variables both projects read (HTTP_PORT, REDIS_URL, OAUTH_ADMIN_USERS, ...) are not listed here, nor are
+ * the original names this server reads as aliases (RENEWAL_CHECK_INTERVAL, RENEWAL_THRESHOLD_DAYS: settings.ts).
  */
 
 /** Variable name → what to do instead; '' when nothing replaces it. */
@@ -15,8 +16,6 @@ const LEGACY_VARIABLES: Readonly<Record<string, string>> = {
   OAUTH_JWT_PRIVATE_KEY_B64: 'signing keys are generated and kept in the store; replace them with `oauth-https-proxy keys rotate`',
   OAUTH_SESSION_TIMEOUT: 'a login must finish within a fixed 10 minutes',
   OAUTH_CLIENT_LIFETIME: 'registered clients do not expire',
-  RENEWAL_CHECK_INTERVAL: '',
-  RENEWAL_THRESHOLD_DAYS: '',
   CERT_GEN_MAX_WORKERS: '',
   ACME_POLL_MAX_ATTEMPTS: '',
   ACME_POLL_INTERVAL_SECONDS: '',

@@ -19,7 +19,18 @@ export interface Config {
   readonly publicUrl: string
   readonly nodeId: string
   readonly github: { readonly clientId?: string; readonly clientSecret?: string; readonly url: string; readonly apiUrl: string }
-  readonly acme: { readonly directoryUrl: string; readonly stagingUrl: string; readonly email?: string }
+  readonly acme: {
+    readonly directoryUrl: string
+    readonly stagingUrl: string
+    readonly email?: string
+    /**
+     * Where a proxy's automatic certificate comes from when the proxy does not say: production when
+     * ACME_DIRECTORY_URL is set explicitly, else staging (original-behaviour §6: "ACME_DIRECTORY_URL, else ACME_STAGING_URL").
+     */
+    readonly proxyDirectory: 'production' | 'staging'
+    readonly renewCheckIntervalSec: number
+    readonly renewalThresholdDays: number
+  }
   readonly oauth: {
     readonly adminUsers: readonly string[]
     readonly userUsers: readonly string[]
@@ -43,28 +54,42 @@ export class ConfigError extends Error {
 }
 
 /**
- * Flags win over the environment, which wins over defaults. An empty value counts as unset.
+ * Flags win over the environment (a setting's own variable, then the original's name for it), which wins
+ * over defaults. An empty value counts as unset.
  * Every setting is checked before reporting, so one run shows every mistake.
  */
 export function loadConfig(env: Record<string, string | undefined>, flags: Partial<Record<string, string>> = {}): Config {
   const problems: string[] = []
   const parsed = {} as Record<SettingName, unknown>
+  const explicit = new Set<SettingName>()
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const setting = SETTINGS[name]
-    const raw = nonEmpty(flags[flagName(name)]) ?? nonEmpty(env[setting.env]) ?? setting.fallback
+    const flag = nonEmpty(flags[flagName(name)])
+    const given = flag !== undefined ? { value: flag, source: setting.env } : fromEnv(env, [setting.env, ...(('aliases' in setting && setting.aliases) || [])])
+    if (given) explicit.add(name)
+    const raw = given?.value ?? setting.fallback
     if (raw === undefined) continue
     const result = v.safeParse(setting.schema as v.GenericSchema<string, unknown>, raw)
     if (result.success) parsed[name] = result.output
     else {
       const shown = 'isSecret' in setting && setting.isSecret ? '(hidden)' : JSON.stringify(raw)
-      problems.push(`${setting.env}: ${result.issues[0].message}, got ${shown}`)
+      problems.push(`${given?.source ?? setting.env}: ${result.issues[0].message}, got ${shown}`)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
-  return buildConfig(parsed as Parsed)
+  return buildConfig(parsed as Parsed, explicit)
 }
 
-function buildConfig(p: Parsed): Config {
+/** The first of the names that is set (non-empty), and which one it was, so an error names what the user wrote. */
+function fromEnv(env: Record<string, string | undefined>, names: readonly string[]): { value: string; source: string } | undefined {
+  for (const source of names) {
+    const value = nonEmpty(env[source])
+    if (value !== undefined) return { value, source }
+  }
+  return undefined
+}
+
+function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
   const apiHost = p.apiHost as string
   const apiPort = p.apiPort as number
   const urlHost = apiHost.includes(':') ? `[${apiHost}]` : apiHost
@@ -80,7 +105,14 @@ function buildConfig(p: Parsed): Config {
     publicUrl: p.publicUrl ?? `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${apiPort}`,
     nodeId: p.nodeId ?? hostname(),
     github: { clientId: p.githubClientId, clientSecret: p.githubClientSecret, url: p.githubUrl as string, apiUrl: p.githubApiUrl as string },
-    acme: { directoryUrl: p.acmeDirectoryUrl as string, stagingUrl: p.acmeStagingUrl as string, email: p.acmeEmail },
+    acme: {
+      directoryUrl: p.acmeDirectoryUrl as string,
+      stagingUrl: p.acmeStagingUrl as string,
+      email: p.acmeEmail,
+      proxyDirectory: explicit.has('acmeDirectoryUrl') ? 'production' : 'staging',
+      renewCheckIntervalSec: p.acmeRenewCheckIntervalSec as number,
+      renewalThresholdDays: p.acmeRenewalThresholdDays as number,
+    },
     oauth: {
       adminUsers: p.oauthAdminUsers as string[],
       userUsers: p.oauthUserUsers as string[],

@@ -58,6 +58,13 @@ const cidrList = v.pipe(
 const text = v.string()
 const flag = v.pipe(v.string(), v.picklist(['true', 'false', '1', '0'], 'expected true or false'), v.transform((value) => value === 'true' || value === '1'))
 const email = v.pipe(v.string(), v.email('expected an email address'))
+const days = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,3}$/, 'expected a whole number of days from 1 to 365'),
+  v.transform(Number),
+  v.minValue(1, 'expected a whole number of days from 1 to 365'),
+  v.maxValue(365, 'expected a whole number of days from 1 to 365'),
+)
 /** A .env written for the original says INFO or WARNING (Python's names): any case, and WARNING/CRITICAL mean warn/error. */
 const PYTHON_LOG_LEVELS: Readonly<Record<string, string>> = { warning: 'warn', critical: 'error' }
 const logLevel = v.pipe(
@@ -68,6 +75,8 @@ const logLevel = v.pipe(
 
 interface Setting<S extends v.GenericSchema<string, unknown>> {
   readonly env: string
+  /** The original project's names for the same setting, read when `env` is not set. */
+  readonly aliases?: readonly string[]
   readonly description: string
   /** Raw default; undefined means "not set" (the setting is optional). */
   readonly fallback?: string
@@ -97,9 +106,11 @@ export const SETTINGS = {
   githubClientSecret: setting({ env: 'GITHUB_CLIENT_SECRET', schema: text, isSecret: true, description: 'GitHub OAuth app client secret' }),
   githubUrl: setting({ env: 'GITHUB_URL', fallback: 'https://github.com', schema: httpUrl, description: 'GitHub web base URL (GitHub Enterprise: your host)' }),
   githubApiUrl: setting({ env: 'GITHUB_API_URL', fallback: 'https://api.github.com', schema: httpUrl, description: 'GitHub API base URL' }),
-  acmeDirectoryUrl: setting({ env: 'ACME_DIRECTORY_URL', fallback: 'https://acme-v02.api.letsencrypt.org/directory', schema: httpUrl, description: 'ACME directory for production certificates' }),
+  acmeDirectoryUrl: setting({ env: 'ACME_DIRECTORY_URL', fallback: 'https://acme-v02.api.letsencrypt.org/directory', schema: httpUrl, description: "ACME directory for production certificates; when set, a proxy's automatic certificate comes from it too, else from ACME_STAGING_URL (the original's rule)" }),
   acmeStagingUrl: setting({ env: 'ACME_STAGING_URL', fallback: 'https://acme-staging-v02.api.letsencrypt.org/directory', schema: httpUrl, description: 'ACME directory for staging certificates' }),
   acmeEmail: setting({ env: 'ACME_EMAIL', schema: email, description: 'contact email for the ACME account' }),
+  acmeRenewCheckIntervalSec: setting({ env: 'ACME_RENEW_CHECK_INTERVAL', aliases: ['RENEWAL_CHECK_INTERVAL'], fallback: '12h', schema: duration, description: "how often each node looks for certificates to renew and failed orders to retry (the original's RENEWAL_CHECK_INTERVAL is read too)" }),
+  acmeRenewalThresholdDays: setting({ env: 'ACME_RENEWAL_THRESHOLD_DAYS', aliases: ['RENEWAL_THRESHOLD_DAYS'], fallback: '30', schema: days, description: "renew a certificate this many days before it expires, or when a third of its lifetime is left if that comes first (the original's RENEWAL_THRESHOLD_DAYS is read too)" }),
   oauthAdminUsers: setting({ env: 'OAUTH_ADMIN_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the admin scope (comma-separated, * = anyone); none by default' }),
   oauthUserUsers: setting({ env: 'OAUTH_USER_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the user (read) scope; none by default' }),
   oauthMcpUsers: setting({ env: 'OAUTH_MCP_USERS', fallback: '', schema: userList, description: 'GitHub logins granted the mcp scope (* = any GitHub user); none by default' }),

@@ -38,7 +38,7 @@ describe('legacyEnvWarnings', () => {
     const warnings = legacyEnvWarnings(ORIGINAL_ENV)
     expect(warnings.map(nameOf).sort()).toEqual(
       [
-        'REDIS_PASSWORD', 'BASE_DOMAIN', 'RENEWAL_CHECK_INTERVAL', 'RENEWAL_THRESHOLD_DAYS', 'CERT_GEN_MAX_WORKERS', 'OAUTH_JWT_ALGORITHM',
+        'REDIS_PASSWORD', 'BASE_DOMAIN', 'CERT_GEN_MAX_WORKERS', 'OAUTH_JWT_ALGORITHM',
         'OAUTH_JWT_PRIVATE_KEY_B64', 'OAUTH_SESSION_TIMEOUT', 'OAUTH_CLIENT_LIFETIME', 'OAUTH_LOCALHOST_ADMIN_USERS', 'OAUTH_LOCALHOST_USER_USERS',
         'OAUTH_LOCALHOST_MCP_USERS', 'ADMIN_EMAIL',
       ].sort(),
@@ -77,7 +77,7 @@ describe('legacyEnvWarnings', () => {
   })
 
   test('no variable we read is reported as unread', () => {
-    const read = Object.values(SETTINGS).map((setting) => setting.env)
+    const read = Object.values(SETTINGS).flatMap((setting) => [setting.env, ...(('aliases' in setting && setting.aliases) || [])])
     const everything = Object.fromEntries(read.map((name) => [name, 'x']))
     expect(legacyEnvWarnings(everything)).toEqual([])
   })
@@ -89,6 +89,23 @@ describe("the original's .env loads", () => {
     expect(config.logLevel).toBe('info')
     expect(config.oauth.accessTokenLifetimeSec).toBe(1800)
     expect(config.oauth.adminUsers).toEqual(['alice', 'bob'])
+    expect(config.acme.renewCheckIntervalSec).toBe(86_400)
+    expect(config.acme.renewalThresholdDays).toBe(30)
+  })
+
+  test("RENEWAL_CHECK_INTERVAL and RENEWAL_THRESHOLD_DAYS are read as the ACME_ settings' old names; the new names win", () => {
+    expect(loadConfig({}).acme).toMatchObject({ renewCheckIntervalSec: 43_200, renewalThresholdDays: 30 })
+    expect(loadConfig({ RENEWAL_CHECK_INTERVAL: '3600', RENEWAL_THRESHOLD_DAYS: '10' }).acme).toMatchObject({ renewCheckIntervalSec: 3600, renewalThresholdDays: 10 })
+    const both = loadConfig({ RENEWAL_CHECK_INTERVAL: '3600', ACME_RENEW_CHECK_INTERVAL: '6h', RENEWAL_THRESHOLD_DAYS: '10', ACME_RENEWAL_THRESHOLD_DAYS: '20' })
+    expect(both.acme).toMatchObject({ renewCheckIntervalSec: 21_600, renewalThresholdDays: 20 })
+    expect(() => loadConfig({ RENEWAL_THRESHOLD_DAYS: '0' })).toThrow('RENEWAL_THRESHOLD_DAYS: expected a whole number of days from 1 to 365, got "0"')
+    expect(() => loadConfig({ ACME_RENEW_CHECK_INTERVAL: 'soon' })).toThrow('ACME_RENEW_CHECK_INTERVAL: expected a duration')
+  })
+
+  test("a proxy's automatic certificate is staging unless ACME_DIRECTORY_URL is set (the original's rule)", () => {
+    expect(loadConfig({}).acme.proxyDirectory).toBe('staging')
+    expect(loadConfig({ ACME_DIRECTORY_URL: 'https://acme-v02.api.letsencrypt.org/directory' }).acme.proxyDirectory).toBe('production')
+    expect(loadConfig(ORIGINAL_ENV).acme.proxyDirectory).toBe('production')
   })
 
   test("LOG_LEVEL takes Python's level names in any case: WARNING means warn, CRITICAL means error", () => {
