@@ -4,7 +4,7 @@
  */
 import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
-import { createCertificateSource } from './certs/index.ts'
+import { createCertificateSource, createChallengeStore } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTargets } from './targets/index.ts'
@@ -59,6 +59,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
     const services = createExternalServices(store, bus, clock)
+    const challenges = createChallengeStore(store, bus)
     const routes = createRouteStore(store, bus, clock, {
       serviceExists: async (name) => (await services.get(name)) !== null,
       proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
@@ -110,7 +111,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: null, challenges, apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })

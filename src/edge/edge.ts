@@ -16,6 +16,8 @@ import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { createHandoff } from './handoff.ts'
 import { createHostTable } from './host-table.ts'
 import { httpListenerHandlers } from './http-listener.ts'
+import { createCertificateTable, type AcmeCertificates } from './certificate-table.ts'
+import { createChallengeTable, type ChallengeSource } from './challenge-table.ts'
 import { createInstanceManager, type CertificateSource } from './instances.ts'
 import { proxiedHttpsListenerHandlers } from './proxied-https-listener.ts'
 import { createRoutingState, type RouteSource, type ServiceSource } from './routing-state.ts'
@@ -45,7 +47,11 @@ export interface EdgeDeps {
   readonly services: ServiceSource
   readonly bus: EventBus
   readonly ports: PortAllocator
+  /** The self-signed certificate of a proxy without an issued one. */
   readonly certificateFor: CertificateSource
+  /** Issued (ACME) certificates; null serves self-signed ones only. */
+  readonly acme: AcmeCertificates | null
+  readonly challenges: ChallengeSource
   readonly apiOrigin: string
   readonly apiFetch: LocalFetch
   readonly logger: Logger
@@ -81,15 +87,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
 
   const dispatchers: Dispatcher[] = []
   let terminator: TlsTerminator | null = null
-  // The TLS terminator must exist before instances install their certificates; its handlers are set below.
-  const certificates = new Map<string, Parameters<TlsTerminator['setCertificate']>[1]>()
-  const tls = {
-    setCertificate: (name: string, certificate: Parameters<TlsTerminator['setCertificate']>[1]) => (terminator ? terminator.setCertificate(name, certificate) : void certificates.set(name, certificate)),
-    removeCertificate: (name: string) => (terminator ? terminator.removeCertificate(name) : void certificates.delete(name)),
-  }
   /** Where the HTTPS listener really listens (known once it does: HTTPS_PORT may be 0). */
   let httpsListenPort = options.httpsPort
   let httpListenPort = options.httpPort
+  const challenges = createChallengeTable(deps.challenges)
   const tables: DecisionTables = {
     lookup: (hostname, scheme) => hosts.lookup(hostname, scheme),
     siteOf: (proxyHostname) => manager.siteOf(proxyHostname),
@@ -97,17 +98,18 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     serviceUrl: (name) => routing.serviceUrl(name),
     httpsPort: () => options.publicHttpsPort ?? httpsListenPort,
     isListenerPort: (port) => port === httpListenPort || port === httpsListenPort,
+    challenge: (token) => challenges.lookup(token),
   }
   const manager = createInstanceManager({
     ports: deps.ports,
     routes: hosts,
-    certificateFor: deps.certificateFor,
-    tls,
     apiOrigin: deps.apiOrigin,
     logger,
     drainMs: options.drainMs ?? 30_000,
     pipeline: { tables, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
   })
+  /** Set once the terminator runs, which is before the first reconcile. */
+  let certificates: ReturnType<typeof createCertificateTable> | null = null
   const pool = createUpstreamPool()
 
   /**
@@ -122,16 +124,30 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     const target = await targets.get(hostname)
     if (target) await manager.apply(target)
     else await manager.remove(hostname)
+    await certificates?.sync(target, hostname)
+  }
+
+  /** A certificate changed: every proxy serving that name gets it (or its fallback) from the next handshake. */
+  const syncCertificate = async (certName: string) => {
+    const hostnames = new Set([...(certificates?.hostnamesUsing(certName) ?? []), ...(manager.siteOf(certName) ? [certName] : [])])
+    for (const hostname of hostnames) await certificates?.sync(await targets.get(hostname), hostname)
   }
 
   const reconcile = async () => {
     const startEpoch = epoch
-    const [stored] = await Promise.all([targets.list(), routing.reload()])
+    const [stored] = await Promise.all([targets.list(), routing.reload(), challenges.reload()])
     const isSyncedSince = (hostname: string) => (syncedAt.get(hostname) ?? 0) > startEpoch
     const wanted = new Set(stored.map((target) => target.proxy_hostname))
+    const gone = manager.hostnames().filter((hostname) => !wanted.has(hostname) && !isSyncedSince(hostname))
     await Promise.all([
-      ...stored.filter((target) => !isSyncedSince(target.proxy_hostname)).map((target) => manager.apply(target)),
-      ...manager.hostnames().filter((hostname) => !wanted.has(hostname) && !isSyncedSince(hostname)).map((hostname) => manager.remove(hostname)),
+      ...stored.filter((target) => !isSyncedSince(target.proxy_hostname)).map(async (target) => {
+        await manager.apply(target)
+        await certificates?.sync(target, target.proxy_hostname)
+      }),
+      ...gone.map(async (hostname) => {
+        await manager.remove(hostname)
+        await certificates?.sync(null, hostname)
+      }),
     ])
     for (const [hostname, at] of syncedAt) if (at <= startEpoch) syncedAt.delete(hostname)
   }
@@ -146,6 +162,11 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
         return routing.refreshRoute(event.routeId)
       case 'service_changed':
         return routing.refreshService(event.name)
+      case 'acme_challenge':
+        return challenges.refresh(event.token)
+      case 'certificate_ready':
+      case 'certificate_deleted':
+        return syncCertificate(event.certName)
     }
   })
 
@@ -170,12 +191,9 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }
   const core = createConnectionCore(coreOptions)
   try {
-    // A store outage at this moment must not stop the server: the periodic reconcile catches up.
-    await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
-    dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
-    httpListenPort = dispatchers[0]!.port
-    // A PROXY protocol header comes before the ClientHello, which the TLS engine cannot skip: with trusted
-    // load balancers, a plain listener reads it and pipes the rest to the terminator on loopback.
+    // The terminator first: every certificate the first reconcile installs goes straight into it. A PROXY
+    // protocol header comes before the ClientHello, which the TLS engine cannot skip: with trusted load
+    // balancers, a plain listener reads it and pipes the rest to the terminator on loopback.
     const behindProxies = trustedProxies.length > 0
     terminator = await startTlsTerminator({
       hostname: behindProxies ? '127.0.0.1' : options.bindAddress,
@@ -183,8 +201,11 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       setting: 'HTTPS_PORT',
       socket: tlsListenerHandlers(core),
     })
-    for (const [name, certificate] of certificates) terminator.setCertificate(name, certificate)
-    certificates.clear()
+    certificates = createCertificateTable({ tls: terminator, selfSigned: deps.certificateFor, acme: deps.acme, logger })
+    // A store outage at this moment must not stop the server: the periodic reconcile catches up.
+    await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
+    dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
+    httpListenPort = dispatchers[0]!.port
     const terminatorPort = terminator.port
     if (behindProxies) {
       dispatchers.push(startDispatcher(proxiedHttpsListenerHandlers(core, () => terminatorPort), { hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT' }))

@@ -3,9 +3,9 @@
  * relay, for what the relay hands over (WebSocket, HTTP/1.0, the in-process API, https and PROXY
  * protocol backends, error answers). It listens on a loopback port for the hostname's plain HTTP
  * traffic and, with HTTPS enabled, on another for its HTTPS traffic, which arrives already decrypted
- * by the TLS terminator; each knows which scheme it serves. The hostname's certificate goes to the
- * terminator, which swaps it in place. Configuration changes apply to the next request without
- * touching the servers. Changes to one hostname are applied one at a time, in order.
+ * by the TLS terminator; each knows which scheme it serves. Certificates are the certificate table's
+ * (certificate-table.ts). Configuration changes apply to the next request without touching the
+ * servers. Changes to one hostname are applied one at a time, in order.
  */
 import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
@@ -19,15 +19,12 @@ export interface CertificatePem {
   readonly keyPem: string
 }
 
-/** The certificate an HTTPS instance serves and a key that changes when the certificate does. */
+/** The self-signed certificate a proxy is served with until it has an issued one, and a key that changes with it. */
 export type CertificateSource = (target: ProxyTarget) => Promise<CertificatePem & { readonly version: string }>
 
 export interface InstanceManagerDeps {
   readonly ports: PortAllocator
   readonly routes: HostTable
-  readonly certificateFor: CertificateSource
-  /** Where HTTPS certificates are served from. */
-  readonly tls: { setCertificate(serverName: string, certificate: CertificatePem): void; removeCertificate(serverName: string): void }
   readonly pipeline: PipelineDeps
   readonly apiOrigin: string
   readonly logger: Logger
@@ -53,7 +50,6 @@ interface Instance {
   site: Site
   http: Server<BridgeData> | null
   https: Server<BridgeData> | null
-  certificateVersion: string | null
 }
 
 export function createInstanceManager(deps: InstanceManagerDeps): InstanceManager {
@@ -110,7 +106,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
 
   const applyNow = async (target: ProxyTarget) => {
     const hostname = target.proxy_hostname
-    const instance = instances.get(hostname) ?? { site: prepareSite(target, deps.apiOrigin), http: null, https: null, certificateVersion: null }
+    const instance = instances.get(hostname) ?? { site: prepareSite(target, deps.apiOrigin), http: null, https: null }
     instance.site = prepareSite(target, deps.apiOrigin)
     instances.set(hostname, instance)
 
@@ -121,17 +117,10 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     }
     deps.routes.set(hostname, 'http', instance.http?.port)
 
-    if (target.enable_https) {
-      if (!instance.https) instance.https = serveOnEitherPort(hostname, 'https', await deps.ports.portFor(hostname, 'https'))
-      const certificate = await deps.certificateFor(target)
-      // In place: handshakes from now on get the new certificate, open connections keep theirs.
-      if (certificate.version !== instance.certificateVersion) deps.tls.setCertificate(hostname, certificate)
-      instance.certificateVersion = certificate.version
-    } else if (instance.https) {
+    if (target.enable_https && !instance.https) instance.https = serveOnEitherPort(hostname, 'https', await deps.ports.portFor(hostname, 'https'))
+    if (!target.enable_https && instance.https) {
       drain(instance.https)
       instance.https = null
-      instance.certificateVersion = null
-      deps.tls.removeCertificate(hostname)
     }
     deps.routes.set(hostname, 'https', instance.https?.port)
   }
@@ -141,10 +130,7 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     deps.routes.delete(hostname)
     instances.delete(hostname)
     if (instance?.http) drain(instance.http)
-    if (instance?.https) {
-      drain(instance.https)
-      deps.tls.removeCertificate(hostname)
-    }
+    if (instance?.https) drain(instance.https)
     await deps.ports.release(hostname)
   }
 

@@ -7,6 +7,7 @@ import type { AnswerDecision } from './decide.ts'
 import { errorPage, type ErrorPage } from './error-page.ts'
 
 const REASONS: Record<AnswerDecision['status'], string> = {
+  200: 'OK',
   308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
@@ -16,6 +17,8 @@ const REASONS: Record<AnswerDecision['status'], string> = {
 }
 
 function pageOf(answer: AnswerDecision, accept: string | null): ErrorPage {
+  // RFC 8555 §8.3: the key authorization itself is the body.
+  if (answer.status === 200) return { headers: { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' }, body: answer.detail }
   if (answer.status === 308) return { headers: { location: answer.location!, 'cache-control': 'no-store' }, body: '' }
   return errorPage(answer.status, answer.detail, accept)
 }

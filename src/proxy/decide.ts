@@ -25,6 +25,8 @@ export interface DecisionTables {
   httpsPort(): number
   /** A port the public listeners listen on: a backend on this machine at that port is the edge itself. */
   isListenerPort(port: number): boolean
+  /** A pending ACME HTTP-01 challenge by its token. */
+  challenge(token: string): { readonly key_authorization: string; readonly domain: string } | undefined
 }
 
 export interface DecisionInput {
@@ -58,19 +60,28 @@ export interface ForwardDecision {
   readonly responseRules: ResponseHeaderRules
 }
 
-export type AnswerStatus = 308 | 400 | 404 | 421 | 502 | 508
+export type AnswerStatus = 200 | 308 | 400 | 404 | 421 | 502 | 508
 
 export interface AnswerDecision {
   readonly kind: 'answer'
   readonly status: AnswerStatus
-  /** For the error page; the redirect's target for 308. */
+  /** For the error page; the body itself for 200 (an ACME key authorization). */
   readonly detail: string
   readonly location: string | null
 }
 
 export type Decision = ForwardDecision | AnswerDecision
 
+/** RFC 8555 §8.3: where the CA fetches an HTTP-01 key authorization. */
+const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/'
+
 export function decide(tables: DecisionTables, input: DecisionInput): Decision {
+  if (input.scheme === 'http' && input.target.startsWith(ACME_CHALLENGE_PATH)) {
+    // Before proxies, routes and auth: an HTTPS-only proxy, or one whose routes would take this path,
+    // still proves its name (the original failed exactly there).
+    const answered = challengeAnswer(tables, input)
+    if (answered) return answered
+  }
   const found = tables.lookup(input.hostname, input.scheme)
   const site = siteServing(tables, input, found)
   if (site.kind === 'answer') return site
@@ -124,6 +135,15 @@ export function decideHost(tables: DecisionTables, input: Pick<DecisionInput, 's
   const found = tables.lookup(input.hostname, input.scheme)
   const site = siteServing(tables, input, found)
   return site.kind === 'answer' ? site : { kind: 'handover', instancePort: found!.port }
+}
+
+/** The key authorization for a pending challenge of this host; undefined lets the request be decided as any other. */
+function challengeAnswer(tables: DecisionTables, input: DecisionInput): AnswerDecision | undefined {
+  if (input.method !== 'GET' && input.method !== 'HEAD') return undefined
+  const queryAt = input.target.indexOf('?')
+  const token = input.target.slice(ACME_CHALLENGE_PATH.length, queryAt === -1 ? undefined : queryAt)
+  const challenge = tables.challenge(token)
+  return challenge && challenge.domain === input.hostname ? { kind: 'answer', status: 200, detail: challenge.key_authorization, location: null } : undefined
 }
 
 type Found = ReturnType<DecisionTables['lookup']>

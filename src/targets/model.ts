@@ -53,6 +53,12 @@ export const ProxySettingsEntries = {
   custom_headers: v.optional(HeaderMap, {}),
   custom_response_headers: v.optional(HeaderMap, {}),
   cert_name: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._*-]{1,128}$/, 'expected letters, digits, ".", "_", "-" or "*"'))), null),
+  /** The ACME account email for this proxy's certificate (the original's field); null = ACME_EMAIL. Without either, no certificate is ordered. */
+  cert_email: v.optional(v.nullable(v.pipe(v.string('expected an email address'), v.trim(), v.email('expected an email address'), v.maxLength(254))), null),
+  /** The ACME directory to order from; null = the server's choice by `staging`. */
+  acme_directory_url: v.optional(v.nullable(v.pipe(v.string('expected a URL'), v.check((text) => URL.parse(text)?.protocol === 'https:' || URL.parse(text)?.protocol === 'http:', 'expected an http(s) URL'))), null),
+  /** true: ACME_STAGING_URL; false: ACME_DIRECTORY_URL (production); null: production. */
+  staging: v.optional(v.nullable(v.boolean('expected true, false or null')), null),
   redirect_http_to_https: v.optional(v.boolean('expected true or false'), false),
   /** RFC 6797 max-age in seconds; null sends no Strict-Transport-Security. */
   hsts_max_age: v.optional(v.nullable(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(0), v.maxValue(63_072_000))), null),

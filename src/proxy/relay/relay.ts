@@ -236,7 +236,18 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       toClient.write(rawErrorResponse(status, detail, null))
       return closeClient()
     }
-    const decision = decideHost(deps.tables, { scheme, connectionProxy: options.connectionProxy, hostname: head.host ?? '' })
+    const hostInput = { scheme, connectionProxy: options.connectionProxy, hostname: head.host ?? '' }
+    // An ACME challenge (an HTTP/1.0 validator, or an HTTPS-only proxy's name, which has no hand-over
+    // server on HTTP) is answered here too: the whole decision, since the host alone cannot say.
+    const requestLine = requestLineOf(input, inputFrom)
+    if (requestLine) {
+      const decision = decide(deps.tables, { ...hostInput, ...requestLine })
+      if (decision.kind === 'answer' && decision.status === 200) {
+        toClient.write(rawAnswer(decision, null, requestLine.method, false))
+        return closeClient()
+      }
+    }
+    const decision = decideHost(deps.tables, hostInput)
     if (decision.kind === 'handover') return handOver(decision.instancePort)
     toClient.write(rawAnswer(decision, null, 'GET', false))
     closeClient()
@@ -302,6 +313,17 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
+
+/** The method and an origin-form target of a head readRequestHead accepted, when it is an ACME challenge request. */
+function requestLineOf(input: Buffer, from: number): { method: string; target: string } | null {
+  const lineEnd = input.indexOf(0x0a, from)
+  const line = input.toString('latin1', from, lineEnd === -1 ? input.length : lineEnd).trim()
+  const [method, target] = line.split(' ')
+  if (!method || !target) return null
+  // Absolute-form carries the authority before the path (RFC 9112 §3.2.2).
+  const path = /^https?:\/\/[^/]*/i.test(target) ? target.replace(/^https?:\/\/[^/]*/i, '') || '/' : target
+  return path.startsWith('/.well-known/acme-challenge/') ? { method, target: path } : null
+}
 
 /** A host this edge does not serve (or a request without one): nothing more on this connection is wanted. */
 const isRefusal = (decision: AnswerDecision) => decision.status === 404 || decision.status === 400
