@@ -21,8 +21,13 @@ export function rssMiB(pid: number): number {
  * status code, or 0 when the connection is refused or closed without a status line.
  */
 export function statusThrough(port: number, host: string, timeoutMs = 5_000): Promise<number> {
+  return statusOfRequest(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, timeoutMs)
+}
+
+/** Like statusThrough, for a request head given whole (e.g. HTTP/1.0, which the relay hands over). */
+export function statusOfRequest(port: number, head: string, timeoutMs = 5_000): Promise<number> {
   return new Promise((resolve) => {
-    let head = ''
+    let response = ''
     let settled = false
     const finish = (status: number) => {
       if (settled) return
@@ -35,10 +40,10 @@ export function statusThrough(port: number, host: string, timeoutMs = 5_000): Pr
       hostname: '127.0.0.1',
       port,
       socket: {
-        open: (socket) => void socket.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+        open: (socket) => void socket.write(head),
         data(socket, bytes) {
-          head += new TextDecoder().decode(bytes)
-          const status = /^HTTP\/1\.1 (\d{3})/.exec(head)
+          response += new TextDecoder().decode(bytes)
+          const status = /^HTTP\/1\.[01] (\d{3})/.exec(response)
           if (status) {
             finish(Number(status[1]))
             socket.end()

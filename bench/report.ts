@@ -2,6 +2,8 @@
 
 export interface Row {
   readonly name: string
+  /** Responses wrk completed in the measured run. */
+  readonly requests: number
   readonly requestsPerSec: number
   readonly p50Ms: number
   readonly p99Ms: number
@@ -37,6 +39,24 @@ export function printRatio(label: string, ours: Row, nginx: Row, minRpsRatio: nu
   console.log(
     `${label}: req/s ${rps.toFixed(2)}× nginx (goal ≥ ${minRpsRatio}: ${verdict(rps >= minRpsRatio)}), ` +
       `p99 ${p99.toFixed(2)}× nginx (goal ≤ 2: ${verdict(p99 <= 2)})`,
+  )
+}
+
+/**
+ * One route row against ours with 0 routes: req/s ratio (goal: at least `minRpsRatio`) and the proxy's
+ * extra CPU per request, the steadier of the two on a busy machine. `width` aligns the names.
+ */
+export function printRouteCost(row: Row, baseline: Row, width: number, minRpsRatio?: number): void {
+  const rps = row.requestsPerSec / baseline.requestsPerSec
+  const extraUs = (row.proxyUsPerRequest ?? NaN) - (baseline.proxyUsPerRequest ?? NaN)
+  const signed = (value: number, digits: number) => {
+    const magnitude = Math.abs(value).toFixed(digits)
+    return `${value < 0 && Number(magnitude) !== 0 ? '-' : '+'}${magnitude}`
+  }
+  const goal = minRpsRatio === undefined ? 'control: same server, same path' : `goal ≥ ${minRpsRatio}: ${verdict(rps >= minRpsRatio)}`
+  console.log(
+    `  ${row.name.padEnd(width)} req/s ${rps.toFixed(2)}× (${goal}), ` +
+      `proxy CPU ${signed(extraUs, 1)} µs/req (${signed((extraUs / baseline.proxyUsPerRequest!) * 100, 0)} %)`,
   )
 }
 

@@ -14,6 +14,7 @@ import { runThroughput } from './throughput.ts'
 const isScale = process.argv.includes('--scale') || process.env.BENCH_SCALE === '1'
 const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1)
+const isRoutes = process.env.BENCH_ROUTES !== '0'
 if (!(durationSec > 0) || !Number.isInteger(rounds) || rounds < 1) {
   console.error('bench: BENCH_DURATION_SEC must be a positive number and BENCH_ROUNDS a positive integer')
   process.exit(2)
@@ -39,7 +40,7 @@ printLoad('at start')
 let exitCode = 0
 try {
   if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
-  else await runThroughput(dir, durationSec, rounds, (stop) => cleanups.push(stop))
+  else await runThroughput(dir, { durationSec, rounds, isRoutes }, (stop) => cleanups.push(stop))
 } catch (error) {
   console.error('bench failed:', error)
   exitCode = 1

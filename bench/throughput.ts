@@ -8,20 +8,33 @@
  * on a stock glibc without nss-myhostname, so the HTTPS path uses a proxy named `127.0.0.1` reached at
  * https://127.0.0.1:PORT/: OpenSSL sends that as the server_name (RFC 6066 forbids IP literals there,
  * but our ClientHello reader accepts any LDH name). The HTTP path sends `Host: bench.test`.
+ *
+ * Routes (unless BENCH_ROUTES=0): two more servers of ours, one with 10,000 mixed routes and one with 100
+ * regexes that have no literal start (bench/route-sets.ts), each created through its own API, so their
+ * rows are measured in the same rounds as the 0-route server and nginx.
  */
-import { startBackend } from './backend.ts'
+import { startBackend, type BackendTally } from './backend.ts'
 import { cpuSecondsOf, ownCpuSeconds, withChildren } from './cpu.ts'
 import { startNginx } from './nginx.ts'
-import { freePort, median, statusThrough, waitFor } from './net.ts'
-import { createApi, issueAdminToken, ourServerEnv, startOurServer } from './our-server.ts'
-import { printRatio, printRows, printValue, type Row } from './report.ts'
+import { freePort, median, statusOfRequest, statusThrough, waitFor } from './net.ts'
+import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
+import { printRatio, printRouteCost, printRows, printValue, type Row } from './report.ts'
+import { createRoutes, literalLessRoutes, mixedRoutes, ROUTED_PATH, ROUTED_PREFIX, UNROUTED_PATH, VIA_ROUTE_PREFIX, type RouteBody } from './route-sets.ts'
 import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
 
 const HTTP_HOST = 'bench.test'
 const HTTPS_HOST = '127.0.0.1'
 
-export async function runThroughput(dir: string, durationSec: number, rounds: number, onCleanup: (stop: () => Promise<void> | void) => void): Promise<void> {
-  const backend = startBackend()
+export interface ThroughputOptions {
+  readonly durationSec: number
+  readonly rounds: number
+  /** Also measure ours with 10,000 routes and with 100 literal-less regexes. */
+  readonly isRoutes: boolean
+}
+
+export async function runThroughput(dir: string, options: ThroughputOptions, onCleanup: (stop: () => Promise<void> | void) => void): Promise<void> {
+  const { durationSec, rounds } = options
+  const backend = startBackend(VIA_ROUTE_PREFIX)
   onCleanup(backend.stop)
   const backendUrl = backend.url
   const nginx = await startNginx(`${dir}/nginx`, backend.port)
@@ -36,24 +49,55 @@ export async function runThroughput(dir: string, durationSec: number, rounds: nu
   await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through our dispatcher` })
   await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance` })
 
+  const routed = options.isRoutes
+    ? {
+        mixed: await startRoutedServer(`${dir}/ours-mixed`, '10,000 mixed routes', mixedRoutes(HTTP_HOST, backendUrl), backendUrl, onCleanup),
+        literalLess: await startRoutedServer(`${dir}/ours-literal-less`, '100 literal-less regexes', literalLessRoutes(), backendUrl, onCleanup),
+      }
+    : null
+
+  const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
+
   const minimal = await startMinimalProxy(backendUrl)
   onCleanup(() => minimal.stop())
 
   const plain: WrkOptions = { durationSec }
   const withHost: WrkOptions = { durationSec, headers: { Host: HTTP_HOST } }
   const nginxPids = withChildren(nginx.pid)
+  const oursHttp = (name: string, port: number, path: string, pid: number): Path => ({ name, url: `http://127.0.0.1:${port}${path}`, options: withHost, proxyPids: [pid] })
+  const routePaths: Path[] = routed
+    ? [
+        oursHttp(ROUTE_ROWS.zeroUnrouted, setup.httpPort, UNROUTED_PATH, server.pid),
+        oursHttp(ROUTE_ROWS.mixedUnrouted, routed.mixed.httpPort, UNROUTED_PATH, routed.mixed.server.pid),
+        oursHttp(ROUTE_ROWS.mixedRouted, routed.mixed.httpPort, ROUTED_PATH, routed.mixed.server.pid),
+        oursHttp(ROUTE_ROWS.literalLess, routed.literalLess.httpPort, UNROUTED_PATH, routed.literalLess.server.pid),
+      ]
+    : []
   const paths: Path[] = [
     { name: 'bare backend', url: `${backendUrl}/`, options: plain, proxyPids: [] },
     { name: 'nginx HTTP', url: `http://127.0.0.1:${nginx.httpPort}/`, options: withHost, proxyPids: nginxPids },
     { name: 'nginx HTTPS', url: `https://127.0.0.1:${nginx.httpsPort}/`, options: plain, proxyPids: nginxPids },
-    { name: 'ours HTTP', url: `http://127.0.0.1:${setup.httpPort}/`, options: withHost, proxyPids: [server.pid] },
+    oursHttp('ours HTTP', setup.httpPort, '/', server.pid),
+    ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
     { name: 'minimal Bun.serve + fetch proxy', url: `http://127.0.0.1:${minimal.port}/`, options: plain, proxyPids: [minimal.pid] },
   ]
   console.log(`wrk -t1 -c32, keep-alive, ${durationSec} s per path after a 2 s warm-up, ${rounds} round(s) (median shown); the backend answers 1 KiB`)
+  if (routed) {
+    const forwardedPath = `${VIA_ROUTE_PREFIX}${ROUTED_PATH.slice(ROUTED_PREFIX.length)}`
+    console.log(
+      `route rows: "unrouted" requests ${UNROUTED_PATH} (no route matches), ` +
+        `"routed" ${ROUTED_PATH} (the prefix route ${ROUTED_PREFIX} strips itself and sends it to the backend as ${forwardedPath})`,
+    )
+  }
   const samples = new Map<string, Row[]>(paths.map((path) => [path.name, []]))
+  const received = new Map<string, BackendTally[]>(paths.map((path) => [path.name, []]))
   for (let round = 1; round <= rounds; round++) {
-    for (const path of paths) samples.get(path.name)!.push(await measure(path, durationSec))
+    for (const path of paths) {
+      const measured = await measure(path, durationSec, backend.tally)
+      samples.get(path.name)!.push(measured.row)
+      received.get(path.name)!.push(measured.received)
+    }
     if (rounds > 1) console.log(`round ${round}: ${paths.map((path) => `${path.name} ${samples.get(path.name)!.at(-1)!.requestsPerSec.toFixed(0)}`).join(', ')}`)
   }
   const rows = paths.map((path) => medianRow(samples.get(path.name)!))
@@ -62,11 +106,97 @@ export async function runThroughput(dir: string, durationSec: number, rounds: nu
   console.log('')
   printRows(rows)
   console.log('')
-  printRatio('HTTP ', rowOf('ours HTTP'), rowOf('nginx HTTP'), 0.8)
+  printRatio('HTTP ', rowOf('ours HTTP'), rowOf('nginx HTTP'), 0.85)
   printRatio('HTTPS', rowOf('ours HTTPS'), rowOf('nginx HTTPS'), 0.7)
+  if (routed) {
+    console.log('')
+    const baseline = rowOf('ours HTTP')
+    console.log(`routes, against ours HTTP with 0 routes on / (${baseline.requestsPerSec.toFixed(0)} req/s, ${baseline.proxyUsPerRequest!.toFixed(1)} µs/req):`)
+    const width = Math.max(...routePaths.map((path) => path.name.length)) + 1
+    printRouteCost(rowOf(ROUTE_ROWS.zeroUnrouted), baseline, width)
+    printRouteCost(rowOf(ROUTE_ROWS.mixedUnrouted), baseline, width, 0.9)
+    printRouteCost(rowOf(ROUTE_ROWS.mixedRouted), baseline, width, 0.9)
+    printRouteCost(rowOf(ROUTE_ROWS.literalLess), baseline, width, 0.8)
+    console.log('')
+    console.log('stayed on the relay? what the backend received during the measured runs (summed over rounds):')
+    for (const path of [paths.find((path) => path.name === 'ours HTTP')!, ...routePaths]) {
+      printReceived(path.name, width, samples.get(path.name)!, received.get(path.name)!)
+    }
+    printValue('  control', handOverControl)
+    printValue(`creating ${routed.mixed.label} through the API`, routed.mixed.createdIn)
+    printValue(`creating ${routed.literalLess.label} through the API`, routed.literalLess.createdIn)
+    printValue(`RSS after the run with ${routed.mixed.label}`, `${routed.mixed.server.rssMiB().toFixed(1)} MiB`)
+    printValue(`RSS after the run with ${routed.literalLess.label}`, `${routed.literalLess.server.rssMiB().toFixed(1)} MiB`)
+  }
   printValue('our RSS after the run', `${server.rssMiB().toFixed(1)} MiB`)
   // Requests in flight when wrk stops at the end of a run are aborted by the client; see bench/README.md.
   printValue('our server logged', server.logSummary())
+  if (routed) {
+    printValue(`with ${routed.mixed.label}, it logged`, routed.mixed.server.logSummary())
+    printValue(`with ${routed.literalLess.label}, it logged`, routed.literalLess.server.logSummary())
+  }
+}
+
+const ROUTE_ROWS = {
+  zeroUnrouted: 'ours HTTP 0 routes, unrouted path',
+  mixedUnrouted: 'ours HTTP 10,000 routes, unrouted path',
+  mixedRouted: 'ours HTTP 10,000 routes, routed path',
+  literalLess: 'ours HTTP 100 literal-less regexes, unrouted path',
+} as const
+
+interface RoutedServer {
+  readonly label: string
+  readonly server: OurServer
+  readonly httpPort: number
+  /** "12.3 s (16 POSTs in flight)". */
+  readonly createdIn: string
+}
+
+/** Another server of ours with the proxy HTTP_HOST and the given routes, all created through its own API. */
+async function startRoutedServer(dir: string, label: string, routes: readonly RouteBody[], backendUrl: string, onCleanup: (stop: () => Promise<void> | void) => void): Promise<RoutedServer> {
+  const setup = await ourServerEnv(dir)
+  const server = await startOurServer(setup)
+  onCleanup(() => server.stop())
+  const api = createApi(setup, await issueAdminToken(setup))
+  await api.createProxy(HTTP_HOST, backendUrl)
+  const created = await createRoutes(api, routes)
+  const listed = await api.request('GET', '/routes')
+  const count = listed.status === 200 ? ((await listed.json()) as unknown[]).length : -1
+  if (count !== routes.length) throw new Error(`${label}: GET /routes lists ${count} routes, expected ${routes.length}`)
+  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through the server with ${label}` })
+  const createdIn = `${created.seconds.toFixed(1)} s (${created.concurrency} POSTs in flight)`
+  console.log(`created ${label} through the API in ${createdIn}`)
+  return { label, server, httpPort: setup.httpPort, createdIn }
+}
+
+/**
+ * The relay never sends a Connection field and a handed-over request always has one (bench/backend.ts),
+ * so 0 of them means every request of the run stayed on the relay.
+ */
+function printReceived(name: string, width: number, rows: readonly Row[], tallies: readonly BackendTally[]): void {
+  const sum = (pick: (tally: BackendTally) => number) => tallies.reduce((total, tally) => total + pick(tally), 0)
+  const completed = rows.reduce((total, row) => total + row.requests, 0)
+  const handedOver = sum((tally) => tally.withConnectionField)
+  console.log(
+    `  ${name.padEnd(width)} ${sum((tally) => tally.requests)} received (wrk completed ${completed}), ` +
+      `${sum((tally) => tally.underPrefix)} under ${VIA_ROUTE_PREFIX}/, ${handedOver} with a Connection field: ${handedOver === 0 ? 'all on the relay' : 'NOT all on the relay'}`,
+  )
+}
+
+/**
+ * The control for printReceived: an HTTP/1.0 request is always handed over (the relay speaks HTTP/1.1
+ * only), and the hand-over server makes the same decision, so it must reach the backend under
+ * VIA_ROUTE_PREFIX with a Connection field. If it did not, a count of 0 above would prove nothing.
+ */
+async function checkHandOverControl(httpPort: number, tally: () => BackendTally): Promise<string> {
+  const before = tally()
+  const status = await statusOfRequest(httpPort, `GET ${ROUTED_PATH} HTTP/1.0\r\nHost: ${HTTP_HOST}\r\n\r\n`)
+  const after = tally()
+  const isVisible = status === 200 && after.withConnectionField - before.withConnectionField === 1 && after.underPrefix - before.underPrefix === 1
+  const request = `one HTTP/1.0 request for ${ROUTED_PATH} (always handed over) answered ${status}`
+  return isVisible
+    ? `${request} and reached the backend under ${VIA_ROUTE_PREFIX}/ with a Connection field`
+    : `${request} but did NOT reach the backend under ${VIA_ROUTE_PREFIX}/ with a Connection field: the relay check above cannot tell`
 }
 
 interface Path {
@@ -77,22 +207,31 @@ interface Path {
   readonly proxyPids: readonly number[]
 }
 
-/** Warm-up, then the measured run with the CPU time the proxy and the backend spent during it. */
-async function measure(path: Path, durationSec: number): Promise<Row> {
+/** Warm-up, then the measured run with the CPU time the proxy and the backend spent during it and what the backend received. */
+async function measure(path: Path, durationSec: number, backendTally: () => BackendTally): Promise<{ row: Row; received: BackendTally }> {
   await warmUp(path.url, path.options)
-  const [proxyBefore, backendBefore] = [cpuSecondsOf(path.proxyPids), ownCpuSeconds()]
+  const [proxyBefore, backendBefore, tallyBefore] = [cpuSecondsOf(path.proxyPids), ownCpuSeconds(), backendTally()]
   const result = await runWrk(path.url, path.options)
   const proxyCpuSec = cpuSecondsOf(path.proxyPids) - proxyBefore
+  const backendCpuSec = ownCpuSeconds() - backendBefore
+  const tallyAfter = backendTally()
   const perRequestUs = (cpuSec: number) => (cpuSec / result.requests) * 1e6
-  return {
+  const received: BackendTally = {
+    requests: tallyAfter.requests - tallyBefore.requests,
+    withConnectionField: tallyAfter.withConnectionField - tallyBefore.withConnectionField,
+    underPrefix: tallyAfter.underPrefix - tallyBefore.underPrefix,
+  }
+  const row: Row = {
     name: path.name,
+    requests: result.requests,
     requestsPerSec: result.requestsPerSec,
     p50Ms: result.p50Ms,
     p99Ms: result.p99Ms,
     proxyUsPerRequest: path.proxyPids.length > 0 ? perRequestUs(proxyCpuSec) : null,
     proxyCores: path.proxyPids.length > 0 ? proxyCpuSec / durationSec : null,
-    backendUsPerRequest: perRequestUs(ownCpuSeconds() - backendBefore),
+    backendUsPerRequest: perRequestUs(backendCpuSec),
   }
+  return { row, received }
 }
 
 /** Each number is the median over the rounds on its own. */
@@ -101,6 +240,7 @@ function medianRow(rounds: readonly Row[]): Row {
   const ofNullable = (pick: (row: Row) => number | null) => (pick(rounds[0]!) === null ? null : of((row) => pick(row) ?? 0))
   return {
     name: rounds[0]!.name,
+    requests: of((row) => row.requests),
     requestsPerSec: of((row) => row.requestsPerSec),
     p50Ms: of((row) => row.p50Ms),
     p99Ms: of((row) => row.p99Ms),
