@@ -3,7 +3,7 @@
 #   install  apt-get the Debian packages that are missing (needs root; prints what to install otherwise)
 #   start    start shared services (none yet: each suite starts its own redis-server on a random port)
 #   stop     stop what start started
-# Later issues add Pebble and dockerd here.
+# Later issues add dockerd here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${TEST_STATE_DIR:-$PWD/.state}
@@ -11,6 +11,7 @@ STATE=${TEST_STATE_DIR:-$PWD/.state}
 # command → Debian package
 declare -A PACKAGES=(
   [redis-server]=redis-server
+  [pebble]=pebble # also gives pebble-challtestsrv; test/support/pebble.ts starts both per test file
   [chromium]=chromium
   [haproxy]=haproxy
   [nginx]=nginx-light

@@ -1,4 +1,10 @@
-/** @module Certificates: what HTTPS instances serve (self-signed until ACME issuance lands). */
+/** @module Certificates: ACME issuance and renewal, what HTTPS instances serve, and the self-signed fallback. */
+export { createCertificateManager, type CertificateManager, type CertificateManagerConfig, type CertificateManagerDeps, type CertificateTiming, type ServedAcmeCertificate } from './acme-certificates.ts'
+export { CERTIFICATE_STATUSES, type CertificateStatus, type CertificateView } from './certificate-record.ts'
+export { MAX_DOMAINS, type CertificateRequestInput } from './certificate-request.ts'
+export { CertificateError } from './errors.ts'
+export { orderLockName } from './issuance.ts'
+export type { ProxyCertificateInput } from './proxy-certificates.ts'
 export { createCertificateSource, type ServedCertificate } from './certificate-source.ts'
 export { createSelfSignedCertificate, type PemPair } from './self-signed.ts'
 export { createChallengeStore, isChallengeToken, type Challenge, type ChallengeStore } from './challenges.ts'
