@@ -2,12 +2,12 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
+import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
-import { createCertificateSource, createChallengeStore } from './certs/index.ts'
+import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createProxyTargets, serviceNameOf, type ProxyTargets } from './targets/index.ts'
+import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
 import { createExternalServices, type ExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
@@ -25,6 +25,7 @@ export interface RunningServer {
   readonly routes: RouteStore
   readonly services: ExternalServices
   readonly edge: Edge
+  readonly certificates: CertificateManager
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
 }
@@ -60,6 +61,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const ports = createPortAllocator(store, config.proxyPorts)
     const services = createExternalServices(store, bus, clock)
     const challenges = createChallengeStore(store, bus)
+    const certificates = createCertificateManager({
+      store,
+      bus,
+      clock,
+      logger,
+      challenges,
+      nodeId: config.nodeId,
+      config: {
+        productionDirectoryUrl: config.acme.directoryUrl,
+        stagingDirectoryUrl: config.acme.stagingUrl,
+        defaultEmail: config.acme.email ?? null,
+        renewCheckIntervalMs: config.acme.renewCheckIntervalSec * 1000,
+        renewalThresholdDays: config.acme.renewalThresholdDays,
+        proxyDirectory: config.acme.proxyDirectory,
+      },
+    })
+    await certificates.start()
+    cleanups.push(() => certificates.stop())
     const routes = createRouteStore(store, bus, clock, {
       serviceExists: async (name) => (await services.get(name)) !== null,
       proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
@@ -94,6 +113,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           }),
         }),
         ...portRoutes(ports),
+        ...certificateRoutes(certificates, {
+          // The edge's own rule (edge/certificate-table.ts): a proxy serves cert_name, else its hostname.
+          proxiesUsing: async (name) => (await targets.list()).filter((target) => (target.cert_name ?? target.proxy_hostname) === name).map((target) => target.proxy_hostname),
+          logger,
+        }),
         ...routeRoutes(routes),
         ...oauth.routes,
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, clock }),
@@ -111,12 +135,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: null, challenges, apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, routes, services, edge, stop: stopAll }
+    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
@@ -136,6 +160,20 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
   }
 }
 
+
+/**
+ * The original's rule (original-behaviour §6): a proxy's certificate is ordered only with an account
+ * email, its own cert_email or ACME_EMAIL. Without one it keeps its self-signed certificate, and nothing
+ * is sent to a CA the operator never chose to talk to.
+ */
+function proxyCertificates(certificates: CertificateManager, defaultEmail: string | null) {
+  return {
+    servedFor: (name: string, hostname: string) => certificates.servedFor(name, hostname),
+    ensureForProxy: async (proxy: ProxyTarget) => {
+      if ((proxy.cert_email ?? defaultEmail) !== null) await certificates.ensureForProxy(proxy)
+    },
+  }
+}
 
 /** Runs work now and, while it fails (a store outage), again every few seconds, without blocking start-up. */
 function keepTrying(work: () => Promise<void>, logger: Logger, what: string): void {

@@ -56,7 +56,7 @@ export const ProxySettingsEntries = {
   /** The ACME account email for this proxy's certificate (the original's field); null = ACME_EMAIL. Without either, no certificate is ordered. */
   cert_email: v.optional(v.nullable(v.pipe(v.string('expected an email address'), v.trim(), v.email('expected an email address'), v.maxLength(254))), null),
   /** The ACME directory to order from; null = the server's choice by `staging`. */
-  acme_directory_url: v.optional(v.nullable(v.pipe(v.string('expected a URL'), v.check((text) => URL.parse(text)?.protocol === 'https:' || URL.parse(text)?.protocol === 'http:', 'expected an http(s) URL'))), null),
+  acme_directory_url: v.optional(v.nullable(v.pipe(v.string('expected a URL'), v.check((text) => URL.parse(text)?.protocol === 'https:', 'expected an https URL (RFC 8555 §6.1)'))), null),
   /** true: ACME_STAGING_URL; false: ACME_DIRECTORY_URL (production); null: production. */
   staging: v.optional(v.nullable(v.boolean('expected true, false or null')), null),
   redirect_http_to_https: v.optional(v.boolean('expected true or false'), false),
