@@ -9,6 +9,7 @@ export { externalServiceRoutes, type ExternalServiceRoutesDeps } from './externa
 export { proxyAuthRoutes } from './proxy-auth.ts'
 export { routeRoutes } from './routes.ts'
 export { portRoutes } from './ports.ts'
+export { certificateRoutes, type CertificateOperations, type CertificateRoutesDeps } from './certificates.ts'
 export { registerRoutes } from './oauth-register.ts'
 export { authorizeRoutes } from './oauth-authorize.ts'
 export { createDeviceGrant, deviceRoutes, type DeviceRoutesDeps } from './oauth-device.ts'
