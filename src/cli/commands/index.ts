@@ -1,4 +1,5 @@
-/** @module The API command groups (proxy, route, service, oauth, system, …): main.ts mounts each key as a subcommand. */
+/** @module The API command groups (proxy, route, cert, service, oauth, system, …): main.ts mounts each key as a subcommand. */
+import { certCommand } from './cert.ts'
 import { oauthCommand } from './oauth.ts'
 import { proxyCommand } from './proxy.ts'
 import { routeCommand } from './route.ts'
@@ -8,6 +9,7 @@ import { systemCommand } from './system.ts'
 export const commandGroups = {
   proxy: proxyCommand,
   route: routeCommand,
+  cert: certCommand,
   service: serviceCommand,
   oauth: oauthCommand,
   system: systemCommand,
