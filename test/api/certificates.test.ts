@@ -182,7 +182,8 @@ describe('an order through Pebble', () => {
 
   test('renew → 202 pending; the old certificate stays readable until the new one is issued', async () => {
     const before = (await call('GET', '/certificates/shop.test')).json()
-    const answer = await call('POST', '/certificates/shop.test/renew')
+    // The original's ?force=true is accepted: a renew always orders again.
+    const answer = await call('POST', '/certificates/shop.test/renew?force=true')
     expect(answer.status).toBe(202)
     expect(answer.json()).toMatchObject({ cert_name: 'shop.test', status: 'pending', serial: before.serial })
     expect(await settled('shop.test')).toMatchObject({ status: 'issued' })
@@ -237,13 +238,13 @@ describe('multi-domain and delete', () => {
     expect(await settled('pair')).toMatchObject({ status: 'issued' })
   })
 
-  test('DELETE → 204; it is gone from every endpoint; proxies that named it keep their cert_name', async () => {
+  test('DELETE (the original\'s ?force=true accepted) → 204; it is gone from every endpoint, the list at /certificates/ too; proxies that named it keep their cert_name', async () => {
     await edge.api('POST', '/proxy/targets', { body: { proxy_hostname: 'one.pair.test', target_url: 'http://127.0.0.1:9', cert_name: 'pair', enable_https: false } })
-    const answer = await call('DELETE', '/certificates/pair')
+    const answer = await call('DELETE', '/certificates/pair?force=true')
     expect(answer.status).toBe(204)
     expect((await call('GET', '/certificates/pair')).status).toBe(404)
     expect((await call('GET', '/certificates/pair/status?wait=1')).status).toBe(404)
-    expect((await call('GET', '/certificates')).json<{ cert_name: string }[]>().map((certificate) => certificate.cert_name)).toEqual(['shop.test', 'stage.test'])
+    expect((await call('GET', '/certificates/')).json<{ cert_name: string }[]>().map((certificate) => certificate.cert_name)).toEqual(['shop.test', 'stage.test'])
     expect(await (await edge.api('GET', '/proxy/targets/one.pair.test')).json()).toMatchObject({ cert_name: 'pair' })
   })
 })
