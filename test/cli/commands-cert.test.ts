@@ -202,6 +202,7 @@ describe('delete and failures', () => {
       [['cert', 'show'], /name/i],
       [['cert', 'list', '--bogus'], /unknown flag --bogus/],
       [['cert', 'list', '--json', '-q'], /--json and --quiet cannot be combined/],
+      [['cert', 'show', 'pair', '--pem', '--json'], /--pem and --json cannot be combined/],
     ]
     const names = async () => (await apiJson<{ cert_name: string }[]>('/certificates')).map((certificate) => certificate.cert_name)
     const before = await names()

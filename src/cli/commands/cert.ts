@@ -20,7 +20,7 @@ import {
   type ApiClient,
   type Column,
 } from '../client/index.ts'
-import { defineApiCommand, given, parseInteger, usageError } from './flags.ts'
+import { defineApiCommand, exclusive, given, parseInteger, usageError } from './flags.ts'
 import { printDone, shortTime } from './results.ts'
 
 const CLI = 'oauth-https-proxy cert'
@@ -148,6 +148,7 @@ const show = defineApiCommand({
   },
   args: { ...NAME_ARG, pem: { type: 'boolean', description: 'print the certificate chain (PEM) only' }, ...API_ARGS },
   async run({ args }) {
+    exclusive({ pem: args.pem, json: args.json, quiet: args.quiet })
     const certificate = await createApiClient(args).get<Record<string, unknown> & { certificate_pem: string | null; status: string }>(apiPath`/certificates/${args.name}`)
     if (!args.pem) return printCertificate(certificate, args)
     if (certificate.certificate_pem === null) throw new CliError(`certificate ${args.name} has no chain yet (status ${certificate.status})`)
