@@ -99,6 +99,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       extraRoutes: [
         ...proxyTargetRoutes(targets, {
           dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),
+          deleteCertificate: async (certName) => (await certificates.get(certName)) !== null && (await certificates.remove(certName), true),
         }),
         ...proxyAuthRoutes(targets),
         ...proxyRouteRoutes(targets, {

@@ -17,7 +17,15 @@ export const HostnameParams = v.object({ hostname: HostnameSchema })
 export interface ProxyTargetRoutesDeps {
   /** The ids of the routes whose target is this proxy (target_type `hostname`). */
   readonly dependentsOfProxy: (hostname: string) => Promise<{ routes: string[] }>
+  /** Deletes a certificate by name; false when there is none. */
+  readonly deleteCertificate: (certName: string) => Promise<boolean>
 }
+
+const DeleteProxyQuerySchema = v.object({
+  ...ForceQuerySchema.entries,
+  /** The original's option: the proxy's certificate (its cert_name, or its hostname) goes with it. */
+  delete_certificate: v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true')), 'false'),
+})
 
 export function proxyTargetRoutes(targets: ProxyTargets, deps: ProxyTargetRoutesDeps): RouteSpec[] {
   const existing = async (hostname: string) => {
@@ -77,16 +85,18 @@ export function proxyTargetRoutes(targets: ProxyTargets, deps: ProxyTargetRoutes
       scope: 'admin',
       tag: 'proxies',
       summary:
-        'Delete a proxy; its instances stop and its ports are freed. Refused (409, naming them) while routes target it, unless force=true: those routes are kept and answer 502 until they are changed',
+        'Delete a proxy; its instances stop and its ports are freed. Refused (409, naming them) while routes target it, unless force=true: those routes are kept and answer 502 until they are changed. delete_certificate=true also deletes its certificate (its cert_name, or its hostname), which other proxies naming it then stop serving',
       params: HostnameParams,
-      query: ForceQuerySchema,
+      query: DeleteProxyQuerySchema,
       responses: { 204: { description: 'deleted' }, 404: { description: 'no such proxy' }, 409: { description: 'routes target this proxy (and force is not true)' } },
       async handler(c, { params, query }) {
         if (!query.force) {
           await existing(params.hostname)
           refuseIfDependents(`proxy ${params.hostname}`, await deps.dependentsOfProxy(params.hostname))
         }
+        const target = query.delete_certificate ? await existing(params.hostname) : null
         await targets.remove(params.hostname)
+        if (target) await deps.deleteCertificate(target.cert_name ?? target.proxy_hostname)
         return c.body(null, 204)
       },
     }),

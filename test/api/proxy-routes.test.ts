@@ -47,7 +47,7 @@ let user: string
 beforeAll(async () => {
   api = await createTestApi({
     extraRoutes: [
-      ...proxyTargetRoutes(targets, { dependentsOfProxy: async (hostname) => ({ routes: pointing[hostname] ?? [] }) }),
+      ...proxyTargetRoutes(targets, { dependentsOfProxy: async (hostname) => ({ routes: pointing[hostname] ?? [] }), deleteCertificate: async () => false }),
       ...proxyRouteRoutes(targets, {
         applicableRoutes: async (target) => {
           askedFor.push(target)
