@@ -121,7 +121,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
         ...routeRoutes(routes),
         ...oauth.routes,
-        ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, clock }),
+        ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
       ],
     })
     let api: ReturnType<typeof Bun.serve>

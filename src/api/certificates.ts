@@ -67,8 +67,11 @@ const CreateBodySchema = v.pipe(
   }),
 )
 
-/** POST /certificates/multi-domain, the original's spelling: the name is required. */
-const MultiDomainBodySchema = v.strictObject({ cert_name: v.string('expected a certificate name'), domains: DomainsSchema, ...OrderFields }, 'unknown field')
+/**
+ * POST /certificates/multi-domain, the original's spelling: the name is required. Also the shape of a
+ * configuration document's certificate entry (config-parse.ts), so the two cannot drift apart.
+ */
+export const MultiDomainBodySchema = v.strictObject({ cert_name: v.string('expected a certificate name'), domains: DomainsSchema, ...OrderFields }, 'unknown field')
 
 /** At most a minute: a request held longer meets proxies' and clients' own timeouts (the CLI's is 30 s). */
 const MAX_WAIT_SEC = 60

@@ -3,7 +3,8 @@
  * announced as if made through the API, and every node applies it. The order keeps each write valid
  * on its own: services before what points at them, proxies before routes that target them, route
  * deletions before creations (an equal route may take a pruned one's place), and prune's deletions of
- * proxies and services after the routes that named them are gone.
+ * proxies and services after the routes that named them are gone. Certificates last: request() only
+ * stores the definition and orders in the background, so a CA's answer never holds up the import.
  */
 import type { ConfigDeps } from './config-document.ts'
 import type { ImportPlan } from './config-plan.ts'
@@ -38,4 +39,7 @@ export async function applyImportPlan(deps: ConfigDeps, plan: ImportPlan, actor:
     await deps.grants.revokeClientFamilies(clientId)
     await deps.clients.delete(clientId)
   }
+
+  for (const { value } of [...plan.certificates.create, ...plan.certificates.update]) await deps.certificates.request(value.request, actor)
+  for (const name of plan.certificates.delete) await deps.certificates.remove(name)
 }

@@ -1,11 +1,13 @@
 /**
  * @module The configuration document: everything an operator configured (proxies, routes, external
- * services, registered OAuth clients) in one portable shape, and how it is read from a running server.
- * Fields a server assigns itself (stamps, config_version, created_by, sequence) are left out; route_id
- * and client_id stay, because other entries and clients name them. Secrets (a proxy's GitHub client
- * secret, a client's secret and registration-token hashes) are in it only when asked for.
+ * services, registered OAuth clients, certificate definitions) in one portable shape, and how it is read
+ * from a running server. Fields a server assigns itself (stamps, config_version, created_by, sequence) are
+ * left out; route_id and client_id stay, because other entries and clients name them. Secrets (a proxy's
+ * GitHub client secret, a client's secret and registration-token hashes) are in it only when asked for;
+ * a certificate's key and chain never are (the importing server orders its own from its CA).
  */
 import * as v from 'valibot'
+import type { CertificateManager, CertificateView, PortableCertificateRequest } from '../certs/index.ts'
 import { PortableClientSchema, type ClientRegistry, type Grants, type PortableClient } from '../oauth/index.ts'
 import { RouteSchema, type Route, type RouteFields, type RouteStore } from '../routes/index.ts'
 import { CreateExternalServiceSchema, type CreateExternalService, type ExternalService, type ExternalServices } from '../services/index.ts'
@@ -22,6 +24,8 @@ export interface ConfigDeps {
   readonly clients: ClientRegistry
   /** A pruned client's token families are revoked with it, as DELETE /oauth/clients/{id} does. */
   readonly grants: Pick<Grants, 'revokeClientFamilies'>
+  /** Definitions only: list and portableRequest never carry key material; request orders in the background. */
+  readonly certificates: Pick<CertificateManager, 'list' | 'portableRequest' | 'resolveRequest' | 'request' | 'remove'>
 }
 
 /** Every settable field of a proxy, in the API's order (proxy_hostname first). */
@@ -51,6 +55,7 @@ export type ProxyEntry = CreateProxyTarget & { github_client_id: string | null; 
 export type RouteEntry = { route_id: string } & RouteFields
 export type ServiceEntry = CreateExternalService
 export type ClientEntry = PortableClient
+export type CertificateEntry = PortableCertificateRequest
 
 export interface ConfigDocument {
   format: typeof CONFIG_FORMAT
@@ -61,9 +66,11 @@ export interface ConfigDocument {
   routes: RouteEntry[]
   services: { external: ServiceEntry[] }
   oauth_clients: ClientEntry[]
+  /** By cert_name; definitions, never keys or chains. */
+  certificates: CertificateEntry[]
 }
 
-/** The document as OpenAPI shows it. `certificates` and `services.docker` are reserved for later versions. */
+/** The document as OpenAPI shows it. `services.docker` is reserved for a later version. */
 export const ConfigDocumentSchema = v.object({
   format: v.literal(CONFIG_FORMAT),
   version: v.literal(CONFIG_VERSION),
@@ -72,7 +79,16 @@ export const ConfigDocumentSchema = v.object({
   routes: v.array(v.omit(RouteSchema, ['created_by', 'created_at', 'updated_at', 'sequence'])),
   services: v.object({ external: v.array(CreateExternalServiceSchema), docker: v.optional(v.array(v.unknown())) }),
   oauth_clients: v.array(PortableClientSchema),
-  certificates: v.optional(v.array(v.unknown())),
+  certificates: v.array(
+    v.object({
+      cert_name: v.string(),
+      domains: v.array(v.string()),
+      email: v.nullable(v.string()),
+      /** null: the importing server's own directory, production or (staging: true) staging. */
+      acme_directory_url: v.nullable(v.string()),
+      staging: v.boolean(),
+    }),
+  ),
 })
 
 /** What the server holds now, read once per export or import. */
@@ -85,17 +101,32 @@ export interface CurrentConfig {
   readonly services: readonly ExternalService[]
   /** With their hashes; the export drops them unless secrets were asked for. */
   readonly clients: readonly PortableClient[]
+  /** By cert_name: each as stored, and as the document carries it. */
+  readonly certificates: readonly { readonly stored: CertificateView; readonly entry: CertificateEntry }[]
 }
 
 export async function readCurrentConfig(deps: ConfigDeps): Promise<CurrentConfig> {
-  const [proxies, routes, services, clients] = await Promise.all([deps.targets.list(), deps.routes.list(), deps.services.list(), deps.clients.exportClients()])
+  const [proxies, routes, services, clients, certificates] = await Promise.all([
+    deps.targets.list(),
+    deps.routes.list(),
+    deps.services.list(),
+    deps.clients.exportClients(),
+    deps.certificates.list(),
+  ])
   const gitHubSecrets = new Map<string, string>()
   for (const proxy of proxies) {
     if (!proxy.github_client_secret_set) continue
     const app = await deps.targets.gitHubApp(proxy.proxy_hostname)
     if (app) gitHubSecrets.set(proxy.proxy_hostname, app.clientSecret)
   }
-  return { proxies, gitHubSecrets, routes, services, clients }
+  return {
+    proxies,
+    gitHubSecrets,
+    routes,
+    services,
+    clients,
+    certificates: certificates.map((stored) => ({ stored, entry: deps.certificates.portableRequest(stored) })),
+  }
 }
 
 /** Proxies the server makes for itself (the built-in localhost proxy, which follows the API's address): never exported or pruned. */
@@ -136,5 +167,7 @@ export function buildConfigDocument(current: CurrentConfig, options: { readonly 
     routes: current.routes.map((route) => ({ route_id: route.route_id, ...pick(route, ROUTE_FIELDS) })),
     services: { external: current.services.map((service) => pick(service, SERVICE_FIELDS)) },
     oauth_clients: clients,
+    // Every certificate, a proxy's automatic one too: re-requesting an equal definition changes nothing.
+    certificates: current.certificates.map(({ entry }) => entry).sort((a, b) => byString(a.cert_name, b.cert_name)),
   }
 }

@@ -1,15 +1,17 @@
 /**
  * @module Reads a configuration document for import: every entry is checked with the schema its own
  * API uses (CreateProxyTargetSchema, CreateRouteSchema, CreateExternalServiceSchema, the registration
- * policy of parseClientMetadata), and every problem is collected with its path in the document
- * (`proxies[2].target_url: expected an http(s) URL…`) before anything is written (oauth2-proxy's
- * Validate: all errors, each with its path).
+ * policy of parseClientMetadata, the certificate manager's own request rules), and every problem is
+ * collected with its path in the document (`proxies[2].target_url: expected an http(s) URL…`) before
+ * anything is written (oauth2-proxy's Validate: all errors, each with its path).
  */
 import * as v from 'valibot'
+import { CertificateError, normalizeDomain, type CertificateDefinition, type CertificateManager, type CertificateRequestInput } from '../certs/index.ts'
 import { isConfidentialMethod, parseClientMetadata, PortableClientSchema, type PortableClient } from '../oauth/index.ts'
 import { CreateRouteSchema, RouteIdSchema, type CreateRoute } from '../routes/index.ts'
 import { CreateExternalServiceSchema, type CreateExternalService } from '../services/index.ts'
 import { CreateProxyTargetSchema, GitHubAppInputSchema, type CreateProxyTarget } from '../targets/index.ts'
+import { MultiDomainBodySchema } from './certificates.ts'
 import { CONFIG_FORMAT, CONFIG_VERSION } from './config-document.ts'
 
 /** An entry and where it stands in the document, for messages: `routes[3]`. */
@@ -27,12 +29,26 @@ export interface ParsedProxy {
 
 export type ParsedRoute = CreateRoute & { readonly route_id: string }
 
+export interface ParsedCertificate {
+  /** As the document says it, for request(). */
+  readonly request: CertificateRequestInput
+  /** What request() will store on this server (its defaults filled in), for the plan's comparison. */
+  readonly definition: CertificateDefinition
+}
+
+/** The rules the document is read with that belong to a domain service and its configuration. */
+export interface ParseRules {
+  /** The certificate manager's: request() would refuse what this throws for. */
+  readonly resolveCertificate: CertificateManager['resolveRequest']
+}
+
 /** A section the document does not have is left alone by the import, even with prune. */
 export interface ParsedDocument {
   readonly proxies?: Located<ParsedProxy>[]
   readonly routes?: Located<ParsedRoute>[]
   readonly services?: Located<CreateExternalService>[]
   readonly clients?: Located<PortableClient>[]
+  readonly certificates?: Located<ParsedCertificate>[]
   /** Sections this version reads but does not import yet. */
   readonly ignored: string[]
 }
@@ -135,13 +151,41 @@ function parseClient(entry: Record<string, unknown>, path: string, issues: strin
   }
 }
 
-export function parseConfigDocument(input: unknown): ParseResult {
+/**
+ * The API's shape, each domain with the manager's rule (so a bad one is named by its index), then the
+ * whole request with the manager's rules and this server's defaults, as request() will see it.
+ */
+function parseCertificate(entry: Record<string, unknown>, path: string, issues: string[], rules: ParseRules): ParsedCertificate | undefined {
+  const request = check(MultiDomainBodySchema, entry, path, issues)
+  if (request === undefined) return undefined
+  const refused = (error: unknown, at: string) => {
+    if (!(error instanceof CertificateError)) throw error
+    issues.push(`${at}: ${error.message}`)
+  }
+  let isEveryDomainValid = true
+  request.domains.forEach((domain, index) => {
+    try {
+      normalizeDomain(domain)
+    } catch (error) {
+      refused(error, `${path}.domains[${index}]`)
+      isEveryDomainValid = false
+    }
+  })
+  if (!isEveryDomainValid) return undefined
+  try {
+    return { request, definition: rules.resolveCertificate(request) }
+  } catch (error) {
+    refused(error, `${path}${error instanceof CertificateError && error.field ? `.${error.field}` : ''}`)
+    return undefined
+  }
+}
+
+export function parseConfigDocument(input: unknown, rules: ParseRules): ParseResult {
   if (!isRecord(input)) return { ok: false, issues: ['the document must be an object with format, version and the sections to import'] }
   const issues: string[] = []
   const shape = check(DocumentShape, input, '', issues)
   if (shape === undefined) return { ok: false, issues }
   const ignored = [
-    ...(shape.certificates?.length ? [`certificates: ${shape.certificates.length} entries ignored (this server does not import certificates yet)`] : []),
     ...(shape.services?.docker?.length ? [`services.docker: ${shape.services.docker.length} entries ignored (this server does not import Docker services yet)`] : []),
   ]
   const document: ParsedDocument = {
@@ -149,6 +193,7 @@ export function parseConfigDocument(input: unknown): ParseResult {
     routes: section(shape.routes, 'routes', (route) => route.route_id, 'route_id', parseRoute, issues),
     services: section(shape.services?.external, 'services.external', (service) => service.service_name, 'service_name', (entry, path, found) => check(CreateExternalServiceSchema, entry, path, found), issues),
     clients: section(shape.oauth_clients, 'oauth_clients', (client) => client.client_id, 'client_id', parseClient, issues),
+    certificates: section(shape.certificates, 'certificates', (certificate) => certificate.definition.cert_name, 'cert_name', (entry, path, found) => parseCertificate(entry, path, found, rules), issues),
     ignored,
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, document }

@@ -5,12 +5,13 @@
  * when the configuration it leads to would have a dangling reference or two equal routes that this
  * import causes; references that were already dangling on the server are only warned about.
  */
+import { isSameDefinition } from '../certs/index.ts'
 import type { PortableClient } from '../oauth/index.ts'
 import { routeFingerprint, type Route } from '../routes/index.ts'
 import type { CreateExternalService } from '../services/index.ts'
 import { serviceNameOf, type GitHubApp, type ProxyTarget } from '../targets/index.ts'
 import { isBuiltInProxy, pick, PROXY_FIELDS, ROUTE_FIELDS, SERVICE_FIELDS, type CurrentConfig } from './config-document.ts'
-import type { Located, ParsedDocument, ParsedProxy, ParsedRoute } from './config-parse.ts'
+import type { Located, ParsedCertificate, ParsedDocument, ParsedProxy, ParsedRoute } from './config-parse.ts'
 
 export interface KindPlan<T> {
   readonly create: Located<T>[]
@@ -28,6 +29,7 @@ export interface ImportPlan {
   readonly proxies: KindPlan<ProxyChange>
   readonly routes: KindPlan<ParsedRoute>
   readonly clients: KindPlan<PortableClient>
+  readonly certificates: KindPlan<ParsedCertificate>
   readonly warnings: string[]
 }
 
@@ -137,7 +139,19 @@ export function planImport(current: CurrentConfig, document: ParsedDocument, opt
       )
     : emptyPlan<PortableClient>()
 
-  const plan: ImportPlan = { services, proxies, routes, clients, warnings }
+  const certificates = document.certificates
+    ? diff(
+        document.certificates,
+        current.certificates,
+        { entry: (certificate) => certificate.definition.cert_name, current: (certificate) => certificate.stored.cert_name },
+        // The manager's own comparison: an equal definition is one request() would leave alone.
+        (entry, existing) => (isSameDefinition(entry.value.definition, existing.stored) ? 'unchanged' : entry),
+        () => true,
+        prune,
+      )
+    : emptyPlan<ParsedCertificate>()
+
+  const plan: ImportPlan = { services, proxies, routes, clients, certificates, warnings }
   const issues = checkOutcome(current, document, plan)
   return issues.length > 0 ? { ok: false, issues } : { ok: true, plan }
 }
@@ -240,8 +254,9 @@ export function summarizePlan(plan: ImportPlan) {
     routes: summary(plan.routes, (route) => route.route_id),
     services: { external: summary(plan.services, (service) => service.service_name) },
     oauth_clients: summary(plan.clients, (client) => client.client_id),
+    certificates: summary(plan.certificates, (certificate) => certificate.definition.cert_name),
   }
 }
 
 export const hasChanges = (plan: ImportPlan): boolean =>
-  [plan.services, plan.proxies, plan.routes, plan.clients].some((kindPlan) => kindPlan.create.length + kindPlan.update.length + kindPlan.delete.length > 0)
+  [plan.services, plan.proxies, plan.routes, plan.clients, plan.certificates].some((kindPlan) => kindPlan.create.length + kindPlan.update.length + kindPlan.delete.length > 0)

@@ -3,7 +3,8 @@
  * POST /system/config imports one: checked completely (every entry with its API's schema, every
  * reference) before anything is written, then applied through the domain services. `dry_run` answers
  * the plan alone; only `prune` deletes what the document does not have. Admin only: with
- * include_secrets the document carries the GitHub client secrets and the OAuth clients' hashes.
+ * include_secrets the document carries the GitHub client secrets and the OAuth clients' hashes;
+ * certificates are definitions, never keys or chains, with or without it.
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
@@ -40,7 +41,14 @@ const ImportResultSchema = v.object({
   prune: v.boolean(),
   /** Whether anything was (or, with dry_run, would be) written. */
   changed: v.boolean(),
-  plan: v.object({ proxies: KindPlanSchema, routes: KindPlanSchema, services: v.object({ external: KindPlanSchema }), oauth_clients: KindPlanSchema }),
+  plan: v.object({
+    proxies: KindPlanSchema,
+    routes: KindPlanSchema,
+    services: v.object({ external: KindPlanSchema }),
+    oauth_clients: KindPlanSchema,
+    /** By cert_name; a created or updated one is ordered in the background. */
+    certificates: KindPlanSchema,
+  }),
   warnings: v.array(v.string()),
 })
 
@@ -84,7 +92,8 @@ export function systemConfigRoutes(deps: ConfigDeps & { readonly clock: Clock })
       path: '/system/config',
       scope: 'admin',
       tag: TAG,
-      summary: 'Export the configuration (proxies, routes, external services, OAuth clients) as one document; secrets only with include_secrets=true',
+      summary:
+        'Export the configuration (proxies, routes, external services, OAuth clients, certificate definitions without keys) as one document; secrets only with include_secrets=true',
       query: ExportQuerySchema,
       responses: { 200: { description: 'the document (application/json, or application/yaml with format=yaml)', schema: ConfigDocumentSchema } },
       async handler(c, { query }) {
@@ -111,7 +120,7 @@ export function systemConfigRoutes(deps: ConfigDeps & { readonly clock: Clock })
         415: { description: 'neither JSON nor YAML' },
       },
       async handler(c, { query }) {
-        const parsed = parseConfigDocument(await readDocument(c))
+        const parsed = parseConfigDocument(await readDocument(c), { resolveCertificate: (input) => deps.certificates.resolveRequest(input) })
         if (!parsed.ok) throw invalidDocument(parsed.issues)
         const planned = planImport(await readCurrentConfig(deps), parsed.document, { prune: query.prune })
         if (!planned.ok) throw invalidDocument(planned.issues)

@@ -9,7 +9,15 @@ import type { Store } from '../store/index.ts'
 import { createAcmeAccounts } from './acme-account.ts'
 import { toView, type CertificateRecord, type CertificateView } from './certificate-record.ts'
 import { createCertificateRecords } from './certificate-records.ts'
-import { normalizeRequest, type CertificateRequestInput, type NormalizedRequest } from './certificate-request.ts'
+import {
+  isSameDefinition,
+  normalizeRequest,
+  toDefinition,
+  type CertificateDefinition,
+  type CertificateRequestInput,
+  type NormalizedRequest,
+  type PortableCertificateRequest,
+} from './certificate-request.ts'
 import type { ChallengeStore } from './challenges.ts'
 import { needsOrder } from './due.ts'
 import { CertificateError } from './errors.ts'
@@ -63,6 +71,14 @@ export interface CertificateManager {
    * bad email or a non-https directory.
    */
   request(input: CertificateRequestInput, actor: string | null): Promise<CertificateView>
+  /**
+   * The definition request(input) would store, with this server's defaults (ACME_EMAIL, the production or
+   * staging directory) filled in. Reads and writes nothing; throws CertificateError('invalid', field) exactly
+   * as request() does, so a caller can check many requests before it makes any.
+   */
+  resolveRequest(input: CertificateRequestInput): CertificateDefinition
+  /** The request that defines this certificate on any server (see PortableCertificateRequest); never key material. */
+  portableRequest(certificate: CertificateView): PortableCertificateRequest
   /** Every certificate, by name. */
   list(): Promise<CertificateView[]>
   get(name: string): Promise<CertificateView | null>
@@ -180,6 +196,17 @@ export function createCertificateManager(deps: CertificateManagerDeps): Certific
         isSameOrder(current, request) ? null : reorder(current, { domains: request.domains, email: request.email, directory_url: request.directoryUrl, attempts: 0 }),
       )
     },
+    resolveRequest: (input) => toDefinition(normalizeRequest(input, defaults)),
+    portableRequest(certificate) {
+      const isOwnDirectory = certificate.directory_url === config.productionDirectoryUrl || certificate.directory_url === config.stagingDirectoryUrl
+      return {
+        cert_name: certificate.cert_name,
+        domains: [...certificate.domains],
+        email: certificate.email,
+        acme_directory_url: isOwnDirectory ? null : certificate.directory_url,
+        staging: certificate.directory_url === config.stagingDirectoryUrl,
+      }
+    },
     list: async () => (await records.list()).map(view).sort((a, b) => (a.cert_name < b.cert_name ? -1 : a.cert_name > b.cert_name ? 1 : 0)),
     async get(name) {
       const record = await records.get(name)
@@ -240,6 +267,5 @@ export function createCertificateManager(deps: CertificateManagerDeps): Certific
 }
 
 function isSameOrder(current: CertificateRecord, request: NormalizedRequest): boolean {
-  const sorted = (names: readonly string[]) => [...names].sort().join(',')
-  return sorted(current.domains) === sorted(request.domains) && current.email === request.email && current.directory_url === request.directoryUrl
+  return isSameDefinition(current, toDefinition(request))
 }

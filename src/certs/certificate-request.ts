@@ -58,18 +58,61 @@ export function normalizeDomains(domains: unknown): string[] {
   if (!Array.isArray(domains) || domains.length === 0) throw new CertificateError('invalid', 'domains must list at least one DNS name', 'domains')
   const names: string[] = []
   for (const raw of domains) {
-    if (typeof raw !== 'string') throw new CertificateError('invalid', 'domains must be DNS names', 'domains')
-    const name = raw.trim().toLowerCase().replace(/\.$/, '')
-    // RFC 8555 §7.1.3 and §8.3: a wildcard identifier can only be proven with DNS-01, never HTTP-01.
-    if (name.startsWith('*.')) {
-      throw new CertificateError('invalid', `${name} is a wildcard name: wildcards need the DNS-01 challenge, and this server proves names with HTTP-01 only`, 'domains')
-    }
-    if (isIP(name.replace(/^\[|\]$/g, '')) !== 0) throw new CertificateError('invalid', `${name} is an IP address: only DNS names can be ordered`, 'domains')
-    if (!isValidHostname(name)) throw new CertificateError('invalid', `${JSON.stringify(raw)} is not a DNS name (RFC 1123 labels)`, 'domains')
+    const name = normalizeDomain(raw)
     if (!names.includes(name)) names.push(name)
   }
   if (names.length > MAX_DOMAINS) throw new CertificateError('invalid', `a certificate holds at most ${MAX_DOMAINS} domains, got ${names.length}`, 'domains')
   return names
+}
+
+/**
+ * One requested name, lower-cased and without a trailing dot. Throws CertificateError('invalid', 'domains')
+ * when HTTP-01 cannot prove it; exported so a caller with many names can say which one (the import's paths).
+ */
+export function normalizeDomain(raw: unknown): string {
+  if (typeof raw !== 'string') throw new CertificateError('invalid', 'domains must be DNS names', 'domains')
+  const name = raw.trim().toLowerCase().replace(/\.$/, '')
+  // RFC 8555 §7.1.3 and §8.3: a wildcard identifier can only be proven with DNS-01, never HTTP-01.
+  if (name.startsWith('*.')) {
+    throw new CertificateError('invalid', `${name} is a wildcard name: wildcards need the DNS-01 challenge, and this server proves names with HTTP-01 only`, 'domains')
+  }
+  if (isIP(name.replace(/^\[|\]$/g, '')) !== 0) throw new CertificateError('invalid', `${name} is an IP address: only DNS names can be ordered`, 'domains')
+  if (!isValidHostname(name)) throw new CertificateError('invalid', `${JSON.stringify(raw)} is not a DNS name (RFC 1123 labels)`, 'domains')
+  return name
+}
+
+/** What a certificate is, apart from its state and key material: what request() stores and compares. */
+export interface CertificateDefinition {
+  readonly cert_name: string
+  readonly domains: readonly string[]
+  readonly email: string | null
+  readonly directory_url: string
+}
+
+/**
+ * A certificate's definition as a request any server can repeat (the configuration export's entry): its
+ * directory as `staging` with acme_directory_url null when it is one of the server's own two, so it follows
+ * the configuration of the server that repeats it; otherwise the directory's URL itself.
+ */
+export interface PortableCertificateRequest {
+  cert_name: string
+  domains: string[]
+  email: string | null
+  acme_directory_url: string | null
+  staging: boolean
+}
+
+export const toDefinition = (request: NormalizedRequest): CertificateDefinition => ({
+  cert_name: request.certName,
+  domains: request.domains,
+  email: request.email,
+  directory_url: request.directoryUrl,
+})
+
+/** The same order: the same names (in any order; the first only picks the CN), the same account email and directory. */
+export function isSameDefinition(a: Omit<CertificateDefinition, 'cert_name'>, b: Omit<CertificateDefinition, 'cert_name'>): boolean {
+  const sorted = (names: readonly string[]) => [...names].sort().join(',')
+  return sorted(a.domains) === sorted(b.domains) && a.email === b.email && a.directory_url === b.directory_url
 }
 
 function normalizeEmail(email: string | null | undefined): string | null {

@@ -1,7 +1,7 @@
 /** @module Certificates: ACME issuance and renewal, what HTTPS instances serve, and the self-signed fallback. */
 export { createCertificateManager, type CertificateManager, type CertificateManagerConfig, type CertificateManagerDeps, type CertificateTiming, type ServedAcmeCertificate } from './acme-certificates.ts'
 export { CERTIFICATE_STATUSES, type CertificateStatus, type CertificateView } from './certificate-record.ts'
-export { MAX_DOMAINS, type CertificateRequestInput } from './certificate-request.ts'
+export { isSameDefinition, MAX_DOMAINS, normalizeDomain, type CertificateDefinition, type CertificateRequestInput, type PortableCertificateRequest } from './certificate-request.ts'
 export { CertificateError } from './errors.ts'
 export { orderLockName } from './issuance.ts'
 export type { ProxyCertificateInput } from './proxy-certificates.ts'

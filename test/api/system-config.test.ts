@@ -143,6 +143,7 @@ describe('import into an empty server', () => {
       routes: { create: [], update: [], delete: [], unchanged: 4 },
       services: { external: { create: [], update: [], delete: [], unchanged: 1 } },
       oauth_clients: { create: [], update: [], delete: [], unchanged: 1 },
+      certificates: { create: [], update: [], delete: [], unchanged: 0 },
     })
     expect(events).toEqual([])
     expect(withoutTime(await exportDocument(target, '?include_secrets=true'))).toEqual(withoutTime(before))

@@ -48,7 +48,8 @@ interface KindPlan {
 interface ImportResult {
   readonly dry_run: boolean
   readonly changed: boolean
-  readonly plan: { proxies: KindPlan; routes: KindPlan; services: { external: KindPlan }; oauth_clients: KindPlan }
+  /** certificates: absent in a server older than the CLI. */
+  readonly plan: { proxies: KindPlan; routes: KindPlan; services: { external: KindPlan }; oauth_clients: KindPlan; certificates?: KindPlan }
   readonly warnings: readonly string[]
 }
 
@@ -87,6 +88,7 @@ const kindsOf = (plan: ImportResult['plan']): [string, KindPlan][] => [
   ['routes', plan.routes],
   ['external services', plan.services.external],
   ['oauth clients', plan.oauth_clients],
+  ...(plan.certificates ? [['certificates', plan.certificates] as [string, KindPlan]] : []),
 ]
 
 /** Counts per kind, then one line per change (+ create, ~ update, - delete), then what happened. */
