@@ -16,6 +16,9 @@ import { createLogger, describeBindError, StartupError, systemClock, type Clock,
 import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
+/** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
+const API_IDLE_TIMEOUT_SEC = 75
+
 export interface RunningServer {
   readonly apiUrl: string
   readonly store: Store
@@ -126,7 +129,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     })
     let api: ReturnType<typeof Bun.serve>
     try {
-      api = Bun.serve({ hostname: config.apiHost, port: config.apiPort, fetch: app.fetch })
+      // Long polls (a certificate's status, up to 60 s) must outlive Bun's 10 s default idle timeout.
+      api = Bun.serve({ hostname: config.apiHost, port: config.apiPort, fetch: app.fetch, idleTimeout: API_IDLE_TIMEOUT_SEC })
     } catch (error) {
       throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
     }

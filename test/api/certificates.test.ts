@@ -213,6 +213,21 @@ describe('an order the CA refuses (staging)', () => {
     expect(answeredAtMs - releasedAtMs).toBeLessThan(5_000)
   })
 
+  test('a long poll outlives the API server\'s idle timeout: held 12 s (Bun\'s default is 10 s), it still gets its answer', async () => {
+    const release = edge.refusingCa.hold()
+    const created = await call('POST', '/certificates', { body: { domain: 'slow.test', staging: true, email: 'ops@example.com' } })
+    expect(created.status).toBe(202)
+    const startedAtMs = Date.now()
+    const waiting = call('GET', '/certificates/slow.test/status?wait=30')
+    await Bun.sleep(12_000)
+    release()
+    const answer = await waiting
+    expect(answer.status).toBe(200)
+    expect(Date.now() - startedAtMs).toBeGreaterThan(12_000)
+    expect(answer.json()).toMatchObject({ status: 'failed' })
+    expect((await call('DELETE', '/certificates/slow.test')).status).toBe(204)
+  }, 40_000)
+
   test('wait=0 (and the original\'s wait=false) answers at once; the key of an unissued certificate → 409', async () => {
     expect((await call('GET', '/certificates/stage.test/status?wait=false')).json()).toMatchObject({ status: 'failed' })
     const key = await call('GET', '/certificates/stage.test/private-key')
