@@ -78,8 +78,9 @@ async function readDocument(c: Context): Promise<unknown> {
     throw new ApiError(400, 'invalid_request', 'the document is not valid UTF-8')
   }
   try {
-    // YAML 1.2 core schema: plain data only, no custom tags; yaml caps alias expansion (billion laughs).
-    return isYaml ? YAML.parse(text) : JSON.parse(text)
+    // YAML 1.2 core schema: plain data only, no custom tags, and no aliases: an export never writes one,
+    // and yaml caps their count, not what they expand to (one 320 KiB scalar named 60 times is 19 MiB).
+    return isYaml ? YAML.parse(text, { maxAliasCount: 0 }) : JSON.parse(text)
   } catch (error) {
     throw new ApiError(400, 'invalid_request', `the document is not valid ${isYaml ? 'YAML' : 'JSON'}: ${(error as Error).message.split('\n')[0]}`)
   }
