@@ -8,18 +8,15 @@
 import type { Context } from 'hono'
 import * as v from 'valibot'
 import { CERTIFICATE_STATUSES, MAX_DOMAINS, type CertificateManager, type CertificateView } from '../certs/index.ts'
-import type { Logger } from '../lib/index.ts'
+import { CERT_NAME_RULE, isCertName, type Logger } from '../lib/index.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 import { ApiError } from './errors.ts'
 
 const TAG = 'certificates'
 
-/**
- * Any name a certificate can have: a proxy's cert_name ([A-Za-z0-9._*-], targets/model.ts), or a proxy's
- * hostname (up to 253 characters, RFC 1035 §2.3.4), which names the certificate ordered for it.
- */
+/** Any name a certificate can have: the certificate manager's rule (lib/cert-name.ts), so "." and ".." never reach the store. */
 const CertNameParams = v.object({
-  cert_name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._*-]{1,253}$/, 'expected 1-253 letters, digits, ".", "_", "-" or "*"')),
+  cert_name: v.pipe(v.string(), v.check(isCertName, `expected ${CERT_NAME_RULE}`)),
 })
 
 /**
@@ -124,10 +121,10 @@ const StatusSchema = v.object({ status: v.picklist(CERTIFICATE_STATUSES), error:
 const PrivateKeySchema = v.object({ cert_name: v.string(), private_key_pem: v.string() })
 
 /** What these routes use of the certificate manager. */
-export type CertificateOperations = Pick<CertificateManager, 'request' | 'list' | 'get' | 'chainPem' | 'privateKeyPem' | 'renew' | 'convertToProduction' | 'remove'>
+export type CertificateOperations = Pick<CertificateManager, 'create' | 'list' | 'get' | 'chainPem' | 'privateKeyPem' | 'renew' | 'convertToProduction' | 'remove'>
 
 export interface CertificateRoutesDeps {
-  /** Proxy hostnames that serve this certificate: cert_name equal to it, or hostname equal to it with cert_name null. */
+  /** Proxy hostnames that name this certificate: cert_name equal to it, or hostname equal to it with cert_name null. used_by keeps those it covers. */
   readonly proxiesUsing: (name: string) => Promise<string[]>
   readonly logger: Logger
 }
@@ -142,19 +139,20 @@ export function certificateRoutes(certificates: CertificateOperations, deps: Cer
     return view
   }
 
+  /** The proxies this certificate serves: those naming it whose hostname it covers (one it does not is ordered for, ensureForProxy). */
+  const usedBy = async (view: CertificateView) => (await deps.proxiesUsing(view.cert_name)).filter((hostname) => view.domains.includes(hostname.toLowerCase()))
+
   /** RFC 9110 §15.3.3: 202 while the CA works; 201 if the certificate was already there when answered. */
   const ordered = (c: Context, view: CertificateView) => {
     c.header('Location', `/certificates/${encodeURIComponent(view.cert_name)}`)
     return c.json(view, view.status === 'issued' ? 201 : 202)
   }
 
-  /** The original's rule: an existing name is a 409 (the manager would re-order it; renew says that plainly). */
-  async function create(c: Context, body: Parameters<CertificateOperations['request']>[0]): Promise<Response> {
-    if (await certificates.get(body.cert_name)) {
-      throw new ApiError(409, 'conflict', `a certificate named ${body.cert_name} exists; renew it, or delete it first`)
-    }
-    return ordered(c, await certificates.request(body, c.get('principal').username))
-  }
+  /**
+   * The original's rule: an existing name is a 409 (renew re-orders it). The manager's create-if-absent
+   * decides, so of concurrent requests for one name, on any node, exactly one is ordered.
+   */
+  const create = async (c: Context, body: Parameters<CertificateOperations['create']>[0]) => ordered(c, await certificates.create(body, c.get('principal').username))
 
   /** Polls every 250 ms, at most `waitSec` × 4 times, until the status settles or the client goes away. */
   async function settledView(name: string, waitSec: number, signal: AbortSignal): Promise<CertificateView> {
@@ -203,7 +201,7 @@ export function certificateRoutes(certificates: CertificateOperations, deps: Cer
       responses: { 200: { description: 'every certificate', schema: v.array(ListedCertificateSchema) } },
       async handler(c) {
         const views = await certificates.list()
-        return c.json(await Promise.all(views.map(async (view) => ({ ...view, used_by: await deps.proxiesUsing(view.cert_name) }))))
+        return c.json(await Promise.all(views.map(async (view) => ({ ...view, used_by: await usedBy(view) }))))
       },
     }),
     defineRoute({
@@ -216,8 +214,8 @@ export function certificateRoutes(certificates: CertificateOperations, deps: Cer
       responses: { 200: { description: 'the certificate', schema: CertificateDetailSchema }, 404: NOT_FOUND },
       async handler(c, { params }) {
         const view = await existing(params.cert_name)
-        const [certificatePem, usedBy] = await Promise.all([certificates.chainPem(params.cert_name), deps.proxiesUsing(params.cert_name)])
-        return c.json({ ...view, used_by: usedBy, certificate_pem: certificatePem })
+        const [certificatePem, proxies] = await Promise.all([certificates.chainPem(params.cert_name), usedBy(view)])
+        return c.json({ ...view, used_by: proxies, certificate_pem: certificatePem })
       },
     }),
     defineRoute({

@@ -29,11 +29,19 @@ export interface AcmeSession {
 }
 
 export interface AcmeAccounts {
-  /** A client signed in to the directory under the stored account (registering it, or finding it again: RFC 8555 §7.3.1). */
-  open(directoryUrl: string, email: string | null): Promise<AcmeSession>
+  /**
+   * A client signed in to the directory under the stored account (registering it, or finding it again:
+   * RFC 8555 §7.3.1). Each of its requests to the CA fails after requestTimeoutMs without an answer, and
+   * every request fails at once when `signal` aborts (the order's deadline), so nothing waits on a CA forever.
+   */
+  open(directoryUrl: string, email: string | null, signal?: AbortSignal): Promise<AcmeSession>
 }
 
-export function createAcmeAccounts(deps: { store: Store; clock: Clock; poll: PollTiming }): AcmeAccounts {
+/** acme-client (5.x) sets no network timeout: a CA that accepts the connection and never answers would hold an order for good. */
+export const DEFAULT_ACME_REQUEST_TIMEOUT_MS = 30_000
+
+export function createAcmeAccounts(deps: { store: Store; clock: Clock; poll: PollTiming; requestTimeoutMs?: number }): AcmeAccounts {
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_ACME_REQUEST_TIMEOUT_MS
   const accounts = createCollection(deps.store, COLLECTIONS.acmeAccounts, AccountSchema)
 
   async function accountKey(directoryUrl: string, email: string | null): Promise<string> {
@@ -50,7 +58,8 @@ export function createAcmeAccounts(deps: { store: Store; clock: Clock; poll: Pol
   }
 
   return {
-    async open(directoryUrl, email) {
+    async open(directoryUrl, email, signal) {
+      signal?.throwIfAborted()
       const client = new Client({
         directoryUrl,
         accountKey: await accountKey(directoryUrl, email),
@@ -59,7 +68,7 @@ export function createAcmeAccounts(deps: { store: Store; clock: Clock; poll: Pol
         backoffAttempts: deps.poll.attempts,
       })
       let retryNotBeforeMs: number | null = null
-      observeResponses(client, (status, type, retryAfter) => {
+      guardTransport(client, { timeoutMs: requestTimeoutMs, signal }, (status, type, retryAfter) => {
         if (status !== 429 && type !== 'urn:ietf:params:acme:error:rateLimited') return
         retryNotBeforeMs = parseRetryAfter(retryAfter, deps.clock.nowMs())
       })
@@ -93,25 +102,50 @@ async function signIn(client: Client, email: string | null): Promise<void> {
 }
 
 type Observer = (status: number, problemType: string | undefined, retryAfter: string | undefined) => void
-interface ObservableHttp {
-  request(...args: unknown[]): Promise<{ status: number; headers?: Record<string, string | undefined>; data?: { type?: unknown } }>
-}
+type Transport = (
+  url: string,
+  method: string,
+  options?: Record<string, unknown>,
+) => Promise<{ status: number; headers?: Record<string, string | undefined>; data?: { type?: unknown } }>
 
 /**
- * acme-client (5.x) keeps its HTTP answers to itself and, after its own retries, reports a 429 only as text.
- * This wraps the one client's transport (not the library's shared axios instance) to see the status and
- * Retry-After header; if a later version renames the transport, rate limits fall back to plain backoff.
+ * acme-client (5.x) keeps its HTTP answers to itself, reports a 429 only as text after its own retries, and
+ * waits for an answer forever. This wraps the one client's transport (not the library's shared axios
+ * instance): each request gets axios' `timeout` (a timeout is not among acme-client's retried errors) and
+ * fails at once when `signal` aborts; every answer's status and Retry-After header go to `observe`. If a
+ * later version renames the transport, the order's deadline still ends a hung order, and rate limits fall back to plain backoff.
  */
-function observeResponses(client: Client, observe: Observer): void {
-  const http = (client as unknown as { http?: Partial<ObservableHttp> }).http
+function guardTransport(client: Client, limits: { timeoutMs: number; signal: AbortSignal | undefined }, observe: Observer): void {
+  const http = (client as unknown as { http?: { request?: Transport } }).http
   if (!http || typeof http.request !== 'function') return
   const request = http.request.bind(http)
-  http.request = async (...args: unknown[]) => {
-    const response = await request(...args)
+  const { timeoutMs, signal } = limits
+  http.request = async (url, method, options = {}) => {
+    signal?.throwIfAborted()
+    const startedMs = performance.now()
+    let response: Awaited<ReturnType<Transport>>
+    try {
+      response = await untilAborted(request(url, method, { ...options, timeout: timeoutMs }), signal)
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason
+      // acme-client's retry interceptor turns an axios timeout into a TypeError: say what happened.
+      if (performance.now() - startedMs >= timeoutMs) throw new Error(`the CA did not answer ${method.toUpperCase()} ${url} within ${Math.round(timeoutMs / 1000)} s`)
+      throw error
+    }
     const type = typeof response.data?.type === 'string' ? response.data.type : undefined
     observe(response.status, type, response.headers?.['retry-after'])
     return response
   }
+}
+
+/** `work`, or its rejection with the signal's reason as soon as the signal aborts (the work itself then ends by its own timeout). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** RFC 9110 §10.2.3: delay-seconds or an HTTP-date. Null when absent or unreadable. */

@@ -6,11 +6,12 @@
 import type { EventBus } from '../events/index.ts'
 import { randomToken, type Clock, type Logger } from '../lib/index.ts'
 import type { Store } from '../store/index.ts'
-import { createAcmeAccounts } from './acme-account.ts'
+import { createAcmeAccounts, DEFAULT_ACME_REQUEST_TIMEOUT_MS } from './acme-account.ts'
 import { toView, type CertificateRecord, type CertificateView } from './certificate-record.ts'
 import { createCertificateRecords } from './certificate-records.ts'
 import {
   isSameDefinition,
+  MAX_DOMAINS,
   normalizeRequest,
   toDefinition,
   type CertificateDefinition,
@@ -40,6 +41,8 @@ export interface CertificateTiming extends IssuanceTiming {
   readonly pollMinMs: number
   readonly pollMaxMs: number
   readonly pollAttempts: number
+  /** How long one request to the CA may wait for its answer. */
+  readonly requestTimeoutMs: number
 }
 
 export interface CertificateManagerDeps {
@@ -72,6 +75,12 @@ export interface CertificateManager {
    */
   request(input: CertificateRequestInput, actor: string | null): Promise<CertificateView>
   /**
+   * Creates the certificate and orders it in the background, only if no certificate has the name: the
+   * store's create-if-absent decides, so of concurrent creates (on any node) exactly one wins. Throws
+   * CertificateError('conflict') when the name exists, and 'invalid' exactly as request() does, before any store read.
+   */
+  create(input: CertificateRequestInput, actor: string | null): Promise<CertificateView>
+  /**
    * The definition request(input) would store, with this server's defaults (ACME_EMAIL, the production or
    * staging directory) filled in. Reads and writes nothing; throws CertificateError('invalid', field) exactly
    * as request() does, so a caller can check many requests before it makes any.
@@ -96,8 +105,9 @@ export interface CertificateManager {
   servedFor(name: string, hostname: string): Promise<ServedAcmeCertificate | null>
   /**
    * Called by the edge for every HTTPS proxy (on start, reconcile and proxy events): orders `name`
-   * (cert_name, else the hostname) for [hostname] when no certificate of that name exists yet, never for a
-   * name that exists, never for IPs or localhost names. Directory: the proxy's acme_directory_url, else its
+   * (cert_name, else the hostname) for [hostname] when no certificate of that name exists yet; when it
+   * exists without the hostname (proxies sharing a cert_name), orders it again for its domains and the
+   * hostname. Never for IPs or localhost names, nor past MAX_DOMAINS. Directory: the proxy's acme_directory_url, else its
    * staging flag, else config.proxyDirectory (staging by default). Never throws for a bad hostname: logs it.
    */
   ensureForProxy(proxy: ProxyCertificateInput): Promise<void>
@@ -110,16 +120,23 @@ const DEFAULT_TIMING: CertificateTiming = {
   propagationDelayMs: 250,
   orderTimeoutMs: 10 * 60_000,
   maxConcurrentOrders: 4,
+  maxConcurrentOrdersPerDirectory: 2,
   pollMinMs: 1_000,
   pollMaxMs: 10_000,
   pollAttempts: 12,
+  requestTimeoutMs: DEFAULT_ACME_REQUEST_TIMEOUT_MS,
 }
 
 export function createCertificateManager(deps: CertificateManagerDeps): CertificateManager {
   const { config, clock, logger } = deps
   const timing = { ...DEFAULT_TIMING, ...deps.timing }
   const records = createCertificateRecords(deps.store)
-  const accounts = createAcmeAccounts({ store: deps.store, clock, poll: { minMs: timing.pollMinMs, maxMs: timing.pollMaxMs, attempts: timing.pollAttempts } })
+  const accounts = createAcmeAccounts({
+    store: deps.store,
+    clock,
+    poll: { minMs: timing.pollMinMs, maxMs: timing.pollMaxMs, attempts: timing.pollAttempts },
+    requestTimeoutMs: timing.requestTimeoutMs,
+  })
   const issuance = createIssuance({ ...deps, accounts, records, renewalThresholdDays: config.renewalThresholdDays, timing })
   const defaults = { productionDirectoryUrl: config.productionDirectoryUrl, stagingDirectoryUrl: config.stagingDirectoryUrl, defaultEmail: config.defaultEmail }
   const view = (record: CertificateRecord) => toView(record, config.stagingDirectoryUrl)
@@ -183,15 +200,26 @@ export function createCertificateManager(deps: CertificateManagerDeps): Certific
     checkTimer.unref?.()
   }
 
+  /** Stores a new certificate and kicks its order; false when the name exists. */
+  async function createNew(request: NormalizedRequest, actor: string | null): Promise<CertificateView | null> {
+    const created = newRecord(request, actor)
+    if (!(await records.create(created))) return null
+    logger.info('certificate requested', { cert_name: created.cert_name, domains: created.domains.join(','), directory_url: created.directory_url, by: actor ?? undefined })
+    issuance.kick(created.cert_name)
+    return view(created)
+  }
+
   return {
+    async create(input, actor) {
+      const request = normalizeRequest(input, defaults)
+      const created = await createNew(request, actor)
+      if (!created) throw new CertificateError('conflict', `a certificate named ${request.certName} exists; renew it, or delete it first`)
+      return created
+    },
     async request(input, actor) {
       const request = normalizeRequest(input, defaults)
-      const created = newRecord(request, actor)
-      if (await records.create(created)) {
-        logger.info('certificate requested', { cert_name: created.cert_name, domains: created.domains.join(','), directory_url: created.directory_url, by: actor ?? undefined })
-        issuance.kick(created.cert_name)
-        return view(created)
-      }
+      const created = await createNew(request, actor)
+      if (created) return created
       return changeExisting(request.certName, (current) =>
         isSameOrder(current, request) ? null : reorder(current, { domains: request.domains, email: request.email, directory_url: request.directoryUrl, attempts: 0 }),
       )
@@ -230,9 +258,7 @@ export function createCertificateManager(deps: CertificateManagerDeps): Certific
       return { certPem: issued.chain_pem, keyPem: issued.key_pem, version: `${name}@${issued.serial}` }
     },
     async ensureForProxy(proxy) {
-      if (!proxy.enable_https) return
-      const name = proxy.cert_name ?? proxy.proxy_hostname.toLowerCase()
-      if (isLocalOnlyName(proxy.proxy_hostname) || (await records.get(name))) return
+      if (!proxy.enable_https || isLocalOnlyName(proxy.proxy_hostname)) return
       let request: NormalizedRequest
       try {
         request = normalizeRequest(proxyCertificateRequest(proxy, config), defaults)
@@ -244,10 +270,32 @@ export function createCertificateManager(deps: CertificateManagerDeps): Certific
         }
         return
       }
-      const record = newRecord(request, null)
-      // Every node calls this for every proxy; the first create wins and the others see the name exists.
-      if (!(await records.create(record))) return
-      logger.info('certificate requested for proxy', { cert_name: name, hostname: proxy.proxy_hostname, directory_url: record.directory_url })
+      const name = request.certName
+      const [hostname] = request.domains as [string]
+      const existing = await records.get(name)
+      if (!existing) {
+        const record = newRecord(request, null)
+        // Every node calls this for every proxy; the first create wins and the others see the name exists.
+        if (!(await records.create(record))) return
+        logger.info('certificate requested for proxy', { cert_name: name, hostname, directory_url: record.directory_url })
+        issuance.kick(name)
+        return
+      }
+      if (existing.domains.includes(hostname)) return
+      if (existing.domains.length >= MAX_DOMAINS) {
+        if (!unorderable.has(proxy.proxy_hostname)) {
+          unorderable.add(proxy.proxy_hostname)
+          logger.warn('the proxy\'s certificate holds the most domains a certificate can; the proxy keeps its self-signed certificate', { cert_name: name, hostname })
+        }
+        return
+      }
+      // Proxies sharing a cert_name: the name is ordered again with this hostname added (its other domains
+      // stay served meanwhile). Each node may get here; the compare-and-set adds it once.
+      const saved = await records.update(name, (current) =>
+        current.domains.includes(hostname) || current.domains.length >= MAX_DOMAINS ? null : reorder(current, { domains: [...current.domains, hostname], attempts: 0 }),
+      )
+      if (!saved) return
+      logger.info('certificate extended for proxy', { cert_name: name, hostname, domains: saved.domains.join(',') })
       issuance.kick(name)
     },
     async start() {

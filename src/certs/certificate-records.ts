@@ -2,10 +2,12 @@
  * @module The certificate documents in the store (`certs/acme/<cert_name>`), changed only by
  * compare-and-set so the API on one node and an order running on another never overwrite each other.
  */
+import { isCertName } from '../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../store/index.ts'
 import { CertificateRecordSchema, type CertificateRecord } from './certificate-record.ts'
 import { CertificateError } from './errors.ts'
 
+/** A name no certificate can have (lib/cert-name.ts: "." and ".." among them) is never a store key: such a name reads as missing. */
 export interface CertificateRecords {
   get(name: string): Promise<CertificateRecord | null>
   list(): Promise<CertificateRecord[]>
@@ -26,10 +28,11 @@ const MAX_UPDATE_ATTEMPTS = 8
 export function createCertificateRecords(store: Store): CertificateRecords {
   const collection = createCollection(store, COLLECTIONS.acmeCertificates, CertificateRecordSchema)
   return {
-    get: async (name) => (await collection.get(name))?.value ?? null,
+    get: async (name) => (isCertName(name) ? ((await collection.get(name))?.value ?? null) : null),
     list: async () => (await collection.list()).map(({ value }) => value),
     create: async (record) => (await collection.put(record.cert_name, record, { ifAbsent: true })) !== null,
     async update(name, change) {
+      if (!isCertName(name)) return null
       for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
         const current = await collection.get(name)
         if (!current) return null
@@ -39,6 +42,6 @@ export function createCertificateRecords(store: Store): CertificateRecords {
       }
       throw new CertificateError('conflict', `certificate ${name} kept changing while being updated; try again`)
     },
-    remove: (name) => collection.del(name),
+    remove: async (name) => isCertName(name) && (await collection.del(name)),
   }
 }

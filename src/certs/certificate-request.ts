@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net'
 import * as v from 'valibot'
-import { isValidHostname } from '../lib/index.ts'
+import { CERT_NAME_RULE, isCertName, isValidHostname } from '../lib/index.ts'
 import { CertificateError } from './errors.ts'
 
 export interface CertificateRequestInput {
@@ -30,21 +30,11 @@ export interface NormalizedRequest {
 
 /** Let's Encrypt's limit, which the original kept too (original-behaviour §6 "up to 100 SANs"). */
 export const MAX_DOMAINS = 100
-/**
- * The original's [A-Za-z0-9_-] plus "." and "*", so that a proxy hostname (wildcards included) is a valid
- * name: proxies' certificates are named after them (a wildcard name still cannot be ordered, see domains).
- */
-const CERT_NAME = /^[A-Za-z0-9*](?:[A-Za-z0-9._*-]{0,252})$/
 const EmailSchema = v.pipe(v.string(), v.email())
 
-export function isCertName(name: string): boolean {
-  return CERT_NAME.test(name) && !name.includes('..')
-}
-
 export function normalizeRequest(input: CertificateRequestInput, defaults: DirectoryDefaults): NormalizedRequest {
-  if (typeof input.cert_name !== 'string' || !isCertName(input.cert_name)) {
-    throw new CertificateError('invalid', 'cert_name must be 1-253 letters, digits, ".", "_", "-" or "*", not starting with "." "_" or "-"', 'cert_name')
-  }
+  // The name is a store key: checked before anything reads it (lib/cert-name.ts).
+  if (typeof input.cert_name !== 'string' || !isCertName(input.cert_name)) throw new CertificateError('invalid', `cert_name must be ${CERT_NAME_RULE}`, 'cert_name')
   return {
     certName: input.cert_name,
     domains: normalizeDomains(input.domains),

@@ -21,6 +21,8 @@ export interface IssuanceTiming {
   readonly orderTimeoutMs: number
   /** Orders this node runs at once; further names wait for a slot. */
   readonly maxConcurrentOrders: number
+  /** Of those, orders against one directory: a CA that hangs (until each request's timeout) cannot take every slot. */
+  readonly maxConcurrentOrdersPerDirectory: number
 }
 
 export interface IssuanceDeps {
@@ -61,6 +63,12 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
   const inflight = new Set<Promise<void>>()
   const retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   const slots = createSlots(deps.timing.maxConcurrentOrders)
+  const directorySlots = new Map<string, Slots>()
+  const slotsOf = (directoryUrl: string) => {
+    let found = directorySlots.get(directoryUrl)
+    if (!found) directorySlots.set(directoryUrl, (found = createSlots(deps.timing.maxConcurrentOrdersPerDirectory)))
+    return found
+  }
   let isStopped = false
   const lockTtlMs = deps.timing.orderTimeoutMs + LOCK_MARGIN_MS
   const iso = (ms: number) => new Date(ms).toISOString()
@@ -87,11 +95,15 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     let isHolder: boolean
     do {
       state.again = false
+      // The directory's slot first, so an order waiting for its directory holds none of the node's slots.
+      const directoryUrl = (await records.get(name).catch(() => null))?.directory_url ?? ''
+      const releaseDirectory = await slotsOf(directoryUrl).acquire()
       const release = await slots.acquire()
       try {
         isHolder = await orderUnderLock(name)
       } finally {
         release()
+        releaseDirectory()
       }
       // A request that came while the lock was held may have found it taken: look again once it is free.
     } while (!isStopped && isHolder && (state.again || (await hasUnstartedRequest(name))))
@@ -133,8 +145,8 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     await setStatus(name, generation, 'pending')
     let session: AcmeSession | null = null
     try {
-      const pems = await withDeadline(deps.timing.orderTimeoutMs, async () => {
-        session = await deps.accounts.open(record.directory_url, record.email)
+      const pems = await withDeadline(deps.timing.orderTimeoutMs, async (signal) => {
+        session = await deps.accounts.open(record.directory_url, record.email, signal)
         return runAcmeOrder({
           client: session.client,
           domains: record.domains,
@@ -227,20 +239,30 @@ export function describeFailure(error: unknown): string {
   return (text || 'the order failed without a reason').slice(0, MAX_ERROR_CHARS)
 }
 
-async function withDeadline<T>(timeoutMs: number, run: () => Promise<T>): Promise<T> {
+/** Runs `run` with a signal that aborts at the deadline (its requests to the CA then fail at once), and rejects then. */
+async function withDeadline<T>(timeoutMs: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the order did not complete within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+    timer = setTimeout(() => {
+      const error = new Error(`the order did not complete within ${Math.round(timeoutMs / 1000)} s`)
+      controller.abort(error)
+      reject(error)
+    }, timeoutMs)
   })
   try {
-    return await Promise.race([run(), deadline])
+    return await Promise.race([run(controller.signal), deadline])
   } finally {
     clearTimeout(timer)
   }
 }
 
+interface Slots {
+  acquire(): Promise<() => void>
+}
+
 /** A counting semaphore: acquire() resolves to its release function. */
-function createSlots(size: number): { acquire(): Promise<() => void> } {
+function createSlots(size: number): Slots {
   let free = Math.max(1, size)
   const waiting: (() => void)[] = []
   const release = () => {

@@ -13,3 +13,4 @@ export { isServiceName, RESERVED_SERVICE_NAMES, SERVICE_NAME, SERVICE_SCHEME } f
 export { HostnameSchema, isValidHostname, wildcardParent } from './hostname.ts'
 export { normalizeClientAddress } from './ip-address.ts'
 export { DomainError, type DomainErrorKind } from './domain-error.ts'
+export { CERT_NAME_RULE, isCertName } from './cert-name.ts'

@@ -3,7 +3,7 @@
  * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
  */
 import * as v from 'valibot'
-import { HostnameSchema, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
+import { CERT_NAME_RULE, HostnameSchema, isCertName, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
 import { ProxyAuthEntries } from './auth-settings.ts'
 import { RouteSettingsEntries } from './route-settings.ts'
 
@@ -52,7 +52,8 @@ export const ProxySettingsEntries = {
   preserve_host_header: v.optional(v.boolean('expected true or false'), true),
   custom_headers: v.optional(HeaderMap, {}),
   custom_response_headers: v.optional(HeaderMap, {}),
-  cert_name: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._*-]{1,128}$/, 'expected letters, digits, ".", "_", "-" or "*"'))), null),
+  /** The certificate's name, by the certificate manager's own rule (a store key: never "." or ".."). */
+  cert_name: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128, 'expected at most 128 characters'), v.check(isCertName, `expected ${CERT_NAME_RULE}`))), null),
   /** The ACME account email for this proxy's certificate (the original's field); null = ACME_EMAIL. Without either, no certificate is ordered. */
   cert_email: v.optional(v.nullable(v.pipe(v.string('expected an email address'), v.trim(), v.email('expected an email address'), v.maxLength(254))), null),
   /** The ACME directory to order from; null = the server's choice by `staging`. */
@@ -77,6 +78,9 @@ const Stamps = {
   config_version: v.number(),
 }
 
+/** Read back as written: a proxy stored before cert_name followed the certificate rule still loads (it gets no certificate by that name). */
+const StoredCertName = v.optional(v.nullable(v.pipe(v.string(), v.maxLength(253))), null)
+
 /**
  * The document in the store. It alone holds the GitHub client secret; it never leaves the targets
  * module except through ProxyTargets.gitHubApp(). Fields added since a document was written read as
@@ -85,6 +89,7 @@ const Stamps = {
 export const StoredProxyTargetSchema = v.object({
   proxy_hostname: HostnameSchema,
   ...ProxySettingsEntries,
+  cert_name: StoredCertName,
   github_client_id: v.optional(v.nullable(v.string()), null),
   github_client_secret: v.optional(v.nullable(v.string()), null),
   ...Stamps,
@@ -96,6 +101,7 @@ export type StoredProxyTarget = v.InferOutput<typeof StoredProxyTargetSchema>
 export const ProxyTargetSchema = v.object({
   proxy_hostname: HostnameSchema,
   ...ProxySettingsEntries,
+  cert_name: StoredCertName,
   github_client_id: v.nullable(v.string()),
   github_client_secret_set: v.boolean(),
   ...Stamps,
