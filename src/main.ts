@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** @module Entry point: runs the root command (src/cli/root.ts). `serve` is the default; every other group is CLI. */
 import { runCommand, type CommandDef } from 'citty'
-import { CliError, EXIT, PROGRAM, renderHelp, rootCommand as root, stripAnsi, UsageError } from './cli/index.ts'
+import { CliError, EXIT, printable, PROGRAM, renderHelp, rootCommand as root, stripAnsi, UsageError } from './cli/index.ts'
 import { ConfigError } from './config/index.ts'
 import { StartupError } from './lib/index.ts'
 import { VERSION } from './version.ts'
@@ -37,32 +37,39 @@ async function helpText(rawArgs: string[], isTTY = process.stdout.isTTY === true
   return renderHelp(command, path, process.env, isTTY)
 }
 
-/** One line on stderr for what a user can fix; a stack trace only for our own bugs. */
+/**
+ * One line on stderr for what a user can fix; a stack trace only for our own bugs. Every line passes
+ * printable(): whatever a message quotes (a server's words, an argument) carries no control sequence and
+ * no token in use to the terminal.
+ */
 function reportFailure(error: unknown): number {
+  const say = (message: string) => console.error(`${PROGRAM}: ${printable(message, 4000)}`)
   if (error instanceof ConfigError) {
-    for (const problem of error.problems) console.error(`${PROGRAM}: ${problem}`)
+    for (const problem of error.problems) say(problem)
     return EXIT.usage
   }
   if (error instanceof CliError) {
-    console.error(`${PROGRAM}: ${error.message}`)
+    say(error.message)
     return error.exitCode
   }
   if (error instanceof UsageError) {
-    console.error(`${PROGRAM}: ${error.message}`)
+    say(error.message)
     return EXIT.usage
   }
   if (error instanceof StartupError) {
-    console.error(`${PROGRAM}: ${error.message}`)
+    say(error.message)
     return EXIT.error
   }
   // citty reports unknown commands (code E_UNKNOWN_COMMAND), a group without its command (E_NO_COMMAND)
   // and missing required flags (code EARG) as CLIErrors.
   if (error instanceof Error && error.name === 'CLIError') {
     // citty colours names in its messages whatever the terminal: an error line never needs colour.
-    console.error(`${PROGRAM}: ${stripAnsi(error.message)}`)
+    say(stripAnsi(error.message))
     return EXIT.usage
   }
-  console.error(error)
+  // Our own bug: the stack helps a report, line by line through the same filter.
+  const trace = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)
+  for (const line of trace.split('\n')) console.error(printable(line, 4000))
   return EXIT.error
 }
 

@@ -7,7 +7,7 @@
 import { VERSION } from '../../version.ts'
 import { resolveGivenToken, resolveServerUrl, type ApiArgs, type Env } from './args.ts'
 import { createCredentialStore, type CredentialStore, type ServerCredentials } from './credentials.ts'
-import { apiError, CliError, EXIT } from './errors.ts'
+import { apiError, CliError, EXIT, keepSecret, printable } from './errors.ts'
 import { send, type HttpAnswer } from './http.ts'
 import { postTokenEndpoint, storedTokens } from './oauth.ts'
 
@@ -19,13 +19,19 @@ export type Query = Readonly<Record<string, string | number | boolean | undefine
 export interface ApiClient {
   /** The canonical server URL (the key of the stored login). */
   readonly serverUrl: string
-  /** Each resolves with the parsed JSON answer (null for 204) or throws a CliError. */
-  get<T = unknown>(path: string, query?: Query): Promise<T>
+  /**
+   * Each resolves with the parsed JSON answer (null for 204) or throws a CliError. Any other 2xx must
+   * carry a JSON object or array; `accept: 'text'` also takes a body that is not JSON (a YAML export).
+   */
+  get<T = unknown>(path: string, query?: Query, accept?: Accept): Promise<T>
   post<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
   put<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
   patch<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
   delete<T = unknown>(path: string, query?: Query): Promise<T>
 }
+
+/** What a 2xx answer may carry: JSON (an object or an array), or also plain text. */
+export type Accept = 'json' | 'text'
 
 export interface ApiClientDeps {
   readonly env?: Env
@@ -33,8 +39,16 @@ export interface ApiClientDeps {
   readonly nowMs?: () => number
 }
 
-/** `/proxy/targets/${hostname}` with every interpolated value percent-encoded as one path segment. */
+/**
+ * `/proxy/targets/${hostname}` with every interpolated value percent-encoded as one path segment. An
+ * empty value, "." or ".." is refused (exit 2): URL parsing resolves dot segments (RFC 3986 §5.2.4, and
+ * WHATWG URL also for %2E), so `cert delete .` would become DELETE /certificates/.
+ */
 export function apiPath(strings: TemplateStringsArray, ...values: readonly (string | number)[]): string {
+  for (const value of values) {
+    const segment = String(value)
+    if (segment === '' || segment === '.' || segment === '..') throw new CliError(`"${printable(segment)}" is not a name`, EXIT.usage)
+  }
   return strings.reduce((path, text, index) => path + text + (index < values.length ? encodeURIComponent(String(values[index])) : ''), '')
 }
 
@@ -46,10 +60,14 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
   const nowMs = deps.nowMs ?? Date.now
   const serverUrl = resolveServerUrl(args, env)
   const givenToken = resolveGivenToken(args, env)
+  keepSecret(givenToken)
+  keepSecret(args.token)
   const store = deps.credentials ?? createCredentialStore(env)
 
   function signedIn(): ServerCredentials & { tokens: NonNullable<ServerCredentials['tokens']> } {
     const credentials = store.get(serverUrl)
+    keepSecret(credentials?.tokens?.access_token)
+    keepSecret(credentials?.tokens?.refresh_token)
     if (!credentials?.tokens) throw new CliError(`not signed in to ${serverUrl}; ${loginHint(serverUrl)}`, EXIT.auth)
     return credentials as ServerCredentials & { tokens: NonNullable<ServerCredentials['tokens']> }
   }
@@ -75,6 +93,8 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
       throw apiError(result.status, result.body, 'refreshing the access token')
     }
     const tokens = storedTokens(result.tokens, nowMs(), credentials.tokens)
+    keepSecret(tokens.access_token)
+    keepSecret(tokens.refresh_token)
     store.set(serverUrl, { ...credentials, tokens })
     return tokens.access_token
   }
@@ -85,15 +105,20 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
     return tokens.expires_at_ms - EXPIRY_SKEW_MS > nowMs() ? tokens.access_token : refresh(tokens.access_token)
   }
 
-  function exchange(method: string, path: string, token: string, body: unknown, query: Query | undefined): Promise<HttpAnswer> {
+  function urlOf(path: string, query: Query | undefined): URL {
     const url = new URL(serverUrl + (path.startsWith('/') ? path : `/${path}`))
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value))
+    return url
+  }
+
+  function exchange(method: string, path: string, token: string, body: unknown, query: Query | undefined): Promise<HttpAnswer> {
+    const url = urlOf(path, query)
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}`, 'user-agent': `oauth-https-proxy-cli/${VERSION}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
     return send(url.href, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, serverUrl)
   }
 
-  async function request<T>(method: string, path: string, body: unknown, query: Query | undefined): Promise<T> {
+  async function request<T>(method: string, path: string, body: unknown, query: Query | undefined, accept: Accept = 'json'): Promise<T> {
     let token = await accessToken()
     let answer = await exchange(method, path, token, body, query)
     // RFC 6750 §3.1: invalid_token means this token (expired, revoked, rotated key) — a refresh may help once.
@@ -106,12 +131,20 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
       const hint = answer.status !== 401 ? undefined : givenToken !== undefined ? 'the token from --token or OHP_TOKEN' : loginHint(serverUrl)
       throw apiError(answer.status, answer.body, hint)
     }
-    return (answer.status === 204 ? null : answer.body) as T
+    if (answer.status === 204) return null as T
+    // A captive portal, a login page or the wrong --url answers 200 with HTML; an empty 200 is no record.
+    const isJson = typeof answer.body === 'object' && answer.body !== null
+    if (!isJson && !(accept === 'text' && typeof answer.body === 'string')) {
+      const type = answer.headers.get('content-type') || 'no content type'
+      const what = answer.body === null ? 'an empty body' : 'a body that is not a JSON object or array'
+      throw new CliError(`unexpected answer from ${printable(urlOf(path, query).href)}: ${answer.status} with ${what} (${printable(type, 100)})`)
+    }
+    return answer.body as T
   }
 
   return {
     serverUrl,
-    get: (path, query) => request('GET', path, undefined, query),
+    get: (path, query, accept) => request('GET', path, undefined, query, accept),
     post: (path, body, query) => request('POST', path, body, query),
     put: (path, body, query) => request('PUT', path, body, query),
     patch: (path, body, query) => request('PATCH', path, body, query),

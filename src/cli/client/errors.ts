@@ -42,9 +42,27 @@ export interface ApiErrorBody {
   readonly error_description?: string
 }
 
-/** Only printable text from a server reaches the terminal: no escape sequences, one line, bounded. */
+/** The tokens this run holds (--token, OHP_TOKEN, the stored access and refresh tokens): never printed. */
+const secrets = new Set<string>()
+
+/** Registers a token so that redact (and so printable, sanitize and printJson) replaces it wherever it appears. */
+export function keepSecret(value: string | undefined | null): void {
+  // A very short value would blank ordinary words; no real token is that short.
+  if (value && value.length >= 8) secrets.add(value)
+}
+
+/** The text with every registered token replaced by "[token]": a server that echoes one cannot make us print it. */
+export function redact(text: string): string {
+  let clean = text
+  for (const secret of secrets) clean = clean.replaceAll(secret, '[token]')
+  return clean
+}
+
+/** Only printable text from a server reaches the terminal: no escape sequences, no token, one line, bounded. */
 export function printable(text: string, maxLength = 500): string {
-  const clean = text.replace(/[\r\n\t]+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+  const clean = redact(text)
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean
 }
 

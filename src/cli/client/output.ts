@@ -6,6 +6,7 @@
  * never carry an escape sequence to the terminal.
  */
 import type { Env } from './args.ts'
+import { CliError, printable, redact } from './errors.ts'
 
 /** Where output goes and what it can show; tests pass their own. */
 export interface Terminal {
@@ -58,9 +59,9 @@ const MIN_COLUMN_WIDTH = 4
 const bold = (text: string) => `\x1b[1m${text}\x1b[22m`
 const dim = (text: string) => `\x1b[2m${text}\x1b[22m`
 
-/** One line of printable text: controls (ESC included) never reach the terminal. */
+/** One line of printable text: controls (ESC included) and the tokens in use never reach the terminal. */
 export function sanitize(text: string): string {
-  return text.replace(/[\r\n\t]+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+  return printable(text, Infinity)
 }
 
 /** The default cell text: "-" for nothing, yes/no, lists joined, objects as compact JSON. */
@@ -162,7 +163,8 @@ function flatten(record: Record<string, unknown>, prefix = ''): [string, unknown
 
 /** `--json`: exactly the value, two-space indented, never coloured. */
 export function printJson(value: unknown, terminal: Terminal = stdoutTerminal()): void {
-  terminal.write(JSON.stringify(value, null, 2) + '\n')
+  // JSON.stringify escapes every control character; a token the server echoed is still removed.
+  terminal.write(redact(JSON.stringify(value, null, 2)) + '\n')
 }
 
 const layoutOf = (terminal: Terminal): TableLayout => ({ width: terminal.isTTY ? terminal.columns : undefined, color: terminal.color })
@@ -185,6 +187,7 @@ export function printTable<Row>(rows: readonly Row[], columns: readonly Column<R
 
 /** One object: key: value lines, or --json, or --quiet (its id). */
 export function printRecord(record: Record<string, unknown>, opts: OutputOptions = {}): void {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw unexpectedShape('an object', record)
   const terminal = opts.terminal ?? stdoutTerminal()
   if (opts.json) return printJson(record, terminal)
   if (opts.quiet) return printIds([valueAt(record, opts.idKey ?? 'id')], terminal)
@@ -196,6 +199,14 @@ export function printRecord(record: Record<string, unknown>, opts: OutputOptions
  * otherwise `rows` (default: `value`, which must then be an array) as a table or ids.
  */
 export function printJsonOrTable<Row>(value: unknown, columns: readonly Column<Row>[], opts: OutputOptions & { readonly rows?: readonly Row[] } = {}): void {
+  // Anything but a list (an HTML page, an error object answered with 200) is not "no rows".
+  if (opts.rows === undefined && !Array.isArray(value)) throw unexpectedShape('a list', value)
   if (opts.json) return printJson(value, opts.terminal ?? stdoutTerminal())
-  printTable(opts.rows ?? (Array.isArray(value) ? (value as Row[]) : []), columns, opts)
+  printTable(opts.rows ?? (value as Row[]), columns, opts)
+}
+
+/** The API answered JSON of another shape than the command reads: exit 1, one line. */
+function unexpectedShape(expected: string, value: unknown): CliError {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value
+  return new CliError(`unexpected answer from the server: expected ${expected}, got ${got}`)
 }

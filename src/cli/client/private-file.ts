@@ -17,16 +17,21 @@ export function writeFileAtomically(path: string, text: string, mode: number): v
   } catch (error) {
     throw failed(error)
   }
+  // From here on the temp file exists: any failure (a full disk, a bad argument, the rename) removes it.
   try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  try {
+    try {
+      writeSync(fd, text)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
     renameSync(temp, path)
   } catch (error) {
-    unlinkSync(temp)
+    try {
+      unlinkSync(temp)
+    } catch {
+      // Already gone: nothing is left behind.
+    }
     throw failed(error)
   }
 }

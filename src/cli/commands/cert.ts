@@ -12,6 +12,7 @@ import {
   createApiClient,
   createProgress,
   printJsonOrTable,
+  printable,
   printRecord,
   SERVER_ARGS,
   TOKEN_ARGS,
@@ -84,8 +85,22 @@ function waitLimitSec(rawArgs: readonly string[]): number | undefined {
   return seconds
 }
 
+/** Every part but the name comes from the server: printable() keeps its control characters off the terminal. */
 const line = (name: string, answer: StatusAnswer) =>
-  `certificate ${name}: ${answer.status}${answer.status === 'issued' && answer.not_after ? `, valid until ${answer.not_after}` : ''}`
+  printable(`certificate ${name}: ${answer.status}${answer.status === 'issued' && answer.not_after ? `, valid until ${answer.not_after}` : ''}`)
+
+/**
+ * The chain as the API answered it, if it looks like PEM: printable ASCII and newlines only. Anything
+ * else (an escape sequence, a stray NUL) is refused rather than written to a terminal or a file.
+ */
+function chainOf(name: string, certificate: { certificate_pem?: unknown; status?: unknown }): string {
+  const pem = certificate.certificate_pem
+  if (pem === null || pem === undefined) throw new CliError(`certificate ${printable(name)} has no chain yet (status ${printable(String(certificate.status))})`)
+  if (typeof pem !== 'string' || !/^[\x20-\x7e\r\n]+$/.test(pem) || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new CliError(`certificate ${printable(name)}: the server's certificate_pem is not a PEM chain; nothing was written`)
+  }
+  return pem
+}
 
 /**
  * Follows the order until it is issued (returns) or failed (exit 1, the CA's error), within `limitSec`.
@@ -100,7 +115,7 @@ async function waitForOrder(client: ApiClient, name: string, limitSec: number): 
   let answer = await poll(0)
   while (answer.status !== 'issued' && answer.status !== 'failed') {
     const shown = answer.status
-    answer = await progress.during(`certificate ${name}: ${shown}`, async () => {
+    answer = await progress.during(printable(`certificate ${name}: ${shown}`), async () => {
       let next = answer
       while (next.status === shown) {
         const remainingSec = Math.ceil((deadlineMs - Date.now()) / 1000)
@@ -110,10 +125,10 @@ async function waitForOrder(client: ApiClient, name: string, limitSec: number): 
       return next
     })
     if (answer.status === shown && Date.now() >= deadlineMs) {
-      throw new CliError(`certificate ${name} is still ${answer.status} after ${limitSec} s; follow it with: ${CLI} status ${name} --wait`)
+      throw new CliError(`certificate ${name} is still ${printable(String(answer.status))} after ${limitSec} s; follow it with: ${CLI} status ${name} --wait`)
     }
   }
-  if (answer.status === 'failed') throw new CliError(`certificate ${name} failed: ${answer.error ?? 'no error was recorded'}`)
+  if (answer.status === 'failed') throw new CliError(`certificate ${name} failed: ${printable(String(answer.error ?? 'no error was recorded'))}`)
   process.stderr.write(`${line(name, answer)}\n`)
   return answer
 }
@@ -131,6 +146,15 @@ function printCertificate(certificate: Record<string, unknown>, args: ApiArgs): 
   if (args.json) return printRecord(certificate, args)
   const { certificate_pem: _pem, ...rest } = certificate
   printRecord(rest, { ...args, idKey: 'cert_name' })
+}
+
+/** The private key as answered, if it looks like PEM (see chainOf). */
+function keyOf(name: string, answer: { private_key_pem?: unknown }): string {
+  const pem = answer.private_key_pem
+  if (typeof pem !== 'string' || !/^[\x20-\x7e\r\n]+$/.test(pem) || !pem.includes('-----BEGIN ')) {
+    throw new CliError(`certificate ${printable(name)}: the server's private_key_pem is not a PEM key; nothing was written`)
+  }
+  return pem
 }
 
 const list = defineApiCommand({
@@ -151,8 +175,7 @@ const show = defineApiCommand({
     exclusive({ pem: args.pem, json: args.json, quiet: args.quiet })
     const certificate = await createApiClient(args).get<Record<string, unknown> & { certificate_pem: string | null; status: string }>(apiPath`/certificates/${args.name}`)
     if (!args.pem) return printCertificate(certificate, args)
-    if (certificate.certificate_pem === null) throw new CliError(`certificate ${args.name} has no chain yet (status ${certificate.status})`)
-    process.stdout.write(certificate.certificate_pem)
+    process.stdout.write(chainOf(args.name, certificate))
   },
 })
 
@@ -231,8 +254,9 @@ const remove = defineApiCommand({
   args: { ...NAME_ARG, ...API_ARGS },
   async run({ args }) {
     const client = createApiClient(args)
-    const { used_by: usedBy } = await client.get<{ used_by: string[] }>(apiPath`/certificates/${args.name}`)
+    const { used_by: answered } = await client.get<{ used_by?: unknown }>(apiPath`/certificates/${args.name}`)
     await client.delete(apiPath`/certificates/${args.name}`)
+    const usedBy = Array.isArray(answered) ? answered.map((hostname) => printable(String(hostname), 253)) : []
     const fallback = usedBy.length > 0 ? `; the proxies that served it (${usedBy.join(', ')}) fall back to their own certificate order` : ''
     printDone(`deleted certificate ${args.name}${fallback}`, args.name, args)
   },
@@ -255,12 +279,11 @@ const exportFiles = defineApiCommand({
   },
   async run({ args }) {
     const client = createApiClient(args)
-    const certificate = await client.get<{ certificate_pem: string | null; status: string }>(apiPath`/certificates/${args.name}`)
-    if (certificate.certificate_pem === null) throw new CliError(`certificate ${args.name} has no chain yet (status ${certificate.status})`)
+    const chain = chainOf(args.name, await client.get<{ certificate_pem: string | null; status: string }>(apiPath`/certificates/${args.name}`))
     // Both are fetched before anything is written: a refused key read leaves no half export behind.
-    const key = args['include-key'] ? (await client.get<{ private_key_pem: string }>(apiPath`/certificates/${args.name}/private-key`)).private_key_pem : null
+    const key = args['include-key'] ? keyOf(args.name, await client.get<{ private_key_pem?: unknown }>(apiPath`/certificates/${args.name}/private-key`)) : null
     const directory = args.output ?? '.'
-    const files: [string, string][] = [[join(directory, `${args.name}.crt`), certificate.certificate_pem]]
+    const files: [string, string][] = [[join(directory, `${args.name}.crt`), chain]]
     if (key !== null) files.push([join(directory, `${args.name}.key`), key])
     for (const [path, text] of files) {
       writeFileAtomically(path, text, 0o600)

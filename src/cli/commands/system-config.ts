@@ -6,7 +6,7 @@
 import { defineCommand } from 'citty'
 import { readFileSync } from 'node:fs'
 import YAML from 'yaml'
-import { API_ARGS, CliError, createApiClient, writeFileAtomically, printJson, printTable, SERVER_ARGS, TOKEN_ARGS, type Column } from '../client/index.ts'
+import { API_ARGS, CliError, createApiClient, printable, printJson, printTable, redact, SERVER_ARGS, TOKEN_ARGS, writeFileAtomically, type Column } from '../client/index.ts'
 import { choices, defineApiCommand, usageError } from './flags.ts'
 
 const CLI = 'oauth-https-proxy system config'
@@ -28,10 +28,10 @@ const exportConfig = defineApiCommand({
   },
   async run({ args }) {
     const query = { format: args.format, include_secrets: args['include-secrets'] ? 'true' : undefined }
-    const document = await createApiClient(args).get('/system/config', query)
+    const document = await createApiClient(args).get('/system/config', query, args.format === 'yaml' ? 'text' : 'json')
     // The API answers YAML as text (the client hands back what is not JSON as it is).
     const text = typeof document === 'string' ? document : JSON.stringify(document, null, 2) + '\n'
-    if (args.output === undefined) return void process.stdout.write(text)
+    if (args.output === undefined) return void process.stdout.write(redact(text))
     writeFileAtomically(args.output, text, args['include-secrets'] ? 0o600 : 0o644)
     process.stderr.write(`wrote ${args.output}${args['include-secrets'] ? ' (mode 0600: it holds secrets)' : ''}\n`)
   },
@@ -93,18 +93,23 @@ const kindsOf = (plan: ImportResult['plan']): [string, KindPlan][] => [
 
 /** Counts per kind, then one line per change (+ create, ~ update, - delete), then what happened. */
 function printPlan(result: ImportResult, quiet: boolean): void {
+  if (typeof result.plan !== 'object' || result.plan === null || typeof result.plan.services !== 'object' || result.plan.services === null) {
+    throw new CliError('unexpected answer from the server: the import result has no plan')
+  }
   const kinds = kindsOf(result.plan)
+  // Ids and warnings are the server's text: printable() keeps control characters off the terminal.
+  const ids = (list: unknown) => (Array.isArray(list) ? list.map((id) => printable(String(id))) : [])
   const changes = kinds.flatMap(([kind, plan]) => [
-    ...plan.create.map((id) => ['+', kind, id] as const),
-    ...plan.update.map((id) => ['~', kind, id] as const),
-    ...plan.delete.map((id) => ['-', kind, id] as const),
+    ...ids(plan?.create).map((id) => ['+', kind, id] as const),
+    ...ids(plan?.update).map((id) => ['~', kind, id] as const),
+    ...ids(plan?.delete).map((id) => ['-', kind, id] as const),
   ])
-  for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+  for (const warning of Array.isArray(result.warnings) ? result.warnings : []) process.stderr.write(`warning: ${printable(String(warning), 2000)}\n`)
   if (quiet) {
     for (const [, , id] of changes) process.stdout.write(`${id}\n`)
     return
   }
-  const rows = kinds.map(([kind, plan]) => ({ kind, create: plan.create.length, update: plan.update.length, delete: plan.delete.length, unchanged: plan.unchanged }))
+  const rows = kinds.map(([kind, plan]) => ({ kind, create: ids(plan?.create).length, update: ids(plan?.update).length, delete: ids(plan?.delete).length, unchanged: plan?.unchanged }))
   printTable(rows, PLAN_COLUMNS)
   if (changes.length > 0) process.stdout.write(`\n${changes.map(([sign, kind, id]) => `${sign} ${kind.replace(/ies$/, 'y').replace(/s$/, '')} ${id}`).join('\n')}\n`)
   const outcome = !result.changed ? 'nothing to change' : result.dry_run ? 'dry run: nothing was changed' : 'applied'
