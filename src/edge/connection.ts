@@ -53,8 +53,9 @@ export function createConnectionCore(options: CoreOptions) {
   const open = new Set<Socket<Connection>>()
 
   const close = (socket: Socket<Connection>) => {
-    const connection = socket.data
-    if (connection.phase === 'closed') return
+    const connection = socket.data as Connection | undefined
+    // A socket can fail before its open handler ran (a peer that resets at once, as haproxy's checks do).
+    if (!connection || connection.phase === 'closed') return
     connection.phase = 'closed'
     deadlines.untrack(connection)
     connection.relay?.onClose()
