@@ -91,7 +91,9 @@ export function decide(tables: DecisionTables, input: DecisionInput): Decision {
     return { kind: 'answer', status: 308, detail: 'moved to HTTPS', location: `https://${input.hostname}${httpsPort === 443 ? '' : `:${httpsPort}`}${input.target}` }
   }
 
-  const { target } = input
+  // RFC 3986 §6.2.2.2: /%61pi is /api. Routes match the normalised path, and the backend gets that same
+  // path, so a route (and, later, its auth) cannot be stepped round by spelling a letter as %XX.
+  const target = input.target.includes('%') ? decodeUnreserved(input.target) : input.target
   const queryAt = target.indexOf('?')
   const path = queryAt === -1 ? target : target.slice(0, queryAt)
   const match = site.routeSettings.route_mode === 'none' ? null : tables.routes().match(site.routeSettings, input.method, path)
@@ -124,6 +126,18 @@ export function decide(tables: DecisionTables, input: DecisionInput): Decision {
     routeId: match ? match.route.route_id : null,
     responseRules: site.responseRules[input.scheme],
   }
+}
+
+/** Percent-encoded unreserved characters (ALPHA, DIGIT, "-", ".", "_", "~") decoded in the path; the query is left alone. */
+function decodeUnreserved(target: string): string {
+  const queryAt = target.indexOf('?')
+  const path = queryAt === -1 ? target : target.slice(0, queryAt)
+  const decoded = path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const code = parseInt(hex, 16)
+    const isUnreserved = (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2e || code === 0x5f || code === 0x7e
+    return isUnreserved ? String.fromCharCode(code) : escape
+  })
+  return queryAt === -1 ? decoded : decoded + target.slice(queryAt)
 }
 
 /**
