@@ -10,13 +10,20 @@ export { proxyAuthRoutes } from './proxy-auth.ts'
 export { routeRoutes } from './routes.ts'
 export { portRoutes } from './ports.ts'
 export { certificateRoutes, type CertificateOperations, type CertificateRoutesDeps } from './certificates.ts'
-export { registerRoutes } from './oauth-register.ts'
-export { authorizeRoutes } from './oauth-authorize.ts'
-export { createDeviceGrant, deviceRoutes, type DeviceRoutesDeps } from './oauth-device.ts'
-export { tokenRoutes, type DeviceGrantHandler, type TokenRoutesDeps } from './oauth-token.ts'
-export { tokenAdminRoutes } from './oauth-tokens-admin.ts'
-export { clientAdminRoutes } from './oauth-clients-admin.ts'
+export {
+  authorizeRoutes,
+  clientAdminRoutes,
+  createDeviceGrant,
+  deviceRoutes,
+  oauthMetadataRoutes,
+  registerRoutes,
+  tokenAdminRoutes,
+  tokenRoutes,
+  type DeviceGrantHandler,
+  type DeviceRoutesDeps,
+  type FormParams,
+  type OAuthMetadataDeps,
+  type TokenRoutesDeps,
+} from './oauth/index.ts'
 export { systemConfigRoutes } from './system-config.ts'
 export type { ConfigDeps } from './config-document.ts'
-export type { FormParams } from './form-body.ts'
-export { oauthMetadataRoutes, type OAuthMetadataDeps } from './oauth-metadata.ts'

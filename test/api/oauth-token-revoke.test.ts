@@ -1,6 +1,6 @@
 /** POST /revoke (RFC 7009), POST /introspect (RFC 7662), the admin token view, the Basic parser, and secrets kept out of logs and the store. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { parseBasicAuthorization } from '../../src/api/oauth-client-auth.ts'
+import { parseBasicAuthorization } from '../../src/api/oauth/client-auth.ts'
 import type { TokenResult } from '../../src/oauth/index.ts'
 import { bearer } from '../support/api.ts'
 import { ISSUER, RESOURCE, VERIFIER } from '../support/grants.ts'

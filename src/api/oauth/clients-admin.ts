@@ -4,10 +4,10 @@
  * registration goes, and every token family it holds is revoked first, so no token outlives it).
  */
 import * as v from 'valibot'
-import { ClientIdSchema, OAuthClientSchema, type ClientRegistry, type Grants } from '../oauth/index.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
-import { FamilySchema, familyView } from './oauth-tokens-admin.ts'
+import { ClientIdSchema, OAuthClientSchema, type ClientRegistry, type Grants } from '../../oauth/index.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
+import { FamilySchema, familyView } from './tokens-admin.ts'
 
 const TAG = 'oauth'
 const ClientParams = v.object({ client_id: ClientIdSchema })

@@ -4,8 +4,8 @@
  * rather than the API's invalid_request), with a byte cap (body-bytes.ts).
  */
 import type { Context } from 'hono'
-import { readBodyBytes } from './body-bytes.ts'
-import { ApiError, type ApiErrorCode } from './errors.ts'
+import { readBodyBytes } from '../body-bytes.ts'
+import { ApiError, type ApiErrorCode } from '../errors.ts'
 
 export interface JsonBodyOptions {
   readonly maxBytes: number

@@ -7,7 +7,7 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import type { Logger } from '../lib/index.ts'
+import type { Logger } from '../../lib/index.ts'
 import {
   AS_ENDPOINT_PATHS,
   DEVICE_CODE_GRANT_TYPE,
@@ -18,12 +18,12 @@ import {
   type OAuthClient,
   type ResolveIssuer,
   type TokenResult,
-} from '../oauth/index.ts'
-import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+} from '../../oauth/index.ts'
+import { allowAnyOrigin, corsPreflightRoute } from '../cors.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
+import { authenticateClient, invalidClient } from './client-auth.ts'
 import { readFormBody, type FormParams } from './form-body.ts'
-import { authenticateClient, invalidClient } from './oauth-client-auth.ts'
 
 const TAG = 'oauth'
 /** A token request is a few hundred bytes. */

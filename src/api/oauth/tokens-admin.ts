@@ -4,9 +4,9 @@
  * which also ends its live access tokens.
  */
 import * as v from 'valibot'
-import type { FamilySummary, Grants } from '../oauth/index.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+import type { FamilySummary, Grants } from '../../oauth/index.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
 
 const TAG = 'oauth'
 const iso = (ms: number) => new Date(ms).toISOString()

@@ -5,9 +5,9 @@
  * means exactly this failed, because MCP clients throw their registration away when they see it.
  */
 import type { Context } from 'hono'
-import type { Logger } from '../lib/index.ts'
-import type { ClientRegistry, OAuthClient, TokenEndpointAuthMethod } from '../oauth/index.ts'
-import { ApiError } from './errors.ts'
+import type { Logger } from '../../lib/index.ts'
+import type { ClientRegistry, OAuthClient, TokenEndpointAuthMethod } from '../../oauth/index.ts'
+import { ApiError } from '../errors.ts'
 import { decodeFormComponent, type FormParams } from './form-body.ts'
 
 const REALM = 'oauth-https-proxy'

@@ -5,8 +5,8 @@
  * absent (§3.1), and a malformed percent-escape is an error rather than a guess.
  */
 import type { Context } from 'hono'
-import { readBodyBytes } from './body-bytes.ts'
-import { ApiError } from './errors.ts'
+import { readBodyBytes } from '../body-bytes.ts'
+import { ApiError } from '../errors.ts'
 
 export interface FormParams {
   /** The parameter's value, or undefined when it is absent or empty. */

@@ -6,10 +6,10 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient, type ResolveIssuer } from '../oauth/index.ts'
-import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+import { OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient, type ResolveIssuer } from '../../oauth/index.ts'
+import { allowAnyOrigin, corsPreflightRoute } from '../cors.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
 import { readJsonBody } from './json-body.ts'
 
 /** A registration is a few hundred bytes; 64 KiB is generous and bounds what an anonymous caller can make us parse. */

@@ -6,10 +6,10 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { AS_METADATA_PATH, buildAuthorizationServerMetadata, issuerPath, type MetadataOverridesFor, type ResolveIssuer } from '../oauth/index.ts'
-import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+import { AS_METADATA_PATH, buildAuthorizationServerMetadata, issuerPath, type MetadataOverridesFor, type ResolveIssuer } from '../../oauth/index.ts'
+import { allowAnyOrigin, corsPreflightRoute } from '../cors.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
 
 const TAG = 'oauth'
 /** Short: a proxy's overrides or a new host should show within minutes. */

@@ -12,12 +12,12 @@
  */
 import type { Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
-import { randomToken } from '../lib/index.ts'
-import { AS_ENDPOINT_PATHS, createAuthorizationFlow, type AuthorizeDeps, type AuthorizeOutcome, type ConsentDecision } from '../oauth/index.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+import { randomToken } from '../../lib/index.ts'
+import { AS_ENDPOINT_PATHS, createAuthorizationFlow, type AuthorizeDeps, type AuthorizeOutcome, type ConsentDecision } from '../../oauth/index.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
 import { readFormBody } from './form-body.ts'
-import { CONSENT_PATH, renderConsentPage, renderErrorPage } from './oauth-pages.tsx'
+import { CONSENT_PATH, renderConsentPage, renderErrorPage } from './pages.tsx'
 
 const TAG = 'oauth'
 const BROWSER_COOKIE_SECURE = '__Host-oauth-browser'

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import type { Logger } from '../lib/index.ts'
+import type { Logger } from '../../lib/index.ts'
 import {
   AS_ENDPOINT_PATHS,
   DEVICE_CODE_GRANT_TYPE,
@@ -14,13 +14,13 @@ import {
   type DeviceAuthorizations,
   type DeviceStartResult,
   type ResolveIssuer,
-} from '../oauth/index.ts'
-import { allowAnyOrigin, corsPreflightRoute } from './cors.ts'
-import { defineRoute, type RouteSpec } from './define-route.ts'
-import { ApiError } from './errors.ts'
+} from '../../oauth/index.ts'
+import { allowAnyOrigin, corsPreflightRoute } from '../cors.ts'
+import { defineRoute, type RouteSpec } from '../define-route.ts'
+import { ApiError } from '../errors.ts'
+import { authenticateClient } from './client-auth.ts'
 import { readFormBody } from './form-body.ts'
-import { authenticateClient } from './oauth-client-auth.ts'
-import type { DeviceGrantHandler } from './oauth-token.ts'
+import type { DeviceGrantHandler } from './token.ts'
 
 const TAG = 'oauth'
 const MAX_FORM_BYTES = 16 * 1024

@@ -6,7 +6,7 @@
  * never become markup. No script, no external resource, no framing (RFC 9700 §4.7 clickjacking).
  */
 import type { Child } from 'hono/jsx'
-import type { ConsentView, PageOutcome, Scope } from '../oauth/index.ts'
+import type { ConsentView, PageOutcome, Scope } from '../../oauth/index.ts'
 
 /** Nothing loads but the page's own inline style; forms post only back here; nobody may frame it. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
