@@ -82,6 +82,8 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     logger,
     accessTokenLifetimeSec: config.oauth.accessTokenLifetimeSec,
     refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
+    // Every node's token verifier evicts the revoked token from its cache (auth/verifier.ts).
+    onAccessTokenRevoked: (jti) => deps.bus.publish({ type: 'token_revoked', jti }),
     // RFC 6749 §6: a refresh re-checks access; scopes may shrink, never grow.
     recheck: async (grant) => {
       const access = await resources.accessFor(grant.user, grant.resource)

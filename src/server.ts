@@ -14,6 +14,7 @@ import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
+import { createTokenVerifier } from './auth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
@@ -91,6 +92,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
     const oauth = composeOAuthServer({ config, store, bus, clock, logger, keyRing, targets, apiOrigin: () => apiUrl })
+    // One verifier per node: cached until exp, evicted on every node when a token is revoked anywhere.
+    const tokens = createTokenVerifier({
+      verify: (token, resource) => verifyAccessToken(keyRing, clock, token, { issuers: oauth.isOurIssuer, audience: resource }),
+      isRevoked: oauth.grants.isRevoked,
+      bus,
+      clock,
+    })
+    cleanups.push(async () => tokens.close())
     const app = createApiApp({
       config,
       store,
@@ -98,7 +107,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       keyRing,
       startedAtMs: clock.nowMs(),
-      verifyToken: (token) => verifyAccessToken(keyRing, clock, token, { issuers: oauth.isOurIssuer, audience, isRevoked: oauth.grants.isRevoked }),
+      verifyToken: (token) => tokens.verify(token, audience),
       extraRoutes: [
         ...proxyTargetRoutes(targets, {
           dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),

@@ -19,6 +19,8 @@ export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('route_changed'), routeId: v.string() }),
   /** An external service was created, changed or deleted. */
   v.object({ type: v.literal('service_changed'), name: v.string() }),
+  /** An access token was revoked (RFC 7009): every node drops it from its verifier's cache. The jti only, never the token. */
+  v.object({ type: v.literal('token_revoked'), jti: v.string() }),
 ])
 
 export type AppEvent = v.InferOutput<typeof EventSchema>

@@ -17,6 +17,8 @@ export interface GrantsContext {
   readonly codeLifetimeMs: number
   /** How long a code's trace outlives the code, so a late replay still finds what it must revoke. */
   readonly codeTraceMarginMs: number
+  /** Told each jti put on the denylist, after the store has it (the composition root announces it to every node). */
+  readonly onAccessTokenRevoked?: (jti: string) => Promise<void>
   readonly codes: Collection<v.InferOutput<typeof CodeSchema>>
   readonly codeTraces: Collection<v.InferOutput<typeof CodeTraceSchema>>
   readonly families: Collection<Family>

@@ -111,6 +111,8 @@ export async function denylistAccessToken(ctx: GrantsContext, jti: string, expSe
   const ttlMs = expSec * 1000 + DENYLIST_MARGIN_MS - ctx.clock.nowMs()
   if (ttlMs <= 0 || !TOKEN_SYNTAX.test(jti)) return
   await ctx.store.put(keys.revokedAccessToken(jti), String(ctx.clock.nowMs()), { ttlMs })
+  // The denylist entry is what counts; a lost announcement only delays the refusal on nodes that cached the token.
+  await ctx.onAccessTokenRevoked?.(jti).catch((error) => ctx.logger.warn('announcing a revoked access token failed', { jti, error: String(error) }))
 }
 
 export async function isAccessTokenRevoked(ctx: GrantsContext, jti: string): Promise<boolean> {

@@ -35,6 +35,8 @@ export interface GrantsOptions {
   readonly refreshTokenLifetimeSec: number
   readonly refreshGraceSec?: number
   readonly codeLifetimeSec?: number
+  /** Told each access token's jti once it is on the denylist. */
+  readonly onAccessTokenRevoked?: (jti: string) => Promise<void>
 }
 
 export interface Grants {
@@ -76,6 +78,7 @@ export function createGrants(options: GrantsOptions): Grants {
     refreshGraceMs: (options.refreshGraceSec ?? DEFAULT_REFRESH_GRACE_SEC) * 1000,
     codeLifetimeMs: (options.codeLifetimeSec ?? DEFAULT_CODE_LIFETIME_SEC) * 1000,
     codeTraceMarginMs: CODE_TRACE_MARGIN_SEC * 1000,
+    ...(options.onAccessTokenRevoked ? { onAccessTokenRevoked: options.onAccessTokenRevoked } : {}),
   })
   return {
     issueAuthorizationCode: (grant) => issueAuthorizationCode(ctx, grant),

@@ -1,0 +1,10 @@
+/** @module The resource server: verifying access tokens for the API and auth-enabled proxies. */
+export {
+  createTokenVerifier,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_ENTRIES,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+  type VerifiedClaims,
+  type VerifyOutcome,
+} from './verifier.ts'

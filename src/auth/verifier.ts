@@ -1,0 +1,113 @@
+/**
+ * @module The resource server's token verifier: one per node, shared by the management API and (later)
+ * every auth-enabled proxy. A successful verification is remembered until the token expires, so a
+ * repeat costs a hash and a map lookup, with no signature check and no store read. Revocation reaches
+ * every node through the `token_revoked` event, which evicts the token's entries at once; the store's
+ * jti denylist stays the source of truth for every verification that is not a cache hit.
+ * @see https://www.rfc-editor.org/rfc/rfc7009 (revocation) and RFC 9068 §4 (validating JWT access tokens)
+ */
+import type { EventBus } from '../events/index.ts'
+import { sha256Hex, type Clock } from '../lib/index.ts'
+
+/** What the cache needs of a verified token: its id (for revocation) and its expiry (epoch seconds). */
+export interface VerifiedClaims {
+  readonly jti: string
+  readonly exp: number
+}
+
+export type VerifyOutcome<C extends VerifiedClaims, F extends string> = { ok: true; claims: C } | { ok: false; reason: F }
+
+/** Enough for every token a node sees in its lifetime several times over; a miss only costs a verification. */
+export const DEFAULT_MAX_ENTRIES = 10_000
+/**
+ * A cached entry is re-verified after this long even if its token lives longer: the store re-checked
+ * once a minute bounds the damage of a `token_revoked` event that some node missed (a bus outage).
+ */
+export const DEFAULT_MAX_AGE_MS = 60_000
+
+export interface TokenVerifierOptions<C extends VerifiedClaims, F extends string> {
+  /** Signature, typ, iss, aud, exp and nbf: the expensive part. Must not consult the denylist itself. */
+  readonly verify: (token: string, audience: string) => Promise<VerifyOutcome<C, F>>
+  /** The jti denylist in the store, asked on every verification that is not a cache hit. */
+  readonly isRevoked: (jti: string) => Promise<boolean>
+  readonly bus: EventBus
+  readonly clock: Clock
+  readonly maxEntries?: number
+  readonly maxAgeMs?: number
+}
+
+export interface TokenVerifier<C extends VerifiedClaims, F extends string> {
+  /** A cache hit, or the full check (signature, claims, denylist); never throws for a bad token. */
+  verify(token: string, audience: string): Promise<VerifyOutcome<C, F | 'revoked'>>
+  /**
+   * A cached success, synchronously (the data plane's decision step); never a failure, and undefined
+   * means "call verify". Typed like verify's answer so callers handle both alike.
+   */
+  verifyCached(token: string, audience: string): VerifyOutcome<C, F | 'revoked'> | undefined
+  /** Stops listening for revocations and drops the cache. */
+  close(): void
+}
+
+interface Entry<C> {
+  readonly result: { ok: true; claims: C }
+  /** The earlier of the token's exp and the entry's maximum age. */
+  readonly validUntilMs: number
+}
+
+export function createTokenVerifier<C extends VerifiedClaims, F extends string>(options: TokenVerifierOptions<C, F>): TokenVerifier<C, F> {
+  const { clock } = options
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`)
+  // Keyed by SHA-256 of audience and token: the token itself is never a key, so a heap dump or a log of keys holds no bearer secret.
+  // A Map iterates in insertion order, and a hit re-inserts its entry: the first key is the least recently used.
+  const cache = new Map<string, Entry<C>>()
+  // Bumped by every revocation: a verification that started before one may have read the denylist too early, so its result is not cached.
+  let revocations = 0
+
+  const keyOf = (token: string, audience: string) => sha256Hex(`${audience}\n${token}`)
+
+  const lookUp = (key: string): Entry<C> | undefined => {
+    const entry = cache.get(key)
+    if (!entry) return undefined
+    cache.delete(key)
+    if (clock.nowMs() >= entry.validUntilMs) return undefined
+    cache.set(key, entry)
+    return entry
+  }
+
+  const remember = (key: string, result: { ok: true; claims: C }) => {
+    const validUntilMs = Math.min(result.claims.exp * 1000, clock.nowMs() + maxAgeMs)
+    if (validUntilMs <= clock.nowMs()) return
+    cache.delete(key)
+    while (cache.size >= maxEntries) cache.delete(cache.keys().next().value!)
+    cache.set(key, { result, validUntilMs })
+  }
+
+  const unsubscribe = options.bus.subscribe((event) => {
+    if (event.type !== 'token_revoked') return
+    revocations++
+    for (const [key, entry] of cache) if (entry.result.claims.jti === event.jti) cache.delete(key)
+  })
+
+  return {
+    async verify(token, audience) {
+      const key = keyOf(token, audience)
+      const hit = lookUp(key)
+      if (hit) return hit.result
+      const seen = revocations
+      const result = await options.verify(token, audience)
+      if (!result.ok) return result
+      if (await options.isRevoked(result.claims.jti)) return { ok: false, reason: 'revoked' }
+      if (seen === revocations) remember(key, result)
+      return result
+    },
+    verifyCached(token, audience) {
+      return lookUp(keyOf(token, audience))?.result
+    },
+    close() {
+      unsubscribe()
+      cache.clear()
+    },
+  }
+}
