@@ -13,6 +13,7 @@
  * connection into a tunnel that is only timed for idleness.
  */
 import { createBodyTracker, parseResponseHead, readRequestHead, type BodyTracker, type RequestFraming } from '../proxy/index.ts'
+import { concat } from './pipe.ts'
 
 export interface PipedHttpEvents {
   /** Bytes of the current request, for the hand-over server. */
@@ -222,11 +223,4 @@ function framingOf(bytes: Uint8Array, headLength: number): HeadFraming | null {
 function badRequest(status: string): string {
   const body = `${status.slice(4).toLowerCase()}\n`
   return `HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length)
-  joined.set(a)
-  joined.set(b, a.length)
-  return joined
 }

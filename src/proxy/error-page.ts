@@ -1,15 +1,25 @@
 /** @module Small error answers from the proxy itself: HTML for browsers, JSON for everything else, never a stack trace. */
 
-const TITLES: Record<number, string> = {
+// Typed by their keys, so an answer with a status that has no title here cannot compile.
+const TITLES = {
   400: 'Bad Request',
   404: 'Not Found',
   421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
   504: 'Gateway Timeout',
   508: 'Loop Detected',
-}
+} as const
 
-const CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 421: 'misdirected_request', 502: 'bad_gateway', 504: 'gateway_timeout', 508: 'loop_detected' }
+const CODES: Record<keyof typeof TITLES, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  421: 'misdirected_request',
+  431: 'request_header_fields_too_large',
+  502: 'bad_gateway',
+  504: 'gateway_timeout',
+  508: 'loop_detected',
+}
 
 export type ErrorStatus = keyof typeof TITLES
 
