@@ -10,6 +10,40 @@ export const AUTH_MODES = ['forward', 'redirect', 'passthrough'] as const
 export type AuthMode = (typeof AUTH_MODES)[number]
 
 const MAX_USERS = 1000
+
+export const ORIGIN_CHECKS = ['auto', 'enforce', 'off'] as const
+export type OriginCheck = (typeof ORIGIN_CHECKS)[number]
+
+/** A GitHub organisation login (the same rule as a user login), stored lower-case. */
+const OrgList = v.pipe(
+  v.array(v.pipe(v.string('expected a GitHub organisation'), v.check(isGitHubLogin, 'expected a GitHub organisation login'), v.toLowerCase()), 'expected a list of GitHub organisations'),
+  v.maxLength(100, 'at most 100 organisations'),
+  v.transform((list) => [...new Set(list)]),
+)
+
+/** "org/team-slug" (GitHub team slugs are lower-case letters, digits, "-" and "_"), stored lower-case. */
+const TeamList = v.pipe(
+  v.array(
+    v.pipe(
+      v.string('expected "org/team-slug"'),
+      v.toLowerCase(),
+      v.check((text) => /^[a-z0-9-]{1,39}\/[a-z0-9_-]{1,100}$/.test(text) && isGitHubLogin(text.split('/')[0]!), 'expected "org/team-slug"'),
+    ),
+    'expected a list of "org/team-slug"',
+  ),
+  v.maxLength(100, 'at most 100 teams'),
+  v.transform((list) => [...new Set(list)]),
+)
+
+/** RFC 6454 §6.2 serialised origin: scheme, host and an optional port; nothing after it. */
+const OriginEntry = v.pipe(
+  v.string('expected an origin such as https://app.example.com'),
+  v.check((text) => {
+    const url = URL.parse(text)
+    return url !== null && (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text.toLowerCase().replace(/\/$/, '')
+  }, 'expected an origin such as https://app.example.com (scheme, host and port only)'),
+  v.transform((text) => new URL(text).origin),
+)
 const MAX_EXCLUDED_PATHS = 100
 
 /** A GitHub login, stored lower-case (GitHub compares logins case-insensitively), or "*" for any GitHub user. */
@@ -76,6 +110,22 @@ export const ProxyAuthEntries = {
   oauth_admin_users: v.optional(v.nullable(UserList), null),
   oauth_user_users: v.optional(v.nullable(UserList), null),
   oauth_mcp_users: v.optional(v.nullable(UserList), null),
+  /** GitHub organisations (logins): a user must belong to at least one, checked at login and on every refresh; null = no org check. */
+  auth_required_orgs: v.optional(v.nullable(OrgList), null),
+  /** GitHub teams as "org/team-slug": a user must belong to at least one, checked at login and on refresh; null = no team check. */
+  auth_required_teams: v.optional(v.nullable(TeamList), null),
+  /** false (default): the client's Authorization header never reaches the backend (no token passthrough, MCP RS-08). */
+  auth_pass_authorization: v.optional(v.boolean('expected true or false'), false),
+  /**
+   * The Origin check against DNS rebinding (MCP transport spec, RS-10): "auto" enforces it when the
+   * backend is on this machine, "enforce" always, "off" never. A request whose Origin is neither the
+   * proxy's own nor in auth_allowed_origins gets 403.
+   */
+  auth_origin_check: v.optional(v.picklist(ORIGIN_CHECKS, 'expected "auto", "enforce" or "off"'), 'auto'),
+  /** Origins (scheme://host[:port]) besides the proxy's own that may send requests when the Origin check applies. */
+  auth_allowed_origins: v.optional(v.pipe(v.array(OriginEntry, 'expected a list of origins'), v.maxLength(100, 'at most 100 origins')), []),
+  /** The realm of the WWW-Authenticate challenge (RFC 6750 §3); null leaves it out. */
+  auth_realm: v.optional(v.nullable(v.pipe(v.string('expected a string'), v.regex(/^[\x20-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters'), v.check((text) => !/["\\]/.test(text), 'a realm has no quote or backslash'))), null),
   /** Narrows scopes_supported in the metadata served on this host (when it fronts the authorization server). */
   oauth_server_scopes: v.optional(v.nullable(MetadataScopes), null),
   /** Extra metadata fields served on this host; the standard fields always win. */
@@ -93,6 +143,12 @@ export const ProxyAuthSchema = v.object({
   oauth_admin_users: v.nullable(v.array(v.string())),
   oauth_user_users: v.nullable(v.array(v.string())),
   oauth_mcp_users: v.nullable(v.array(v.string())),
+  auth_required_orgs: v.nullable(v.array(v.string())),
+  auth_required_teams: v.nullable(v.array(v.string())),
+  auth_pass_authorization: v.boolean(),
+  auth_origin_check: v.picklist(ORIGIN_CHECKS),
+  auth_allowed_origins: v.array(v.string()),
+  auth_realm: v.nullable(v.string()),
   oauth_server_scopes: v.nullable(v.array(v.picklist(['admin', 'user', 'mcp']))),
   oauth_server_custom_metadata: v.nullable(v.record(v.string(), v.unknown())),
 })
@@ -108,8 +164,17 @@ export function accessListsOf(target: ProxyAuth): {
   adminUsers: string[] | null
   userUsers: string[] | null
   mcpUsers: string[] | null
+  requiredOrgs: string[] | null
+  requiredTeams: string[] | null
 } {
-  return { requiredUsers: target.auth_required_users, adminUsers: target.oauth_admin_users, userUsers: target.oauth_user_users, mcpUsers: target.oauth_mcp_users }
+  return {
+    requiredUsers: target.auth_required_users,
+    adminUsers: target.oauth_admin_users,
+    userUsers: target.oauth_user_users,
+    mcpUsers: target.oauth_mcp_users,
+    requiredOrgs: target.auth_required_orgs,
+    requiredTeams: target.auth_required_teams,
+  }
 }
 
 /**

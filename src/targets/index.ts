@@ -6,23 +6,28 @@ export {
   ProxyTargetSchema,
   UpdateProxyAuthSchema,
   UpdateProxyTargetSchema,
+  UpdateResourceSettingsSchema,
   UpdateRouteSettingsSchema,
   serviceNameOf,
   type CreateProxyTarget,
   type ProxyTarget,
   type UpdateProxyAuth,
   type UpdateProxyTarget,
+  type UpdateResourceSettings,
   type UpdateRouteSettings,
 } from './model.ts'
+export { ResourceSettingsSchema, resourceSettingsOf, type ResourceSettings } from './resource-settings.ts'
 export { ROUTE_MODES, RouteIdSchema, RouteSettingsSchema, type RouteMode, type RouteSettings, type RouteUse } from './route-settings.ts'
 export {
   accessListsOf,
   AUTH_MODES,
+  ORIGIN_CHECKS,
   authSettingsOf,
   GitHubAppInputSchema,
   GitHubAppViewSchema,
   ProxyAuthSchema,
   type AuthMode,
+  type OriginCheck,
   type GitHubApp,
   type GitHubAppView,
   type ProxyAuth,

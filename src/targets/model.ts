@@ -5,6 +5,7 @@
 import * as v from 'valibot'
 import { CERT_NAME_RULE, HostnameSchema, isCertName, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
 import { ProxyAuthEntries } from './auth-settings.ts'
+import { ResourceEntries } from './resource-settings.ts'
 import { RouteSettingsEntries } from './route-settings.ts'
 
 /** RFC 9110 §5.1: a field name is a token. */
@@ -68,6 +69,7 @@ export const ProxySettingsEntries = {
   /** Seconds to wait for the backend's response head before answering 504. */
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
   ...ProxyAuthEntries,
+  ...ResourceEntries,
   ...RouteSettingsEntries,
 }
 
@@ -121,6 +123,9 @@ export const UpdateProxyTargetSchema = v.strictObject(partialOf(ProxySettingsEnt
 /** PUT /proxy/targets/{h}/auth: the auth fields only; those not given keep their values (§12.2: the original nulled them). */
 export const UpdateProxyAuthSchema = v.strictObject(partialOf(ProxyAuthEntries), 'unknown field')
 
+/** PUT /proxy/targets/{h}/resource: the resource fields only; those not given keep their values. */
+export const UpdateResourceSettingsSchema = v.strictObject(partialOf(ResourceEntries), 'unknown field')
+
 /** PUT /proxy/targets/{h}/routes: any of route_mode, enabled_routes, disabled_routes. */
 export const UpdateRouteSettingsSchema = v.strictObject(partialOf(RouteSettingsEntries), 'unknown field')
 
@@ -128,6 +133,7 @@ export type CreateProxyTarget = v.InferOutput<typeof CreateProxyTargetSchema>
 export type UpdateProxyTarget = v.InferOutput<typeof UpdateProxyTargetSchema>
 export type UpdateProxyAuth = v.InferOutput<typeof UpdateProxyAuthSchema>
 export type UpdateRouteSettings = v.InferOutput<typeof UpdateRouteSettingsSchema>
+export type UpdateResourceSettings = v.InferOutput<typeof UpdateResourceSettingsSchema>
 
 type PartialEntries<E extends Record<string, v.GenericSchema>> = {
   [K in keyof E]: v.OptionalSchema<v.GenericSchema<v.InferInput<E[K]>, Exclude<v.InferOutput<E[K]>, undefined>>, undefined>
