@@ -8,3 +8,12 @@ export {
   type VerifiedClaims,
   type VerifyOutcome,
 } from './verifier.ts'
+export {
+  BROWSER_CALLBACK_PATH,
+  BROWSER_LOGOUT_PATH,
+  LOGIN_COOKIE,
+  SESSION_COOKIE,
+  type BrowserLogin,
+  type BrowserRequest,
+  type GateAnswer,
+} from './browser.ts'
