@@ -35,12 +35,23 @@ const TeamList = v.pipe(
   v.transform((list) => [...new Set(list)]),
 )
 
-/** RFC 6454 §6.2 serialised origin: scheme, host and an optional port; nothing after it. */
+/**
+ * RFC 6454 §6.2 serialised origin: scheme, host and an optional port, stored as the browser sends it
+ * in Origin (lower-case, default port left out). A trailing "/" is tolerated (a URL copied from the
+ * address bar); a path, query, fragment, credentials or wildcard are not: the match is exact.
+ */
 const OriginEntry = v.pipe(
   v.string('expected an origin such as https://app.example.com'),
   v.check((text) => {
-    const url = URL.parse(text)
-    return url !== null && (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text.toLowerCase().replace(/\/$/, '')
+    const url = /^[\x21-\x7e]{1,300}$/.test(text) && !/[?#]/.test(text) ? URL.parse(text) : null
+    return (
+      url !== null &&
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      /^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/.test(url.hostname)
+    )
   }, 'expected an origin such as https://app.example.com (scheme, host and port only)'),
   v.transform((text) => new URL(text).origin),
 )
@@ -123,7 +134,7 @@ export const ProxyAuthEntries = {
    */
   auth_origin_check: v.optional(v.picklist(ORIGIN_CHECKS, 'expected "auto", "enforce" or "off"'), 'auto'),
   /** Origins (scheme://host[:port]) besides the proxy's own that may send requests when the Origin check applies. */
-  auth_allowed_origins: v.optional(v.pipe(v.array(OriginEntry, 'expected a list of origins'), v.maxLength(100, 'at most 100 origins')), []),
+  auth_allowed_origins: v.optional(v.pipe(v.array(OriginEntry, 'expected a list of origins'), v.maxLength(100, 'at most 100 origins'), v.transform((list) => [...new Set(list)])), []),
   /** The realm of the WWW-Authenticate challenge (RFC 6750 §3); null leaves it out. */
   auth_realm: v.optional(v.nullable(v.pipe(v.string('expected a string'), v.regex(/^[\x20-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters'), v.check((text) => !/["\\]/.test(text), 'a realm has no quote or backslash'))), null),
   /** Narrows scopes_supported in the metadata served on this host (when it fronts the authorization server). */

@@ -24,6 +24,12 @@ const DEFAULT_AUTH = {
   oauth_admin_users: null,
   oauth_user_users: null,
   oauth_mcp_users: null,
+  auth_required_orgs: null,
+  auth_required_teams: null,
+  auth_pass_authorization: false,
+  auth_origin_check: 'auto',
+  auth_allowed_origins: [],
+  auth_realm: null,
   oauth_server_scopes: null,
   oauth_server_custom_metadata: null,
 }
@@ -116,6 +122,65 @@ describe('GET and PUT /proxy/targets/{hostname}/auth', () => {
       expect(error.error_description).toStartWith(prefix)
     }
     expect(await json(await edge.api('GET', `/proxy/targets/${hostname}/auth`))).toEqual({ ...DEFAULT_AUTH, auth_required_users: ['alice'] })
+  })
+
+  test('the org, team, Authorization, Origin and realm fields: valid values are stored normalised', async () => {
+    const hostname = await newProxy()
+    const settings = {
+      auth_required_orgs: ['Acme', 'acme', 'octo-org'],
+      auth_required_teams: ['Acme/Platform_Team', 'acme/platform_team', 'octo-org/sre'],
+      auth_pass_authorization: true,
+      auth_origin_check: 'enforce',
+      auth_allowed_origins: ['https://App.Example.com', 'http://localhost:5173', 'https://app.example.com:443', 'http://[::1]:8080/'],
+      auth_realm: 'example api',
+    }
+    const response = await edge.api('PUT', `/proxy/targets/${hostname}/auth`, settings)
+    expect(response.status).toBe(200)
+    const expected = {
+      ...DEFAULT_AUTH,
+      auth_required_orgs: ['acme', 'octo-org'],
+      auth_required_teams: ['acme/platform_team', 'octo-org/sre'],
+      auth_pass_authorization: true,
+      auth_origin_check: 'enforce',
+      // RFC 6454 §6.2: origins are serialised lower-case, the default port and a trailing "/" left out.
+      auth_allowed_origins: ['https://app.example.com', 'http://localhost:5173', 'http://[::1]:8080'],
+      auth_realm: 'example api',
+    }
+    expect(await json(response)).toEqual(expected)
+    for (const check of ['auto', 'off'] as const) {
+      expect(await json(await edge.api('PUT', `/proxy/targets/${hostname}/auth`, { auth_origin_check: check }))).toMatchObject({ auth_origin_check: check })
+    }
+    // null empties the nullable ones again (no org/team check, no realm).
+    const cleared = await edge.api('PUT', `/proxy/targets/${hostname}/auth`, { auth_required_orgs: null, auth_required_teams: null, auth_realm: null, auth_allowed_origins: [] })
+    expect(await json(cleared)).toEqual({ ...expected, auth_origin_check: 'off', auth_required_orgs: null, auth_required_teams: null, auth_realm: null, auth_allowed_origins: [] })
+  })
+
+  test('bad org, team, Authorization, Origin and realm values → 400 naming the field, and nothing changes', async () => {
+    const hostname = await newProxy()
+    const cases: [Record<string, unknown>, string][] = [
+      ...['-acme', 'ac--me', 'a'.repeat(40), '', 'acme/team', '*', 7].map((org): [Record<string, unknown>, string] => [{ auth_required_orgs: ['ok', org] }, 'field auth_required_orgs.1:']),
+      [{ auth_required_orgs: 'acme' }, 'field auth_required_orgs:'],
+      [{ auth_required_orgs: Array.from({ length: 101 }, (_, i) => `o${i}`) }, 'field auth_required_orgs:'],
+      ...['acme', 'acme/', '/team', 'acme/team/x', 'acme/te am', '-acme/team', 'acme/t.eam', `acme/${'t'.repeat(101)}`].map(
+        (team): [Record<string, unknown>, string] => [{ auth_required_teams: ['acme/ok', team] }, 'field auth_required_teams.1:'],
+      ),
+      [{ auth_pass_authorization: 'yes' }, 'field auth_pass_authorization:'],
+      [{ auth_pass_authorization: null }, 'field auth_pass_authorization:'],
+      [{ auth_origin_check: 'strict' }, 'field auth_origin_check:'],
+      [{ auth_origin_check: null }, 'field auth_origin_check:'],
+      ...['app.example.com', 'https://app.example.com/path', 'https://*.example.com', ' https://app.example.com', 'https://app.example.com#', 'ftp://app.example.com', 'https://u:p@app.example.com', 'https://app.example.com?x', 'null', ''].map(
+        (origin): [Record<string, unknown>, string] => [{ auth_allowed_origins: ['https://ok.example.com', origin] }, 'field auth_allowed_origins.1:'],
+      ),
+      [{ auth_allowed_origins: null }, 'field auth_allowed_origins:'],
+      // RFC 6750 §3: the realm is a quoted-string in WWW-Authenticate; a quote, backslash or control would break the header.
+      ...['', 'a"b', 'a\\b', 'line\nbreak', 'x'.repeat(129), 'caf\u00e9', 5].map((realm): [Record<string, unknown>, string] => [{ auth_realm: realm }, 'field auth_realm:']),
+    ]
+    for (const [body, prefix] of cases) {
+      const response = await edge.api('PUT', `/proxy/targets/${hostname}/auth`, body)
+      expect({ body, status: response.status }).toEqual({ body, status: 400 })
+      expect((await errorOf(response)).error_description).toStartWith(prefix)
+    }
+    expect(await json(await edge.api('GET', `/proxy/targets/${hostname}/auth`))).toEqual(DEFAULT_AUTH)
   })
 
   test('concurrent PUTs of different fields all apply (compare-and-set)', async () => {
