@@ -2,10 +2,11 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
+import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
+import { createAuthGate } from './proxy/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
@@ -114,6 +115,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           deleteCertificate: async (certName) => (await certificates.get(certName)) !== null && (await certificates.remove(certName), true),
         }),
         ...proxyAuthRoutes(targets),
+        ...proxyResourceRoutes(targets),
+        ...proxyOAuthServerRoutes(targets),
         ...proxyRouteRoutes(targets, {
           // The matcher's own rule, on the stored routes: the API cannot disagree with the edge.
           applicableRoutes: async (target) => (apiRouteTable = compileRouteTable(await routes.list(), apiRouteTable)).applicable(target),
@@ -147,9 +150,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
+    // The auth step of every proxy's decisions: the same verifier (and cache) as the API's.
+    const gate = createAuthGate({ verifier: tokens, browserLogin: null, authorizationServer: () => config.publicUrl, logger })
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })

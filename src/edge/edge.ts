@@ -9,7 +9,7 @@ import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
 import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
-import { createUpstreamPool, Deadlines, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
+import { createUpstreamPool, Deadlines, type AuthGate, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
 import { createConnectionCore, type CoreOptions } from './connection.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
@@ -53,6 +53,10 @@ export interface EdgeDeps {
   readonly acme: AcmeCertificates | null
   readonly challenges: ChallengeSource
   readonly apiOrigin: string
+  /** The management API's resource (PUBLIC_URL): a proxy in front of the API takes its tokens. */
+  readonly apiResource: string
+  /** The auth step of every decision (proxy/auth/gate.ts). */
+  readonly gate: AuthGate
   readonly apiFetch: LocalFetch
   readonly logger: Logger
 }
@@ -104,9 +108,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     ports: deps.ports,
     routes: hosts,
     apiOrigin: deps.apiOrigin,
+    apiResource: deps.apiResource,
     logger,
     drainMs: options.drainMs ?? 30_000,
-    pipeline: { tables, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
+    pipeline: { tables, gate: deps.gate, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
   })
   /** Set once the terminator runs, which is before the first reconcile. */
   let certificates: ReturnType<typeof createCertificateTable> | null = null
@@ -179,6 +184,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     trustedProxies,
     relay: {
       tables,
+      gate: deps.gate,
       pool,
       deadlines,
       timeouts: { headMs: readDeadlineMs, idleMs: idleTimeoutMs, minBodyBytesPerSec: options.minBodyBytesPerSec ?? MIN_BODY_BYTES_PER_SEC },

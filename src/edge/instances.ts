@@ -27,6 +27,7 @@ export interface InstanceManagerDeps {
   readonly routes: HostTable
   readonly pipeline: PipelineDeps
   readonly apiOrigin: string
+  readonly apiResource: string
   readonly logger: Logger
   /** How long an old server may finish in-flight requests after a swap or delete before it is closed hard. */
   readonly drainMs: number
@@ -106,8 +107,8 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
 
   const applyNow = async (target: ProxyTarget) => {
     const hostname = target.proxy_hostname
-    const instance = instances.get(hostname) ?? { site: prepareSite(target, deps.apiOrigin), http: null, https: null }
-    instance.site = prepareSite(target, deps.apiOrigin)
+    const instance = instances.get(hostname) ?? { site: prepareSite(target, deps.apiOrigin, deps.apiResource), http: null, https: null }
+    instance.site = prepareSite(target, deps.apiOrigin, deps.apiResource)
     instances.set(hostname, instance)
 
     if (target.enable_http && !instance.http) instance.http = serveOnEitherPort(hostname, 'http', await deps.ports.portFor(hostname, 'http'))

@@ -3,6 +3,8 @@
  * Response for the hand-over server, as HTTP/1.1 bytes for the relay. Both come from one page, so the
  * two paths say the same thing.
  */
+import { STATUS_CODES } from 'node:http'
+import type { GateAnswer } from '../auth/index.ts'
 import type { AnswerDecision } from './decide.ts'
 import { errorPage, type ErrorPage } from './error-page.ts'
 
@@ -39,4 +41,22 @@ export function rawAnswer(answer: AnswerDecision, accept: string | null, method:
   for (const name in page.headers) head += `${name}: ${page.headers[name]}\r\n`
   head += `date: ${new Date().toUTCString()}\r\ncontent-length: ${body.length}\r\n${keepOpen ? '' : 'connection: close\r\n'}\r\n`
   return method === 'HEAD' ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
+}
+
+/** The auth step's own answer (a challenge, metadata, a sign-in redirect) as a Response. */
+export function gateAnswerResponse(answer: GateAnswer, method: string): Response {
+  const headers = new Headers()
+  for (const [name, value] of answer.headers) headers.append(name, value)
+  return new Response(method === 'HEAD' || answer.body === '' ? null : answer.body, { status: answer.status, headers })
+}
+
+/** The same as raw HTTP/1.1 bytes for the relay. */
+export function rawGateAnswer(answer: GateAnswer, method: string, keepOpen: boolean): Buffer {
+  const body = Buffer.from(answer.body)
+  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Unknown'}\r\n`
+  for (const [name, value] of answer.headers) head += `${name}: ${value}\r\n`
+  // RFC 9110 §8.6: a 204 has no Content-Length.
+  const length = answer.status === 204 ? '' : `content-length: ${body.length}\r\n`
+  head += `date: ${new Date().toUTCString()}\r\n${length}${keepOpen ? '' : 'connection: close\r\n'}\r\n`
+  return method === 'HEAD' || body.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
 }

@@ -4,10 +4,12 @@
  * same request differently.
  *
  * Order: host → proxy (exact name, then its wildcard) → misdirected? → enabled? → HTTPS redirect →
- * routes → the proxy's own target. Synchronous and free of I/O: everything it reads (sites, the
+ * routes → the proxy's own target → what auth the request needs (checked by the auth step, which
+ * both paths call next: auth/gate.ts). Synchronous and free of I/O: everything it reads (sites, the
  * compiled route table, services) is prepared when configuration changes.
  */
 import type { RouteTable } from '../routes/index.ts'
+import { authStepFor, type AuthStep } from './auth/requirement.ts'
 import type { Scheme } from './handler.ts'
 import type { ResponseHeaderRules } from './relay/response-head.ts'
 import type { Backend, HandOverReason, Site } from './site.ts'
@@ -58,6 +60,8 @@ export interface ForwardDecision {
   readonly routeId: string | null
   /** The headers set on the response (custom_response_headers, HSTS): the one place they are decided. */
   readonly responseRules: ResponseHeaderRules
+  /** What the request must prove before it is forwarded (the auth step, auth/gate.ts); null when nothing asks for auth. */
+  readonly auth: AuthStep | null
 }
 
 export type AnswerStatus = 200 | 308 | 400 | 404 | 421 | 502 | 508
@@ -125,6 +129,7 @@ export function decide(tables: DecisionTables, input: DecisionInput): Decision {
     path: upstreamPath,
     routeId: match ? match.route.route_id : null,
     responseRules: site.responseRules[input.scheme],
+    auth: authStepFor(site.auth, match ? match.route.auth : null, input.method, path),
   }
 }
 

@@ -8,6 +8,7 @@
 import type { ClientInfo } from './client.ts'
 import { errorResponse } from './error-page.ts'
 import type { Deadlines } from './deadlines.ts'
+import type { GateOutcome } from './auth/gate.ts'
 import { buildUpstreamHeaders } from './headers.ts'
 import { buildProxyPreamble, rawFetch, type ProxyProtocolVersion, type SocketAddress } from './raw-forward.ts'
 
@@ -37,6 +38,8 @@ export interface ForwardContext {
   /** When set, requests go to this function instead of over the network. */
   readonly localFetch?: LocalFetch
   readonly onError?: (detail: string) => void
+  /** What the auth step let through (credentials removed, identity added); null when no step ran. */
+  readonly passed?: (GateOutcome & { kind: 'pass' }) | null
 }
 
 /** Joins the target's path prefix and the request's path without producing "//". */
@@ -59,6 +62,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
     requestHost,
     upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host,
     customHeaders: upstream.customHeaders,
+    passed: context.passed ?? null,
   })
   const url = upstreamUrl(upstream.url, context.path)
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'

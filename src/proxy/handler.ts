@@ -6,7 +6,8 @@
  */
 import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
-import { answerResponse } from './answer.ts'
+import { answerResponse, gateAnswerResponse } from './answer.ts'
+import type { AuthGate } from './auth/gate.ts'
 import type { ClientInfo } from './client.ts'
 import { decide, type DecisionTables } from './decide.ts'
 import type { Deadlines } from './deadlines.ts'
@@ -19,6 +20,7 @@ export type Scheme = 'http' | 'https'
 
 export interface PipelineDeps {
   readonly tables: DecisionTables
+  readonly gate: AuthGate
   readonly clientOf: (request: Request, server: Server<BridgeData>, scheme: Scheme) => ClientInfo
   readonly apiFetch: LocalFetch
   readonly deadlines: Deadlines
@@ -34,14 +36,26 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
     async fetch(request: Request, server: Server<BridgeData>): Promise<Response | undefined> {
       const requestHost = request.headers.get('host') ?? ''
       const target = pathAndQueryOf(request.url)
-      const decision = decide(deps.tables, {
-        scheme,
-        connectionProxy: scheme === 'https' ? proxyHostname : null,
-        method: request.method,
-        target,
-        hostname: normalizeHost(requestHost),
-      })
+      const hostname = normalizeHost(requestHost)
+      const decision = decide(deps.tables, { scheme, connectionProxy: scheme === 'https' ? proxyHostname : null, method: request.method, target, hostname })
       if (decision.kind === 'answer') return answerResponse(decision, request.headers.get('accept'), request.method)
+      let passed = null
+      if (decision.auth !== null) {
+        const { headers } = request
+        const outcome = await deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, {
+          scheme,
+          host: requestHost,
+          hostname,
+          method: request.method,
+          target,
+          authorization: headers.get('authorization'),
+          cookies: headers.get('cookie'),
+          origin: headers.get('origin'),
+          accept: headers.get('accept'),
+        })
+        if (outcome.kind === 'answer') return gateAnswerResponse(outcome.answer, request.method)
+        passed = outcome
+      }
 
       const { backend } = decision
       const context = {
@@ -51,6 +65,7 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
         path: decision.path,
         localFetch: backend.isLocalApi ? deps.apiFetch : undefined,
         deadlines: deps.deadlines,
+        passed,
         onError: (detail: string) => deps.logger.warn('upstream failed', { proxy: decision.proxyHostname, detail }),
       }
       if (isWebSocketUpgrade(request)) return bridgeWebSocket(request, server, requestHost, context)

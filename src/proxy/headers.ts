@@ -1,6 +1,7 @@
 /**
  * @module Which request and response headers cross the proxy, and which the proxy sets itself.
  */
+import type { GateOutcome } from './auth/gate.ts'
 import type { ClientInfo } from './client.ts'
 
 /** RFC 9110 §7.6.1 and RFC 9112 §9.6 (plus the non-standard ones proxies are known to leak). */
@@ -35,6 +36,8 @@ export interface UpstreamHeaderOptions {
   /** Host header for the backend: the client's when preserving it, else the target's. */
   readonly upstreamHost: string
   readonly customHeaders: Readonly<Record<string, string>>
+  /** What the auth step let through: the credentials it removes and the identity it adds; null when no step ran. */
+  readonly passed?: (GateOutcome & { kind: 'pass' }) | null
 }
 
 export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderOptions): Headers {
@@ -61,6 +64,14 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
   const forwarding = forwardingFields(client, options.requestHost, priorForwardedFor, priorForwarded)
   for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) headers.set(FORWARDING_FIELD_NAMES[i]!, forwarding[i]!)
   for (const [name, value] of Object.entries(options.customHeaders)) headers.set(name, value)
+  const { passed } = options
+  if (passed) {
+    // RS-08: the token was for this proxy, not for the backend.
+    if (!passed.keepsAuthorization) headers.delete('authorization')
+    if (passed.cookies === null) headers.delete('cookie')
+    else if (passed.cookies !== undefined) headers.set('cookie', passed.cookies)
+    for (const [name, value] of passed.identity) headers.set(name, value)
+  }
   return headers
 }
 

@@ -9,6 +9,7 @@ import type { ProxyTarget } from '../targets/index.ts'
 import type { Upstream } from './forward.ts'
 import type { ResponseHeaderRules } from './relay/response-head.ts'
 import type { RelayTarget } from './relay/upstream-head.ts'
+import { prepareSiteAuth, type SiteAuth } from './auth/requirement.ts'
 
 /** Why a request the relay could otherwise take goes to the hand-over server instead. */
 export type HandOverReason = 'https_backend' | 'proxy_protocol_backend' | 'local_api' | 'non_latin1_headers'
@@ -35,12 +36,15 @@ export interface Site {
   backendFor(url: string): Backend
   /** The headers the proxy sets on responses, per scheme the client used. */
   readonly responseRules: { readonly http: ResponseHeaderRules; readonly https: ResponseHeaderRules }
+  /** Its auth settings, for the decision's auth step. */
+  readonly auth: SiteAuth
 }
 
 /** Distinct route target URLs a site remembers; beyond it (routes churned for days) it starts over. */
 const MAX_REMEMBERED_BACKENDS = 10_000
 
-export function prepareSite(target: ProxyTarget, apiOrigin: string): Site {
+/** `apiResource` is the management API's resource (PUBLIC_URL): a proxy in front of the API takes its tokens. */
+export function prepareSite(target: ProxyTarget, apiOrigin: string, apiResource: string): Site {
   const responseHeaders = lowerCased(target.custom_response_headers)
   // RFC 6797 §7.2: HSTS only over HTTPS.
   const httpsResponseHeaders = target.hsts_max_age === null ? responseHeaders : { ...responseHeaders, 'strict-transport-security': `max-age=${target.hsts_max_age}; includeSubDomains` }
@@ -55,6 +59,7 @@ export function prepareSite(target: ProxyTarget, apiOrigin: string): Site {
     return backend
   }
   const targetService = target.target_url.startsWith(SERVICE_SCHEME) ? target.target_url.slice(SERVICE_SCHEME.length) : null
+  const ownBackend = targetService === null ? backendFor(target.target_url) : null
   return {
     target,
     routeSettings: {
@@ -63,10 +68,11 @@ export function prepareSite(target: ProxyTarget, apiOrigin: string): Site {
       enabled_routes: target.enabled_routes,
       disabled_routes: target.disabled_routes,
     },
-    ownBackend: targetService === null ? backendFor(target.target_url) : null,
+    ownBackend,
     targetService,
     backendFor,
     responseRules: { http: rulesOf(responseHeaders), https: rulesOf(httpsResponseHeaders) },
+    auth: prepareSiteAuth(target, ownBackend, apiResource),
   }
 }
 

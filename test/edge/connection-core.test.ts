@@ -21,6 +21,7 @@ test('error and close before open are ignored, and nothing is counted as open', 
     trustedProxies: [],
     relay: {
       tables: { lookup: () => undefined, siteOf: () => undefined, routes: () => { throw new Error('not reached') }, serviceUrl: () => undefined, httpsPort: () => 443, isListenerPort: () => false, challenge: () => undefined },
+      gate: { check: () => { throw new Error('not reached') } },
       pool: createUpstreamPool(),
       deadlines,
       timeouts: { headMs: 1_000, idleMs: 1_000, minBodyBytesPerSec: 0 },

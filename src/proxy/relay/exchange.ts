@@ -16,7 +16,8 @@ import { assemble, copyRange, EMPTY } from './buffers.ts'
 import type { ClientWriter } from './client-writer.ts'
 import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
-import { buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
+import { afterAuthStep, buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
+import type { GateOutcome } from '../auth/gate.ts'
 import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
 
 /** What an exchange needs of the client connection's session. */
@@ -72,11 +73,13 @@ export class Exchange implements UpstreamListener, Expiring {
     private readonly head: RequestHead,
     private readonly decision: ForwardDecision,
     forwarding: string,
+    passed: (GateOutcome & { kind: 'pass' }) | null,
   ) {
     const target = decision.backend.relay!
     this.target = target
     // The client's copies of the proxy's custom headers are dropped: the proxy's own values go instead.
-    const kept = target.customHeaderNames.size === 0 ? head.keptFields : withoutFields(head.keptFields, target.customHeaderNames)
+    let kept = target.customHeaderNames.size === 0 ? head.keptFields : withoutFields(head.keptFields, target.customHeaderNames)
+    if (passed !== null) kept = afterAuthStep(kept, head, passed)
     this.upstreamHead = buildUpstreamHead(head, target, forwarding, decision.path, kept)
     this.requestBody = createBodyTracker(head.framing)
     this.clientCloses = head.wantsClose

@@ -16,9 +16,10 @@
  */
 import type { Socket } from 'bun'
 import type { Logger } from '../../lib/index.ts'
-import { rawAnswer } from '../answer.ts'
+import { rawAnswer, rawGateAnswer } from '../answer.ts'
+import type { AuthGate, GateOutcome, GateRequest } from '../auth/gate.ts'
 import type { ClientInfo } from '../client.ts'
-import { decide, decideHost, type AnswerDecision, type DecisionTables } from '../decide.ts'
+import { decide, decideHost, type AnswerDecision, type DecisionTables, type ForwardDecision } from '../decide.ts'
 import type { Deadlines, Expiring } from '../deadlines.ts'
 import { rawErrorResponse } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
@@ -41,6 +42,7 @@ export interface RelayTimeouts {
 
 export interface RelayDeps {
   readonly tables: DecisionTables
+  readonly gate: AuthGate
   readonly pool: UpstreamPool
   readonly deadlines: Deadlines
   readonly timeouts: RelayTimeouts
@@ -81,6 +83,8 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   let isClosed = false
   let isClientEnded = false
   let exchange: Exchange | null = null
+  /** The auth step of the current request is waiting for a first verification of its token: nothing else starts meanwhile. */
+  let isAuthorizing = false
   const toClient = new ClientWriter(socket, deadlines, () => pauseReading(exchange?.upstream))
   /** The last Host's forwarding lines: they change only with the Host (or a load balancer's own chain). */
   let forwardingHost = ''
@@ -169,7 +173,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
   /** Starts the next request waiting in the input, if it is complete. */
   const startNext = () => {
-    if (isClosed || exchange || toClient.hasPending) return
+    if (isClosed || exchange || isAuthorizing || toClient.hasPending) return
     if (input.length === inputFrom) {
       if (isClientEnded) return closeClient()
       // Between requests the connection may idle; before its first (a drain right after a TLS
@@ -188,7 +192,32 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     hasStartedRequest = true
     if (decision.kind === 'answer') return answer(decision, head)
     if (decision.kind === 'handover') return handOver(decision.instancePort)
-    const current = new Exchange(session, head, decision, forwardingFor(head))
+    if (decision.auth === null) return startExchange(head, decision, null)
+    const outcome = deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, gateRequestOf(scheme, head))
+    if (!(outcome instanceof Promise)) return afterAuth(head, decision, outcome)
+    // A token seen for the first time: verified off the hot path, then this request goes on as if it never waited.
+    isAuthorizing = true
+    outcome.then(
+      (settled) => {
+        isAuthorizing = false
+        if (!isClosed) afterAuth(head, decision, settled)
+      },
+      (error: unknown) => {
+        isAuthorizing = false
+        deps.logger.warn('auth step failed', { detail: String(error) })
+        if (!isClosed) finishAnswered(head, rawGateAnswer(UNAUTHORIZABLE, head.method, false), false)
+      },
+    )
+  }
+
+  const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome) => {
+    if (outcome.kind === 'pass') return startExchange(head, decision, outcome)
+    const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
+    finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen), keepOpen)
+  }
+
+  const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null) => {
+    const current = new Exchange(session, head, decision, forwardingFor(head), passed)
     exchange = current
     bodyBytesInWindow = 0
     deadlines.track(clock, Math.min(timeouts.headMs, timeouts.idleMs))
@@ -209,7 +238,12 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
    */
   const answer = (decision: AnswerDecision, head: RequestHead) => {
     const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isRefusal(decision)
-    toClient.write(rawAnswer(decision, head.accept, head.method, keepOpen))
+    finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen), keepOpen)
+  }
+
+  /** Writes an answer given in place of forwarding, and moves on to the next request (or closes). */
+  const finishAnswered = (head: RequestHead, bytes: Buffer, keepOpen: boolean) => {
+    toClient.write(bytes)
     inputFrom += head.headLength
     if (!keepOpen) return closeClient()
     if (inputFrom === input.length) {
@@ -313,6 +347,22 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
+/** The auth step itself failed (a bug, not the client's fault): the request is not forwarded unchecked. */
+const UNAUTHORIZABLE = { status: 503, headers: [['content-type', 'text/plain; charset=utf-8']] as const, body: 'the request could not be authorized; try again\n' }
+
+function gateRequestOf(scheme: Scheme, head: RequestHead): GateRequest {
+  return {
+    scheme,
+    host: head.host,
+    hostname: head.hostname,
+    method: head.method,
+    target: head.target,
+    authorization: head.authorization,
+    cookies: head.cookie,
+    origin: head.origin,
+    accept: head.accept,
+  }
+}
 
 /** The method and an origin-form target of a head readRequestHead accepted, when it is an ACME challenge request. */
 function requestLineOf(input: Buffer, from: number): { method: string; target: string } | null {

@@ -27,6 +27,10 @@ export interface RequestHead {
   /** Connection: close was asked for (RFC 9112 §9.6). */
   readonly wantsClose: boolean
   readonly accept: string | null
+  /** For the auth step: the credentials and the Origin as sent (their lines stay in keptFields until the step says otherwise). */
+  readonly authorization: string | null
+  readonly cookie: string | null
+  readonly origin: string | null
   /**
    * The field lines that go to the backend unchanged, each ending in CRLF: all but Host, hop-by-hop
    * fields (with those named in Connection, RFC 9110 §7.6.1), identity and forwarding fields, and the
@@ -85,6 +89,9 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   let transferEncoding: string | null = null
   let connection: string | null = null
   let accept: string | null = null
+  let authorization: string | null = null
+  let cookie: string | null = null
+  let origin: string | null = null
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   let kept = ''
@@ -114,6 +121,19 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       } else if (name === 'connection') connection = connection === null ? valueOf(text, colon, lineEnd) : `${connection},${valueOf(text, colon, lineEnd)}`
       else if (name === 'accept') {
         accept = accept === null ? valueOf(text, colon, lineEnd) : `${accept}, ${valueOf(text, colon, lineEnd)}`
+        isDropped = false
+      } else if (name === 'authorization') {
+        // Two credentials could be read two ways (which one did the auth step check?): the full server answers 400.
+        if (authorization !== null) return UNSUPPORTED
+        authorization = valueOf(text, colon, lineEnd)
+        isDropped = false
+      } else if (name === 'cookie') {
+        // RFC 9113 §8.2.3's rule for HTTP/1.1 too: several Cookie lines are one list joined by "; ".
+        cookie = cookie === null ? valueOf(text, colon, lineEnd) : `${cookie}; ${valueOf(text, colon, lineEnd)}`
+        isDropped = false
+      } else if (name === 'origin') {
+        if (origin !== null) return UNSUPPORTED
+        origin = valueOf(text, colon, lineEnd)
         isDropped = false
       } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? valueOf(text, colon, lineEnd) : `${priorForwardedFor}, ${valueOf(text, colon, lineEnd)}`
       else if (name === 'forwarded') priorForwarded = priorForwarded === null ? valueOf(text, colon, lineEnd) : `${priorForwarded}, ${valueOf(text, colon, lineEnd)}`
@@ -159,6 +179,9 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       framing,
       wantsClose,
       accept,
+      authorization,
+      cookie,
+      origin,
       keptFields: kept,
       priorForwardedFor,
       priorForwarded,
@@ -202,7 +225,7 @@ const SET_BY_PROXY: ReadonlySet<string> = new Set(['host', 'content-length', 'tr
 /** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
 const MAYBE_SPECIAL = (() => {
   const table = new Uint8Array(64)
-  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
+  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
   for (const name of names) table[name.length] = 1
   return table
 })()

@@ -7,7 +7,9 @@
  */
 import type { ClientInfo } from '../client.ts'
 import { FORWARDING_FIELD_NAMES, forwardingFields } from '../headers.ts'
-import type { RequestHead } from './request-head.ts'
+import type { GateOutcome } from '../auth/gate.ts'
+import { identityLines } from '../auth/identity.ts'
+import { withoutFields, type RequestHead } from './request-head.ts'
 
 /** A site's backend as the relay needs it, prepared once per configuration change. */
 export interface RelayTarget {
@@ -41,4 +43,14 @@ export function forwardingLines(head: RequestHead, client: ClientInfo): string {
   let lines = ''
   for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) lines += `${FORWARDING_FIELD_NAMES[i]}: ${values[i]}\r\n`
   return lines
+}
+
+/** The kept fields once the auth step let a request through: the credentials out unless kept, our cookies out, the identity in. */
+export function afterAuthStep(kept: string, head: RequestHead, passed: GateOutcome & { kind: 'pass' }): string {
+  const removed = new Set<string>()
+  if (!passed.keepsAuthorization && head.authorization !== null) removed.add('authorization')
+  if (passed.cookies !== undefined) removed.add('cookie')
+  let fields = removed.size === 0 ? kept : withoutFields(kept, removed)
+  if (passed.cookies !== undefined && passed.cookies !== null) fields += `cookie: ${passed.cookies}\r\n`
+  return passed.identity.length === 0 ? fields : fields + identityLines(passed.identity)
 }

@@ -1,0 +1,188 @@
+/**
+ * @module The auth step of the one decision per request: what decide() said a request must prove,
+ * checked against its credentials. The relay and the hand-over server both call it and render what
+ * it answers the same way. A request with a token the node has verified before costs a map lookup
+ * and stays synchronous; only a first sight of a token (or of a session) returns a promise.
+ *
+ * Modes (original §4.11, made to work): forward answers 401/403 with a Bearer challenge (RFC 6750
+ * §3, RFC 9728 §5.1); redirect sends a browser without a session to sign in; passthrough lets
+ * anonymous requests through without identity.
+ */
+import { LOGIN_COOKIE, SESSION_COOKIE, type BrowserLogin, type BrowserRequest, type GateAnswer, type TokenVerifier, type VerifyOutcome } from '../../auth/index.ts'
+import type { Logger } from '../../lib/index.ts'
+import { scopesSatisfy, type AccessTokenClaims, type VerifyFailure } from '../../oauth/index.ts'
+import type { Scheme } from '../handler.ts'
+import { challengeAnswer, forbiddenAnswer, metadataAnswer, unavailableAnswer } from './challenge.ts'
+import { identityOf, type IdentityHeaders } from './identity.ts'
+import type { AuthStep, SiteAuth } from './requirement.ts'
+
+/** What the auth step reads of a request; both paths fill it from their own view of the head. */
+export interface GateRequest {
+  readonly scheme: Scheme
+  /** The Host header as sent (port included) and its normalised host name. */
+  readonly host: string
+  readonly hostname: string
+  readonly method: string
+  readonly target: string
+  readonly authorization: string | null
+  readonly cookies: string | null
+  readonly origin: string | null
+  readonly accept: string | null
+}
+
+export type GateOutcome =
+  | {
+      readonly kind: 'pass'
+      /** Set by us after verification; empty for an anonymous or unchecked request. */
+      readonly identity: IdentityHeaders
+      /** Whether the client's Authorization goes on to the backend (auth_pass_authorization, or a proxy in front of the API). */
+      readonly keepsAuthorization: boolean
+      /** The Cookie header for the backend when ours had to be taken out of it; undefined leaves it as sent. */
+      readonly cookies?: string | null
+    }
+  | { readonly kind: 'answer'; readonly answer: GateAnswer }
+
+export interface AuthGateDeps {
+  readonly verifier: TokenVerifier<AccessTokenClaims, VerifyFailure>
+  /** Null when redirect mode cannot sign anybody in (then it behaves as forward). */
+  readonly browserLogin: BrowserLogin | null
+  /** The authorization server's issuer, advertised in the metadata (RFC 9728 §2 authorization_servers). */
+  readonly authorizationServer: () => string
+  readonly logger: Logger
+}
+
+export interface AuthGate {
+  check(step: AuthStep, auth: SiteAuth, proxyHostname: string, request: GateRequest): GateOutcome | Promise<GateOutcome>
+}
+
+/** RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+export function createAuthGate(deps: AuthGateDeps): AuthGate {
+  const { verifier, browserLogin } = deps
+
+  const check = (step: AuthStep, auth: SiteAuth, proxyHostname: string, request: GateRequest): GateOutcome | Promise<GateOutcome> => {
+    const origin = originOf(request)
+    switch (step.kind) {
+      case 'metadata':
+        return answer(metadataAnswer(auth, origin, deps.authorizationServer(), request.method))
+      case 'callback':
+      case 'logout': {
+        if (!browserLogin) return answer(forbiddenAnswer('browser sign-in is not available on this server', 'not_available'))
+        const browser = browserRequest(auth, origin, proxyHostname, request)
+        return (step.kind === 'callback' ? browserLogin.callback(browser) : browserLogin.signOut(browser)).then(answer)
+      }
+      case 'open':
+        return passing(EMPTY_IDENTITY, auth, request)
+      case 'check':
+        break
+    }
+
+    // MCP transport (DNS rebinding): a page on another origin must not drive a local server through a browser.
+    if (auth.checksOrigin && request.origin !== null && request.origin !== origin && !auth.allowedOrigins.has(request.origin)) {
+      return answer(forbiddenAnswer(`requests from ${sanitized(request.origin)} are not allowed here`, 'invalid_origin'))
+    }
+    const fail = (error: 'invalid_request' | 'invalid_token' | null, description: string) =>
+      answer(challengeAnswer({ auth, origin, error, description, scopes: step.scopes }))
+
+    let token: string | null = null
+    let isSessionToken = false
+    if (request.authorization !== null) {
+      const bearer = BEARER.exec(request.authorization)
+      if (bearer) token = bearer[1]!
+      // RFC 6750 §3.1: a Bearer credential that is not one is a malformed request; another scheme (Basic) is no bearer token at all.
+      else if (/^bearer(\s|$)/i.test(request.authorization)) return fail('invalid_request', 'the Authorization header is not a valid Bearer credential')
+    }
+    const audience = auth.fixedAudience ?? origin
+    const decide = (outcome: VerifyOutcome<AccessTokenClaims, VerifyFailure | 'revoked'>): GateOutcome => {
+      if (!outcome.ok) {
+        if (step.mode === 'passthrough') return passing(EMPTY_IDENTITY, auth, request)
+        if (isSessionToken && isBrowser(request)) return signInLater
+        return fail('invalid_token', 'the access token is invalid, expired or not for this resource')
+      }
+      const { claims } = outcome
+      const missing = step.scopes.filter((scope) => !scopesSatisfy(claims.scopes, scope))
+      if (missing.length > 0) return answer(challengeAnswer({ auth, origin, error: 'insufficient_scope', description: `this request needs the ${step.scopes.join(' and ')} scope`, scopes: step.scopes }))
+      const login = claims.username.toLowerCase()
+      if (step.users.some((users) => !users.has(login))) return answer(forbiddenAnswer(`${sanitized(claims.username)} may not use this resource`))
+      return passing(identityOf(claims), auth, request)
+    }
+    // A marker: the browser's session token failed, so it signs in again (resolved below, asynchronously).
+    const signInLater: GateOutcome = { kind: 'answer', answer: SIGN_IN_MARKER }
+    const finish = (outcome: GateOutcome): GateOutcome | Promise<GateOutcome> =>
+      outcome === signInLater ? browserLogin!.signIn(browserRequest(auth, origin, proxyHostname, request)).then(answer) : outcome
+
+    const verifyToken = (candidate: string): GateOutcome | Promise<GateOutcome> => {
+      const cached = verifier.verifyCached(candidate, audience)
+      if (cached) return finish(decide(cached))
+      return verifier.verify(candidate, audience).then(
+        (outcome) => finish(decide(outcome)),
+        (error: unknown) => {
+          deps.logger.warn('token check failed', { proxy: proxyHostname, detail: String(error) })
+          return answer(unavailableAnswer())
+        },
+      )
+    }
+    if (token !== null) return verifyToken(token)
+
+    const usesSession = step.mode !== 'forward' && browserLogin !== null && request.cookies !== null && request.cookies.includes(SESSION_COOKIE)
+    const noToken = (): GateOutcome | Promise<GateOutcome> => {
+      if (step.mode === 'passthrough') return passing(EMPTY_IDENTITY, auth, request)
+      if (step.mode === 'redirect' && browserLogin && isBrowser(request)) return browserLogin.signIn(browserRequest(auth, origin, proxyHostname, request)).then(answer)
+      return fail(null, 'an access token is required')
+    }
+    if (!usesSession) return noToken()
+    const fromSession = (sessionToken: string | null) => {
+      if (sessionToken === null) return noToken()
+      isSessionToken = true
+      return verifyToken(sessionToken)
+    }
+    const session = browserLogin!.sessionToken(browserRequest(auth, origin, proxyHostname, request))
+    return typeof session === 'string' || session === null ? fromSession(session) : session.then(fromSession, () => answer(unavailableAnswer()))
+  }
+
+  const passing = (identity: IdentityHeaders, auth: SiteAuth, request: GateRequest): GateOutcome => {
+    const hasOurCookies = browserLogin !== null && request.cookies !== null && (request.cookies.includes(SESSION_COOKIE) || request.cookies.includes(LOGIN_COOKIE))
+    return {
+      kind: 'pass',
+      identity,
+      keepsAuthorization: auth.passAuthorization,
+      ...(hasOurCookies ? { cookies: browserLogin!.backendCookies(request.cookies!) } : {}),
+    }
+  }
+
+  return { check }
+}
+
+const EMPTY_IDENTITY: IdentityHeaders = []
+const SIGN_IN_MARKER: GateAnswer = { status: 302, headers: [], body: '' }
+
+function answer(gateAnswer: GateAnswer): GateOutcome {
+  return { kind: 'answer', answer: gateAnswer }
+}
+
+/**
+ * The origin the client used (RFC 6454 §4): the scheme of the listener and the Host it sent, its port
+ * left out when it is the scheme's default. Tokens are for exactly this origin.
+ */
+export function originOf(request: Pick<GateRequest, 'scheme' | 'host' | 'hostname'>): string {
+  const portAt = request.host.lastIndexOf(':')
+  const port = portAt === -1 || request.host.endsWith(']') ? '' : request.host.slice(portAt + 1)
+  const isDefault = port === '' || (request.scheme === 'https' ? port === '443' : port === '80')
+  const host = request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname
+  return `${request.scheme}://${host}${isDefault ? '' : `:${Number(port)}`}`
+}
+
+/** A top-level navigation: only those can follow a sign-in redirect and come back (original §4.11 used the User-Agent too). */
+function isBrowser(request: GateRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && request.accept !== null && request.accept.includes('text/html')
+}
+
+function browserRequest(auth: SiteAuth, origin: string, proxyHostname: string, request: GateRequest): BrowserRequest {
+  return { origin, resource: auth.fixedAudience ?? origin, proxyHostname, method: request.method, target: request.target, cookies: request.cookies }
+}
+
+/** Text from a request or a token, made safe for a JSON description or a header: printable ASCII, bounded. */
+function sanitized(text: string): string {
+  return text.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 200)
+}
