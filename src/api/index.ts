@@ -7,6 +7,8 @@ export { proxyTargetRoutes, type ProxyTargetRoutesDeps } from './proxy-targets.t
 export { proxyRouteRoutes, type ProxyRoutesDeps } from './proxy-routes.ts'
 export { externalServiceRoutes, type ExternalServiceRoutesDeps } from './external-services.ts'
 export { proxyAuthRoutes } from './proxy-auth.ts'
+export { proxyResourceRoutes } from './proxy-resource.ts'
+export { proxyOAuthServerRoutes } from './proxy-oauth-server.ts'
 export { routeRoutes } from './routes.ts'
 export { portRoutes } from './ports.ts'
 export { certificateRoutes, type CertificateOperations, type CertificateRoutesDeps } from './certificates.ts'

@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot'
 import { isGitHubLogin } from '../lib/index.ts'
+import { OAuthServerEntries, OAuthServerSettingsSchema } from './oauth-server-settings.ts'
 
 export const AUTH_MODES = ['forward', 'redirect', 'passthrough'] as const
 export type AuthMode = (typeof AUTH_MODES)[number]
@@ -84,30 +85,6 @@ const PathPrefix = v.pipe(
   v.maxLength(1024, 'at most 1024 characters'),
 )
 
-/** Scopes a proxy's authorization-server metadata may advertise (a subset; original §4.8 oauth_server_scopes). */
-const MetadataScopes = v.pipe(
-  v.array(v.picklist(['admin', 'user', 'mcp'], 'expected admin, user or mcp'), 'expected a list of scopes'),
-  v.minLength(1, 'expected at least one scope'),
-)
-
-/** RFC 8414 §2 fields that say where and how to talk to the server: never a proxy's to change. */
-const isReservedMetadataField = (name: string) =>
-  name === 'issuer' || name === 'jwks_uri' || name === 'signed_metadata' || name.endsWith('_endpoint') || name.endsWith('_supported')
-
-/** RFC 8414 §2 extra fields (service_documentation, op_policy_uri, ...): snake_case names, small JSON values. */
-const MetadataFields = v.pipe(
-  v.record(
-    v.pipe(
-      v.string(),
-      v.regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a snake_case field name'),
-      v.check((name) => !isReservedMetadataField(name), 'the issuer, endpoints and *_supported lists cannot be overridden'),
-    ),
-    v.unknown(),
-  ),
-  v.check((fields) => Object.keys(fields).length <= 32, 'at most 32 fields'),
-  v.check((fields) => JSON.stringify(fields).length <= 8192, 'at most 8 KiB of JSON'),
-)
-
 /**
  * The auth fields a client sets on a proxy, with the defaults of a new proxy. A null scope list falls
  * back to OAUTH_<SCOPE>_USERS; a null auth_required_users admits exactly the users of the three
@@ -137,10 +114,7 @@ export const ProxyAuthEntries = {
   auth_allowed_origins: v.optional(v.pipe(v.array(OriginEntry, 'expected a list of origins'), v.maxLength(100, 'at most 100 origins'), v.transform((list) => [...new Set(list)])), []),
   /** The realm of the WWW-Authenticate challenge (RFC 6750 §3); null leaves it out. */
   auth_realm: v.optional(v.nullable(v.pipe(v.string('expected a string'), v.regex(/^[\x20-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters'), v.check((text) => !/["\\]/.test(text), 'a realm has no quote or backslash'))), null),
-  /** Narrows scopes_supported in the metadata served on this host (when it fronts the authorization server). */
-  oauth_server_scopes: v.optional(v.nullable(MetadataScopes), null),
-  /** Extra metadata fields served on this host; the standard fields always win. */
-  oauth_server_custom_metadata: v.optional(v.nullable(MetadataFields), null),
+  ...OAuthServerEntries,
 }
 
 const AUTH_FIELDS = Object.keys(ProxyAuthEntries) as (keyof typeof ProxyAuthEntries)[]
@@ -160,8 +134,7 @@ export const ProxyAuthSchema = v.object({
   auth_origin_check: v.picklist(ORIGIN_CHECKS),
   auth_allowed_origins: v.array(v.string()),
   auth_realm: v.nullable(v.string()),
-  oauth_server_scopes: v.nullable(v.array(v.picklist(['admin', 'user', 'mcp']))),
-  oauth_server_custom_metadata: v.nullable(v.record(v.string(), v.unknown())),
+  ...OAuthServerSettingsSchema.entries,
 })
 export type ProxyAuth = v.InferOutput<typeof ProxyAuthSchema>
 

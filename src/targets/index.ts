@@ -16,7 +16,8 @@ export {
   type UpdateResourceSettings,
   type UpdateRouteSettings,
 } from './model.ts'
-export { ResourceSettingsSchema, resourceSettingsOf, type ResourceSettings } from './resource-settings.ts'
+export { RESOURCE_DEFAULTS, ResourceSettingsSchema, resourceSettingsOf, type ResourceSettings } from './resource-settings.ts'
+export { hasOAuthServerOverrides, OAuthServerSettingsSchema, oauthServerSettingsOf, type OAuthServerSettings } from './oauth-server-settings.ts'
 export { ROUTE_MODES, RouteIdSchema, RouteSettingsSchema, type RouteMode, type RouteSettings, type RouteUse } from './route-settings.ts'
 export {
   accessListsOf,

@@ -5,6 +5,7 @@
  * (original-behaviour §4.9), reached through /proxy/targets/{h}/resource.
  */
 import * as v from 'valibot'
+import { isHttpUrl } from '../lib/index.ts'
 
 /** Scopes a resource may advertise in scopes_supported. */
 const ResourceScopes = v.pipe(
@@ -13,15 +14,27 @@ const ResourceScopes = v.pipe(
   v.transform((list) => [...new Set(list)]),
 )
 
-/** RFC 9728 §2 fields the edge fills in, or that would change what a token means: never configured. */
-const RESERVED_RESOURCE_FIELDS = new Set(['resource', 'authorization_servers', 'bearer_methods_supported', 'scopes_supported', 'jwks_uri', 'resource_documentation', 'signed_metadata'])
+/**
+ * RFC 9728 §2 fields the edge fills in, set by their own field, or that clients obey (a *_supported
+ * list, *_required, mTLS-bound tokens): never configured as extra metadata, or clients would follow
+ * promises the edge does not keep.
+ */
+const RESERVED_RESOURCE_FIELDS = new Set(['resource', 'authorization_servers', 'jwks_uri', 'resource_documentation', 'signed_metadata', 'tls_client_certificate_bound_access_tokens'])
+const isReservedResourceField = (name: string) => RESERVED_RESOURCE_FIELDS.has(name) || name.endsWith('_supported') || name.endsWith('_required')
+
+/** A JSON object: valibot's record alone would take an array as an object keyed by its indexes. */
+export const isJsonObject = (input: unknown): boolean => typeof input === 'object' && input !== null && !Array.isArray(input)
 
 const ResourceFields = v.pipe(
+  v.custom<Record<string, unknown>>(isJsonObject, 'expected an object of metadata fields'),
   v.record(
     v.pipe(
       v.string(),
       v.regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a snake_case field name'),
-      v.check((name) => !RESERVED_RESOURCE_FIELDS.has(name), 'resource, authorization_servers, bearer_methods_supported, scopes_supported, jwks_uri and resource_documentation are set by their own fields or by the proxy'),
+      v.check(
+        (name) => !isReservedResourceField(name),
+        'resource, authorization_servers, jwks_uri, resource_documentation, *_supported and *_required fields are set by their own fields or by the proxy',
+      ),
     ),
     v.unknown(),
   ),
@@ -47,7 +60,15 @@ export const ResourceEntries = {
   /** scopes_supported in the metadata; null advertises all three. */
   resource_scopes: v.optional(v.nullable(ResourceScopes), null),
   /** RFC 9728 §2 resource_documentation: a page for people. */
-  resource_documentation: v.optional(v.nullable(v.pipe(v.string('expected a URL'), v.check((text) => /^https?:$/.test(URL.parse(text)?.protocol ?? ''), 'expected an http(s) URL'), v.maxLength(2048))), null),
+  resource_documentation: v.optional(
+    v.nullable(
+      v.pipe(
+        v.string('expected a URL'),
+        v.check((text) => /^[\x21-\x7e]{1,2048}$/.test(text) && isHttpUrl(text), 'expected an http(s) URL with a host (printable ASCII, no credentials or fragment, at most 2048 characters)'),
+      ),
+    ),
+    null,
+  ),
   /** Extra metadata fields (resource_name, resource_policy_uri, …); the edge's own fields always win. */
   resource_custom_metadata: v.optional(v.nullable(ResourceFields), null),
 }
@@ -61,6 +82,9 @@ export const ResourceSettingsSchema = v.object({
 export type ResourceSettings = v.InferOutput<typeof ResourceSettingsSchema>
 
 const RESOURCE_FIELDS = Object.keys(ResourceEntries) as (keyof typeof ResourceEntries)[]
+
+/** A new proxy's resource settings: the origin itself is the resource, with nothing extra in its metadata. */
+export const RESOURCE_DEFAULTS: ResourceSettings = Object.freeze(v.parse(v.object(ResourceEntries), {}))
 
 export function resourceSettingsOf(target: ResourceSettings): ResourceSettings {
   return Object.fromEntries(RESOURCE_FIELDS.map((field) => [field, target[field]])) as ResourceSettings
