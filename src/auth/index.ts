@@ -17,3 +17,12 @@ export {
   type BrowserRequest,
   type GateAnswer,
 } from './browser.ts'
+export {
+  createBrowserLogin,
+  PROXY_CLIENT_PREFIX,
+  proxyClientId,
+  type BrowserLoginDeps,
+  type BrowserLoginService,
+  type CodeExchange,
+} from './browser-login.ts'
+export { FRESH_MARGIN_MS, type SessionTokens, type SignedInTokens, type TokenOutcome } from './browser-sessions.ts'

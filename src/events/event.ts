@@ -21,6 +21,8 @@ export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('service_changed'), name: v.string() }),
   /** An access token was revoked (RFC 7009): every node drops it from its verifier's cache. The jti only, never the token. */
   v.object({ type: v.literal('token_revoked'), jti: v.string() }),
+  /** A browser session (redirect mode) ended: every node drops it from its cache. The SHA-256 hex of the session id only, never the id. */
+  v.object({ type: v.literal('session_ended'), sessionHash: v.string() }),
 ])
 
 export type AppEvent = v.InferOutput<typeof EventSchema>

@@ -47,6 +47,10 @@ export const COLLECTIONS = {
   oauthConsentTickets: 'oauth/consent-tickets/',
   /** oauth: the single-use `state` of a GitHub login in progress, keyed by the SHA-256 hex of the state. */
   oauthLoginStates: 'oauth/login-states/',
+  /** auth: a browser sign-in in progress (redirect mode), keyed by the SHA-256 hex of its sign-in cookie and state; single use (taken). */
+  authSignIns: 'auth/sign-ins/',
+  /** auth: a browser session (redirect mode), keyed by the SHA-256 hex of its session cookie; its tokens sealed under the cookie. */
+  authSessions: 'auth/sessions/',
   /** routes: one Route per generated route_id ("<path slug>-<8 hex>"). */
   routes: 'routes/',
   /** routes: which route holds one (path, regex flag, priority, scope, proxies) combination, keyed by its SHA-256 hex. */
