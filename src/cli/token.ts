@@ -1,6 +1,6 @@
 /**
  * @module `oauth-https-proxy token issue`: run on the host, it reads the signing key from the store
- * and prints an API access token. This is how the first admin gets in (DESIGN §6).
+ * and prints an access token for the API (or, with --resource, for a protected proxy). This is how the first admin gets in (DESIGN §6).
  */
 import { defineCommand } from 'citty'
 import { parseDurationSec, systemClock } from '../lib/index.ts'
@@ -13,6 +13,7 @@ const issue = defineCommand({
   args: {
     user: { type: 'string', required: true, description: 'user name the token is issued to' },
     scope: { type: 'string', default: 'user', description: 'admin, user or mcp (several: "user mcp"); admin implies the others' },
+    resource: { type: 'string', valueHint: 'url', description: 'a protected proxy\'s origin (https://app.example.com) to issue the token for, instead of the API: for machine clients and scripts' },
     ttl: { type: 'string', default: '1h', description: 'lifetime, e.g. 900, 15m, 1h, 7d; a key rotation ends it after OAUTH_ACCESS_TOKEN_LIFETIME' },
     ...HOST_STORE_ARGS,
     'public-url': { type: 'string', description: 'the server\'s PUBLIC_URL (the token\'s issuer and audience) [env PUBLIC_URL]' },
@@ -26,13 +27,14 @@ const issue = defineCommand({
     const ttlSec = parseDurationSec(args.ttl)
     if (ttlSec === null) throw new UsageError(`--ttl: expected a duration such as 900, 15m, 1h or 7d, got ${JSON.stringify(args.ttl)}`)
 
+    const resource = args.resource === undefined ? null : resourceOf(args.resource)
     const flags = { 'data-dir': args['data-dir'], 'redis-url': args['redis-url'], 'public-url': args['public-url'] }
     const token = await withHostStore(flags, async (config, store) => {
       const keyRing = createKeyRing(store, systemClock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
       await keyRing.ensureActive()
       return issueAccessToken(keyRing, systemClock, {
         issuer: config.publicUrl,
-        audience: apiResource(config),
+        audience: resource ?? apiResource(config),
         subject: `local:${user}`,
         username: user,
         scopes: [...new Set(scopeWords as Scope[])],
@@ -43,6 +45,15 @@ const issue = defineCommand({
     process.stdout.write(token + '\n')
   },
 })
+
+/** RFC 8707 §2: an absolute http(s) URI without fragment; the edge compares the origin the client uses, so that is what is kept. */
+function resourceOf(text: string): string {
+  const url = URL.parse(text.trim())
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.hash || url.search) {
+    throw new UsageError(`--resource: expected a proxy's origin such as https://app.example.com, got ${JSON.stringify(text)}`)
+  }
+  return url.pathname === '/' ? url.origin : `${url.origin}${url.pathname.replace(/\/$/, '')}`
+}
 
 export const tokenCommand = defineCommand({
   meta: { name: 'token', description: 'Issue API tokens on the host' },
