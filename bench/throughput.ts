@@ -13,6 +13,7 @@
  * regexes that have no literal start (bench/route-sets.ts), each created through its own API, so their
  * rows are measured in the same rounds as the 0-route server and nginx.
  */
+import { startAuthServer, uncachedVerifyUs } from './auth.ts'
 import { startBackend, type BackendTally } from './backend.ts'
 import { cpuSecondsOf, ownCpuSeconds, withChildren } from './cpu.ts'
 import { startNginx } from './nginx.ts'
@@ -56,6 +57,8 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
       }
     : null
 
+  const authed = await startAuthServer(`${dir}/ours-auth`, HTTPS_HOST, backendUrl, onCleanup)
+
   const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
 
   const minimal = await startMinimalProxy(backendUrl)
@@ -80,6 +83,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     oursHttp('ours HTTP', setup.httpPort, '/', server.pid),
     ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
+    { name: AUTH_ROW, url: `https://${HTTPS_HOST}:${authed.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [authed.server.pid] },
     { name: 'minimal Bun.serve + fetch proxy', url: `http://127.0.0.1:${minimal.port}/`, options: plain, proxyPids: [minimal.pid] },
   ]
   console.log(`wrk -t1 -c32, keep-alive, ${durationSec} s per path after a 2 s warm-up, ${rounds} round(s) (median shown); the backend answers 1 KiB`)
@@ -108,6 +112,11 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
   console.log('')
   printRatio('HTTP ', rowOf('ours HTTP'), rowOf('nginx HTTP'), 0.85)
   printRatio('HTTPS', rowOf('ours HTTPS'), rowOf('nginx HTTPS'), 0.7)
+  console.log('')
+  console.log(`auth, against ours HTTPS with auth off (${rowOf('ours HTTPS').requestsPerSec.toFixed(0)} req/s):`)
+  printRouteCost(rowOf(AUTH_ROW), rowOf('ours HTTPS'), AUTH_ROW.length, 0.9)
+  const uncached = await uncachedVerifyUs()
+  printValue('  a token not seen before (full verification: ES256 signature, claims, denylist read; in-process, median of 5 batches)', `${uncached.perRequestUs.toFixed(1)} µs per request, ${uncached.count} distinct tokens`)
   if (routed) {
     console.log('')
     const baseline = rowOf('ours HTTP')
@@ -136,6 +145,8 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     printValue(`with ${routed.literalLess.label}, it logged`, routed.literalLess.server.logSummary())
   }
 }
+
+const AUTH_ROW = 'ours HTTPS auth on, valid token (cached)'
 
 const ROUTE_ROWS = {
   zeroUnrouted: 'ours HTTP 0 routes, unrouted path',
