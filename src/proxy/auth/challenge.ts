@@ -4,6 +4,7 @@
  */
 import type { GateAnswer } from '../../auth/index.ts'
 import type { Scope } from '../../oauth/index.ts'
+import { escapeHtml } from '../error-page.ts'
 import { METADATA_PATH, type SiteAuth } from './requirement.ts'
 
 /** RFC 6750 §3.1 error codes, plus the answers that are not about the token at all. */
@@ -50,8 +51,12 @@ export function challengeAnswer(input: ChallengeInput): GateAnswer {
   return jsonAnswer(status, { error: input.error ?? 'unauthorized', error_description: input.description }, [['www-authenticate', `Bearer ${parts.join(', ')}`], ...READABLE_BY_ANY_ORIGIN])
 }
 
-/** A 403 that is about who the user is, not about the token (the allowlists, the Origin check). */
-export function forbiddenAnswer(description: string, error = 'access_denied'): GateAnswer {
+/** A 403 that is about who the user is, not about the token (the allowlists, the Origin check): a page for browsers, JSON for the rest. */
+export function forbiddenAnswer(description: string, error: string, accept: string | null): GateAnswer {
+  if (accept !== null && accept.includes('text/html')) {
+    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><p>${escapeHtml(description)}</p></body></html>\n`
+    return { status: 403, headers: [['content-type', 'text/html; charset=utf-8'], ['cache-control', 'no-store'], ['content-security-policy', "default-src 'none'"], ['x-content-type-options', 'nosniff']], body }
+  }
   return jsonAnswer(403, { error, error_description: description }, READABLE_BY_ANY_ORIGIN)
 }
 

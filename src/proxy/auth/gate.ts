@@ -68,7 +68,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
         return answer(metadataAnswer(auth, origin, deps.authorizationServer(), request.method))
       case 'callback':
       case 'logout': {
-        if (!browserLogin) return answer(forbiddenAnswer('browser sign-in is not available on this server', 'not_available'))
+        if (!browserLogin) return answer(forbiddenAnswer('browser sign-in is not available on this server', 'not_available', request.accept))
         const browser = browserRequest(auth, origin, proxyHostname, request)
         return (step.kind === 'callback' ? browserLogin.callback(browser) : browserLogin.signOut(browser)).then(answer)
       }
@@ -80,7 +80,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
 
     // MCP transport (DNS rebinding): a page on another origin must not drive a local server through a browser.
     if (auth.checksOrigin && request.origin !== null && request.origin !== origin && !auth.allowedOrigins.has(request.origin)) {
-      return answer(forbiddenAnswer(`requests from ${sanitized(request.origin)} are not allowed here`, 'invalid_origin'))
+      return answer(forbiddenAnswer(`requests from ${sanitized(request.origin)} are not allowed here`, 'invalid_origin', request.accept))
     }
     const fail = (error: 'invalid_request' | 'invalid_token' | null, description: string) =>
       answer(challengeAnswer({ auth, origin, error, description, scopes: step.scopes }))
@@ -104,7 +104,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
       const missing = step.scopes.filter((scope) => !scopesSatisfy(claims.scopes, scope))
       if (missing.length > 0) return answer(challengeAnswer({ auth, origin, error: 'insufficient_scope', description: `this request needs the ${step.scopes.join(' and ')} scope`, scopes: step.scopes }))
       const login = claims.username.toLowerCase()
-      if (step.users.some((users) => !users.has(login))) return answer(forbiddenAnswer(`${sanitized(claims.username)} may not use this resource`))
+      if (step.users.some((users) => !users.has(login))) return answer(forbiddenAnswer(`${sanitized(claims.username)} may not use this resource`, 'access_denied', request.accept))
       return passing(identityOf(claims), auth, request)
     }
     // A marker: the browser's session token failed, so it signs in again (resolved below, asynchronously).
