@@ -126,7 +126,7 @@ describe('GET /proxy/targets/oauth-servers/configured', () => {
     await edge.api('POST', path(documented), { custom_metadata: { service_documentation: 'https://docs.example.com' } })
     const response = await edge.api('GET', '/proxy/targets/oauth-servers/configured')
     expect(response.status).toBe(200)
-    const listed = (await response.json()) as { proxy_hostname: string }[]
+    const listed = (await response.json()) as (Record<string, unknown> & { proxy_hostname: string })[]
     const mine = listed.filter((entry) => [narrowed, documented, plain].includes(entry.proxy_hostname))
     expect(mine).toEqual([
       { proxy_hostname: narrowed, oauth_server_scopes: ['mcp'], oauth_server_custom_metadata: null },

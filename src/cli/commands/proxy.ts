@@ -1,11 +1,13 @@
 /**
  * @module `oauth-https-proxy proxy list|show|create|update|delete` (/proxy/targets), with the
- * `routes` and `github` subgroups of proxy-settings.ts. Flags carry the API's field names
+ * `auth` (proxy-auth.ts), `resource` (proxy-resource.ts), `routes` and `github` (proxy-settings.ts) subgroups. Flags carry the API's field names
  * (`--target-url` is target_url); booleans take `--no-…`; `none` empties a nullable field.
  */
 import { defineCommand } from 'citty'
 import { API_ARGS, apiPath, createApiClient, printJsonOrTable, printRecord, type Column } from '../client/index.ts'
 import { choices, defineApiCommand, given, headerMap, NONE, optionalInteger, optionalText, requiredText, usageError } from './flags.ts'
+import { proxyAuthCommand } from './proxy-auth.ts'
+import { proxyResourceCommand } from './proxy-resource.ts'
 import { proxyGitHubCommand, proxyRoutesCommand } from './proxy-settings.ts'
 import { deleteWithForceHint, printDone } from './results.ts'
 
@@ -151,5 +153,5 @@ const remove = defineApiCommand({
 
 export const proxyCommand = defineCommand({
   meta: { name: 'proxy', description: 'Proxies: a public hostname and the backend it forwards to' },
-  subCommands: { list, show, create, update, delete: remove, routes: proxyRoutesCommand, github: proxyGitHubCommand },
+  subCommands: { list, show, create, update, delete: remove, auth: proxyAuthCommand, resource: proxyResourceCommand, routes: proxyRoutesCommand, github: proxyGitHubCommand },
 })
