@@ -1,7 +1,8 @@
 /**
  * @module Composition of the authorization server: builds its parts once and returns their routes.
  * A token is for one resource (RFC 8707): the management API, or an auth-enabled proxy, whose own
- * allowlist, scope lists and GitHub app then apply (falling back to OAUTH_*_USERS and GITHUB_CLIENT_*).
+ * allowlist, scope lists, GitHub organisations and teams and GitHub app then apply (falling back to
+ * OAUTH_*_USERS and GITHUB_CLIENT_*); which is which is the resource policy's (compose-auth.ts).
  */
 import {
   authorizeRoutes,
@@ -15,11 +16,11 @@ import {
   type RouteSpec,
 } from './api/index.ts'
 import * as v from 'valibot'
+import { createResourcePolicy, type ResourcePolicy } from './compose-auth.ts'
 import type { Config } from './config/index.ts'
 import type { EventBus } from './events/index.ts'
 import type { Clock, Logger } from './lib/index.ts'
 import {
-  accessFor,
   apiResource,
   createCimdResolver,
   createClientFinder,
@@ -28,23 +29,21 @@ import {
   createGitHubClient,
   createGrants,
   createIssuerResolver,
-  isLoopbackHost,
   MetadataOverridesSchema,
-  resolveResource,
-  selectApp,
   type ClientRegistry,
   type Grants,
   type KeyRing,
-  type OAuthUser,
 } from './oauth/index.ts'
 import type { Store } from './store/index.ts'
-import { accessListsOf, createTargetCache, hostnamesTargeting, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
+import { createTargetCache, hostnamesTargeting, type ProxyTargets } from './targets/index.ts'
 
 export interface OAuthServer {
   readonly routes: RouteSpec[]
   readonly grants: Grants
   /** Registered (RFC 7591) clients, for the configuration export and import. */
   readonly clients: ClientRegistry
+  /** Which origins are resources and who may use them: the same policy the edge can enforce with. */
+  readonly resources: ResourcePolicy
   /** Whether a token's iss is one of this server's issuers (PUBLIC_URL, the API's own address, a proxy in front of the API). */
   isOurIssuer(issuer: string): Promise<boolean>
 }
@@ -70,11 +69,12 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     apiOrigin: deps.apiOrigin,
     apiProxyHostnames: hostnamesTargeting(proxies, deps.apiOrigin),
   })
-  const resources = createResourcePolicy({ apiResource: audience, proxies, apiOrigin: deps.apiOrigin, config, targets: deps.targets })
+  const github = createGitHubClient({ webUrl: config.github.url, apiUrl: config.github.apiUrl, logger })
+  const resources = createResourcePolicy({ apiResource: audience, proxies, apiOrigin: deps.apiOrigin, config, targets: deps.targets, github })
 
   const registry = createClientRegistry(store, clock)
-  const clients = createClientFinder(registry, createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger }))
-  const github = createGitHubClient({ webUrl: config.github.url, apiUrl: config.github.apiUrl, logger })
+  const cimd = createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger })
+  const clients = createClientFinder(registry, cimd, resources.proxyDirectory)
   const grants = createGrants({
     store,
     clock,
@@ -84,17 +84,31 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
     // Every node's token verifier evicts the revoked token from its cache (auth/verifier.ts).
     onAccessTokenRevoked: (jti) => deps.bus.publish({ type: 'token_revoked', jti }),
-    // RFC 6749 §6: a refresh re-checks access; scopes may shrink, never grow.
+    // RFC 6749 §6: a refresh re-checks access (GitHub memberships too, with the token kept for it);
+    // scopes may shrink, never grow. A GitHub that does not answer is no refusal: the refresh fails
+    // and the family stays, to be tried again.
     recheck: async (grant) => {
-      const access = await resources.accessFor(grant.user, grant.resource)
+      const access = await resources.accessFor(grant.user, grant.resource, grant.upstreamToken ?? null)
+      if (access.denial === 'github_unavailable') throw new Error('GitHub did not answer the membership check of a refresh; retry later')
+      if (access.denial) logger.info('refresh refused by GitHub membership', { username: grant.user.username, resource: grant.resource, denial: access.denial })
       return access.allowed ? grant.scopes.filter((scope) => access.scopes.includes(scope)) : null
     },
   })
-  const devices = createDeviceAuthorizations({ store, clock, logger, github, grants, githubAppFor: resources.githubAppFor, accessFor: resources.accessFor })
+  const devices = createDeviceAuthorizations({
+    store,
+    clock,
+    logger,
+    github,
+    grants,
+    githubAppFor: resources.githubAppFor,
+    githubScopeFor: resources.githubScopeFor,
+    accessFor: resources.accessFor,
+  })
 
   return {
     grants,
     clients: registry,
+    resources,
     // An issuer is ours when a request to its host would resolve to exactly that issuer.
     async isOurIssuer(issuer) {
       if (issuer === config.publicUrl) return true
@@ -122,8 +136,10 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
       ...authorizeRoutes({
         resolveIssuer,
         findClient: (clientId) => clients.findClient(clientId),
+        clientRules: clients,
         resolveResource: resources.resolve,
         githubAppFor: resources.githubAppFor,
+        githubScopeFor: resources.githubScopeFor,
         github,
         grants,
         accessFor: resources.accessFor,
@@ -137,48 +153,5 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
       ...tokenAdminRoutes(grants),
       ...clientAdminRoutes(registry, grants),
     ],
-  }
-}
-
-/** The origin a proxy is known by as a resource: https, or http for loopback names (RFC 8252 §8.3). */
-function resourceOf(target: ProxyTarget): string | null {
-  if (target.proxy_hostname.startsWith('*.')) return null
-  return `${isLoopbackHost(target.proxy_hostname) ? 'http' : 'https'}://${target.proxy_hostname}`
-}
-
-/** Which resources exist, and who may have which scopes at each. */
-function createResourcePolicy(deps: {
-  apiResource: string
-  proxies: () => Promise<ProxyTarget[]>
-  apiOrigin: () => string
-  config: Config
-  targets: ProxyTargets
-}) {
-  /** Auth-enabled proxies that are not the API itself, by their resource origin. */
-  const protectedProxies = async () => {
-    const byResource = new Map<string, ProxyTarget>()
-    for (const target of await deps.proxies()) {
-      const resource = resourceOf(target)
-      const isApi = URL.parse(target.target_url)?.origin === deps.apiOrigin()
-      if (resource && target.enabled && target.auth_enabled && !isApi) byResource.set(resource, target)
-    }
-    return byResource
-  }
-  const proxyFor = async (resource: string) => (resource === deps.apiResource ? null : ((await protectedProxies()).get(resource) ?? null))
-  return {
-    async resolve(requested: string | undefined): Promise<string | null> {
-      const known = await protectedProxies()
-      return resolveResource(requested, { apiResource: deps.apiResource, proxyResources: (origin) => known.has(origin) })
-    },
-    async accessFor(user: OAuthUser, resource: string) {
-      if (resource === deps.apiResource) return accessFor(user, null, deps.config.oauth)
-      const proxy = await proxyFor(resource)
-      // A proxy that lost its auth (or was deleted) admits nobody through tokens meant for it.
-      return proxy ? accessFor(user, accessListsOf(proxy), deps.config.oauth) : { allowed: false, scopes: [] }
-    },
-    async githubAppFor(resource: string) {
-      const proxy = await proxyFor(resource)
-      return selectApp(proxy ? await deps.targets.gitHubApp(proxy.proxy_hostname) : null, deps.config.github)
-    },
   }
 }

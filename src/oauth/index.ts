@@ -28,6 +28,15 @@ export {
   type CimdResolverOptions,
   type CimdResult,
   type ClientFinder,
+  type ClientRules,
+  isProxyRedirectUri,
+  isProxyResource,
+  PROXY_CALLBACK_PATH,
+  PROXY_CLIENT_PREFIX,
+  proxyClient,
+  proxyClientId,
+  proxyHostnameOf,
+  type ProxyDirectory,
   ClientIdSchema,
   GRANT_TYPES,
   isConfidentialMethod,
@@ -104,11 +113,22 @@ export {
   type RevokeOutcome,
   type TokenResult,
 } from './grants/index.ts'
-export { accessFor, ANY_GITHUB_USER, resolveResource, type Access, type DefaultScopeLists, type KnownResources, type SiteAccessLists } from './policy.ts'
+export {
+  accessFor,
+  ANY_GITHUB_USER,
+  resolveResource,
+  type Access,
+  type DefaultScopeLists,
+  type KnownResources,
+  type MembershipDenial,
+  type SiteAccessLists,
+} from './policy.ts'
+export { decideSiteAccess, githubScopeFor, requiresMembership, type SiteAccessInput } from './site-access.ts'
 export {
   createGitHubClient,
   DEFAULT_GITHUB_SCOPE,
   DEFAULT_GITHUB_TIMEOUT_MS,
+  MEMBERSHIP_GITHUB_SCOPE,
   GITHUB_API_VERSION,
   readAuthorizeCallback,
   selectApp,
@@ -121,6 +141,8 @@ export {
   type GitHubClient,
   type GitHubClientOptions,
   type LoginFailureReason,
+  type MembershipQuery,
+  type MembershipResult,
   type SelectedApp,
 } from './github/index.ts'
 export {

@@ -24,12 +24,29 @@ export interface SiteAccessLists {
   readonly adminUsers: readonly string[] | null
   readonly userUsers: readonly string[] | null
   readonly mcpUsers: readonly string[] | null
+  /** auth_required_orgs: GitHub organisation logins, lower-case; null or absent: no organisation check (site-access.ts). */
+  readonly requiredOrgs?: readonly string[] | null
+  /** auth_required_teams: "org/team-slug", lower-case; null or absent: no team check. */
+  readonly requiredTeams?: readonly string[] | null
 }
+
+/**
+ * Why access was refused when the user lists alone did not decide it (site-access.ts); for the log,
+ * except `github_unavailable`, which is not a refusal but "ask again later".
+ */
+export type MembershipDenial = 'not_a_member' | 'github_token_missing' | 'github_token_revoked' | 'github_unavailable'
 
 export interface Access {
   readonly allowed: boolean
   /** In SCOPES order; empty when not allowed. admin implies the others where scopes are checked (scopesSatisfy). */
   readonly scopes: Scope[]
+  /** Set when GitHub memberships refused (or could not decide) what the user lists allowed. */
+  readonly denial?: MembershipDenial
+  /**
+   * The decision rested on a GitHub organisation or team membership: the grant keeps the user's GitHub
+   * token (sealed) so that every refresh can ask GitHub again.
+   */
+  readonly checkedMembership?: boolean
 }
 
 const DENIED: Access = { allowed: false, scopes: [] }
@@ -63,8 +80,9 @@ export interface KnownResources {
   readonly apiResource: string
   /**
    * Whether a canonical proxy origin is a resource this server issues tokens for (an enabled,
-   * auth-enabled proxy). It is called only with `https://host[:port]`, or `http://` for loopback
-   * names, lower-case, without a default port or trailing slash.
+   * auth-enabled proxy serving that host, a name under a wildcard proxy included). It is called only
+   * with `https://host[:port]`, or `http://` for loopback names, any port (a proxy reached on 8443 is
+   * its own resource there), lower-case, without a default port or trailing slash.
    */
   proxyResources(resource: string): boolean
 }
@@ -96,6 +114,8 @@ export function resolveResource(requested: string | undefined, known: KnownResou
   // The host as written must already be canonical: no userinfo, %-escapes, 0x7f.1 or 2130706433,
   // spellings that exist only to slip past comparisons.
   if (authority !== url.host && authority !== `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}`) return null
+  // Port 0 parses, but no client can connect to it.
+  if (url.port === '0') return null
 
   const api = URL.parse(known.apiResource)
   if (api && url.origin === api.origin && isPathWithin(url.pathname, api.pathname)) return known.apiResource

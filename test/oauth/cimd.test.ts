@@ -141,7 +141,8 @@ describe('createClientFinder', () => {
       const parsed = parseClientMetadata({ redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'none' })
       if (!parsed.ok) throw new Error(parsed.description)
       const registered = (await registry.register(parsed.metadata)).client
-      const finder = createClientFinder(registry, resolver())
+      const noProxies = { isRedirectProxy: async () => false, proxyServing: async () => null }
+      const finder = createClientFinder(registry, resolver(), noProxies)
       const url = `${base}/plain/client.json`
       expect((await finder.findClient(registered.client_id))?.client_id).toBe(registered.client_id)
       expect((await finder.findClient(url))?.client_id).toBe(url)

@@ -41,14 +41,20 @@ function Layout(props: { title: string; children: Child }) {
 
 function ConsentPage({ view }: { view: ConsentView }) {
   const name = view.clientName ?? 'An unnamed application'
+  // A proxy's own browser client is the proxy itself: the user is told which site they sign in to.
+  const heading = view.proxy === null ? <>Authorize <strong>{name}</strong>?</> : <>Sign in to <strong>{view.proxy}</strong>?</>
   return (
-    <Layout title={`Authorize ${name}`}>
-      <h1>
-        Authorize <strong>{name}</strong>?
-      </h1>
-      <p>
-        Application id <code>{view.clientId}</code> asks to act as you, with your GitHub identity, at <code>{view.resource}</code>.
-      </p>
+    <Layout title={view.proxy === null ? `Authorize ${name}` : `Sign in to ${view.proxy}`}>
+      <h1>{heading}</h1>
+      {view.proxy === null ? (
+        <p>
+          Application id <code>{view.clientId}</code> asks to act as you, with your GitHub identity, at <code>{view.resource}</code>.
+        </p>
+      ) : (
+        <p>
+          The site <code>{view.proxy}</code>, protected by this server, asks for your GitHub identity to let you in at <code>{view.resource}</code>.
+        </p>
+      )}
       <p>It asks for:</p>
       <ul>
         {view.scopes === null ? (

@@ -47,8 +47,10 @@ export async function finishLogin(
   if (!found.ok) return fail('temporarily_unavailable', 'the GitHub account could not be read; try again', { reason: found.reason })
   const { user } = found
 
-  const access = await deps.accessFor(user, pending.resource)
-  if (!access.allowed) return fail('access_denied', `the GitHub user ${user.username} is not allowed to use this resource`, { username: user.username })
+  const access = await deps.accessFor(user, pending.resource, exchanged.accessToken)
+  if (access.denial === 'github_unavailable') return fail('temporarily_unavailable', 'GitHub could not confirm the organisation or team membership; try again', { username: user.username })
+  // The same answer whichever list refused: the user lists, or no membership in a listed organisation or team.
+  if (!access.allowed) return fail('access_denied', `the GitHub user ${user.username} is not allowed to use this resource`, { username: user.username, ...(access.denial ? { denial: access.denial } : {}) })
   const scopes = pending.scopes === null ? access.scopes : pending.scopes.filter((scope) => access.scopes.includes(scope))
   if (scopes.length === 0) return fail('access_denied', `the GitHub user ${user.username} holds none of the requested scopes`, { username: user.username })
 
@@ -60,6 +62,8 @@ export async function finishLogin(
     scopes,
     redirectUri: pending.redirectUri,
     codeChallenge: pending.codeChallenge,
+    // Kept (sealed) only where every refresh must ask GitHub about memberships again.
+    ...(access.checkedMembership ? { upstreamToken: exchanged.accessToken } : {}),
   })
   deps.logger.info('authorization granted', { clientId: pending.clientId, resource: pending.resource, username: user.username, scopes: scopes.join(' ') })
   return { kind: 'redirect', location: clientRedirect(pending.redirectUri, pending.issuer, pending.state, { code }) }

@@ -6,7 +6,8 @@
  * send the browser to GitHub with a single-use state, and finish at /callback.
  */
 import { sha256Hex } from '../../lib/index.ts'
-import { isLoopbackRedirectUri, type OAuthClient } from '../clients/index.ts'
+import { isLoopbackRedirectUri, proxyHostnameOf, type OAuthClient } from '../clients/index.ts'
+import { DEFAULT_GITHUB_SCOPE } from '../github/index.ts'
 import { finishLogin } from './callback.ts'
 import { errorRedirect, page, type AuthorizeDeps, type AuthorizeOutcome, type ConsentView, type PendingAuthorization } from './model.ts'
 import { checkAuthorizationRequest } from './request.ts'
@@ -42,13 +43,15 @@ export function createAuthorizationFlow(deps: AuthorizeDeps): AuthorizationFlow 
       return errorRedirect(pending, 'server_error', NO_GITHUB_APP)
     }
     const state = await sessions.createLoginState(pending)
-    return { kind: 'redirect', location: deps.github.authorizeUrl({ app, redirectUri: `${pending.issuer}${deps.callbackPath}`, state }) }
+    const scope = (await deps.githubScopeFor?.(pending.resource)) ?? DEFAULT_GITHUB_SCOPE
+    return { kind: 'redirect', location: deps.github.authorizeUrl({ app, redirectUri: `${pending.issuer}${deps.callbackPath}`, state, scope }) }
   }
 
   function consentView(client: OAuthClient, pending: PendingAuthorization, ticket: string): ConsentView {
     return {
       clientId: client.client_id,
       clientName: client.client_name ?? null,
+      proxy: proxyHostnameOf(client.client_id),
       redirectUri: pending.redirectUri,
       redirectTarget: redirectTargetOf(pending.redirectUri),
       isLoopbackRedirect: isLoopbackRedirectUri(pending.redirectUri),

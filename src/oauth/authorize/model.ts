@@ -5,7 +5,7 @@
 import * as v from 'valibot'
 import type { Clock, Logger } from '../../lib/index.ts'
 import type { Store } from '../../store/index.ts'
-import type { OAuthClient } from '../clients/index.ts'
+import type { ClientRules, OAuthClient } from '../clients/index.ts'
 import type { GitHubApp, GitHubClient } from '../github/index.ts'
 import type { Grants } from '../grants/index.ts'
 import type { ResolveIssuer } from '../issuer.ts'
@@ -15,16 +15,26 @@ import type { OAuthUser } from '../user.ts'
 
 export interface AuthorizeDeps {
   readonly resolveIssuer: ResolveIssuer
-  /** A registered (DCR) or metadata-document (CIMD) client; null when unknown. */
+  /** A registered (DCR), metadata-document (CIMD) or proxy (`proxy:<hostname>`) client; null when unknown. */
   findClient(clientId: string): Promise<OAuthClient | null>
+  /**
+   * Which redirect URIs and resources a found client may use (the ClientFinder's rules: a proxy's own
+   * client has a rule rather than a list). Absent: the registered redirect_uris, any resource.
+   */
+  readonly clientRules?: ClientRules
   /** RFC 8707: the canonical resource, or null (invalid_target). Absent → the API's own resource. */
   resolveResource(requested: string | undefined): Promise<string | null>
   /** The GitHub OAuth app logins for this resource use (the proxy's own, else the global one); null when none is configured. */
   githubAppFor(resource: string): Promise<GitHubApp | null>
+  /** The GitHub scopes a login for this resource asks for (read:org only where memberships are checked); absent: DEFAULT_GITHUB_SCOPE. */
+  githubScopeFor?(resource: string): Promise<string>
   readonly github: GitHubClient
   readonly grants: Grants
-  /** The allowlist and scope lists of the resource (policy.accessFor with the resource's lists). */
-  accessFor(user: OAuthUser, resource: string): Promise<Access>
+  /**
+   * The allowlist, scope lists and GitHub memberships of the resource (decideSiteAccess), asked with
+   * the GitHub token the login just produced.
+   */
+  accessFor(user: OAuthUser, resource: string, githubToken: string): Promise<Access>
   readonly store: Store
   readonly clock: Clock
   readonly logger: Logger
@@ -57,6 +67,8 @@ export type PendingAuthorization = v.InferOutput<typeof PendingAuthorizationSche
 export interface ConsentView {
   readonly clientId: string
   readonly clientName: string | null
+  /** For a proxy's own client (`proxy:<hostname>`): the proxy's hostname, which the page names instead of a client. */
+  readonly proxy: string | null
   readonly redirectUri: string
   /** The host (or private-use scheme) the browser will be sent to afterwards. */
   readonly redirectTarget: string

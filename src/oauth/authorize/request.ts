@@ -4,7 +4,7 @@
  * (OAuth 2.1 §4.1.2.1, RFC 9700 §4.11: the AS must not be an open redirector); then everything else,
  * whose failures go back to the now-trusted redirect URI with `state` and `iss` (RFC 9207).
  */
-import { redirectUriMatches, type OAuthClient } from '../clients/index.ts'
+import { redirectUriMatches, type ClientRules, type OAuthClient } from '../clients/index.ts'
 import { isS256Challenge } from '../grants/index.ts'
 import { isScope, SCOPES, type Scope } from '../tokens/scopes.ts'
 import { errorRedirect, page, type AuthorizeDeps, type AuthorizeOutcome, type PendingAuthorization } from './model.ts'
@@ -15,6 +15,12 @@ const MAX_STATE_LENGTH = 2048
 export type RequestCheck = { readonly ok: true; readonly pending: PendingAuthorization; readonly client: OAuthClient } | { readonly ok: false; readonly outcome: AuthorizeOutcome }
 
 const refuse = (outcome: AuthorizeOutcome): RequestCheck => ({ ok: false, outcome })
+
+/** Without a finder's rules: the client's registered redirect URIs, and any resource. */
+const REGISTERED_ONLY: ClientRules = {
+  acceptsRedirectUri: async (client, uri) => client.redirect_uris.some((registered) => redirectUriMatches(registered, uri)),
+  mayUseResource: async () => true,
+}
 
 /** RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once." */
 type Single = { readonly ok: true; readonly value: string | undefined } | { readonly ok: false }
@@ -32,7 +38,7 @@ function parseScope(text: string | undefined): Scope[] | null | 'invalid' {
 }
 
 export async function checkAuthorizationRequest(
-  deps: Pick<AuthorizeDeps, 'findClient' | 'resolveResource'>,
+  deps: Pick<AuthorizeDeps, 'findClient' | 'resolveResource' | 'clientRules'>,
   query: URLSearchParams,
   issuer: string,
   browserHash: string,
@@ -42,17 +48,19 @@ export async function checkAuthorizationRequest(
   if (!clientId.ok || !clientId.value) return refuse(page(400, 'Invalid request', 'The request must name exactly one client_id.'))
   const client = await deps.findClient(clientId.value)
   if (!client) return refuse(page(400, 'Unknown application', `No application with client_id ${clientId.value} is registered here.`))
+  const rules = deps.clientRules ?? REGISTERED_ONLY
 
   const requested = single(query, 'redirect_uri')
   if (!requested.ok) return refuse(page(400, 'Invalid request', 'The request must not repeat redirect_uri.'))
   let redirectUri: string
   if (requested.value === undefined) {
     // OAuth 2.1 §4.1.1: optional only when the client registered exactly one.
-    if (client.redirect_uris.length !== 1) return refuse(page(400, 'Invalid request', 'redirect_uri is required: this application registered several.'))
+    if (client.redirect_uris.length !== 1) return refuse(page(400, 'Invalid request', 'redirect_uri is required: this application did not register exactly one.'))
     redirectUri = client.redirect_uris[0]!
   } else {
     // OAuth 2.1 §4.1.1, RFC 9700 §2.1: exact string match; only a loopback port may differ (RFC 8252 §7.3).
-    if (!client.redirect_uris.some((registered) => redirectUriMatches(registered, requested.value!))) {
+    // RFC 6749 §4.1.2.1: an unregistered redirect_uri is never redirected to; the user sees a page.
+    if (!(await rules.acceptsRedirectUri(client, requested.value))) {
       return refuse(page(400, 'Redirect URI not registered', `The redirect_uri ${requested.value} is not registered for this application, so you were not sent there.`))
     }
     redirectUri = requested.value
@@ -84,6 +92,7 @@ export async function checkAuthorizationRequest(
   const resources = query.getAll('resource')
   const resource = resources.length > 1 ? null : await deps.resolveResource(resources[0])
   if (resource === null) return refuse(errorRedirect(back, 'invalid_target', 'resource must be exactly one resource this server issues tokens for (RFC 8707 §2)'))
+  if (!(await rules.mayUseResource(client, resource))) return refuse(errorRedirect(back, 'invalid_target', 'this client may only ask for tokens for its own proxy (RFC 8707 §2)'))
 
   const scopes = parseScope(scope)
   if (scopes === 'invalid') return refuse(errorRedirect(back, 'invalid_scope', `scope may contain only ${SCOPES.join(', ')}`))

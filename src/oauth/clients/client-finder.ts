@@ -1,36 +1,64 @@
 /**
  * @module One way to find a client by its client_id, for /authorize and /token: an https URL is a
- * client ID metadata document (cimd.ts), anything else a registered client (registry.ts).
+ * client ID metadata document (cimd.ts), `proxy:<hostname>` a proxy's own browser client
+ * (proxy-clients.ts), anything else a registered client (registry.ts).
  */
 import type { CimdResolver } from './cimd.ts'
 import { isCimdClientId } from './cimd.ts'
 import type { OAuthClient, TokenEndpointAuthMethod } from './model.ts'
+import { isProxyRedirectUri, isProxyResource, proxyClient, proxyHostnameOf, type ProxyDirectory } from './proxy-clients.ts'
+import { redirectUriMatches } from './redirect-uri.ts'
 import type { ClientAuthResult, ClientRegistry } from './registry.ts'
 
-export interface ClientFinder {
+/** What a found client may do at /authorize beyond what its metadata lists. */
+export interface ClientRules {
+  /** OAuth 2.1 §4.1.1, RFC 9700 §2.1: the requested redirect_uri is one the client may use (exact match; a loopback port aside). */
+  acceptsRedirectUri(client: OAuthClient, redirectUri: string): Promise<boolean>
+  /** Whether the client may ask for tokens for this (resolved) resource; only a proxy's own client is limited. */
+  mayUseResource(client: OAuthClient, resource: string): Promise<boolean>
+}
+
+export interface ClientFinder extends ClientRules {
   /** The client, or null when unknown or its metadata document was refused (the resolver logs why). */
   findClient(clientId: string): Promise<OAuthClient | null>
   /**
-   * ClientRegistry.authenticate over both kinds: a metadata-document client is public, so it
-   * authenticates with its client_id alone (method "none"), like a registered public client.
+   * ClientRegistry.authenticate over every kind: a metadata-document client and a proxy's client are
+   * public, so they authenticate with their client_id alone (method "none"), like a registered public client.
    */
   authenticate(clientId: string, secret: string | undefined, method: TokenEndpointAuthMethod): Promise<ClientAuthResult>
 }
 
-export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate'>, cimd: CimdResolver): ClientFinder {
+export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate'>, cimd: CimdResolver, proxies: ProxyDirectory): ClientFinder {
+  /** A public client found by its id alone: the same answers as the registry gives for one. */
+  const authenticatePublic = (client: OAuthClient | null, secret: string | undefined, method: TokenEndpointAuthMethod): ClientAuthResult => {
+    if (!client) return { ok: false, reason: 'unknown_client' }
+    if (secret !== undefined) return { ok: false, reason: 'unexpected_secret' }
+    if (method !== 'none') return { ok: false, reason: 'method_mismatch' }
+    return { ok: true, client }
+  }
+
+  async function findClient(clientId: string): Promise<OAuthClient | null> {
+    const proxy = proxyHostnameOf(clientId)
+    if (proxy !== null) return (await proxies.isRedirectProxy(proxy)) ? proxyClient(proxy) : null
+    if (!isCimdClientId(clientId)) return registry.get(clientId)
+    const result = await cimd.resolve(clientId)
+    return result.ok ? result.client : null
+  }
+
   return {
-    async findClient(clientId) {
-      if (!isCimdClientId(clientId)) return registry.get(clientId)
-      const result = await cimd.resolve(clientId)
-      return result.ok ? result.client : null
-    },
+    findClient,
     async authenticate(clientId, secret, method) {
-      if (!isCimdClientId(clientId)) return registry.authenticate(clientId, secret, method)
-      const result = await cimd.resolve(clientId)
-      if (!result.ok) return { ok: false, reason: 'unknown_client' }
-      if (secret !== undefined) return { ok: false, reason: 'unexpected_secret' }
-      if (method !== 'none') return { ok: false, reason: 'method_mismatch' }
-      return { ok: true, client: result.client }
+      if (proxyHostnameOf(clientId) === null && !isCimdClientId(clientId)) return registry.authenticate(clientId, secret, method)
+      return authenticatePublic(await findClient(clientId), secret, method)
+    },
+    async acceptsRedirectUri(client, redirectUri) {
+      const proxy = proxyHostnameOf(client.client_id)
+      if (proxy !== null) return isProxyRedirectUri(proxies, proxy, redirectUri)
+      return client.redirect_uris.some((registered) => redirectUriMatches(registered, redirectUri))
+    },
+    async mayUseResource(client, resource) {
+      const proxy = proxyHostnameOf(client.client_id)
+      return proxy === null || isProxyResource(proxies, proxy, resource)
     },
   }
 }

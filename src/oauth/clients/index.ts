@@ -1,7 +1,8 @@
 /** @module OAuth clients: the model, registration-request parsing, redirect URI rules and the registry. */
 export { cacheLifetimeMs, CIMD_MAX_BYTES, CIMD_TIMEOUT_MS, cimdUrlProblem, createCimdResolver, isCimdClientId, type CimdFailureReason, type CimdResolver, type CimdResolverOptions, type CimdResult } from './cimd.ts'
 export { isBlockedAddress } from './cimd-address.ts'
-export { createClientFinder, type ClientFinder } from './client-finder.ts'
+export { createClientFinder, type ClientFinder, type ClientRules } from './client-finder.ts'
+export { isProxyRedirectUri, isProxyResource, PROXY_CALLBACK_PATH, PROXY_CLIENT_PREFIX, proxyClient, proxyClientId, proxyHostnameOf, type ProxyDirectory } from './proxy-clients.ts'
 export { parseClientMetadata, type ClientMetadataErrorCode, type ClientMetadataResult } from './client-metadata.ts'
 export {
   ClientIdSchema,

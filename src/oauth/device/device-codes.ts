@@ -32,8 +32,10 @@ export interface DeviceAuthorizationsDeps {
   readonly github: GitHubClient
   /** The GitHub app for a resource: the proxy's own, else the configured one (selectApp); null when none. */
   readonly githubAppFor: (resource: string) => Promise<Pick<GitHubApp, 'clientId'> | null>
-  /** The policy for a user at a resource (accessFor with the resource's proxy lists). */
-  readonly accessFor: (user: OAuthUser, resource: string) => Promise<Access>
+  /** The policy for a user at a resource (decideSiteAccess with the resource's proxy lists), asked with the user's GitHub token. */
+  readonly accessFor: (user: OAuthUser, resource: string, githubToken: string) => Promise<Access>
+  /** The GitHub scopes to ask for (read:org only where memberships are checked); absent: DEFAULT_GITHUB_SCOPE. */
+  readonly githubScopeFor?: (resource: string) => Promise<string>
   readonly grants: Pick<Grants, 'issueTokens'>
 }
 
@@ -72,14 +74,23 @@ export function createDeviceAuthorizations(deps: DeviceAuthorizationsDeps): Devi
     if (!(await records.del(id, { ifVersion: version }))) return fail('invalid_grant', 'device_code_spent')
     const found = await github.fetchUser(accessToken)
     if (!found.ok) return fail('invalid_grant', `github_user_lookup_failed: ${found.reason}`)
-    const access = await deps.accessFor(found.user, record.resource)
+    const access = await deps.accessFor(found.user, record.resource, accessToken)
+    if (access.denial === 'github_unavailable') return fail('invalid_grant', 'github_membership_lookup_failed')
     // Requested ∩ held, exactly as every refresh rechecks it, so the first refresh does not narrow the grant.
     const scopes = access.allowed ? record.scopes.filter((scope) => access.scopes.includes(scope)) : []
     if (scopes.length === 0) {
-      logger.info('device grant refused by policy', { clientId: record.clientId, username: found.user.username, resource: record.resource, allowed: access.allowed })
+      logger.info('device grant refused by policy', { clientId: record.clientId, username: found.user.username, resource: record.resource, allowed: access.allowed, ...(access.denial ? { denial: access.denial } : {}) })
       return fail('access_denied', access.allowed ? 'no_requested_scope_held' : 'user_not_allowed')
     }
-    const tokens = await deps.grants.issueTokens({ issuer: record.issuer, resource: record.resource, clientId: record.clientId, user: found.user, scopes })
+    const tokens = await deps.grants.issueTokens({
+      issuer: record.issuer,
+      resource: record.resource,
+      clientId: record.clientId,
+      user: found.user,
+      scopes,
+      // Kept (sealed) only where every refresh must ask GitHub about memberships again.
+      ...(access.checkedMembership ? { upstreamToken: accessToken } : {}),
+    })
     logger.info('device grant approved', { clientId: record.clientId, username: found.user.username, resource: record.resource, scopes: scopes.join(' ') })
     return { ok: true, tokens }
   }
@@ -88,7 +99,8 @@ export function createDeviceAuthorizations(deps: DeviceAuthorizationsDeps): Devi
     async start(input) {
       const app = await deps.githubAppFor(input.resource)
       if (app === null) return { ok: false, reason: 'no_github_app' }
-      const started = await github.startDeviceFlow({ app: { clientId: app.clientId } })
+      const scope = deps.githubScopeFor ? await deps.githubScopeFor(input.resource) : undefined
+      const started = await github.startDeviceFlow({ app: { clientId: app.clientId }, ...(scope === undefined ? {} : { scope }) })
       if (!started.ok) return { ok: false, reason: started.reason }
       const deviceCode = randomToken(DEVICE_CODE_BYTES)
       const id = sha256Hex(deviceCode)

@@ -5,6 +5,7 @@
 import type { Logger } from '../../lib/index.ts'
 import { pollDeviceFlow, startDeviceFlow, type PollDeviceFlowInput, type StartDeviceFlowInput } from './device-flow.ts'
 import type { HttpDeps } from './http.ts'
+import { findMembership, type MembershipQuery, type MembershipResult } from './memberships.ts'
 import type { DeviceFlowStart, DevicePoll, ExchangeCodeResult, FetchUserResult } from './types.ts'
 import { fetchUser } from './user-api.ts'
 import { buildAuthorizeUrl, exchangeCode, type AuthorizeUrlInput, type ExchangeCodeInput } from './web-flow.ts'
@@ -27,6 +28,8 @@ export interface GitHubClient {
   authorizeUrl(input: AuthorizeUrlInput): string
   exchangeCode(input: ExchangeCodeInput): Promise<ExchangeCodeResult>
   fetchUser(accessToken: string): Promise<FetchUserResult>
+  /** Whether the token's user has an active membership in one of the listed organisations or teams (needs `read:org`). */
+  findMembership(accessToken: string, query: MembershipQuery): Promise<MembershipResult>
   startDeviceFlow(input: StartDeviceFlowInput): Promise<DeviceFlowStart>
   pollDeviceFlow(input: PollDeviceFlowInput): Promise<DevicePoll>
 }
@@ -62,6 +65,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     async fetchUser(accessToken) {
       const result = await fetchUser(deps, apiUrl, accessToken)
       if (!result.ok) logger.warn('github user lookup failed', { host, reason: result.reason, detail: result.detail })
+      return result
+    },
+
+    async findMembership(accessToken, query) {
+      const result = await findMembership(deps, apiUrl, accessToken, query)
+      if (!result.ok) logger.warn('github membership lookup failed', { host, reason: result.reason, detail: result.detail })
+      else if (result.refused.length > 0) logger.info('github refused membership lookups', { host, entries: result.refused.join(' ') })
       return result
     },
 

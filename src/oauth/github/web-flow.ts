@@ -8,6 +8,12 @@ import type { AuthorizeCallback, ExchangeCodeResult, GitHubApp, LoginFailureReas
 
 /** Enough to read the user's id, login, name and email addresses; nothing else. */
 export const DEFAULT_GITHUB_SCOPE = 'read:user user:email'
+/**
+ * Asked only for a resource that admits by organisation or team: `read:org` reads the user's private
+ * memberships too, so it is not asked of anyone who does not need it.
+ * @see https://docs.github.com/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps
+ */
+export const MEMBERSHIP_GITHUB_SCOPE = `${DEFAULT_GITHUB_SCOPE} read:org`
 
 export interface AuthorizeUrlInput {
   readonly app: Pick<GitHubApp, 'clientId'>

@@ -10,6 +10,7 @@ import { newFamilyId, revokeFamily, startFamily, toGrant } from './families.ts'
 import type { AuthorizationGrant, CodeGrant, GrantFailure, GrantFailureReason, TokenResult } from './model.ts'
 import { isS256Challenge, verifyS256 } from './pkce.ts'
 import { resourceNamesGrant } from './resource-match.ts'
+import { openUpstreamToken, sealUpstreamToken } from './seals.ts'
 
 const CODE_BYTES = 32
 /** What randomToken(32) produces; anything else was never a code of ours. */
@@ -53,7 +54,8 @@ export async function issueAuthorizationCode(ctx: GrantsContext, grant: CodeGran
     },
     { ttlMs: ctx.codeLifetimeMs + ctx.codeTraceMarginMs },
   )
-  await ctx.codes.put(codeHash, { familyId, grant: toGrant(grant) }, { ttlMs: ctx.codeLifetimeMs })
+  const upstream = grant.upstreamToken === undefined ? {} : { upstream: await sealUpstreamToken('code', code, codeHash, grant.upstreamToken) }
+  await ctx.codes.put(codeHash, { familyId, grant: toGrant(grant), ...upstream }, { ttlMs: ctx.codeLifetimeMs })
   return code
 }
 
@@ -78,7 +80,11 @@ export async function redeemAuthorizationCode(ctx: GrantsContext, input: RedeemI
 
   // RFC 6749 §4.1.2: single use; of concurrent redemptions exactly one takes the code.
   const code = await ctx.codes.take(codeHash)
-  if (code) return { ok: true, grant: code.grant, familyId: code.familyId }
+  if (code) {
+    // Only this code opens it; a value that does not open leaves a grant without one, which a membership recheck refuses.
+    const upstreamToken = code.upstream && (await openUpstreamToken('code', input.code, codeHash, code.upstream))
+    return { ok: true, grant: upstreamToken ? { ...code.grant, upstreamToken } : code.grant, familyId: code.familyId }
+  }
 
   // OAuth 2.1 §4.1.3, RFC 6749 §10.5: a second redemption is denied and every token from the first
   // is revoked. A code that simply expired unredeemed has no tokens; its family is closed all the same.

@@ -10,6 +10,7 @@ import { keys } from '../../store/index.ts'
 import { issueAccessToken } from '../tokens/access-token.ts'
 import { MAX_CAS_ATTEMPTS, type GrantsContext } from './context.ts'
 import type { ActiveFamily, AuthorizationGrant, FamilySummary, StoredGrant, TokenResult } from './model.ts'
+import { sealUpstreamToken } from './seals.ts'
 
 /** 256 bits, like every other bearer secret here. */
 const REFRESH_TOKEN_BYTES = 32
@@ -101,6 +102,7 @@ export async function startFamily(ctx: GrantsContext, grant: AuthorizationGrant,
     lastUsedAtMs: nowMs,
     current: { tokenHash: pair.refreshHash, issuedAtMs: nowMs, expiresAtMs: nowMs + refreshLifetimeMs(ctx) },
     accessTokens: [{ jti: pair.jti, expSec: pair.accessExpSec }],
+    ...(grant.upstreamToken === undefined ? {} : { upstream: await sealUpstreamToken('refresh', pair.tokens.refresh_token, familyId, grant.upstreamToken) }),
   }
   const written = await ctx.families.put(familyId, family, { ifAbsent: true, ttlMs: refreshLifetimeMs(ctx) })
   return written === null ? null : pair.tokens

@@ -2,7 +2,7 @@
  * @module What an authorization is (issuer, resource, client, user, scopes), what the token endpoint
  * returns, and the stored shapes of codes, code traces and refresh-token families. Nothing here holds
  * a code or a token in plaintext: only SHA-256 hashes, and a successor pair sealed under a key that
- * only the holder of the previous refresh token can derive (successor-seal.ts).
+ * only the holder of the previous refresh token can derive (seals.ts).
  */
 import * as v from 'valibot'
 import { SCOPES, type Scope } from '../tokens/scopes.ts'
@@ -17,6 +17,12 @@ export interface AuthorizationGrant {
   readonly clientId: string
   readonly user: OAuthUser
   readonly scopes: readonly Scope[]
+  /**
+   * The user's GitHub token, when the resource admits by GitHub organisation or team: the recheck of
+   * every refresh asks GitHub with it. Held in memory only; stored sealed under the code, then under the
+   * current refresh token (seals.ts); never in an access token, a log line or a listing.
+   */
+  readonly upstreamToken?: string
 }
 
 /** What /authorize binds a code to besides the grant (RFC 6749 §4.1.3, RFC 7636 §4.4). */
@@ -62,9 +68,11 @@ export type GrantFailureReason =
   | 'scope_not_granted'
 
 /**
- * Asks the policy again whether the user may still use this grant (allowlists, scope lists), on every
- * refresh. Null: no longer allowed; otherwise the scopes the user holds now. Only scopes the grant
- * already had survive: a refresh never widens (RFC 6749 §6).
+ * Asks the policy again whether the user may still use this grant (allowlists, scope lists, GitHub
+ * memberships), on every refresh. The grant carries its upstreamToken when one was kept. Null: no
+ * longer allowed (the family is revoked); otherwise the scopes the user holds now. Only scopes the
+ * grant already had survive: a refresh never widens (RFC 6749 §6). It throws when it cannot decide
+ * (GitHub unreachable): the refresh fails and the family stays as it was.
  */
 export type Recheck = (grant: AuthorizationGrant) => Promise<readonly Scope[] | null>
 
@@ -82,8 +90,11 @@ export type StoredGrant = v.InferOutput<typeof GrantSchema>
 
 const HEX_SHA256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))
 
-/** oauth/codes/<sha256(code)>: lives for the code's lifetime, taken exactly once. */
-export const CodeSchema = v.object({ familyId: v.string(), grant: GrantSchema })
+/** AES-GCM output: iv and ciphertext (with tag), base64url. */
+export const SealedSchema = v.object({ iv: v.string(), data: v.string() })
+
+/** oauth/codes/<sha256(code)>: lives for the code's lifetime, taken exactly once. `upstream`: the GitHub token sealed under the code. */
+export const CodeSchema = v.object({ familyId: v.string(), grant: GrantSchema, upstream: v.optional(SealedSchema) })
 
 /**
  * oauth/code-traces/<sha256(code)>: written with the code, outlives it. A redemption is checked
@@ -101,9 +112,6 @@ export const CodeTraceSchema = v.object({
   expiresAtMs: v.number(),
 })
 
-/** AES-GCM output: iv and ciphertext (with tag), base64url. */
-export const SealedSchema = v.object({ iv: v.string(), data: v.string() })
-
 const ActiveFamilySchema = v.object({
   state: v.literal('active'),
   familyId: v.string(),
@@ -117,6 +125,8 @@ const ActiveFamilySchema = v.object({
   previous: v.optional(v.object({ tokenHash: HEX_SHA256, rotatedAtMs: v.number(), successor: SealedSchema })),
   /** Access tokens issued in this family and not yet expired: what revocation puts on the denylist. */
   accessTokens: v.array(v.object({ jti: v.string(), expSec: v.number() })),
+  /** The user's GitHub token sealed under the current refresh token, for resources that recheck GitHub memberships. */
+  upstream: v.optional(SealedSchema),
 })
 
 const RevokedFamilySchema = v.object({ state: v.literal('revoked'), familyId: v.string(), revokedAtMs: v.number() })

@@ -15,7 +15,7 @@ import { MAX_CAS_ATTEMPTS, type GrantsContext } from './context.ts'
 import { findRefreshToken, indexRefreshToken, liveAccessTokens, mintPair, refreshLifetimeMs, revokeFamily } from './families.ts'
 import type { ActiveFamily, GrantFailure, GrantFailureReason, TokenResult } from './model.ts'
 import { resourceNamesGrant } from './resource-match.ts'
-import { openSuccessor, sealSuccessor } from './successor-seal.ts'
+import { openSuccessor, openUpstreamToken, sealSuccessor, sealUpstreamToken } from './seals.ts'
 
 export interface RefreshInput {
   readonly refreshToken: string
@@ -93,7 +93,9 @@ interface Rotation {
 
 /** The next family document and the pair it hands out; 'withdrawn' (and the family revoked) when the policy says no. */
 async function rotate(ctx: GrantsContext, family: ActiveFamily, oldToken: string, requested: Scope[] | undefined): Promise<Rotation | 'withdrawn'> {
-  const allowed = await ctx.recheck(family.grant)
+  // Sealed under the current refresh token, which this request holds; re-sealed under its successor below.
+  const upstreamToken = family.upstream && (await openUpstreamToken('refresh', oldToken, family.familyId, family.upstream))
+  const allowed = await ctx.recheck(upstreamToken ? { ...family.grant, upstreamToken } : family.grant)
   if (allowed === null) {
     await revokeFamily(ctx, family.familyId, 'access withdrawn by policy')
     return 'withdrawn'
@@ -114,6 +116,7 @@ async function rotate(ctx: GrantsContext, family: ActiveFamily, oldToken: string
       current: { tokenHash: pair.refreshHash, issuedAtMs: nowMs, expiresAtMs: nowMs + refreshLifetimeMs(ctx) },
       previous: { tokenHash: family.current.tokenHash, rotatedAtMs: nowMs, successor: await sealSuccessor(oldToken, family.familyId, successor) },
       accessTokens: [...liveAccessTokens(family.accessTokens, nowMs), { jti: pair.jti, expSec: pair.accessExpSec }],
+      upstream: upstreamToken ? await sealUpstreamToken('refresh', pair.tokens.refresh_token, family.familyId, upstreamToken) : undefined,
     },
   }
 }
