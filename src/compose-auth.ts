@@ -81,12 +81,25 @@ export function createResourcePolicy(deps: ResourcePolicyDeps): ResourcePolicy {
     return target && isProtected(target) ? target : null
   }
 
-  const proxyFor = async (resource: string) => (resource === deps.apiResource ? null : protectedProxyOf(await index(), resource))
+  /** The resource identifier a protected proxy advertises at an origin (RFC 9728 §2): the origin and its resource path. */
+  const identifierOf = (origin: string, target: ProxyTarget) => (target.resource_endpoint === '/' ? origin : `${origin}${target.resource_endpoint}`)
+
+  /** The protected proxy whose resource identifier this is (a token minted before resource_endpoint changed names none). */
+  const proxyFor = async (resource: string) => {
+    if (resource === deps.apiResource) return null
+    const origin = URL.parse(resource)?.origin
+    const target = origin ? protectedProxyOf(await index(), origin) : null
+    return target && identifierOf(origin!, target) === resource ? target : null
+  }
 
   return {
     async resolve(requested) {
       const byName = await index()
-      return resolveResource(requested, { apiResource: deps.apiResource, proxyResources: (origin) => protectedProxyOf(byName, origin) !== null })
+      return resolveResource(requested, {
+        apiResource: deps.apiResource,
+        proxyResources: (origin) => protectedProxyOf(byName, origin) !== null,
+        proxyResourceOf: (origin) => identifierOf(origin, protectedProxyOf(byName, origin)!),
+      })
     },
     proxyFor,
     async accessFor(user, resource, githubToken = null) {

@@ -85,6 +85,11 @@ export interface KnownResources {
    * its own resource there), lower-case, without a default port or trailing slash.
    */
   proxyResources(resource: string): boolean
+  /**
+   * The resource identifier of the proxy behind such an origin (RFC 9728 §2 `resource`: the origin, or
+   * the origin and the proxy's resource path); the origin when not given.
+   */
+  proxyResourceOf?(origin: string): string
 }
 
 const MAX_RESOURCE_LENGTH = 2048
@@ -100,8 +105,10 @@ const DNS_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]
  * - scheme and host compare case-insensitively and a default port or trailing slash is ignored
  *   (RFC 3986 §6.2.2–§6.2.3); nothing else is normalised;
  * - the API: its resource, or a path below it (segment boundary) → the API's resource exactly;
- * - a proxy: its origin, or any path below it → the origin. The proxy is the unit of protection, and
- *   MCP clients send the server URL they were given (https://host/mcp) as the resource.
+ * - a proxy: its origin, or any path below it → the proxy's resource identifier (the origin, or the
+ *   origin and its resource path, as its RFC 9728 metadata advertises). The proxy is the unit of
+ *   protection, and MCP clients send the server URL they were given (https://host/mcp) as the resource;
+ *   a token's aud is then exactly what the metadata says.
  * Compare resolved values, never the raw strings, when checking that a token request keeps the
  * authorization request's resource.
  */
@@ -122,7 +129,8 @@ export function resolveResource(requested: string | undefined, known: KnownResou
 
   if (!DNS_NAME.test(url.hostname)) return null
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return null
-  return known.proxyResources(url.origin) ? url.origin : null
+  if (!known.proxyResources(url.origin)) return null
+  return known.proxyResourceOf ? known.proxyResourceOf(url.origin) : url.origin
 }
 
 /** "/api" holds "/api", "/api/" and "/api/x", not "/apix"; "/" holds everything. */

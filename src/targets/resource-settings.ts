@@ -44,9 +44,10 @@ const ResourceFields = v.pipe(
 
 export const ResourceEntries = {
   /**
-   * The path of the resource identifier (RFC 8707 §2): "/" makes it the origin itself, "/mcp" makes it
-   * <origin>/mcp, and tokens must then name exactly that. It also names the path-suffixed metadata URL
-   * the 401 challenge points at (RFC 9728 §3.1).
+   * The path of the resource identifier (RFC 8707 §2, RFC 9728 §2): "/" makes it the origin itself,
+   * "/mcp" makes it <origin>/mcp. Tokens are issued with exactly that aud, whatever path below the
+   * origin a client asks for, and the edge accepts only that; changing it retires the tokens issued
+   * before. It also names the path-suffixed metadata URL the 401 challenge points at (RFC 9728 §3.1).
    */
   resource_endpoint: v.optional(
     v.pipe(

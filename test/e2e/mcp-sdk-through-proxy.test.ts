@@ -112,10 +112,9 @@ describe('the MCP SDK client through an auth-enabled proxy, with no manual step'
         expect(indexOf(log, (r) => r.method === 'POST' && r.url === serverUrl.href && r.status === 200, exchange)).toBeGreaterThan(exchange)
         const first = provider.saved!
         expect(first.refresh_token).toBeString()
-        // RFC 8707 §2: the token is for the proxy the client used, and (RFC 9068 §3) only it. The authorization
-        // server maps a resource with a path to the proxy's origin (§2 allows "a more general URI"), which is
-        // what the edge checks: one audience per proxy.
-        expect(decodeJwt(first.access_token)).toMatchObject({ aud: origin, scope: 'mcp', username: 'alice' })
+        // RFC 8707 §2: the token is for the proxy the client used, and (RFC 9068 §3) only it: its aud is the
+        // resource its metadata advertises (AS-04: that resource alone), which is what the edge checks.
+        expect(decodeJwt(first.access_token)).toMatchObject({ aud: resource, scope: 'mcp', username: 'alice' })
 
         // MCP itself: the tool list and a call, and the standalone GET stream the SDK opened after initialize.
         expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual([ANNOUNCE_TOOL])
@@ -152,7 +151,7 @@ describe('the MCP SDK client through an auth-enabled proxy, with no manual step'
         const second = provider.saved!
         expect(second.access_token).not.toBe(first.access_token)
         expect(second.refresh_token).not.toBe(first.refresh_token)
-        expect(decodeJwt(second.access_token)).toMatchObject({ aud: origin, scope: 'mcp', username: 'alice' })
+        expect(decodeJwt(second.access_token)).toMatchObject({ aud: resource, scope: 'mcp', username: 'alice' })
         // The standalone stream outlived the first token, and carries the second call's notification too.
         await waitFor('the second call\'s notifications', () => notifications.length >= 4)
         expect(notifications.filter((n) => n.method === 'notifications/tools/list_changed')).toHaveLength(2)

@@ -12,7 +12,7 @@ import { LOGIN_COOKIE, SESSION_COOKIE, type BrowserLogin, type BrowserRequest, t
 import type { Logger } from '../../lib/index.ts'
 import { scopesSatisfy, type AccessTokenClaims, type VerifyFailure } from '../../oauth/index.ts'
 import type { Scheme } from '../handler.ts'
-import { challengeAnswer, forbiddenAnswer, metadataAnswer, unavailableAnswer } from './challenge.ts'
+import { challengeAnswer, forbiddenAnswer, metadataAnswer, resourceIdentifier, unavailableAnswer } from './challenge.ts'
 import { identityOf, type IdentityHeaders } from './identity.ts'
 import type { AuthStep, SiteAuth } from './requirement.ts'
 
@@ -93,7 +93,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
       // RFC 6750 §3.1: a Bearer credential that is not one is a malformed request; another scheme (Basic) is no bearer token at all.
       else if (/^bearer(\s|$)/i.test(request.authorization)) return fail('invalid_request', 'the Authorization header is not a valid Bearer credential')
     }
-    const audience = auth.fixedAudience ?? origin
+    const audience = auth.fixedAudience ?? resourceIdentifier(auth, origin)
     const decide = (outcome: VerifyOutcome<AccessTokenClaims, VerifyFailure | 'revoked'>): GateOutcome => {
       if (!outcome.ok) {
         if (step.mode === 'passthrough') return passing(EMPTY_IDENTITY, auth, request)
@@ -179,7 +179,7 @@ function isBrowser(request: GateRequest): boolean {
 }
 
 function browserRequest(auth: SiteAuth, origin: string, proxyHostname: string, request: GateRequest): BrowserRequest {
-  return { origin, resource: auth.fixedAudience ?? origin, proxyHostname, method: request.method, target: request.target, cookies: request.cookies }
+  return { origin, resource: auth.fixedAudience ?? resourceIdentifier(auth, origin), proxyHostname, method: request.method, target: request.target, cookies: request.cookies }
 }
 
 /** Text from a request or a token, made safe for a JSON description or a header: printable ASCII, bounded. */
