@@ -4,6 +4,7 @@
  */
 import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
+import { composeBrowserLogin } from './compose-browser-login.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
 import { createAuthGate } from './proxy/index.ts'
@@ -151,7 +152,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     // The auth step of every proxy's decisions: the same verifier (and cache) as the API's.
-    const gate = createAuthGate({ verifier: tokens, browserLogin: null, authorizationServer: () => config.publicUrl, logger })
+    // Redirect mode: browsers sign in at our authorization server and keep a session cookie (sessions shared through the store and bus).
+    const browserLogin = composeBrowserLogin({ config, store, bus, clock, logger, grants: oauth.grants })
+    cleanups.push(async () => browserLogin.close())
+    const gate = createAuthGate({ verifier: tokens, browserLogin, authorizationServer: () => config.publicUrl, logger })
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
       { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate, apiFetch: (request) => app.fetch(request), logger },

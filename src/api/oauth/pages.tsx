@@ -9,7 +9,13 @@ import type { Child } from 'hono/jsx'
 import type { ConsentView, PageOutcome, Scope } from '../../oauth/index.ts'
 
 /** Nothing loads but the page's own inline style; forms post only back here; nobody may frame it. */
-const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+/**
+ * No form-action: browsers apply it to the redirects that follow a form post too (CSP Level 3 form-action; Chromium
+ * blocks them), and the consent form's answer is a 303 to GitHub or to the client's redirect_uri, so
+ * `form-action 'self'` made consent impossible in a real browser. The page runs no script and escapes
+ * everything it shows, so no other form can appear on it.
+ */
+const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 
 export const CONSENT_PATH = '/authorize/consent'
 
@@ -30,7 +36,8 @@ function Layout(props: { title: string; children: Child }) {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        {/* same-origin, not no-referrer: under no-referrer a browser's form POST carries "Origin: null" (Fetch §3.1), and the consent POST's Origin check refuses it. */}
+        <meta name="referrer" content="same-origin" />
         <title>{props.title}</title>
         <style>{STYLE}</style>
       </head>
@@ -95,7 +102,8 @@ async function htmlResponse(element: ReturnType<typeof Layout>, status: number, 
   headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY)
   headers.set('X-Frame-Options', 'DENY')
   headers.set('X-Content-Type-Options', 'nosniff')
-  headers.set('Referrer-Policy', 'no-referrer')
+  // Nothing of these URLs (a consent page's carries the authorization request) goes to another site.
+  headers.set('Referrer-Policy', 'same-origin')
   // The consent page carries a CSRF ticket, error pages echo request values: neither may be cached.
   headers.set('Cache-Control', 'no-store')
   return new Response(`<!doctype html>${await element.toString()}`, { status, headers })
