@@ -136,6 +136,10 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
     },
 
     async signIn(request) {
+      // A session cookie here stands for a session that is gone or whose token no longer verifies: end it
+      // (its tokens revoked) and clear the cookie, so the browser stops sending it.
+      const staleSessions = cookieValues(request.cookies, SESSION_COOKIE)
+      for (const id of staleSessions) await sessions.end(id, 'its token was refused; signing in again')
       // The cookie binds the sign-in to this browser; one it already has is kept, so tabs signing in at once all finish.
       const browserId = cookieValues(request.cookies, LOGIN_COOKIE).find(isSecretId) ?? newSecretId()
       const returnPath = returnPathOf(request.origin, request.target)
@@ -150,7 +154,7 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
       authorize.searchParams.set('code_challenge_method', 'S256')
       // RFC 8707 §2: the token is for this proxy and nothing else.
       authorize.searchParams.set('resource', request.resource)
-      return redirect(authorize.href, [hostCookie(LOGIN_COOKIE, browserId, SIGN_IN_TTL_SEC)])
+      return redirect(authorize.href, [hostCookie(LOGIN_COOKIE, browserId, SIGN_IN_TTL_SEC), ...(staleSessions.length > 0 ? [clearedHostCookie(SESSION_COOKIE)] : [])])
     },
 
     async callback(request) {

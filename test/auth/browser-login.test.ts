@@ -89,6 +89,21 @@ describe('signing in', () => {
     }
   })
 
+  test('a browser sent to sign in with a session cookie (its token refused by the gate) has that session ended and the cookie cleared', async () => {
+    const browser = new TestBrowser()
+    await signIn(node, browser)
+    const sessionId = browser.jar.get(SESSION_COOKIE)!
+    const token = node.login.sessionToken(browser.request('/')) as string
+    const answer = browser.absorb(await node.login.signIn(browser.request('/again')))
+    expect(answer.status).toBe(302)
+    expect(headers(answer, 'set-cookie')).toContain(`${SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`)
+    expect(browser.jar.has(SESSION_COOKIE)).toBe(false)
+    expect(node.events).toContainEqual({ type: 'session_ended', sessionHash: sha256Hex(sessionId) })
+    expect(await node.verify(token)).toEqual({ ok: false, reason: 'revoked' })
+    // A browser without one gets no such header.
+    expect(headers(await node.login.signIn(new TestBrowser().request('/')), 'set-cookie')).toHaveLength(1)
+  })
+
   test('two tabs signing in at once both finish (one sign-in cookie, two states)', async () => {
     const browser = new TestBrowser()
     const first = browser.absorb(await node.login.signIn(browser.request('/one')))
