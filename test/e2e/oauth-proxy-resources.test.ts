@@ -1,10 +1,14 @@
 /**
  * RFC 8707: a token is for exactly one resource. An auth-enabled proxy is a resource of its own, whose
- * allowlist and scope lists decide who gets in (DESIGN §6); a proxy without auth is no resource.
+ * allowlist and scope lists decide who gets in (DESIGN §6); a proxy without auth is no resource. The
+ * resource is the origin clients use: any port, http for loopback names, and each name under a wildcard
+ * proxy its own.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { decodeJwt } from 'jose'
 import * as oauth from 'oauth4webapi'
+import { systemClock } from '../../src/lib/index.ts'
+import { verifyAccessToken } from '../../src/oauth/index.ts'
 import { driveBrowser, startOAuthE2E, type OAuthE2E } from '../support/oauth-e2e.ts'
 
 const REDIRECT_URI = 'http://127.0.0.1:33419/cb'
@@ -22,6 +26,10 @@ beforeAll(async () => {
   const auth = await t.edge.api('PUT', '/proxy/targets/app.test/auth', { auth_enabled: true, auth_required_users: ['alice'], oauth_mcp_users: ['alice'] })
   expect(auth.status).toBe(200)
   expect((await t.edge.api('POST', '/proxy/targets', { proxy_hostname: 'open.test', target_url: 'http://127.0.0.1:9' })).status).toBe(201)
+  for (const hostname of ['app.localhost', '*.wild.test']) {
+    await t.edge.createProxy(hostname, 'http://127.0.0.1:9')
+    expect((await t.edge.api('PUT', `/proxy/targets/${hostname}/auth`, { auth_enabled: true, auth_required_users: ['alice'], oauth_mcp_users: ['alice'] })).status).toBe(200)
+  }
 
   const issuer = new URL(t.issuer)
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }))
@@ -29,6 +37,13 @@ beforeAll(async () => {
   client = (await oauth.processDynamicClientRegistrationResponse(registered)) as oauth.Client
 })
 afterAll(() => t.stop())
+
+async function tokenFor(resource: string) {
+  const { final, verifier } = await authorize(resource, 'mcp', 'alice')
+  const params = oauth.validateAuthResponse(as, client, final, 'st')
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, verifier, { ...insecure, additionalParameters: { resource } })
+  return (await oauth.processAuthorizationCodeResponse(as, client, response)).access_token
+}
 
 async function authorize(resource: string, scope: string, login: string) {
   const verifier = oauth.generateRandomCodeVerifier()
@@ -69,6 +84,28 @@ describe('proxy resources', () => {
 
   test('RFC 8707 §2: a proxy without auth, or an unknown host, is no resource → invalid_target', async () => {
     for (const resource of ['https://open.test', 'https://elsewhere.example']) {
+      const { final } = await authorize(resource, 'mcp', 'alice')
+      expect(final.searchParams.get('error')).toBe('invalid_target')
+    }
+  })
+
+  test('a proxy reached on a non-default port: the token\'s audience is that origin, port included (https, or http for a loopback name)', async () => {
+    expect(decodeJwt(await tokenFor('http://app.localhost:8080/mcp')).aud).toBe('http://app.localhost:8080')
+    expect(decodeJwt(await tokenFor('https://app.test:8443')).aud).toBe('https://app.test:8443')
+    expect(decodeJwt(await tokenFor('https://app.localhost:8443/')).aud).toBe('https://app.localhost:8443')
+  })
+
+  test('a name under a wildcard proxy is its own resource: a token for a.wild.test is not one for b.wild.test', async () => {
+    const token = await tokenFor('https://a.wild.test/mcp')
+    expect(decodeJwt(token).aud).toBe('https://a.wild.test')
+    const verify = (audience: string) => verifyAccessToken(t.edge.server.keyRing, systemClock, token, { issuers: [t.issuer], audience })
+    expect(await verify('https://a.wild.test')).toMatchObject({ ok: true })
+    expect(await verify('https://b.wild.test')).toEqual({ ok: false, reason: 'claims' })
+    expect(decodeJwt(await tokenFor('https://b.wild.test:8443')).aud).toBe('https://b.wild.test:8443')
+  })
+
+  test('RFC 8707 §2: plain http on a public name, or a name two labels under the wildcard, is no resource → invalid_target', async () => {
+    for (const resource of ['http://app.test:8080', 'https://x.a.wild.test', 'https://wild.test']) {
       const { final } = await authorize(resource, 'mcp', 'alice')
       expect(final.searchParams.get('error')).toBe('invalid_target')
     }

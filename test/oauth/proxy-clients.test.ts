@@ -156,12 +156,15 @@ describe('resources: a proxy client gets tokens only for its own proxy\'s origin
     const app = await client('app.example.com')
     const wild = await client('*.wild.example.com')
     expect(await finder.mayUseResource(app, 'https://app.example.com:8443')).toBe(true)
+    // A proxy with a resource_endpoint: its resource identifier is the origin and that path.
+    expect(await finder.mayUseResource(app, 'https://app.example.com/mcp')).toBe(true)
     expect(await finder.mayUseResource(wild, 'https://a.wild.example.com')).toBe(true)
     for (const [found, resource] of [
       [app, 'https://auth.example.com'],
       [app, 'https://forward.example.com'],
       [wild, 'https://own.wild.example.com'],
       [app, 'http://app.example.com'],
+      [app, 'https://forward.example.com/mcp'],
     ] as const) {
       expect(await finder.mayUseResource(found, resource)).toBe(false)
     }

@@ -70,8 +70,11 @@ export async function isProxyRedirectUri(directory: ProxyDirectory, hostname: st
   return servedHost(directory, hostname, url)
 }
 
-/** Whether a proxy's client may ask for tokens for `resource` (canonical, RFC 8707): only an origin of that proxy. */
+/**
+ * Whether a proxy's client may ask for tokens for `resource` (resolved, RFC 8707): only a resource on an
+ * origin of that proxy (the origin, or the origin and the proxy's resource_endpoint path).
+ */
 export async function isProxyResource(directory: ProxyDirectory, hostname: string, resource: string): Promise<boolean> {
   const url = URL.parse(resource)
-  return url !== null && url.origin === resource && servedHost(directory, hostname, url)
+  return url !== null && url.search === '' && url.hash === '' && servedHost(directory, hostname, url)
 }
