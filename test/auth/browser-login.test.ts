@@ -256,6 +256,19 @@ describe('sessions', () => {
     expect(await sessionTokenOf(node, browser)).toBeNull()
   })
 
+  test('a refresh that cannot be decided (the policy throws: GitHub unreachable) fails this request but keeps the session', async () => {
+    const browser = new TestBrowser()
+    await signIn(node, browser)
+    node.policy.recheck = async () => {
+      throw new Error('GitHub did not answer')
+    }
+    clock.advanceMs(ACCESS_TTL_SEC * 1000)
+    await expect(sessionTokenOf(node, browser)).rejects.toThrow('GitHub did not answer')
+    node.policy.recheck = async (grant) => grant.scopes
+    expect(await sessionTokenOf(node, browser)).toBeString()
+    expect(node.events.filter((event) => event.type === 'session_ended')).toEqual([])
+  })
+
   test('an unknown, malformed or foreign session cookie gives no token', async () => {
     const browser = new TestBrowser()
     browser.jar.set(SESSION_COOKIE, 'B'.repeat(43))
