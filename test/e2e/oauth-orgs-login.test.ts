@@ -98,6 +98,13 @@ describe('at login (/callback)', () => {
     expect(carol.final.searchParams.get('error')).toBe('access_denied')
   })
 
+  test('RFC 6749 §4.1.2.1: GitHub not answering the membership check → temporarily_unavailable, not access_denied', async () => {
+    t.github.failNext('orgs', 503)
+    const { final } = await signIn('https://orgs.test', 'alice')
+    expect(final.searchParams.get('error')).toBe('temporarily_unavailable')
+    expect(final.searchParams.get('code')).toBeNull()
+  })
+
   test('read:org is asked only where a list is set: a proxy without one, and the API, ask for read:user user:email', async () => {
     expect((await signIn('https://plain.test', 'alice')).githubScope).toBe('read:user user:email')
     expect((await signIn(t.issuer, 'alice')).githubScope).toBe('read:user user:email')
