@@ -5,6 +5,7 @@ export {
   DEFAULT_MAX_ENTRIES,
   type TokenVerifier,
   type TokenVerifierOptions,
+  type TokenVerifierStats,
   type VerifiedClaims,
   type VerifyOutcome,
 } from './verifier.ts'

@@ -44,8 +44,20 @@ export interface TokenVerifier<C extends VerifiedClaims, F extends string> {
    * means "call verify". Typed like verify's answer so callers handle both alike.
    */
   verifyCached(token: string, audience: string): VerifyOutcome<C, F | 'revoked'> | undefined
+  /** What this verifier has answered since it was made, for /metrics. */
+  stats(): TokenVerifierStats
   /** Stops listening for revocations and drops the cache. */
   close(): void
+}
+
+/** Counters since the verifier was made; a snapshot, never a live view. */
+export interface TokenVerifierStats {
+  /** Answered from the cache (verify or verifyCached). */
+  readonly cacheHits: number
+  /** Full checks that passed (signature, claims, denylist). */
+  readonly verified: number
+  /** Full checks that failed, by reason ('revoked' for the denylist). */
+  readonly refused: Readonly<Record<string, number>>
 }
 
 interface Entry<C> {
@@ -64,6 +76,12 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
   const cache = new Map<string, Entry<C>>()
   // Bumped by every revocation: a verification that started before one may have read the denylist too early, so its result is not cached.
   let revocations = 0
+  const counts = { cacheHits: 0, verified: 0 }
+  const refused = new Map<string, number>()
+  const refuse = <R extends { ok: false; reason: string }>(result: R): R => {
+    refused.set(result.reason, (refused.get(result.reason) ?? 0) + 1)
+    return result
+  }
 
   const keyOf = (token: string, audience: string) => sha256Hex(`${audience}\n${token}`)
 
@@ -94,16 +112,25 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
     async verify(token, audience) {
       const key = keyOf(token, audience)
       const hit = lookUp(key)
-      if (hit) return hit.result
+      if (hit) {
+        counts.cacheHits++
+        return hit.result
+      }
       const seen = revocations
       const result = await options.verify(token, audience)
-      if (!result.ok) return result
-      if (await options.isRevoked(result.claims.jti)) return { ok: false, reason: 'revoked' }
+      if (!result.ok) return refuse(result)
+      if (await options.isRevoked(result.claims.jti)) return refuse({ ok: false, reason: 'revoked' as const })
+      counts.verified++
       if (seen === revocations) remember(key, result)
       return result
     },
     verifyCached(token, audience) {
-      return lookUp(keyOf(token, audience))?.result
+      const hit = lookUp(keyOf(token, audience))
+      if (hit) counts.cacheHits++
+      return hit?.result
+    },
+    stats() {
+      return { ...counts, refused: Object.fromEntries(refused) }
     },
     close() {
       unsubscribe()

@@ -129,6 +129,28 @@ describe('createTokenVerifier', () => {
     expect(verifier.verifyCached(token('a'), AUDIENCE)).toBeUndefined()
   })
 
+  test('stats() counts cache hits (verify and verifyCached), full checks that passed, and refusals by reason; a miss of verifyCached counts nothing', async () => {
+    const { verifier, clock, revoked } = setUp()
+    expect(verifier.stats()).toEqual({ cacheHits: 0, verified: 0, refused: {} })
+    await verifier.verify(token('a'), AUDIENCE)
+    await verifier.verify(token('a'), AUDIENCE)
+    verifier.verifyCached(token('a'), AUDIENCE)
+    verifier.verifyCached(token('never-seen'), AUDIENCE)
+    await verifier.verify(token('a'), 'https://other.example.com')
+    revoked.add('r')
+    await verifier.verify(token('r'), AUDIENCE)
+    await verifier.verify(token('r'), AUDIENCE)
+    await verifier.verify(token('old', 10), AUDIENCE)
+    clock.advanceMs(10_000)
+    await verifier.verify(token('old', 10), AUDIENCE)
+    const stats = verifier.stats()
+    expect(stats).toEqual({ cacheHits: 2, verified: 2, refused: { claims: 1, revoked: 2, expired: 1 } })
+    // A snapshot: later answers do not change one already taken.
+    await verifier.verify(token('a'), AUDIENCE)
+    expect(stats.cacheHits).toBe(2)
+    expect(verifier.stats().cacheHits).toBe(3)
+  })
+
   test('close() stops listening and empties the cache; maxEntries must be a positive integer', async () => {
     const { verifier } = setUp()
     await verifier.verify(token('a'), AUDIENCE)
