@@ -15,6 +15,7 @@ declare -A PACKAGES=(
   [chromium]=chromium
   [haproxy]=haproxy
   [nginx]=nginx-light
+  [caddy]=caddy # test/e2e/forward-auth-caddy.test.ts: forward_auth in front of /verify
   [wrk]=wrk
   [curl]=curl
   [openssl]=openssl

@@ -2,11 +2,11 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes } from './api/index.ts'
+import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { composeBrowserLogin } from './compose-browser-login.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
-import { resolveListenAddress, startEdge, type Edge, type EdgeOptions } from './edge/index.ts'
+import { resolveListenAddress, startEdge, type Edge, type EdgeOptions, type ForwardAuth } from './edge/index.ts'
 import { createAuthGate } from './proxy/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
@@ -102,6 +102,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clock,
     })
     cleanups.push(async () => tokens.close())
+    // /verify answers with the edge's decision; the edge starts after the API listens.
+    let forwardAuth: ForwardAuth | null = null
     const app = createApiApp({
       config,
       store,
@@ -138,6 +140,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...routeRoutes(routes),
         ...oauth.routes,
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
+        ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
       ],
     })
     let api: ReturnType<typeof Bun.serve>
@@ -161,6 +164,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
+    forwardAuth = edge.forwardAuth
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
     return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, edge, stop: stopAll }

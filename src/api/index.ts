@@ -28,4 +28,5 @@ export {
   type TokenRoutesDeps,
 } from './oauth/index.ts'
 export { systemConfigRoutes } from './system-config.ts'
+export { verifyRoutes, type VerifyRoutesDeps } from './verify.ts'
 export type { ConfigDeps } from './config-document.ts'

@@ -41,6 +41,8 @@ export interface Config {
     readonly cimdAllowPrivate: boolean
   }
   readonly proxyProtocolTrusted: readonly string[]
+  /** FORWARD_AUTH_TRUSTED: callers of /verify whose X-Forwarded-* describe the request to check. */
+  readonly forwardAuthTrusted: readonly string[]
   readonly dockerHost: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
 }
@@ -122,6 +124,7 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       cimdAllowPrivate: p.cimdAllowPrivate as boolean,
     },
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
+    forwardAuthTrusted: p.forwardAuthTrusted as string[],
     dockerHost: p.dockerHost,
     logLevel: p.logLevel as Config['logLevel'],
   })

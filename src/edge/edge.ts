@@ -13,6 +13,7 @@ import { createUpstreamPool, Deadlines, type AuthGate, type BridgeData, type Cli
 import type { ProxyTargets } from '../targets/index.ts'
 import { createConnectionCore, type CoreOptions } from './connection.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
+import { createForwardAuth, type ForwardAuth } from './forward-auth.ts'
 import { createHandoff } from './handoff.ts'
 import { createHostTable } from './host-table.ts'
 import { httpListenerHandlers } from './http-listener.ts'
@@ -68,6 +69,8 @@ export interface Edge {
   reconcile(): Promise<void>
   /** Open connections and hand-off entries, for leak checks. */
   stats(): { connections: number; handoffs: number; instances: number }
+  /** The edge's answer for a request another proxy holds (/verify): the same decision and auth step as its own listeners'. */
+  readonly forwardAuth: ForwardAuth
   stop(): Promise<void>
 }
 
@@ -236,6 +239,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     httpsPort: httpsListenPort,
     reconcile,
     stats: () => ({ connections: core.count(), handoffs: handoff.size(), instances: manager.hostnames().length }),
+    forwardAuth: createForwardAuth(tables, deps.gate),
     async stop() {
       clearInterval(timer)
       unsubscribe()
