@@ -9,7 +9,7 @@ import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
 import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
-import { createUpstreamPool, Deadlines, type AuthGate, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
+import { createUpstreamPool, Deadlines, NO_REQUEST_LOG, type AuthGate, type RequestLogging, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
 import { createConnectionCore, type CoreOptions } from './connection.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
@@ -58,6 +58,8 @@ export interface EdgeDeps {
   readonly apiResource: string
   /** The auth step of every decision (proxy/auth/gate.ts). */
   readonly gate: AuthGate
+  /** Where the one record per request goes (the request log); none when absent. */
+  readonly logging?: RequestLogging
   readonly apiFetch: LocalFetch
   readonly logger: Logger
 }
@@ -114,7 +116,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     apiResource: deps.apiResource,
     logger,
     drainMs: options.drainMs ?? 30_000,
-    pipeline: { tables, gate: deps.gate, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
+    pipeline: { tables, gate: deps.gate, logging: deps.logging ?? NO_REQUEST_LOG, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
   })
   /** Set once the terminator runs, which is before the first reconcile. */
   let certificates: ReturnType<typeof createCertificateTable> | null = null
@@ -188,6 +190,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     relay: {
       tables,
       gate: deps.gate,
+      logging: deps.logging ?? NO_REQUEST_LOG,
       pool,
       deadlines,
       timeouts: { headMs: readDeadlineMs, idleMs: idleTimeoutMs, minBodyBytesPerSec: options.minBodyBytesPerSec ?? MIN_BODY_BYTES_PER_SEC },

@@ -40,6 +40,8 @@ export interface ForwardContext {
   readonly onError?: (detail: string) => void
   /** What the auth step let through (credentials removed, identity added); null when no step ran. */
   readonly passed?: (GateOutcome & { kind: 'pass' }) | null
+  /** Sent to the backend as X-Request-Id (the client's own when it was usable). */
+  readonly requestId?: string
 }
 
 /** Joins the target's path prefix and the request's path without producing "//". */
@@ -63,6 +65,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
     upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host,
     customHeaders: upstream.customHeaders,
     passed: context.passed ?? null,
+    requestId: context.requestId,
   })
   const url = upstreamUrl(upstream.url, context.path)
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'

@@ -8,6 +8,9 @@ import type { Server } from 'bun'
 import type { Logger } from '../lib/index.ts'
 import { answerResponse, gateAnswerResponse } from './answer.ts'
 import type { AuthGate } from './auth/gate.ts'
+import type { BackendErrorKind } from '../logs/index.ts'
+import { REQUEST_ID } from './relay/request-head.ts'
+import { backendErrorOf, newRequestId, requestStart, writeRecord, type RecordInput, type RequestLogging, type RequestOutcome } from './request-log.ts'
 import type { ClientInfo } from './client.ts'
 import { decide, type DecisionTables } from './decide.ts'
 import type { Deadlines } from './deadlines.ts'
@@ -21,6 +24,7 @@ export type Scheme = 'http' | 'https'
 export interface PipelineDeps {
   readonly tables: DecisionTables
   readonly gate: AuthGate
+  readonly logging: RequestLogging
   readonly clientOf: (request: Request, server: Server<BridgeData>, scheme: Scheme) => ClientInfo
   readonly apiFetch: LocalFetch
   readonly deadlines: Deadlines
@@ -34,14 +38,44 @@ export interface PipelineDeps {
 export function createInstanceHandler(proxyHostname: string, scheme: Scheme, deps: PipelineDeps) {
   return {
     async fetch(request: Request, server: Server<BridgeData>): Promise<Response | undefined> {
-      const requestHost = request.headers.get('host') ?? ''
+      const start = requestStart()
+      const { headers } = request
+      const requestHost = headers.get('host') ?? ''
       const target = pathAndQueryOf(request.url)
       const hostname = normalizeHost(requestHost)
+      const clientId = headers.get('x-request-id')
+      const requestId = clientId !== null && REQUEST_ID.test(clientId) ? clientId : newRequestId()
+      const client = deps.clientOf(request, server, scheme)
+      const record = (status: number, outcome: RequestOutcome, extra: Partial<Pick<RecordInput, 'proxy' | 'user' | 'clientId' | 'routeId' | 'backend' | 'backendError' | 'bytesOut'>> = {}) =>
+        writeRecord(deps.logging, {
+          start,
+          requestId,
+          scheme,
+          hostname,
+          proxy: null,
+          method: request.method,
+          target,
+          status,
+          bytesIn: Number(headers.get('content-length')) || 0,
+          bytesOut: 0,
+          clientIp: client.address,
+          userAgent: headers.get('user-agent'),
+          user: null,
+          clientId: null,
+          routeId: null,
+          backend: null,
+          outcome,
+          backendError: null,
+          ...extra,
+        })
+
       const decision = decide(deps.tables, { scheme, connectionProxy: scheme === 'https' ? proxyHostname : null, method: request.method, target, hostname })
-      if (decision.kind === 'answer') return answerResponse(decision, request.headers.get('accept'), request.method)
-      let passed = null
+      if (decision.kind === 'answer') {
+        record(decision.status, 'answered')
+        return answerResponse(decision, headers.get('accept'), request.method)
+      }
+      let passed = decision.auth === null ? deps.gate.unprotected(headers.get('cookie')) : null
       if (decision.auth !== null) {
-        const { headers } = request
         const outcome = await deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, {
           scheme,
           host: requestHost,
@@ -53,25 +87,43 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
           origin: headers.get('origin'),
           accept: headers.get('accept'),
         })
-        if (outcome.kind === 'answer') return gateAnswerResponse(outcome.answer, request.method)
+        if (outcome.kind === 'answer') {
+          record(outcome.answer.status, 'auth', { proxy: decision.proxyHostname })
+          const answered = gateAnswerResponse(outcome.answer, request.method)
+          answered.headers.set('x-request-id', requestId)
+          return answered
+        }
         passed = outcome
       }
 
       const { backend } = decision
+      let backendError: BackendErrorKind | null = null
       const context = {
-        client: deps.clientOf(request, server, scheme),
+        client,
         instance: { address: server.hostname ?? '127.0.0.1', port: server.port ?? 0 },
         upstream: backend.upstream,
         path: decision.path,
         localFetch: backend.isLocalApi ? deps.apiFetch : undefined,
         deadlines: deps.deadlines,
         passed,
-        onError: (detail: string) => deps.logger.warn('upstream failed', { proxy: decision.proxyHostname, detail }),
+        requestId,
+        onError: (detail: string) => {
+          backendError = backendErrorOf(detail)
+          deps.logger.warn('upstream failed', { proxy: decision.proxyHostname, detail })
+        },
       }
-      if (isWebSocketUpgrade(request)) return bridgeWebSocket(request, server, requestHost, context)
+      const forwarded = { proxy: decision.proxyHostname, user: passed?.user ?? null, clientId: passed?.clientId ?? null, routeId: decision.routeId, backend: backend.origin }
+      if (isWebSocketUpgrade(request)) {
+        const bridged = await bridgeWebSocket(request, server, requestHost, context)
+        record(bridged?.status ?? 101, backendError === null ? 'handed_over' : 'backend_error', { ...forwarded, backendError })
+        return bridged
+      }
       const response = await forward(request, requestHost, context)
       // fetch's Response is ours to change: strip hop-by-hop headers in place rather than copy it.
       prepareResponseHeaders(response.headers, decision.responseRules.entries)
+      response.headers.set('x-request-id', requestId)
+      // The body streams on after this: its size is known here only when the backend declared it.
+      record(response.status, backendError === null ? 'handed_over' : 'backend_error', { ...forwarded, backendError, bytesOut: Number(response.headers.get('content-length')) || 0 })
       return response
     },
     websocket: websocketBridgeHandler,

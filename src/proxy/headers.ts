@@ -38,6 +38,8 @@ export interface UpstreamHeaderOptions {
   readonly customHeaders: Readonly<Record<string, string>>
   /** What the auth step let through: the credentials it removes and the identity it adds; null when no step ran. */
   readonly passed?: (GateOutcome & { kind: 'pass' }) | null
+  /** X-Request-Id for the backend: replaces the client's (which is the same value when it was usable). */
+  readonly requestId?: string
 }
 
 export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderOptions): Headers {
@@ -64,6 +66,7 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
   const forwarding = forwardingFields(client, options.requestHost, priorForwardedFor, priorForwarded)
   for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) headers.set(FORWARDING_FIELD_NAMES[i]!, forwarding[i]!)
   for (const [name, value] of Object.entries(options.customHeaders)) headers.set(name, value)
+  if (options.requestId !== undefined) headers.set('x-request-id', options.requestId)
   const { passed } = options
   if (passed) {
     // RS-08: the token was for this proxy, not for the backend.

@@ -27,3 +27,4 @@ export { openRelaySession, type RelayDeps, type RelaySession, type RelayTimeouts
 export { createUpstreamPool, type UpstreamPool } from './relay/upstream-pool.ts'
 export { createAuthGate, originOf, type AuthGate, type AuthGateDeps, type GateOutcome, type GateRequest } from './auth/gate.ts'
 export { authStepFor, METADATA_PATH, prepareSiteAuth, scopeByRule, type AuthStep, type SiteAuth } from './auth/requirement.ts'
+export { NO_REQUEST_LOG, newRequestId, type RequestLogging } from './request-log.ts'

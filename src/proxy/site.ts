@@ -22,6 +22,8 @@ export interface Backend {
   readonly handOver: HandOverReason | null
   /** The target is this process's own API: requests are handed to it in-process. */
   readonly isLocalApi: boolean
+  /** scheme://host:port, for the request log. */
+  readonly origin: string
   /** The port, when the host is this machine (loopback, unspecified or "localhost"): it may be the edge itself. */
   readonly localPort: number | null
 }
@@ -86,7 +88,7 @@ function prepareBackend(url: URL, target: ProxyTarget, apiOrigin: string): Backe
     proxyProtocol: target.proxy_protocol,
   }
   const handOver = handOverReason(url, isLocalApi, target)
-  return { upstream, relay: handOver === null ? relayTargetOf(url, upstream) : null, handOver, isLocalApi, localPort: isThisMachine(url.hostname) ? Number(url.port || (url.protocol === 'https:' ? 443 : 80)) : null }
+  return { upstream, relay: handOver === null ? relayTargetOf(url, upstream) : null, handOver, isLocalApi, origin: url.origin, localPort: isThisMachine(url.hostname) ? Number(url.port || (url.protocol === 'https:' ? 443 : 80)) : null }
 }
 
 /** Names that reach this machine whatever its interfaces are. */

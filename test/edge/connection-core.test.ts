@@ -9,7 +9,7 @@ import { createConnectionCore, type Connection } from '../../src/edge/connection
 import { createHandoff } from '../../src/edge/handoff.ts'
 import { createHostTable } from '../../src/edge/host-table.ts'
 import { createLogger } from '../../src/lib/index.ts'
-import { createUpstreamPool, Deadlines } from '../../src/proxy/index.ts'
+import { createUpstreamPool, Deadlines, NO_REQUEST_LOG } from '../../src/proxy/index.ts'
 
 test('error and close before open are ignored, and nothing is counted as open', () => {
   const deadlines = new Deadlines()
@@ -21,7 +21,8 @@ test('error and close before open are ignored, and nothing is counted as open', 
     trustedProxies: [],
     relay: {
       tables: { lookup: () => undefined, siteOf: () => undefined, routes: () => { throw new Error('not reached') }, serviceUrl: () => undefined, httpsPort: () => 443, isListenerPort: () => false, challenge: () => undefined },
-      gate: { check: () => { throw new Error('not reached') } },
+      gate: { check: () => { throw new Error('not reached') }, unprotected: () => null },
+      logging: NO_REQUEST_LOG,
       pool: createUpstreamPool(),
       deadlines,
       timeouts: { headMs: 1_000, idleMs: 1_000, minBodyBytesPerSec: 0 },

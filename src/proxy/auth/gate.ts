@@ -35,6 +35,9 @@ export type GateOutcome =
       readonly kind: 'pass'
       /** Set by us after verification; empty for an anonymous or unchecked request. */
       readonly identity: IdentityHeaders
+      /** The verified user's login and the token's client, for the request log; null when anonymous. */
+      readonly user: string | null
+      readonly clientId: string | null
       /** Whether the client's Authorization goes on to the backend (auth_pass_authorization, or a proxy in front of the API). */
       readonly keepsAuthorization: boolean
       /** The Cookie header for the backend when ours had to be taken out of it; undefined leaves it as sent. */
@@ -53,6 +56,11 @@ export interface AuthGateDeps {
 
 export interface AuthGate {
   check(step: AuthStep, auth: SiteAuth, proxyHostname: string, request: GateRequest): GateOutcome | Promise<GateOutcome>
+  /**
+   * A request no step applies to: our cookies still stop here (the proxy may have had redirect mode on,
+   * and the names are ours on every proxy). Null when there is nothing to take out, the common case.
+   */
+  unprotected(cookies: string | null): (GateOutcome & { kind: 'pass' }) | null
 }
 
 /** RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. */
@@ -105,7 +113,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
       if (missing.length > 0) return answer(challengeAnswer({ auth, origin, error: 'insufficient_scope', description: `this request needs the ${step.scopes.join(' and ')} scope`, scopes: step.scopes }))
       const login = claims.username.toLowerCase()
       if (step.users.some((users) => !users.has(login))) return answer(forbiddenAnswer(`${sanitized(claims.username)} may not use this resource`, 'access_denied', request.accept))
-      return passing(identityOf(claims), auth, request)
+      return passing(identityOf(claims), auth, request, claims)
     }
     // A marker: the browser's session token failed, so it signs in again (resolved below, asynchronously).
     const signInLater: GateOutcome = { kind: 'answer', answer: SIGN_IN_MARKER }
@@ -141,18 +149,28 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
     return typeof session === 'string' || session === null ? fromSession(session) : session.then(fromSession, () => answer(unavailableAnswer()))
   }
 
-  const passing = (identity: IdentityHeaders, auth: SiteAuth, request: GateRequest): GateOutcome => {
+  const passing = (identity: IdentityHeaders, auth: SiteAuth, request: GateRequest, claims: AccessTokenClaims | null = null): GateOutcome => {
     const hasOurCookies = browserLogin !== null && request.cookies !== null && (request.cookies.includes(SESSION_COOKIE) || request.cookies.includes(LOGIN_COOKIE))
     return {
       kind: 'pass',
       identity,
+      user: claims === null ? null : claims.username,
+      clientId: claims === null ? null : claims.clientId,
       keepsAuthorization: auth.passAuthorization,
       ...(hasOurCookies ? { cookies: browserLogin!.backendCookies(request.cookies!) } : {}),
     }
   }
 
-  return { check }
+  const unprotected = (cookies: string | null): (GateOutcome & { kind: 'pass' }) | null => {
+    if (browserLogin === null || cookies === null || !cookies.includes(OUR_COOKIE_PREFIX)) return null
+    return { kind: 'pass', identity: EMPTY_IDENTITY, user: null, clientId: null, keepsAuthorization: true, cookies: browserLogin.backendCookies(cookies) }
+  }
+
+  return { check, unprotected }
 }
+
+/** What SESSION_COOKIE and LOGIN_COOKIE begin with. */
+const OUR_COOKIE_PREFIX = '__Host-ohp-'
 
 const EMPTY_IDENTITY: IdentityHeaders = []
 const SIGN_IN_MARKER: GateAnswer = { status: 302, headers: [], body: '' }

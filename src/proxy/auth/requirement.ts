@@ -96,7 +96,7 @@ export function authStepFor(auth: SiteAuth, routeAuth: RouteAuth | null, method:
     if (path === BROWSER_CALLBACK_PATH) return CALLBACK
     if (path === BROWSER_LOGOUT_PATH) return LOGOUT
   }
-  if (auth.publicPaths.some((prefix) => path.startsWith(prefix))) return OPEN
+  if (auth.publicPaths.some((prefix) => isUnder(path, prefix))) return OPEN
 
   const proxyApplies = auth.isEnabled && !(routeApplies && routeAuth!.override_proxy_auth) && !auth.excludedPaths.some((prefix) => isUnder(path, prefix))
   const scopes = new Set<Scope>()

@@ -18,6 +18,8 @@ import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { afterAuthStep, buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
 import type { GateOutcome } from '../auth/gate.ts'
+import { backendErrorOf, writeRecord, type RequestLogging, type RequestStart } from '../request-log.ts'
+import type { BackendErrorKind } from '../../logs/index.ts'
 import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
 
 /** What an exchange needs of the client connection's session. */
@@ -37,6 +39,15 @@ export interface ExchangeSession {
   resumeClientReading(): void
   /** The response is out and the client connection stays: the next request may start. */
   startNext(): void
+}
+
+/** What the exchange needs to write its record, and the request's id. */
+export interface ExchangeRecording {
+  readonly logging: RequestLogging
+  readonly start: RequestStart
+  /** The client's usable X-Request-Id, or a new one: sent to the backend and back to the client. */
+  readonly requestId: string
+  readonly clientIp: string
 }
 
 /** Body bytes waiting for the backend beyond this stop the client's reads until they move on. */
@@ -65,6 +76,11 @@ export class Exchange implements UpstreamListener, Expiring {
   private backendCloses = false
   private hasRetried = false
   private isOver = false
+  /** For the record: the final status sent (0 until then), body bytes in, bytes out, and why the backend failed. */
+  private status = 0
+  private bytesIn = 0
+  private bytesOut = 0
+  private backendError: BackendErrorKind | null = null
 
   private readonly target: RelayTarget
 
@@ -73,13 +89,16 @@ export class Exchange implements UpstreamListener, Expiring {
     private readonly head: RequestHead,
     private readonly decision: ForwardDecision,
     forwarding: string,
-    passed: (GateOutcome & { kind: 'pass' }) | null,
+    private readonly passed: (GateOutcome & { kind: 'pass' }) | null,
+    private readonly recording: ExchangeRecording,
   ) {
     const target = decision.backend.relay!
     this.target = target
     // The client's copies of the proxy's custom headers are dropped: the proxy's own values go instead.
     let kept = target.customHeaderNames.size === 0 ? head.keptFields : withoutFields(head.keptFields, target.customHeaderNames)
     if (passed !== null) kept = afterAuthStep(kept, head, passed)
+    // A client's usable id went on with its fields; otherwise the backend gets ours.
+    if (head.requestId === null) kept += `x-request-id: ${recording.requestId}\r\n`
     this.upstreamHead = buildUpstreamHead(head, target, forwarding, decision.path, kept)
     this.requestBody = createBodyTracker(head.framing)
     this.clientCloses = head.wantsClose
@@ -106,6 +125,7 @@ export class Exchange implements UpstreamListener, Expiring {
     // head may not); the backend gets an empty trailer section.
     const cut = this.requestBody.trailerCut
     const sendEnd = cut === -1 ? bodyEnd : cut
+    this.bytesIn += bodyEnd - from
     if (sendEnd > from) this.writeUpstream(bytes, from, sendEnd)
     if (cut !== -1 && this.requestBody.isComplete) this.writeUpstream(CRLF)
     return bodyEnd
@@ -206,14 +226,21 @@ export class Exchange implements UpstreamListener, Expiring {
       // given before the request body was all read (the rest of it cannot be told from a next request).
       this.clientCloses ||= responseHead.framing.kind === 'close' || !this.requestBody.isComplete
       const closing = this.clientCloses ? 'connection: close\r\n' : ''
-      // The backend's own head bytes go out unchanged when nothing in them has to change.
-      const head = lines !== null ? `${lines}${closing}${END_OF_HEAD}` : closing ? `${this.response.toString('latin1', from, headEnd - 2)}${closing}${END_OF_HEAD}` : null
+      const idLine = `x-request-id: ${this.recording.requestId}\r\n`
       const response = this.response
+      this.status = responseHead.status
       this.isResponseHeadSent = true
       this.response = EMPTY
       this.responseFrom = 0
       this.responseBody = createBodyTracker(responseHead.framing)
-      return this.relayBody(response, headEnd, head === null ? from : headEnd, head)
+      if (lines === null && !closing) {
+        // The backend's own head bytes go out unchanged but for the id after the status line.
+        const statusLineEnd = response.indexOf(0x0a, from) + 1
+        return this.relayBody(response, headEnd, statusLineEnd, `${response.toString('latin1', from, statusLineEnd)}${idLine}`)
+      }
+      const rewritten = lines !== null ? `${lines}${closing}${END_OF_HEAD}` : `${response.toString('latin1', from, headEnd - 2)}${closing}${END_OF_HEAD}`
+      const statusLineEnd = rewritten.indexOf('\r\n') + 2
+      return this.relayBody(response, headEnd, headEnd, `${rewritten.slice(0, statusLineEnd)}${idLine}${rewritten.slice(statusLineEnd)}`)
     }
   }
 
@@ -232,6 +259,7 @@ export class Exchange implements UpstreamListener, Expiring {
     const chunkEnd = end === -1 ? bytes.length : end
     if (head !== null) this.session.toClient.writeWithHead(head, bytes, writeFrom, chunkEnd)
     else if (chunkEnd > writeFrom) this.session.toClient.write(bytes, writeFrom, chunkEnd)
+    this.bytesOut += (head === null ? 0 : head.length) + Math.max(0, chunkEnd - writeFrom)
     // Bytes after the end of the response belong to no request: that backend connection is out of step.
     if (end !== -1 && end < bytes.length) this.backendCloses = true
     if (this.responseBody!.isComplete) this.finish()
@@ -263,8 +291,12 @@ export class Exchange implements UpstreamListener, Expiring {
     if (this.isOver) return
     if (this.isResponseHeadSent) return this.abort(logDetail)
     if (status !== 400) this.session.logger.warn('upstream failed', { proxy: this.decision.proxyHostname, detail: logDetail })
+    const answer = rawErrorResponse(status, detail, this.head.accept)
+    this.status = status
+    this.bytesOut += answer.length
+    if (status !== 400) this.backendError = status === 504 ? 'timeout' : backendErrorOf(logDetail)
     this.end(false)
-    this.session.toClient.write(rawErrorResponse(status, detail, this.head.accept))
+    this.session.toClient.write(answer)
     this.session.closeClient()
   }
 
@@ -272,6 +304,7 @@ export class Exchange implements UpstreamListener, Expiring {
   abort(detail: string) {
     if (this.isOver) return
     this.session.logger.warn('upstream failed', { proxy: this.decision.proxyHostname, detail })
+    this.backendError = backendErrorOf(detail)
     this.end(false)
     this.session.terminateClient()
   }
@@ -289,6 +322,7 @@ export class Exchange implements UpstreamListener, Expiring {
   end(isReusable: boolean) {
     if (this.isOver) return
     this.isOver = true
+    this.record()
     this.session.deadlines.untrack(this)
     this.session.onExchangeEnd()
     const connection = this.upstream
@@ -300,6 +334,31 @@ export class Exchange implements UpstreamListener, Expiring {
     }
     // Reads stopped for backpressure on this exchange start again for the next request.
     this.session.resumeClientReading()
+  }
+
+  /** The request's one record; a client that left before any answer is 499, as nginx logs it. */
+  private record() {
+    const { head, decision, recording, passed } = this
+    writeRecord(recording.logging, {
+      start: recording.start,
+      requestId: recording.requestId,
+      scheme: this.session.scheme,
+      hostname: head.hostname,
+      proxy: decision.proxyHostname,
+      method: head.method,
+      target: head.target,
+      status: this.status === 0 ? 499 : this.status,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      clientIp: recording.clientIp,
+      userAgent: head.userAgent,
+      user: passed === null ? null : passed.user,
+      clientId: passed === null ? null : passed.clientId,
+      routeId: decision.routeId,
+      backend: decision.backend.origin,
+      outcome: this.backendError === null ? 'forwarded' : 'backend_error',
+      backendError: this.backendError,
+    })
   }
 
   /** Body bytes wait for the backend (beyond the limit while it is not connected yet): the client is not read. */

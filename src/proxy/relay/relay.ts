@@ -18,6 +18,7 @@ import type { Socket } from 'bun'
 import type { Logger } from '../../lib/index.ts'
 import { rawAnswer, rawGateAnswer } from '../answer.ts'
 import type { AuthGate, GateOutcome, GateRequest } from '../auth/gate.ts'
+import { newRequestId, requestStart, writeRecord, type RequestOutcome, type RequestStart, type RequestLogging } from '../request-log.ts'
 import type { ClientInfo } from '../client.ts'
 import { decide, decideHost, type AnswerDecision, type DecisionTables, type ForwardDecision } from '../decide.ts'
 import type { Deadlines, Expiring } from '../deadlines.ts'
@@ -43,6 +44,8 @@ export interface RelayTimeouts {
 export interface RelayDeps {
   readonly tables: DecisionTables
   readonly gate: AuthGate
+  /** One record per request the relay finishes (a handed-over request is the hand-over server's to record). */
+  readonly logging: RequestLogging
   readonly pool: UpstreamPool
   readonly deadlines: Deadlines
   readonly timeouts: RelayTimeouts
@@ -190,34 +193,35 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     const { head } = parsed
     const decision = decide(deps.tables, { scheme, connectionProxy: options.connectionProxy, method: head.method, target: head.target, hostname: head.hostname })
     hasStartedRequest = true
-    if (decision.kind === 'answer') return answer(decision, head)
     if (decision.kind === 'handover') return handOver(decision.instancePort)
-    if (decision.auth === null) return startExchange(head, decision, null)
+    const start = requestStart()
+    if (decision.kind === 'answer') return answer(decision, head, start)
+    if (decision.auth === null) return startExchange(head, decision, head.cookie === null ? null : deps.gate.unprotected(head.cookie), start)
     const outcome = deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, gateRequestOf(scheme, head))
-    if (!(outcome instanceof Promise)) return afterAuth(head, decision, outcome)
+    if (!(outcome instanceof Promise)) return afterAuth(head, decision, outcome, start)
     // A token seen for the first time: verified off the hot path, then this request goes on as if it never waited.
     isAuthorizing = true
     outcome.then(
       (settled) => {
         isAuthorizing = false
-        if (!isClosed) afterAuth(head, decision, settled)
+        if (!isClosed) afterAuth(head, decision, settled, start)
       },
       (error: unknown) => {
         isAuthorizing = false
         deps.logger.warn('auth step failed', { detail: String(error) })
-        if (!isClosed) finishAnswered(head, rawGateAnswer(UNAUTHORIZABLE, head.method, false), false)
+        if (!isClosed) finishAnswered(head, rawGateAnswer(UNAUTHORIZABLE, head.method, false), false, { start, proxy: decision.proxyHostname, status: 503, outcome: 'auth' })
       },
     )
   }
 
-  const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome) => {
-    if (outcome.kind === 'pass') return startExchange(head, decision, outcome)
+  const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome, start: RequestStart) => {
+    if (outcome.kind === 'pass') return startExchange(head, decision, outcome, start)
     const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
-    finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen), keepOpen)
+    finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen), keepOpen, { start, proxy: decision.proxyHostname, status: outcome.answer.status, outcome: 'auth' })
   }
 
-  const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null) => {
-    const current = new Exchange(session, head, decision, forwardingFor(head), passed)
+  const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null, start: RequestStart) => {
+    const current = new Exchange(session, head, decision, forwardingFor(head), passed, { logging: deps.logging, start, requestId: head.requestId ?? newRequestId(), clientIp: client.address })
     exchange = current
     bodyBytesInWindow = 0
     deadlines.track(clock, Math.min(timeouts.headMs, timeouts.idleMs))
@@ -236,14 +240,15 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
    * have to be read and thrown away), either side asked to close, or the host is not served at all
    * (scanners and misconfigured clients get no connection to keep).
    */
-  const answer = (decision: AnswerDecision, head: RequestHead) => {
+  const answer = (decision: AnswerDecision, head: RequestHead, start: RequestStart) => {
     const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isRefusal(decision)
-    finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen), keepOpen)
+    finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen), keepOpen, { start, proxy: null, status: decision.status, outcome: 'answered' })
   }
 
-  /** Writes an answer given in place of forwarding, and moves on to the next request (or closes). */
-  const finishAnswered = (head: RequestHead, bytes: Buffer, keepOpen: boolean) => {
+  /** Writes an answer given in place of forwarding, records it, and moves on to the next request (or closes). */
+  const finishAnswered = (head: RequestHead, bytes: Buffer, keepOpen: boolean, answered: Answered) => {
     toClient.write(bytes)
+    recordAnswered(head, bytes.length, answered)
     inputFrom += head.headLength
     if (!keepOpen) return closeClient()
     if (inputFrom === input.length) {
@@ -285,6 +290,29 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     if (decision.kind === 'handover') return handOver(decision.instancePort)
     toClient.write(rawAnswer(decision, null, 'GET', false))
     closeClient()
+  }
+
+  const recordAnswered = (head: RequestHead, bytesOut: number, answered: Answered) => {
+    writeRecord(deps.logging, {
+      start: answered.start,
+      requestId: head.requestId ?? newRequestId(),
+      scheme,
+      hostname: head.hostname,
+      proxy: answered.proxy,
+      method: head.method,
+      target: head.target,
+      status: answered.status,
+      bytesIn: 0,
+      bytesOut,
+      clientIp: client.address,
+      userAgent: head.userAgent,
+      user: null,
+      clientId: null,
+      routeId: null,
+      backend: null,
+      outcome: answered.outcome,
+      backendError: null,
+    })
   }
 
   const handOver = (port: number) => {
@@ -347,6 +375,14 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
+
+/** What the record of an answered request says besides the head. */
+interface Answered {
+  readonly start: RequestStart
+  readonly proxy: string | null
+  readonly status: number
+  readonly outcome: RequestOutcome
+}
 /** The auth step itself failed (a bug, not the client's fault): the request is not forwarded unchecked. */
 const UNAUTHORIZABLE = { status: 503, headers: [['content-type', 'text/plain; charset=utf-8']] as const, body: 'the request could not be authorized; try again\n' }
 

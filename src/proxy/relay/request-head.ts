@@ -31,6 +31,9 @@ export interface RequestHead {
   readonly authorization: string | null
   readonly cookie: string | null
   readonly origin: string | null
+  /** The client's X-Request-Id when it is a usable one (its line then goes on); an unusable one is dropped. */
+  readonly requestId: string | null
+  readonly userAgent: string | null
   /**
    * The field lines that go to the backend unchanged, each ending in CRLF: all but Host, hop-by-hop
    * fields (with those named in Connection, RFC 9110 §7.6.1), identity and forwarding fields, and the
@@ -66,6 +69,8 @@ const REQUEST_HEAD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \/[\x21-\x7e]* HTTP\/1\.1(?:\
 /** RFC 9110 §7.2 uri-host [":" port], restricted to names and IP literals that can name a proxy. */
 const HOST_VALUE = /^([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
 const CONTENT_LENGTH = /^[0-9]{1,15}$/
+/** A request id a client (or a load balancer) may choose: short, and nothing a log line or a header could misread. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
  * Reads the head starting at `from`. `dropNames` are lower-case field names the proxy sets itself (its custom headers): the client's are
@@ -92,6 +97,8 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   let authorization: string | null = null
   let cookie: string | null = null
   let origin: string | null = null
+  let requestId: string | null = null
+  let userAgent: string | null = null
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   let kept = ''
@@ -134,6 +141,14 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       } else if (name === 'origin') {
         if (origin !== null) return UNSUPPORTED
         origin = valueOf(text, colon, lineEnd)
+        isDropped = false
+      } else if (name === 'x-request-id') {
+        const value = valueOf(text, colon, lineEnd)
+        // One usable id goes on as sent; a second, or one that could not be logged or echoed safely, is dropped.
+        isDropped = requestId !== null || !REQUEST_ID.test(value)
+        if (!isDropped) requestId = value
+      } else if (name === 'user-agent') {
+        userAgent = valueOf(text, colon, lineEnd)
         isDropped = false
       } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? valueOf(text, colon, lineEnd) : `${priorForwardedFor}, ${valueOf(text, colon, lineEnd)}`
       else if (name === 'forwarded') priorForwarded = priorForwarded === null ? valueOf(text, colon, lineEnd) : `${priorForwarded}, ${valueOf(text, colon, lineEnd)}`
@@ -182,6 +197,8 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       authorization,
       cookie,
       origin,
+      requestId,
+      userAgent,
       keptFields: kept,
       priorForwardedFor,
       priorForwarded,
@@ -225,7 +242,7 @@ const SET_BY_PROXY: ReadonlySet<string> = new Set(['host', 'content-length', 'tr
 /** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
 const MAYBE_SPECIAL = (() => {
   const table = new Uint8Array(64)
-  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
+  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'user-agent', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
   for (const name of names) table[name.length] = 1
   return table
 })()

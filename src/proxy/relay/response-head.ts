@@ -88,7 +88,8 @@ export function parseResponseHeadForRelay(bytes: Buffer, requestMethod: string, 
       } else if (name === 'transfer-encoding') transferCodings.push(...valueOf(text, colon, lineEnd).split(','))
       else if (name === 'connection') connection = connection === null ? valueOf(text, colon, lineEnd) : `${connection},${valueOf(text, colon, lineEnd)}`
       else if (name === 'date') hasDate = true
-      if (HOP_BY_HOP.has(name) || rules.setNames.has(name)) (dropped ??= []).push(lineStart - 2, lineEnd)
+      // The proxy sends the request's id itself: a backend's echo would make two.
+      if (HOP_BY_HOP.has(name) || rules.setNames.has(name) || name === 'x-request-id') (dropped ??= []).push(lineStart - 2, lineEnd)
     }
     lineStart = next === -1 ? text.length : next + 2
   }
@@ -131,7 +132,7 @@ const DIGITS = /^[0-9]{1,15}$/
 /** Name lengths of the fields read or dropped here. */
 const MAYBE_SPECIAL = (() => {
   const table = new Uint8Array(64)
-  for (const name of ['content-length', 'transfer-encoding', 'connection', 'date', ...HOP_BY_HOP]) table[name.length] = 1
+  for (const name of ['content-length', 'transfer-encoding', 'connection', 'date', 'x-request-id', ...HOP_BY_HOP]) table[name.length] = 1
   return table
 })()
 const NO_TOKENS: readonly string[] = Object.freeze([])
