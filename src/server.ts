@@ -4,10 +4,9 @@
  */
 import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
-import { composeBrowserLogin } from './compose-browser-login.ts'
+import { composeResourceServer } from './compose-resource-server.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions, type ForwardAuth } from './edge/index.ts'
-import { createAuthGate } from './proxy/index.ts'
 import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
@@ -15,8 +14,7 @@ import { createExternalServices, type ExternalServices } from './services/index.
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
-import { apiResource, createKeyRing, verifyAccessToken, type KeyRing } from './oauth/index.ts'
-import { createTokenVerifier } from './auth/index.ts'
+import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
@@ -94,14 +92,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
     const oauth = composeOAuthServer({ config, store, bus, clock, logger, keyRing, targets, apiOrigin: () => apiUrl })
-    // One verifier per node: cached until exp, evicted on every node when a token is revoked anywhere.
-    const tokens = createTokenVerifier({
-      verify: (token, resource) => verifyAccessToken(keyRing, clock, token, { issuers: oauth.isOurIssuer, audience: resource }),
-      isRevoked: oauth.grants.isRevoked,
-      bus,
-      clock,
-    })
-    cleanups.push(async () => tokens.close())
+    // One verifier per node for the API and every proxy, browser sign-in, and the edge's auth gate.
+    const resourceServer = composeResourceServer({ config, store, bus, clock, logger, keyRing, grants: oauth.grants, isOurIssuer: oauth.isOurIssuer })
+    cleanups.push(async () => resourceServer.close())
     // /verify answers with the edge's decision; the edge starts after the API listens.
     let forwardAuth: ForwardAuth | null = null
     const app = createApiApp({
@@ -111,7 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       keyRing,
       startedAtMs: clock.nowMs(),
-      verifyToken: (token) => tokens.verify(token, audience),
+      verifyToken: (token) => resourceServer.verifier.verify(token, audience),
       extraRoutes: [
         ...proxyTargetRoutes(targets, {
           dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),
@@ -154,14 +147,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
-    // The auth step of every proxy's decisions: the same verifier (and cache) as the API's.
-    // Redirect mode: browsers sign in at our authorization server and keep a session cookie (sessions shared through the store and bus).
-    const browserLogin = composeBrowserLogin({ config, store, bus, clock, logger, grants: oauth.grants })
-    cleanups.push(async () => browserLogin.close())
-    const gate = createAuthGate({ verifier: tokens, browserLogin, authorizationServer: () => config.publicUrl, logger })
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth

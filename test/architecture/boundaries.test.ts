@@ -28,10 +28,10 @@ const LAYER: Record<string, number> = {
   cli: 7,
 }
 /** Files that wire everything together and may import any module's public index. */
-const COMPOSITION_ROOTS = new Set(['main.ts', 'server.ts', 'compose-oauth.ts', 'compose-browser-login.ts', 'compose-auth.ts'])
+const COMPOSITION_ROOTS = new Set(['main.ts', 'server.ts', 'compose-oauth.ts', 'compose-browser-login.ts', 'compose-auth.ts', 'compose-resource-server.ts'])
 const LEAVES = new Set(['version.ts'])
 /** `serve` is the one command that runs the server rather than calling it over HTTP. */
-const ALLOWED = new Set(['cli/serve.ts → server.ts', 'server.ts → compose-oauth.ts', 'server.ts → compose-browser-login.ts', 'compose-oauth.ts → compose-auth.ts'])
+const ALLOWED = new Set(['cli/serve.ts → server.ts', 'server.ts → compose-oauth.ts', 'server.ts → compose-resource-server.ts', 'compose-resource-server.ts → compose-browser-login.ts', 'compose-oauth.ts → compose-auth.ts'])
 const LIBRARY_OWNERS: Record<string, string[]> = {
   ioredis: ['store', 'events'],
   'bun:sqlite': ['store'],
