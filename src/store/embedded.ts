@@ -9,10 +9,13 @@ import { join } from 'node:path'
 import { systemClock, type Clock } from '../lib/index.ts'
 import {
   clampLimit,
+  logIdNumber,
   StoreUnavailableError,
   type DeleteOptions,
   type LogEntry,
   type LogQuery,
+  type LogTailQuery,
+  type NewLogEntry,
   type PutOptions,
   type Store,
   type StoredDocument,
@@ -72,6 +75,16 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     return current.value
   })
 
+  const appendManyTx = db.transaction((stream: string, entries: readonly NewLogEntry[]) => {
+    for (const entry of entries) q.appendLog.run(stream, entry.timeMs, entry.data)
+  })
+
+  const trimToCountTx = db.transaction((stream: string, keep: number): number => {
+    // The newest entry that has to go: the (keep + 1)-th newest.
+    const boundary = q.nthNewestLog.get(stream, keep) as { time_ms: number; id: number } | null
+    return boundary ? q.trimLogThrough.run(stream, boundary.time_ms, boundary.id).changes : 0
+  })
+
   const sweep = () => q.sweepExpired.run(now())
   const sweepTimer = setInterval(() => guard(sweep), options.sweepIntervalMs ?? 60_000)
   sweepTimer.unref()
@@ -90,16 +103,29 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       return rows.map((row) => row.key)
     }),
     append: async (stream, timeMs, data) => guard(() => void q.appendLog.run(stream, timeMs, data)),
-    query: async (stream, query: LogQuery = {}) => guard(() => {
-      const statement = query.order === 'oldest' ? q.queryLogOldest : q.queryLogNewest
-      const rows = statement.all(stream, query.fromMs ?? 0, query.toMs ?? Number.MAX_SAFE_INTEGER, clampLimit(query.limit)) as {
-        id: number
-        time_ms: number
-        data: string
-      }[]
-      return rows.map((row): LogEntry => ({ id: String(row.id), timeMs: row.time_ms, data: row.data }))
-    }),
+    appendMany: async (stream, entries) => guard(() => void (entries.length > 0 && appendManyTx.immediate(stream, entries))),
+    query: async (stream, query: LogQuery = {}) => {
+      const isOldest = query.order === 'oldest'
+      // Without a cursor, a position before the first (or after the last) entry: one statement serves both.
+      const after = query.startAfter
+        ? [query.startAfter.timeMs, logIdNumber(query.startAfter.id)]
+        : isOldest ? [Number.MIN_SAFE_INTEGER, 0] : [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]
+      return guard(() => {
+        const statement = isOldest ? q.queryLogOldest : q.queryLogNewest
+        const rows = statement.all(stream, query.fromMs ?? Number.MIN_SAFE_INTEGER, query.toMs ?? Number.MAX_SAFE_INTEGER, clampLimit(query.limit), after[0]!, after[1]!) as LogRow[]
+        return rows.map(toLogEntry)
+      })
+    },
+    tail: async (stream, query: LogTailQuery = {}) => {
+      const afterId = query.afterId === undefined ? null : logIdNumber(query.afterId)
+      return guard(() => {
+        const limit = clampLimit(query.limit)
+        const rows = afterId === null ? (q.tailLast.all(stream, limit) as LogRow[]).reverse() : (q.tailAfter.all(stream, afterId, limit) as LogRow[])
+        return rows.map(toLogEntry)
+      })
+    },
     trim: async (stream, beforeMs) => guard(() => q.trimLog.run(stream, beforeMs).changes),
+    trimToCount: async (stream, keep) => guard(() => trimToCountTx.immediate(stream, Math.max(0, Math.floor(keep)))),
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)
@@ -109,6 +135,10 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     },
   }
 }
+
+type LogRow = { id: number; time_ms: number; data: string }
+
+const toLogEntry = (row: LogRow): LogEntry => ({ id: String(row.id), timeMs: row.time_ms, data: row.data })
 
 function openDatabase(dataDir: string): Database {
   let path = ':memory:'
@@ -137,9 +167,21 @@ function prepareStatements(db: Database) {
     listKeys: s('SELECT key FROM documents WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3) ORDER BY key'),
     sweepExpired: s('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     appendLog: s('INSERT INTO log (stream, time_ms, data) VALUES (?, ?, ?)'),
-    queryLogNewest: s('SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 ORDER BY time_ms DESC, id DESC LIMIT ?4'),
-    queryLogOldest: s('SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 ORDER BY time_ms ASC, id ASC LIMIT ?4'),
+    // ?5, ?6: the cursor (time_ms, id); the scan starts strictly past it.
+    queryLogNewest: s(
+      'SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 AND time_ms <= ?5 AND (time_ms < ?5 OR id < ?6) ' +
+        'ORDER BY time_ms DESC, id DESC LIMIT ?4',
+    ),
+    queryLogOldest: s(
+      'SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 AND time_ms >= ?5 AND (time_ms > ?5 OR id > ?6) ' +
+        'ORDER BY time_ms ASC, id ASC LIMIT ?4',
+    ),
+    // "+stream" keeps SQLite off the (stream, time_ms) index: these walk the rowid, which is append order.
+    tailAfter: s('SELECT id, time_ms, data FROM log WHERE id > ?2 AND +stream = ?1 ORDER BY id ASC LIMIT ?3'),
+    tailLast: s('SELECT id, time_ms, data FROM log WHERE +stream = ?1 ORDER BY id DESC LIMIT ?2'),
     trimLog: s('DELETE FROM log WHERE stream = ? AND time_ms < ?'),
+    nthNewestLog: s('SELECT time_ms, id FROM log WHERE stream = ?1 ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?2'),
+    trimLogThrough: s('DELETE FROM log WHERE stream = ?1 AND time_ms <= ?2 AND (time_ms < ?2 OR id <= ?3)'),
   }
 }
 

@@ -1,14 +1,17 @@
 /**
  * @module The Redis Store adapter (ioredis). Documents are hashes {v: value, n: version}; versions
  * come from one INCR counter, so they never repeat; conditional writes are Lua scripts, atomic on
- * the server. Logs are sorted sets scored by time.
+ * the server. Logs are sorted sets scored by time, with a capped second set in append order for tails.
  */
 import Redis from 'ioredis'
 import {
   clampLimit,
+  logIdNumber,
   StoreUnavailableError,
   type LogEntry,
   type LogQuery,
+  type LogTailQuery,
+  type NewLogEntry,
   type Store,
   type StoredDocument,
 } from './store.ts'
@@ -19,7 +22,13 @@ export interface RedisStoreOptions {
   readonly namespace?: string
   /** A command that gets no answer within this time fails instead of waiting for a reconnect. */
   readonly commandTimeoutMs?: number
+  /** How many of the last appended entries of each log stream tail() can return (default 10,000). */
+  readonly tailCapacity?: number
 }
+
+const DEFAULT_TAIL_CAPACITY = 10_000
+/** Entries removed per script call by trim and trimToCount, so one call never blocks Redis for long. */
+const TRIM_CHUNK = 1_000
 
 // KEYS[1] doc, KEYS[2] version counter; ARGV value, ttlMs|'', ifAbsent '1'|'0', ifVersion|''
 const PUT_SCRIPT = `
@@ -51,23 +60,74 @@ return value`
 
 // A log is a sorted set scored by timeMs, so late entries are indexed at their own time exactly as in
 // SQLite. Members are "<seq>|<data>" with a zero-padded sequence, which keeps them unique and keeps
-// equal timestamps in append order. KEYS[1] log, KEYS[2] sequence; ARGV timeMs, data.
+// equal timestamps in append order. The same members also go into a tail set scored by the sequence
+// (append order, which a time-ordered set cannot give), capped to the last ARGV[1] entries.
+// KEYS[1] log, KEYS[2] sequence, KEYS[3] tail; ARGV tailCapacity, then timeMs, data pairs.
 const APPEND_SCRIPT = `
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], ARGV[1], string.format('%016d', seq) .. '|' .. ARGV[2])
-return seq`
+local n = (#ARGV - 1) / 2
+local last = redis.call('INCRBY', KEYS[2], n)
+for i = 1, n do
+  local seq = last - n + i
+  local member = string.format('%016d', seq) .. '|' .. ARGV[2 * i + 1]
+  redis.call('ZADD', KEYS[1], ARGV[2 * i], member)
+  redis.call('ZADD', KEYS[3], seq, member)
+end
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[1]) + 1))
+return last`
+
+// Entries of the tail set after ARGV[1] (or the last ARGV[2] when it is ''), with their time from the
+// log; an entry trimmed from the log is skipped. KEYS[1] log, KEYS[2] tail; ARGV afterId|'', limit.
+const TAIL_SCRIPT = `
+local members
+if ARGV[1] == '' then
+  members = redis.call('ZRANGE', KEYS[2], -tonumber(ARGV[2]), -1)
+else
+  members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
+end
+local out = {}
+for _, member in ipairs(members) do
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score then
+    out[#out + 1] = member
+    out[#out + 1] = score
+  end
+end
+return out`
+
+// One chunk of retention by age. KEYS[1] log, KEYS[2] tail; ARGV beforeMs (exclusive), chunk size.
+const TRIM_BEFORE_SCRIPT = `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[2])
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+return #gone`
+
+// One chunk of retention by count: the oldest entries beyond ARGV[1]. KEYS[1] log, KEYS[2] tail.
+const TRIM_COUNT_SCRIPT = `
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if excess <= 0 then return 0 end
+local gone = redis.call('ZRANGE', KEYS[1], 0, math.min(excess, tonumber(ARGV[2])) - 1)
+redis.call('ZREM', KEYS[1], unpack(gone))
+redis.call('ZREM', KEYS[2], unpack(gone))
+return #gone`
 
 interface ScriptedRedis extends Redis {
   storePut(doc: string, counter: string, value: string, ttlMs: string, ifAbsent: string, ifVersion: string): Promise<number | null>
   storeDel(doc: string, ifVersion: string): Promise<number>
   storeTake(doc: string): Promise<string | null>
-  storeAppend(stream: string, sequence: string, timeMs: string, data: string): Promise<number>
+  storeAppend(stream: string, sequence: string, tail: string, tailCapacity: string, ...timeAndData: string[]): Promise<number>
+  storeTail(stream: string, tail: string, afterId: string, limit: string): Promise<string[]>
+  storeTrimBefore(stream: string, tail: string, beforeMs: string, chunk: string): Promise<number>
+  storeTrimCount(stream: string, tail: string, keep: string, chunk: string): Promise<number>
 }
 
 export function createRedisStore(options: RedisStoreOptions): Store {
   const ns = options.namespace ?? 'ohp:'
   const docKey = (key: string) => `${ns}d:${key}`
   const logKey = (stream: string) => `${ns}l:${stream}`
+  const tailKey = (stream: string) => `${ns}tail:${stream}`
+  const tailCapacity = String(options.tailCapacity ?? DEFAULT_TAIL_CAPACITY)
   const versionKey = `${ns}sys:version`
   const logSequenceKey = `${ns}sys:log-seq`
 
@@ -84,7 +144,10 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   redis.defineCommand('storePut', { numberOfKeys: 2, lua: PUT_SCRIPT })
   redis.defineCommand('storeDel', { numberOfKeys: 1, lua: DEL_SCRIPT })
   redis.defineCommand('storeTake', { numberOfKeys: 1, lua: TAKE_SCRIPT })
-  redis.defineCommand('storeAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT })
+  redis.defineCommand('storeAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT })
+  redis.defineCommand('storeTail', { numberOfKeys: 2, lua: TAIL_SCRIPT })
+  redis.defineCommand('storeTrimBefore', { numberOfKeys: 2, lua: TRIM_BEFORE_SCRIPT })
+  redis.defineCommand('storeTrimCount', { numberOfKeys: 2, lua: TRIM_COUNT_SCRIPT })
 
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -93,6 +156,13 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       throw new StoreUnavailableError('redis', error)
     }
   }
+
+  const appendMany = (stream: string, entries: readonly NewLogEntry[]): Promise<void> =>
+    guard(async () => {
+      if (entries.length === 0) return
+      const args = entries.flatMap((entry) => [String(entry.timeMs), entry.data])
+      await redis.storeAppend(logKey(stream), logSequenceKey, tailKey(stream), tailCapacity, ...args)
+    })
 
   return {
     kind: 'redis',
@@ -128,25 +198,19 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         } while (cursor !== '0')
         return [...keys].sort()
       }),
-    append: (stream, timeMs, data) => guard(async () => void (await redis.storeAppend(logKey(stream), logSequenceKey, String(timeMs), data))),
-    query: (stream, query: LogQuery = {}) =>
-      guard(async () => {
-        const from = String(query.fromMs ?? '-inf')
-        const to = query.toMs === undefined ? '+inf' : String(query.toMs)
-        const count = clampLimit(query.limit)
-        const flat =
-          query.order === 'oldest'
-            ? await redis.zrangebyscore(logKey(stream), from, to, 'WITHSCORES', 'LIMIT', 0, count)
-            : await redis.zrevrangebyscore(logKey(stream), to, from, 'WITHSCORES', 'LIMIT', 0, count)
-        const entries: LogEntry[] = []
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          const member = flat[i]!
-          const split = member.indexOf('|')
-          entries.push({ id: String(Number(member.slice(0, split))), timeMs: Number(flat[i + 1]), data: member.slice(split + 1) })
-        }
-        return entries
-      }),
-    trim: (stream, beforeMs) => guard(() => redis.zremrangebyscore(logKey(stream), '-inf', `(${beforeMs}`)),
+    append: (stream, timeMs, data) => appendMany(stream, [{ timeMs, data }]),
+    appendMany,
+    query: async (stream, query: LogQuery = {}) => {
+      if (query.startAfter) logIdNumber(query.startAfter.id)
+      return guard(() => queryLog(redis, logKey(stream), query))
+    },
+    tail: async (stream, query: LogTailQuery = {}) => {
+      const afterId = query.afterId === undefined ? '' : String(logIdNumber(query.afterId))
+      return guard(async () => entriesOf(await redis.storeTail(logKey(stream), tailKey(stream), afterId, String(clampLimit(query.limit)))))
+    },
+    trim: (stream, beforeMs) => guard(() => inChunks(() => redis.storeTrimBefore(logKey(stream), tailKey(stream), String(beforeMs), String(TRIM_CHUNK)))),
+    trimToCount: (stream, keep) =>
+      guard(() => inChunks(() => redis.storeTrimCount(logKey(stream), tailKey(stream), String(Math.max(0, Math.floor(keep))), String(TRIM_CHUNK)))),
     ping: () => guard(async () => void (await redis.ping())),
     close: async () => {
       try {
@@ -155,6 +219,58 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         redis.disconnect()
       }
     },
+  }
+}
+
+/** Members are "<16-digit seq>|<data>"; the id is the sequence without its padding. */
+function parseMember(member: string, score: string): LogEntry {
+  const split = member.indexOf('|')
+  return { id: String(Number(member.slice(0, split))), timeMs: Number(score), data: member.slice(split + 1) }
+}
+
+/** A flat [member, score, member, score, …] reply. */
+function entriesOf(flat: string[]): LogEntry[] {
+  const entries: LogEntry[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push(parseMember(flat[i]!, flat[i + 1]!))
+  return entries
+}
+
+const paddedSeq = (id: string) => id.padStart(16, '0')
+
+/**
+ * A window in (timeMs, id) order. With a cursor, the entries at the cursor's own millisecond are read
+ * first and filtered by sequence (members at one score are ordered by their padded sequence), then
+ * the rest of the window strictly past that millisecond.
+ */
+async function queryLog(redis: Redis, key: string, query: LogQuery): Promise<LogEntry[]> {
+  const count = clampLimit(query.limit)
+  const from = query.fromMs ?? -Infinity
+  const to = query.toMs ?? Infinity
+  const bound = (ms: number, exclusive = false) => (ms === Infinity ? '+inf' : ms === -Infinity ? '-inf' : `${exclusive ? '(' : ''}${ms}`)
+  const cursor = query.startAfter
+  if (query.order === 'oldest') {
+    if (!cursor || cursor.timeMs < from) return entriesOf(await redis.zrangebyscore(key, bound(from), bound(to), 'WITHSCORES', 'LIMIT', 0, count))
+    if (cursor.timeMs > to) return []
+    const sameMs = entriesOf(await redis.zrangebyscore(key, cursor.timeMs, cursor.timeMs, 'WITHSCORES'))
+    const first = sameMs.filter((entry) => paddedSeq(entry.id) > paddedSeq(cursor.id)).slice(0, count)
+    if (first.length === count) return first
+    return [...first, ...entriesOf(await redis.zrangebyscore(key, bound(cursor.timeMs, true), bound(to), 'WITHSCORES', 'LIMIT', 0, count - first.length))]
+  }
+  if (!cursor || cursor.timeMs > to) return entriesOf(await redis.zrevrangebyscore(key, bound(to), bound(from), 'WITHSCORES', 'LIMIT', 0, count))
+  if (cursor.timeMs < from) return []
+  const sameMs = entriesOf(await redis.zrevrangebyscore(key, cursor.timeMs, cursor.timeMs, 'WITHSCORES'))
+  const first = sameMs.filter((entry) => paddedSeq(entry.id) < paddedSeq(cursor.id)).slice(0, count)
+  if (first.length === count) return first
+  return [...first, ...entriesOf(await redis.zrevrangebyscore(key, bound(cursor.timeMs, true), bound(from), 'WITHSCORES', 'LIMIT', 0, count - first.length))]
+}
+
+/** Runs a chunked removal until a chunk comes back short; returns the total removed. */
+async function inChunks(chunk: () => Promise<number>): Promise<number> {
+  let total = 0
+  for (;;) {
+    const removed = Number(await chunk())
+    total += removed
+    if (removed < TRIM_CHUNK) return total
   }
 }
 

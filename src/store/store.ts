@@ -29,10 +29,31 @@ export interface DeleteOptions {
 }
 
 export interface LogEntry {
-  /** Unique, ordered identifier within its stream. */
+  /**
+   * Unique across the store, increasing in append order (decimal digits): an entry appended after
+   * another, on any instance sharing the backing store, has a larger id.
+   */
   readonly id: string
   readonly timeMs: number
   readonly data: string
+}
+
+/** An entry's place in its stream's order (timeMs, then id): a page cursor. */
+export interface LogPosition {
+  readonly timeMs: number
+  readonly id: string
+}
+
+export interface NewLogEntry {
+  readonly timeMs: number
+  readonly data: string
+}
+
+export interface LogTailQuery {
+  /** Only entries appended after the entry with this id; without it, the last `limit` entries appended. */
+  readonly afterId?: string
+  /** At most this many entries (default 100, at most 10,000). */
+  readonly limit?: number
 }
 
 export interface LogQuery {
@@ -44,6 +65,11 @@ export interface LogQuery {
   readonly limit?: number
   /** newest first (default) or oldest first. */
   readonly order?: 'newest' | 'oldest'
+  /**
+   * Continue a scan: only entries strictly past this position in the query's order (older ones for
+   * 'newest', newer ones for 'oldest'). Entries appended later at a newer time never shift a page.
+   */
+  readonly startAfter?: LogPosition
 }
 
 export type StoreKind = 'embedded' | 'redis'
@@ -62,9 +88,20 @@ export interface Store {
   list(prefix: string): Promise<string[]>
   /** Appends to a log stream; entries are indexed by timeMs. */
   append(stream: string, timeMs: number, data: string): Promise<void>
+  /** Appends a batch in one round trip, in the given order (ids increase along the batch); all or none. */
+  appendMany(stream: string, entries: readonly NewLogEntry[]): Promise<void>
+  /** Entries in a time window, ordered by (timeMs, id). */
   query(stream: string, query?: LogQuery): Promise<LogEntry[]>
+  /**
+   * Entries in append order (by id, oldest first), whatever their timeMs: what a live tail polls, so
+   * an entry stamped earlier than ones already seen (a long request, another node's late batch) is
+   * still found. Redis keeps this order for the last appends only (RedisStoreOptions.tailCapacity).
+   */
+  tail(stream: string, query?: LogTailQuery): Promise<LogEntry[]>
   /** Deletes every entry of the stream older than beforeMs; returns how many went. */
   trim(stream: string, beforeMs: number): Promise<number>
+  /** Deletes the oldest entries (by timeMs, then id) until at most `keep` remain; returns how many went. */
+  trimToCount(stream: string, keep: number): Promise<number>
   /** Rejects with StoreUnavailableError when the backing store does not answer. */
   ping(): Promise<void>
   /** Completes pending writes and releases connections. */
@@ -98,4 +135,10 @@ export const MAX_QUERY_LIMIT = 10_000
 
 export function clampLimit(limit: number | undefined): number {
   return Math.max(1, Math.min(MAX_QUERY_LIMIT, Math.floor(limit ?? DEFAULT_QUERY_LIMIT)))
+}
+
+/** A log entry id as a number; ids are decimal digits, anything else is a caller's bug. */
+export function logIdNumber(id: string): number {
+  if (!/^\d{1,15}$/.test(id)) throw new TypeError(`invalid log entry id ${JSON.stringify(id)}`)
+  return Number(id)
 }

@@ -420,6 +420,131 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       expect(await b.trim(p + 'missing', 1_000)).toBe(0)
     })
 
+    test('appendMany appends a batch in order, with increasing ids, and an empty batch is a no-op', async () => {
+      const stream = prefix('log-batch') + 's'
+      await a.appendMany(stream, [])
+      expect(await b.query(stream)).toEqual([])
+      await a.appendMany(stream, [
+        { timeMs: 300, data: 'b1' },
+        { timeMs: 100, data: 'b2' },
+        { timeMs: 300, data: 'b3' },
+      ])
+      await b.appendMany(stream, [{ timeMs: 200, data: 'b4' }])
+      const oldest = await a.query(stream, { order: 'oldest' })
+      expect(oldest.map((e) => [e.data, e.timeMs])).toEqual([
+        ['b2', 100],
+        ['b4', 200],
+        ['b1', 300],
+        ['b3', 300],
+      ])
+      const byData = new Map(oldest.map((e) => [e.data, Number(e.id)]))
+      expect(byData.get('b1')! < byData.get('b2')! && byData.get('b2')! < byData.get('b3')! && byData.get('b3')! < byData.get('b4')!).toBe(true)
+    })
+
+    test('startAfter continues a scan strictly past a position, in either order, through equal timestamps', async () => {
+      const stream = prefix('log-cursor') + 's'
+      await a.appendMany(stream, [100, 200, 200, 200, 300, 400].map((timeMs, i) => ({ timeMs, data: `e${i}` })))
+      const all = await b.query(stream)
+      const pages = async (order: 'newest' | 'oldest', size: number) => {
+        const seen: string[] = []
+        let startAfter: { timeMs: number; id: string } | undefined
+        for (;;) {
+          const page = await either(seen.length).query(stream, { order, limit: size, startAfter })
+          if (page.length === 0) return seen
+          seen.push(...page.map((e) => e.data))
+          const last = page.at(-1)!
+          startAfter = { timeMs: last.timeMs, id: last.id }
+        }
+      }
+      for (const size of [1, 2, 4]) {
+        expect(await pages('newest', size)).toEqual(all.map((e) => e.data))
+        expect(await pages('oldest', size)).toEqual([...all].reverse().map((e) => e.data))
+      }
+      // Inside a window, the cursor and the window bounds combine.
+      const middle = all.find((e) => e.data === 'e2')!
+      const data = async (query: Parameters<Store['query']>[1]) => (await a.query(stream, query)).map((e) => e.data)
+      expect(await data({ startAfter: middle })).toEqual(['e1', 'e0'])
+      expect(await data({ startAfter: middle, order: 'oldest' })).toEqual(['e3', 'e4', 'e5'])
+      expect(await data({ startAfter: middle, fromMs: 200 })).toEqual(['e1'])
+      expect(await data({ startAfter: middle, order: 'oldest', toMs: 300 })).toEqual(['e3', 'e4'])
+      expect(await data({ startAfter: middle, order: 'oldest', toMs: 200 })).toEqual(['e3'])
+      expect(await data({ startAfter: middle, fromMs: 201 })).toEqual([])
+      // A cursor outside the window does not narrow it.
+      expect(await data({ startAfter: { timeMs: 1_000, id: '0' }, toMs: 300 })).toEqual(['e4', 'e3', 'e2', 'e1', 'e0'])
+    })
+
+    test('a page cursor is stable while entries are appended, newer ones and late ones alike', async () => {
+      const stream = prefix('log-stable') + 's'
+      await a.appendMany(stream, Array.from({ length: 10 }, (_, i) => ({ timeMs: 1_000 + i * 10, data: `old${i}` })))
+      const first = await b.query(stream, { limit: 4 })
+      expect(first.map((e) => e.data)).toEqual(['old9', 'old8', 'old7', 'old6'])
+      // Newer entries, one at the cursor's own millisecond, and a late one older than everything.
+      await a.appendMany(stream, [
+        { timeMs: 2_000, data: 'new' },
+        { timeMs: 1_060, data: 'same-ms' },
+        { timeMs: 500, data: 'late' },
+      ])
+      const last = first.at(-1)!
+      const rest = await a.query(stream, { startAfter: { timeMs: last.timeMs, id: last.id }, limit: 100 })
+      expect(rest.map((e) => e.data)).toEqual(['old5', 'old4', 'old3', 'old2', 'old1', 'old0', 'late'])
+    })
+
+    test('tail returns entries in append order whatever their timeMs, from any instance, after an id', async () => {
+      const stream = prefix('log-tail') + 's'
+      expect(await a.tail(stream)).toEqual([])
+      await a.append(stream, 500, 'first')
+      await b.append(stream, 100, 'second, stamped earlier')
+      await a.appendMany(stream, [
+        { timeMs: 900, data: 'third' },
+        { timeMs: 50, data: 'fourth' },
+      ])
+      await a.append(prefix('log-tail-other') + 's', 1, 'another stream')
+      const all = await b.tail(stream)
+      expect(all.map((e) => [e.data, e.timeMs])).toEqual([
+        ['first', 500],
+        ['second, stamped earlier', 100],
+        ['third', 900],
+        ['fourth', 50],
+      ])
+      expect((await a.tail(stream, { limit: 2 })).map((e) => e.data)).toEqual(['third', 'fourth'])
+      expect((await a.tail(stream, { afterId: all[1]!.id })).map((e) => e.data)).toEqual(['third', 'fourth'])
+      expect((await b.tail(stream, { afterId: all[1]!.id, limit: 1 })).map((e) => e.data)).toEqual(['third'])
+      expect(await a.tail(stream, { afterId: all[3]!.id })).toEqual([])
+      await b.append(stream, 10, 'fifth')
+      expect((await a.tail(stream, { afterId: all[3]!.id })).map((e) => e.data)).toEqual(['fifth'])
+      // Trimmed entries are gone from the tail too.
+      expect(await a.trim(stream, 101)).toBe(3)
+      expect((await b.tail(stream)).map((e) => e.data)).toEqual(['first', 'third'])
+    })
+
+    test('trimToCount keeps the newest entries by time and returns how many went', async () => {
+      const stream = prefix('log-count') + 's'
+      await a.appendMany(stream, [
+        { timeMs: 300, data: 't300' },
+        { timeMs: 100, data: 't100' },
+        { timeMs: 200, data: 't200a' },
+        { timeMs: 200, data: 't200b' },
+        { timeMs: 400, data: 't400' },
+      ])
+      expect(await b.trimToCount(stream, 10)).toBe(0)
+      expect(await b.trimToCount(stream, 3)).toBe(2)
+      expect((await a.query(stream, { order: 'oldest' })).map((e) => e.data)).toEqual(['t200b', 't300', 't400'])
+      expect((await a.tail(stream)).map((e) => e.data)).toEqual(['t300', 't200b', 't400'])
+      expect(await a.trimToCount(stream, 3)).toBe(0)
+      expect(await a.trimToCount(stream, 0)).toBe(3)
+      expect(await b.query(stream)).toEqual([])
+      expect(await b.trimToCount(prefix('log-count-missing') + 's', 0)).toBe(0)
+    })
+
+    test('retention removes more entries than one chunk in a single call', async () => {
+      const stream = prefix('log-many') + 's'
+      await a.appendMany(stream, Array.from({ length: 2_500 }, (_, i) => ({ timeMs: i, data: `e${i}` })))
+      expect(await b.trim(stream, 1_200)).toBe(1_200)
+      expect(await b.trimToCount(stream, 100)).toBe(1_200)
+      const left = await a.query(stream, { order: 'oldest', limit: 1_000 })
+      expect(left.map((e) => e.data)).toEqual(Array.from({ length: 100 }, (_, i) => `e${2_400 + i}`))
+    })
+
     // ---- typed collections --------------------------------------------------------------------
 
     const Item = v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.pipe(v.number(), v.integer()) })

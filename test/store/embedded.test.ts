@@ -85,7 +85,7 @@ describe('embedded store', () => {
     // SQLite checkpoints and removes the WAL when the last connection really closes.
     expect(readdirSync(dataDir)).toEqual(['store.sqlite'])
     await store.close()
-    for (const operation of [() => store.get('k'), () => store.put('k', 'v'), () => store.ping(), () => store.query('s')]) {
+    for (const operation of [() => store.get('k'), () => store.put('k', 'v'), () => store.ping(), () => store.query('s'), () => store.appendMany('s', [{ timeMs: 1, data: 'x' }]), () => store.tail('s'), () => store.trimToCount('s', 1)]) {
       expect(await operation().catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError)
     }
   })

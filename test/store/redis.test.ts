@@ -49,6 +49,18 @@ describe('redis store', () => {
     }
   })
 
+  test('tail keeps append order for the last tailCapacity entries only; query still sees them all', async () => {
+    const store = createRedisStore({ url: redis.url, namespace: freshNamespace(), tailCapacity: 3 })
+    try {
+      await store.appendMany('capped', [1, 2, 3, 4, 5].map((n) => ({ timeMs: n, data: `e${n}` })))
+      expect((await store.tail('capped')).map((e) => e.data)).toEqual(['e3', 'e4', 'e5'])
+      expect((await store.tail('capped', { afterId: '0' })).map((e) => e.data)).toEqual(['e3', 'e4', 'e5'])
+      expect(await store.query('capped')).toHaveLength(5)
+    } finally {
+      await store.close()
+    }
+  })
+
   test('list works in a namespace that contains glob characters', async () => {
     const namespace = `test-[${randomToken(4)}]*?:`
     const store = createRedisStore({ url: redis.url, namespace })
@@ -94,8 +106,11 @@ describe('redis store outage', () => {
     take: () => store.take('outage/doc'),
     list: () => store.list('outage/'),
     append: () => store.append('outage/log', 1, 'x'),
+    appendMany: () => store.appendMany('outage/log', [{ timeMs: 1, data: 'x' }]),
     query: () => store.query('outage/log'),
+    tail: () => store.tail('outage/log'),
     trim: () => store.trim('outage/log', 10),
+    trimToCount: () => store.trimToCount('outage/log', 10),
     ping: () => store.ping(),
   })
 
