@@ -19,7 +19,7 @@ import * as v from 'valibot'
 import { createResourcePolicy, type ResourcePolicy } from './compose-auth.ts'
 import type { Config } from './config/index.ts'
 import type { EventBus } from './events/index.ts'
-import type { Clock, Logger } from './lib/index.ts'
+import { DomainError, type Clock, type Logger } from './lib/index.ts'
 import {
   apiResource,
   createCimdResolver,
@@ -89,7 +89,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     // and the family stays, to be tried again.
     recheck: async (grant) => {
       const access = await resources.accessFor(grant.user, grant.resource, grant.upstreamToken ?? null)
-      if (access.denial === 'github_unavailable') throw new Error('GitHub did not answer the membership check of a refresh; retry later')
+      if (access.denial === 'github_unavailable') throw new DomainError('unavailable', 'GitHub did not answer the membership check of this refresh; the refresh token stays valid, retry later')
       if (access.denial) logger.info('refresh refused by GitHub membership', { username: grant.user.username, resource: grant.resource, denial: access.denial })
       return access.allowed ? grant.scopes.filter((scope) => access.scopes.includes(scope)) : null
     },

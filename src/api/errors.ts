@@ -65,6 +65,9 @@ function fromDomainError(error: DomainError): ApiError {
       return new ApiError(409, 'conflict', error.message)
     case 'invalid':
       return new ApiError(400, 'invalid_request', error.field ? `field ${error.field}: ${error.message}` : error.message)
+    case 'unavailable':
+      // RFC 6749 §4.1.2.1's temporarily_unavailable; RFC 9110 §15.6.4: 503 with a Retry-After.
+      return new ApiError(503, 'temporarily_unavailable', error.message, { 'Retry-After': '30' })
     default: {
       const unreachable: never = kind
       throw new Error(`unhandled domain error kind ${String(unreachable)}`)

@@ -143,12 +143,13 @@ describe('on every refresh', () => {
     expect(await (await refresh(first.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' })
   })
 
-  test('GitHub unreachable: the refresh fails with a server error but ends nothing; the same refresh token works once GitHub answers', async () => {
+  test('GitHub unreachable: the refresh fails with 503 temporarily_unavailable and a Retry-After (RFC 9110 §15.6.4) but ends nothing; the same refresh token works once GitHub answers', async () => {
     const first = await tokensFor('https://orgs.test', 'alice')
     t.github.failNext('orgs', 502)
     const failed = await refresh(first.refresh_token)
-    expect(failed.status).toBe(500)
-    expect(await failed.json()).toMatchObject({ error: 'server_error' })
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).toBe('30')
+    expect(await failed.json()).toMatchObject({ error: 'temporarily_unavailable' })
     expect((await refresh(first.refresh_token)).status).toBe(200)
   })
 
