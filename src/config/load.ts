@@ -45,6 +45,13 @@ export interface Config {
   readonly forwardAuthTrusted: readonly string[]
   readonly dockerHost: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** The request log (#12). */
+  readonly requestLog: {
+    readonly retentionSec: number
+    readonly maxRecords: number
+    readonly accessLog: 'stdout' | 'off'
+    readonly ringSize: number
+  }
 }
 
 /** Start-up stops on this: every problem, one line each, naming the variable. */
@@ -127,6 +134,12 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
     forwardAuthTrusted: p.forwardAuthTrusted as string[],
     dockerHost: p.dockerHost,
     logLevel: p.logLevel as Config['logLevel'],
+    requestLog: {
+      retentionSec: p.logRetentionSec as number,
+      maxRecords: p.logMaxRecords as number,
+      accessLog: p.accessLog as 'stdout' | 'off',
+      ringSize: p.logRingSize as number,
+    },
   })
 }
 

@@ -65,6 +65,15 @@ const days = v.pipe(
   v.minValue(1, 'expected a whole number of days from 1 to 365'),
   v.maxValue(365, 'expected a whole number of days from 1 to 365'),
 )
+const positiveCount = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,10}$/, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
+    v.transform(Number),
+    v.minValue(1, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
+    v.maxValue(max, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
+  )
+const accessLog = v.pipe(v.string(), v.transform((text) => text.toLowerCase()), v.picklist(['stdout', 'off'], 'expected stdout or off'))
 /** A .env written for the original says INFO or WARNING (Python's names): any case, and WARNING/CRITICAL mean warn/error. */
 const PYTHON_LOG_LEVELS: Readonly<Record<string, string>> = { warning: 'warn', critical: 'error' }
 const logLevel = v.pipe(
@@ -121,6 +130,10 @@ export const SETTINGS = {
   forwardAuthTrusted: setting({ env: 'FORWARD_AUTH_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the proxies whose X-Forwarded-Host/-Proto/-Uri/-Method and X-Original-URI /verify believes (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth); none by default' }),
   dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
+  logRetentionSec: setting({ env: 'LOG_RETENTION', fallback: '7d', schema: duration, description: 'how long request records are kept' }),
+  logMaxRecords: setting({ env: 'LOG_MAX_RECORDS', fallback: '1000000', schema: positiveCount(1_000_000_000), description: 'at most this many request records are kept (the oldest go first)' }),
+  accessLog: setting({ env: 'ACCESS_LOG', fallback: 'off', schema: accessLog, description: 'stdout: also write each request record as one JSON line on stdout, for log shippers; off: only the store' }),
+  logRingSize: setting({ env: 'LOG_RING_SIZE', fallback: '10000', schema: positiveCount(1_000_000), description: 'request records held in memory until written; more are dropped (and counted), never the request' }),
 } as const
 
 export type SettingName = keyof typeof SETTINGS
