@@ -40,6 +40,11 @@ const portOf = (scheme: Scheme) => (scheme === 'http' ? edge.httpPort : edge.htt
 const hostOf = (scheme: Scheme, name: string) => `${name}:${portOf(scheme)}`
 /** The origin that client uses: the audience its tokens must name (RFC 8707 §2, RFC 6454 §4). */
 const originOf = (scheme: Scheme, name: string) => `${scheme}://${name}:${portOf(scheme)}`
+/**
+ * The resource its tokens are for (RFC 8707 §2): the origin plus the proxy's resource_endpoint, exactly
+ * what its metadata advertises (mcp.localhost has /mcp, the others the default "/").
+ */
+const resourceOf = (scheme: Scheme, name: string) => (name === MCP ? `${originOf(scheme, name)}/mcp` : originOf(scheme, name))
 const metadataUrlOf = (scheme: Scheme, name: string, suffix = '') => `${originOf(scheme, name)}/.well-known/oauth-protected-resource${suffix}`
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
@@ -154,13 +159,18 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
       expect(exact.resource).toBe(`${originOf(scheme, MCP)}/mcp`)
       // §3.3: the resource is the URL the metadata was fetched from, with the well-known part taken out.
       expect(challenge.resource_metadata!.replace('/.well-known/oauth-protected-resource', '')).toBe(exact.resource)
+      // RFC 8707 §2: tokens are for exactly that resource; one for the bare origin is for another resource.
+      expect((await request(scheme, MCP, '/mcp', { method: 'POST', headers: bearer(await tokens.valid(exact.resource, { scopes: ['mcp'] })), body: '{}' })).status).toBe(200)
+      const bare = await request(scheme, MCP, '/mcp', { method: 'POST', headers: bearer(await tokens.valid(originOf(scheme, MCP), { scopes: ['mcp'] })), body: '{}' })
+      expect({ status: bare.status, error: challengeParams(bare.headers.get('www-authenticate')).error }).toEqual({ status: 401, error: 'invalid_token' })
 
       // Prefix form: resource_endpoint "/" makes the origin the resource; an MCP SDK accepts it for <origin>/mcp (checkResourceAllowed).
       const prefixChallenge = challengeParams((await request(scheme, APP, '/mcp', { method: 'POST' })).headers.get('www-authenticate'))
       expect(prefixChallenge.resource_metadata).toBe(metadataUrlOf(scheme, APP))
       const prefix = (await (await request(scheme, APP, '/.well-known/oauth-protected-resource')).json()) as { resource: string }
       expect(prefix.resource).toBe(originOf(scheme, APP))
-      expect(`${prefix.resource}/mcp`.startsWith(`${prefix.resource}/`)).toBe(true)
+      // A token for the origin serves every path of it, /mcp included.
+      expect((await request(scheme, APP, '/mcp', { method: 'POST', headers: bearer(await tokens.valid(prefix.resource, { scopes: ['mcp'] })), body: '{}' })).status).toBe(200)
     }
     // RFC 3986 §6.2.2.1: a Host sent in upper case still yields the lower-case canonical URI.
     const shouted = await viaHttp(edge, `MCP.LOCALHOST:${edge.httpPort}`, '/.well-known/oauth-protected-resource/mcp')
@@ -237,7 +247,7 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
 
   test('RS-07 (RFC 6750 §3.1): a valid token without the required scope → 403 with error="insufficient_scope", every required scope and the metadata URL', async () => {
     for (const scheme of ['http', 'https'] as Scheme[]) {
-      const userOnly = await tokens.valid(originOf(scheme, MCP), { scopes: ['user'] })
+      const userOnly = await tokens.valid(resourceOf(scheme, MCP), { scopes: ['user'] })
       const response = await request(scheme, MCP, '/mcp', { method: 'POST', headers: bearer(userOnly), body: '{}' })
       expect(response.status).toBe(403)
       const params = challengeParams(response.headers.get('www-authenticate'))
@@ -249,14 +259,14 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
       expect(write.status).toBe(403)
       expect(challengeParams(write.headers.get('www-authenticate'))).toMatchObject({ error: 'insufficient_scope', scope: 'admin' })
       // admin implies every scope.
-      const admin = await tokens.valid(originOf(scheme, MCP), { scopes: ['admin'] })
+      const admin = await tokens.valid(resourceOf(scheme, MCP), { scopes: ['admin'] })
       expect((await request(scheme, MCP, '/mcp', { method: 'POST', headers: bearer(admin), body: '{}' })).status).toBe(200)
     }
   })
 
   test('RS-08 (MCP security best practices "token passthrough"): the client\'s Authorization header is not forwarded to the backend; identity arrives in X-Auth-* only', async () => {
     for (const scheme of ['http', 'https'] as Scheme[]) {
-      const token = await tokens.valid(originOf(scheme, MCP), { scopes: ['mcp'], username: 'alice', email: 'alice@example.com', clientId: 'client-8' })
+      const token = await tokens.valid(resourceOf(scheme, MCP), { scopes: ['mcp'], username: 'alice', email: 'alice@example.com', clientId: 'client-8' })
       const response = await request(scheme, MCP, '/mcp', { method: 'POST', headers: bearer(token), body: '{}' })
       expect(response.status).toBe(200)
       const arrived = seen.at(-1)!
@@ -306,7 +316,7 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
   })
 
   test('RS-10 (MCP transport "DNS rebinding", RFC 6454 §7.3): Origin https://evil.example on /mcp → 403 even with a valid token; the own origin and a proxy with the check off pass it to the backend unchanged', async () => {
-    const token = await tokens.valid(originOf('http', MCP), { scopes: ['mcp'] })
+    const token = await tokens.valid(resourceOf('http', MCP), { scopes: ['mcp'] })
     const before = seen.length
     const evil = await request('http', MCP, '/mcp', { method: 'POST', headers: { ...bearer(token), origin: 'https://evil.example' }, body: '{}' })
     expect(evil.status).toBe(403)
@@ -324,7 +334,7 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
   })
 
   test('RS-11 (MCP Streamable HTTP §"Session Management", RFC 9110 §5): MCP headers pass through unchanged both ways on the relay and the hand-over server', async () => {
-    const token = await tokens.valid(originOf('http', MCP), { scopes: ['mcp'] })
+    const token = await tokens.valid(resourceOf('http', MCP), { scopes: ['mcp'] })
     const sent = {
       'mcp-session-id': 'abc-123_XYZ',
       'mcp-protocol-version': '2025-11-25',
@@ -390,7 +400,7 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
   }
 
   test('RS-12 (MCP authorization §"Token Handling", RFC 6750 §3.1): every request is authorized — an Mcp-Session-Id from an authorized exchange does not admit a request without a valid token', async () => {
-    const token = await tokens.valid(originOf('http', MCP), { scopes: ['mcp'] })
+    const token = await tokens.valid(resourceOf('http', MCP), { scopes: ['mcp'] })
     const first = await request('http', MCP, '/mcp', { method: 'POST', headers: { ...bearer(token), 'mcp-session-id': 'live-session' }, body: '{}' })
     expect(first.status).toBe(200)
     const sessionId = first.headers.get('mcp-session-id')!
@@ -399,7 +409,7 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
       ['no token', {}],
       ['an invalid token', bearer('not.a.token')],
       ['a token for another proxy', bearer(await tokens.valid(originOf('http', OTHER), { scopes: ['mcp'] }))],
-      ['an expired token', bearer(await tokens.expired(originOf('http', MCP), { scopes: ['mcp'] }))],
+      ['an expired token', bearer(await tokens.expired(resourceOf('http', MCP), { scopes: ['mcp'] }))],
     ] as const) {
       for (const id of [sessionId, 'live-session']) {
         const response = await request('http', MCP, '/mcp', { method: 'POST', headers: { ...headers, 'mcp-session-id': id }, body: '{}' })

@@ -52,6 +52,7 @@ export const METADATA_PATH = '/.well-known/oauth-protected-resource'
 /**
  * The management API's endpoints a browser or MCP client must reach before it has a token (RFC 8414,
  * RFC 9728, RFC 6749, RFC 7591, RFC 8628, RFC 7009, RFC 7662): public on a proxy in front of the API.
+ * Whole segments (isUnder): /token does not make /tokens public (the original's §12.2 bug).
  */
 const API_PUBLIC_PATHS = ['/.well-known/', '/authorize', '/token', '/register', '/callback', '/jwks', '/device/', '/revoke', '/introspect', '/health']
 
