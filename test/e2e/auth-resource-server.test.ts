@@ -172,6 +172,17 @@ describe('MCP resource server checklist (peers-and-specs §4.3)', () => {
       // A token for the origin serves every path of it, /mcp included.
       expect((await request(scheme, APP, '/mcp', { method: 'POST', headers: bearer(await tokens.valid(prefix.resource, { scopes: ['mcp'] })), body: '{}' })).status).toBe(200)
     }
+    // The same setting through PUT /proxy/targets/{h} (the proxy's own record) moves the challenge URL and the resource alike.
+    await ok(edge.api('PUT', `/proxy/targets/${OTHER}`, { resource_endpoint: '/mcp' }))
+    await edge.server.edge.reconcile()
+    try {
+      const moved = challengeParams((await request('http', OTHER, '/mcp', { method: 'POST' })).headers.get('www-authenticate'))
+      expect(moved.resource_metadata).toBe(metadataUrlOf('http', OTHER, '/mcp'))
+      expect(((await (await request('http', OTHER, '/.well-known/oauth-protected-resource/mcp')).json()) as { resource: string }).resource).toBe(`${originOf('http', OTHER)}/mcp`)
+    } finally {
+      await ok(edge.api('PUT', `/proxy/targets/${OTHER}`, { resource_endpoint: '/' }))
+      await edge.server.edge.reconcile()
+    }
     // RFC 3986 §6.2.2.1: a Host sent in upper case still yields the lower-case canonical URI.
     const shouted = await viaHttp(edge, `MCP.LOCALHOST:${edge.httpPort}`, '/.well-known/oauth-protected-resource/mcp')
     expect(((await shouted.json()) as { resource: string }).resource).toBe(`${originOf('http', MCP)}/mcp`)
