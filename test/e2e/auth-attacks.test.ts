@@ -273,6 +273,17 @@ describe('public paths of a proxy in front of the API (original §12.2: prefixes
   })
 })
 
+describe('the resource a proxy in front of the API advertises (RFC 9728 §2, §3.3)', () => {
+  test('FAILS (challenge.ts:74 metadataAnswer names the proxy origin, gate.ts:104 accepts only the API\'s resource there): a token for the resource the metadata advertises is refused by the edge — a client that follows RFC 9728 can never get in', async () => {
+    const response = await fetch(`http://127.0.0.1:${edge.httpPort}/.well-known/oauth-protected-resource`, { headers: { host: API } })
+    const { resource } = (await response.json()) as { resource: string }
+    const token = await tokens.valid(resource, { scopes: ['admin'] })
+    const { reply } = await send('http', API, get('/system/info', API, bearer(token)))
+    // Today the API's own tokens pass (edge.adminToken, audience PUBLIC_URL) and the advertised resource's do not.
+    expect({ resource, status: reply.status }).toEqual({ resource, status: 200 })
+  })
+})
+
 describe('Origin and CORS preflight (MCP transport "DNS rebinding"; Fetch §3.2.2, §4.8)', () => {
   test('Origin null (a sandboxed page), another port or scheme of our own host, and upper case → 403 invalid_origin', async () => {
     const token = await tokens.valid('http://app.test')
