@@ -168,7 +168,7 @@ describe('path spellings against the scope rule and the excluded paths (RFC 3986
     }
   })
 
-  test('FAILS (requirement.ts:83, scopeByRule compares case-sensitively): /MCP and /Mcp/messages need the mcp scope too — case-insensitive routers (Express by default, ASP.NET, IIS) serve them as /mcp', async () => {
+  test('FAILS (requirement.ts:84, scopeByRule compares case-sensitively): /MCP and /Mcp/messages need the mcp scope too — case-insensitive routers (Express by default, ASP.NET, IIS) serve them as /mcp', async () => {
     const userOnly = await tokens.valid('http://app.test', { scopes: ['user'] })
     for (const target of ['/MCP', '/Mcp/messages']) {
       const { reply, reached } = await send('http', APP, get(target, APP, bearer(userOnly)))
@@ -183,7 +183,7 @@ describe('path spellings against the scope rule and the excluded paths (RFC 3986
     }
   })
 
-  test('FAILS (requirement.ts:101, the excluded-path check on a path whose %2F/%5C hides a dot segment): /public/..%2fadmin and /public/..%5cadmin reach the backend without a token — a backend that decodes %2F before resolving dot segments serves /admin', async () => {
+  test('FAILS (requirement.ts:102, the excluded-path check on a path whose %2F/%5C hides a dot segment): /public/..%2fadmin and /public/..%5cadmin reach the backend without a token — a backend that decodes %2F before resolving dot segments serves /admin', async () => {
     for (const target of ['/public/..%2fadmin', '/public/..%2Fadmin', '/public/..%5cadmin']) {
       const { reply, reached } = await send('http', APP, get(target, APP))
       expect({ target, anonymousAtBackend: reached !== null && reached.user === null, status: reply.status === 200 ? 200 : 'refused' }).toEqual({ target, anonymousAtBackend: false, status: 'refused' })
@@ -265,7 +265,7 @@ describe('public paths of a proxy in front of the API (original §12.2: prefixes
     }
   })
 
-  test('original §12.2 regression (fixed at requirement.ts:99, API_PUBLIC_PATHS were matched with startsWith): /healthz, /tokens/x, /registered and /jwks.json are not /health, /token, /register, /jwks — they need a token at the edge', async () => {
+  test('original §12.2 regression (fixed at requirement.ts:100, API_PUBLIC_PATHS were matched with startsWith): /healthz, /tokens/x, /registered and /jwks.json are not /health, /token, /register, /jwks — they need a token at the edge', async () => {
     for (const target of ['/healthz', '/tokens/x', '/registered', '/jwks.json', '/revoked', '/callbackx']) {
       const { reply } = await send('http', API, get(target, API))
       expect({ target, status: reply.status, challenged: (reply.headers['www-authenticate'] ?? '').includes('resource_metadata="http://api.test/') }).toEqual({ target, status: 401, challenged: true })
@@ -299,7 +299,7 @@ describe('Origin and CORS preflight (MCP transport "DNS rebinding"; Fetch §3.2.
     expect({ status: reply.status, reached: reached?.method }).toEqual({ status: 200, reached: 'POST' })
   })
 
-  test('FAILS (requirement.ts:84 and gate.ts: a preflight is checked like any request that needs the mcp scope): a CORS preflight for /mcp from an allowed origin — which a browser sends without credentials (Fetch §4.8) — is refused with 401, so a browser-based MCP client cannot call the server at all', async () => {
+  test('FAILS (requirement.ts:85 and gate.ts: a preflight is checked like any request that needs the mcp scope): a CORS preflight for /mcp from an allowed origin — which a browser sends without credentials (Fetch §4.8) — is refused with 401, so a browser-based MCP client cannot call the server at all', async () => {
     const { reply, reached } = await send(
       'http',
       CORS,
