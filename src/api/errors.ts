@@ -21,6 +21,8 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'store_unavailable'
   | 'server_error'
+  // RFC 6749 §4.1.2.1: a dependency (GitHub) did not answer; retry later.
+  | 'temporarily_unavailable'
   // RFC 7591 §3.2.2: the registration endpoint's own error codes.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'

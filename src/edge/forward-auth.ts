@@ -45,6 +45,8 @@ export function createForwardAuth(tables: DecisionTables, gate: AuthGate): Forwa
       cookies: request.cookies,
       origin: request.origin,
       accept: request.accept,
+      // The front proxy asks about the request it holds; a preflight it answers (or passes) itself.
+      isPreflight: false,
     })
     return outcome.kind === 'pass' ? allowed(outcome.identity) : gateAnswer(outcome.answer)
   }

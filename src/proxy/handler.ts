@@ -86,6 +86,7 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
           cookies: headers.get('cookie'),
           origin: headers.get('origin'),
           accept: headers.get('accept'),
+          isPreflight: headers.has('access-control-request-method'),
         })
         if (outcome.kind === 'answer') {
           record(outcome.answer.status, 'auth', { proxy: decision.proxyHostname })

@@ -5,7 +5,6 @@
  * percent-encoding), to slip a token past the header rules (scheme case, long tokens, the query) or into
  * the logs, and to wear the node down with a flood of distinct bad tokens (the verifier caches only
  * successes, so failures cannot push a good token out of its cache). Tests whose title starts with
- * FAILS describe a defect the report names (file:line); they are kept failing on purpose.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { base64url } from 'jose'
@@ -168,7 +167,7 @@ describe('path spellings against the scope rule and the excluded paths (RFC 3986
     }
   })
 
-  test('FAILS (requirement.ts:84, scopeByRule compares case-sensitively): /MCP and /Mcp/messages need the mcp scope too — case-insensitive routers (Express by default, ASP.NET, IIS) serve them as /mcp', async () => {
+  test('/MCP and /Mcp/messages need the mcp scope too — case-insensitive routers (Express by default, ASP.NET, IIS) serve them as /mcp', async () => {
     const userOnly = await tokens.valid('http://app.test', { scopes: ['user'] })
     for (const target of ['/MCP', '/Mcp/messages']) {
       const { reply, reached } = await send('http', APP, get(target, APP, bearer(userOnly)))
@@ -183,7 +182,7 @@ describe('path spellings against the scope rule and the excluded paths (RFC 3986
     }
   })
 
-  test('FAILS (requirement.ts:102, the excluded-path check on a path whose %2F/%5C hides a dot segment): /public/..%2fadmin and /public/..%5cadmin reach the backend without a token — a backend that decodes %2F before resolving dot segments serves /admin', async () => {
+  test('an excluded path is no exemption when %2F or %5C may hide a dot segment: /public/..%2fadmin and /public/..%5cadmin need a token — a backend that decodes %2F before resolving dot segments would serve /admin', async () => {
     for (const target of ['/public/..%2fadmin', '/public/..%2Fadmin', '/public/..%5cadmin']) {
       const { reply, reached } = await send('http', APP, get(target, APP))
       expect({ target, anonymousAtBackend: reached !== null && reached.user === null, status: reply.status === 200 ? 200 : 'refused' }).toEqual({ target, anonymousAtBackend: false, status: 'refused' })
@@ -274,12 +273,11 @@ describe('public paths of a proxy in front of the API (original §12.2: prefixes
 })
 
 describe('the resource a proxy in front of the API advertises (RFC 9728 §2, §3.3)', () => {
-  test('FAILS (challenge.ts:74 metadataAnswer names the proxy origin, gate.ts:104 accepts only the API\'s resource there): a token for the resource the metadata advertises is refused by the edge — a client that follows RFC 9728 can never get in', async () => {
+  test('a token for the resource the metadata of a proxy in front of the API advertises (the API\'s own, PUBLIC_URL) is accepted: a client that follows RFC 9728 gets in', async () => {
     const response = await fetch(`http://127.0.0.1:${edge.httpPort}/.well-known/oauth-protected-resource`, { headers: { host: API } })
     const { resource } = (await response.json()) as { resource: string }
     const token = await tokens.valid(resource, { scopes: ['admin'] })
     const { reply } = await send('http', API, get('/system/info', API, bearer(token)))
-    // Today the API's own tokens pass (edge.adminToken, audience PUBLIC_URL) and the advertised resource's do not.
     expect({ resource, status: reply.status }).toEqual({ resource, status: 200 })
   })
 })
@@ -299,7 +297,7 @@ describe('Origin and CORS preflight (MCP transport "DNS rebinding"; Fetch §3.2.
     expect({ status: reply.status, reached: reached?.method }).toEqual({ status: 200, reached: 'POST' })
   })
 
-  test('FAILS (requirement.ts:85 and gate.ts: a preflight is checked like any request that needs the mcp scope): a CORS preflight for /mcp from an allowed origin — which a browser sends without credentials (Fetch §4.8) — is refused with 401, so a browser-based MCP client cannot call the server at all', async () => {
+  test('a CORS preflight for /mcp from an allowed origin — which a browser sends without credentials (Fetch §4.8) — reaches the backend unchecked, so a browser-based MCP client can call the server', async () => {
     const { reply, reached } = await send(
       'http',
       CORS,
@@ -307,6 +305,13 @@ describe('Origin and CORS preflight (MCP transport "DNS rebinding"; Fetch §3.2.
     )
     // An ok status is what the preflight needs (Fetch §4.8 step 7); the backend knows its own CORS policy.
     expect({ ok: reply.status >= 200 && reply.status < 300, reachedBackend: reached?.method ?? null }).toEqual({ ok: true, reachedBackend: 'OPTIONS' })
+  })
+
+  test('a preflight from an origin the Origin check refuses is refused (403 invalid_origin), and an OPTIONS without Access-Control-Request-Method is no preflight: it needs a token', async () => {
+    const evil = await send('http', CORS, `OPTIONS /mcp HTTP/1.1\r\nHost: ${CORS}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n`)
+    expect({ status: evil.reply.status, reached: evil.reached }).toEqual({ status: 403, reached: null })
+    const plain = await send('http', CORS, `OPTIONS /mcp HTTP/1.1\r\nHost: ${CORS}\r\nOrigin: ${MCP_ORIGIN}\r\n`)
+    expect({ status: plain.reply.status, reached: plain.reached }).toEqual({ status: 401, reached: null })
   })
 })
 

@@ -34,7 +34,14 @@ export function metadataUrl(auth: SiteAuth, origin: string): string {
   return `${origin}${METADATA_PATH}${auth.resourceEndpoint === '/' ? '' : auth.resourceEndpoint}`
 }
 
+/**
+ * The resource tokens must name here (RFC 8707 §2), as the metadata advertises it: the origin and the
+ * resource path; on a proxy in front of the API, the API's own resource (PUBLIC_URL), the only one the
+ * authorization server issues for it — identical to what RFC 9728 §3.3 asks when the proxy is
+ * PUBLIC_URL's host, the usual setup.
+ */
 export function resourceIdentifier(auth: SiteAuth, origin: string): string {
+  if (auth.fixedAudience !== null) return auth.fixedAudience
   return auth.resourceEndpoint === '/' ? origin : `${origin}${auth.resourceEndpoint}`
 }
 

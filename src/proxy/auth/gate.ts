@@ -28,6 +28,8 @@ export interface GateRequest {
   readonly cookies: string | null
   readonly origin: string | null
   readonly accept: string | null
+  /** A CORS preflight (Fetch §4.8): OPTIONS with Origin and Access-Control-Request-Method. */
+  readonly isPreflight: boolean
 }
 
 export type GateOutcome =
@@ -87,9 +89,13 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
     }
 
     // MCP transport (DNS rebinding): a page on another origin must not drive a local server through a browser.
-    if (auth.checksOrigin && request.origin !== null && request.origin !== origin && !auth.allowedOrigins.has(request.origin)) {
-      return answer(forbiddenAnswer(`requests from ${sanitized(request.origin)} are not allowed here`, 'invalid_origin', request.accept))
+    const isOriginAllowed = request.origin === null || request.origin === origin || auth.allowedOrigins.has(request.origin)
+    if (auth.checksOrigin && !isOriginAllowed) {
+      return answer(forbiddenAnswer(`requests from ${sanitized(request.origin!)} are not allowed here`, 'invalid_origin', request.accept))
     }
+    // Fetch §4.8: a browser sends the preflight without credentials, so checking it would stop every
+    // cross-origin client; it carries no data and the backend answers it with its own CORS policy.
+    if (request.isPreflight && request.method === 'OPTIONS' && request.origin !== null) return passing(EMPTY_IDENTITY, auth, request)
     const fail = (error: 'invalid_request' | 'invalid_token' | null, description: string) =>
       answer(challengeAnswer({ auth, origin, error, description, scopes: step.scopes }))
 
@@ -101,7 +107,7 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
       // RFC 6750 §3.1: a Bearer credential that is not one is a malformed request; another scheme (Basic) is no bearer token at all.
       else if (/^bearer(\s|$)/i.test(request.authorization)) return fail('invalid_request', 'the Authorization header is not a valid Bearer credential')
     }
-    const audience = auth.fixedAudience ?? resourceIdentifier(auth, origin)
+    const audience = resourceIdentifier(auth, origin)
     const decide = (outcome: VerifyOutcome<AccessTokenClaims, VerifyFailure | 'revoked'>): GateOutcome => {
       if (!outcome.ok) {
         if (step.mode === 'passthrough') return passing(EMPTY_IDENTITY, auth, request)
@@ -197,7 +203,7 @@ function isBrowser(request: GateRequest): boolean {
 }
 
 function browserRequest(auth: SiteAuth, origin: string, proxyHostname: string, request: GateRequest): BrowserRequest {
-  return { origin, resource: auth.fixedAudience ?? resourceIdentifier(auth, origin), proxyHostname, method: request.method, target: request.target, cookies: request.cookies }
+  return { origin, resource: resourceIdentifier(auth, origin), proxyHostname, method: request.method, target: request.target, cookies: request.cookies }
 }
 
 /** Text from a request or a token, made safe for a JSON description or a header: printable ASCII, bounded. */

@@ -79,9 +79,14 @@ export function prepareSiteAuth(target: ProxyTarget, backend: { readonly isLocal
   }
 }
 
-/** The scope the original's rule asks of a request (README "Three Simple Scopes"). */
+const ENCODED_SEPARATOR = /%2f|%5c/i
+
+/**
+ * The scope the original's rule asks of a request (README "Three Simple Scopes"). /MCP counts as /mcp:
+ * case-insensitive routers (Express by default, ASP.NET, IIS) serve it as the MCP endpoint.
+ */
 export function scopeByRule(method: string, path: string): Scope {
-  if (isUnder(path, '/mcp')) return 'mcp'
+  if (isUnder(path.length >= 4 ? path.slice(0, 5).toLowerCase() : path, '/mcp')) return 'mcp'
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'user' : 'admin'
 }
 
@@ -97,9 +102,13 @@ export function authStepFor(auth: SiteAuth, routeAuth: RouteAuth | null, method:
     if (path === BROWSER_CALLBACK_PATH) return CALLBACK
     if (path === BROWSER_LOGOUT_PATH) return LOGOUT
   }
-  if (auth.publicPaths.some((prefix) => isUnder(path, prefix))) return OPEN
+  // An encoded "/" or "\\" may hide a dot segment from us that a backend decoding it first resolves
+  // (/public/..%2fadmin): such a path is never exempt.
+  const mayHideSegments = path.includes('%') && ENCODED_SEPARATOR.test(path)
+  if (!mayHideSegments && auth.publicPaths.some((prefix) => isUnder(path, prefix))) return OPEN
 
-  const proxyApplies = auth.isEnabled && !(routeApplies && routeAuth!.override_proxy_auth) && !auth.excludedPaths.some((prefix) => isUnder(path, prefix))
+  const isExcluded = !mayHideSegments && auth.excludedPaths.some((prefix) => isUnder(path, prefix))
+  const proxyApplies = auth.isEnabled && !(routeApplies && routeAuth!.override_proxy_auth) && !isExcluded
   const scopes = new Set<Scope>()
   const users: ReadonlySet<string>[] = []
   if (proxyApplies) {

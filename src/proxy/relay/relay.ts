@@ -397,6 +397,7 @@ function gateRequestOf(scheme: Scheme, head: RequestHead): GateRequest {
     cookies: head.cookie,
     origin: head.origin,
     accept: head.accept,
+    isPreflight: head.isPreflight,
   }
 }
 

@@ -34,6 +34,8 @@ export interface RequestHead {
   /** The client's X-Request-Id when it is a usable one (its line then goes on); an unusable one is dropped. */
   readonly requestId: string | null
   readonly userAgent: string | null
+  /** It carries Access-Control-Request-Method: with OPTIONS and an Origin, a CORS preflight (Fetch §4.8). */
+  readonly isPreflight: boolean
   /**
    * The field lines that go to the backend unchanged, each ending in CRLF: all but Host, hop-by-hop
    * fields (with those named in Connection, RFC 9110 §7.6.1), identity and forwarding fields, and the
@@ -99,6 +101,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   let origin: string | null = null
   let requestId: string | null = null
   let userAgent: string | null = null
+  let isPreflight = false
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   let kept = ''
@@ -147,6 +150,9 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
         // One usable id goes on as sent; a second, or one that could not be logged or echoed safely, is dropped.
         isDropped = requestId !== null || !REQUEST_ID.test(value)
         if (!isDropped) requestId = value
+      } else if (name === 'access-control-request-method') {
+        isPreflight = true
+        isDropped = false
       } else if (name === 'user-agent') {
         userAgent = valueOf(text, colon, lineEnd)
         isDropped = false
@@ -199,6 +205,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       origin,
       requestId,
       userAgent,
+      isPreflight,
       keptFields: kept,
       priorForwardedFor,
       priorForwarded,
@@ -242,7 +249,7 @@ const SET_BY_PROXY: ReadonlySet<string> = new Set(['host', 'content-length', 'tr
 /** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
 const MAYBE_SPECIAL = (() => {
   const table = new Uint8Array(64)
-  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'user-agent', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
+  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'user-agent', 'access-control-request-method', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
   for (const name of names) table[name.length] = 1
   return table
 })()
