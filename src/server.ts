@@ -2,7 +2,7 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes } from './api/index.ts'
+import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes, metricsRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { composeResourceServer } from './compose-resource-server.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
@@ -16,6 +16,7 @@ import { createMemoryBus, createRedisBus, type EventBus } from './events/index.t
 import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
+import { createMetrics } from './logs/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
 const API_IDLE_TIMEOUT_SEC = 75
@@ -97,6 +98,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(async () => resourceServer.close())
     // /verify answers with the edge's decision; the edge starts after the API listens.
     let forwardAuth: ForwardAuth | null = null
+    // GET /metrics: requests counted from the edge's records, the rest read at each scrape.
+    let runningEdge: Edge | null = null
+    const metrics = createMetrics({
+      sources: {
+        activeConnections: () => runningEdge?.stats().connections ?? null,
+        certificates: async () => (await certificates.list()).map((c) => ({ name: c.cert_name, status: c.status, notAfterMs: c.not_after === null ? null : Date.parse(c.not_after) })),
+        tokenVerifications: () => resourceServer.verifier.stats(),
+      },
+      onReadError: (metric, error) => logger.warn('metrics source failed', { metric, error: String(error) }),
+    })
+    cleanups.push(async () => metrics.close())
     const app = createApiApp({
       config,
       store,
@@ -134,6 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...oauth.routes,
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
+        ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted, verifyToken: (token) => resourceServer.verifier.verify(token, audience), logger }),
       ],
     })
     let api: ReturnType<typeof Bun.serve>
@@ -149,10 +162,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: metrics.sink, node: config.nodeId }, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth
+    runningEdge = edge
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
     return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, edge, stop: stopAll }

@@ -30,3 +30,4 @@ export {
 export { systemConfigRoutes } from './system-config.ts'
 export { verifyRoutes, type VerifyRoutesDeps } from './verify.ts'
 export type { ConfigDeps } from './config-document.ts'
+export { metricsRoutes, type MetricsRoutesDeps } from './metrics.ts'

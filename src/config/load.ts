@@ -43,6 +43,8 @@ export interface Config {
   readonly proxyProtocolTrusted: readonly string[]
   /** FORWARD_AUTH_TRUSTED: callers of /verify whose X-Forwarded-* describe the request to check. */
   readonly forwardAuthTrusted: readonly string[]
+  /** METRICS_TRUSTED: scrapers that may read /metrics without a token. */
+  readonly metricsTrusted: readonly string[]
   readonly dockerHost: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The request log (#12). */
@@ -132,6 +134,7 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
     },
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
     forwardAuthTrusted: p.forwardAuthTrusted as string[],
+    metricsTrusted: p.metricsTrusted as string[],
     dockerHost: p.dockerHost,
     logLevel: p.logLevel as Config['logLevel'],
     requestLog: {

@@ -128,6 +128,7 @@ export const SETTINGS = {
   cimdAllowPrivate: setting({ env: 'OAUTH_CIMD_ALLOW_PRIVATE', fallback: 'false', schema: flag, description: 'let client ID metadata documents be fetched from private and loopback addresses (tests only)' }),
   proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),
   forwardAuthTrusted: setting({ env: 'FORWARD_AUTH_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the proxies whose X-Forwarded-Host/-Proto/-Uri/-Method and X-Original-URI /verify believes (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth); none by default' }),
+  metricsTrusted: setting({ env: 'METRICS_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the scrapers that may read /metrics without a token (Prometheus on the same network); none by default' }),
   dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
   logRetentionSec: setting({ env: 'LOG_RETENTION', fallback: '7d', schema: duration, description: 'how long request records are kept' }),
