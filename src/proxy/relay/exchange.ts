@@ -142,7 +142,8 @@ export class Exchange implements UpstreamListener, Expiring {
   private connect() {
     this.session.pool.connect(this.target.origin, this).then(
       (connection) => (this.isOver ? this.session.pool.discard(connection) : this.send(connection)),
-      (error) => this.fail(502, 'the backend could not be reached', `connect: ${(error as Error)?.message ?? error}`),
+      // Bun's message is only "Failed to connect"; the reason (ECONNREFUSED, EHOSTUNREACH, …) is in its code, which the record's backend_error needs.
+      (error) => this.fail(502, 'the backend could not be reached', `connect: ${[(error as { code?: unknown })?.code, (error as Error)?.message ?? error].filter(Boolean).join(' ')}`),
     )
   }
 
