@@ -1,5 +1,16 @@
 /** @module The request log: records from the data plane, kept off its fast path, stored, queried and counted. */
 export { maskTarget, type BackendErrorKind, type RequestOutcome, type RequestRecord, type RequestSink } from './record.ts'
+export { createRequestLog, type RequestLog, type RequestLogDeps, type RequestLogSettings, type RequestLogTimings, type StatsAnswer, type StatsQuery } from './request-log.ts'
+export { BACKEND_ERROR_KINDS, OUTCOMES, parseAddressFilter, type Condition, type ExactField } from './filter.ts'
+export { parseQueryTerms, QUERY_FIELDS, statusCondition, type TermsResult } from './query-terms.ts'
+export { parseTimeBound, TIME_BOUND_HINT } from './time-range.ts'
+export { decodeCursor, encodeCursor } from './cursor.ts'
+export { viewOf, accessLogLine, type RecordView } from './access-log.ts'
+export { BUCKET_MS, MAX_BUCKETS, percentile, type BucketSize, type TrafficStats } from './stats.ts'
+export { createHyperLogLog, type HyperLogLog } from './hyperloglog.ts'
+export type { SearchPage, SearchQuery } from './search.ts'
+export type { StoredRecord } from './stored-record.ts'
+export type { LogWriterCounters } from './writer.ts'
 export {
   createMetrics,
   DEFAULT_MAX_HOSTS,

@@ -1,0 +1,140 @@
+/**
+ * @module Drains the ring into the store in batches (one appendMany per batch), every flushIntervalMs
+ * or as soon as a batch is full, and writes the access log lines (ACCESS_LOG=stdout) from here, never
+ * from the request's path. A store outage never reaches the data plane: the batch in hand is kept and
+ * retried with backoff while the ring fills, and once the ring is full new records are dropped and
+ * counted.
+ */
+import type { Logger } from '../lib/index.ts'
+import type { Store } from '../store/index.ts'
+import { accessLogLine } from './access-log.ts'
+import type { RecordRing } from './ring.ts'
+import { entryOf } from './stored-record.ts'
+import type { RequestRecord } from './record.ts'
+
+export interface LogWriterOptions {
+  readonly ring: RecordRing
+  readonly store: Store
+  readonly stream: string
+  readonly logger: Logger
+  /** Where access log lines go; absent = no access log. */
+  readonly accessLog?: (text: string) => void
+  readonly flushIntervalMs: number
+  readonly batchSize: number
+}
+
+/** What the log has done since start; read by /metrics and the tests. */
+export interface LogWriterCounters {
+  /** Records waiting in memory (the ring and a batch being retried). */
+  readonly queued: number
+  /** Records the store has accepted. */
+  readonly written: number
+  /** Records refused because the ring was full, or lost at stop while the store was down. */
+  readonly dropped: number
+  /** Batch writes the store refused (each is retried). */
+  readonly writeFailures: number
+}
+
+export interface LogWriter {
+  start(): void
+  /** Writes what is queued now; resolves when that is done (or has failed and is kept for retry). */
+  flush(): Promise<void>
+  /** Called by the sink after a push: starts a flush early when a full batch is waiting. */
+  notePushed(): void
+  counters(): LogWriterCounters
+  /** Stops the timer and writes what is left, once; what the store refuses then is counted as dropped. */
+  stop(): Promise<void>
+}
+
+const MAX_RETRY_DELAY_MS = 5_000
+
+export function createLogWriter(options: LogWriterOptions): LogWriter {
+  const { ring, store, stream, logger, batchSize } = options
+  let pending: RequestRecord[] | null = null
+  let written = 0
+  let lostAtStop = 0
+  let writeFailures = 0
+  let consecutiveFailures = 0
+  let retryAtMs = 0
+  let running: Promise<void> | null = null
+  let isEarlyFlushScheduled = false
+  let timer: ReturnType<typeof setInterval> | null = null
+
+  /** One pass: the retried batch first, then batches from the ring until it is empty or a write fails. */
+  const drain = async (ignoreBackoff: boolean) => {
+    if (!ignoreBackoff && consecutiveFailures > 0 && performance.now() < retryAtMs) return
+    for (;;) {
+      if (!pending) {
+        if (ring.size === 0) return
+        pending = ring.take(batchSize)
+        // The access log is written once per record, when it leaves the ring, whatever the store does.
+        if (options.accessLog) writeAccessLog(options.accessLog, pending, logger)
+      }
+      try {
+        await store.appendMany(stream, pending.map(entryOf))
+      } catch (error) {
+        writeFailures++
+        consecutiveFailures++
+        retryAtMs = performance.now() + Math.min(MAX_RETRY_DELAY_MS, options.flushIntervalMs * 2 ** consecutiveFailures)
+        if (consecutiveFailures === 1) logger.warn('request log: the store refused a batch; keeping it and retrying', { records: pending.length, error: String(error) })
+        return
+      }
+      written += pending.length
+      pending = null
+      if (consecutiveFailures > 0) logger.info('request log: the store takes records again', { failures: consecutiveFailures })
+      consecutiveFailures = 0
+    }
+  }
+
+  const flush = (ignoreBackoff = false): Promise<void> => {
+    // One drain at a time: a second caller waits for the running one, then drains what came since.
+    if (running) return running.then(() => flush(ignoreBackoff))
+    running = drain(ignoreBackoff).finally(() => {
+      running = null
+    })
+    return running
+  }
+
+  return {
+    start() {
+      if (timer) return
+      timer = setInterval(() => void flush(), options.flushIntervalMs)
+      timer.unref?.()
+    },
+    flush: () => flush(true),
+    notePushed() {
+      if (ring.size < batchSize || isEarlyFlushScheduled || consecutiveFailures > 0) return
+      isEarlyFlushScheduled = true
+      setImmediate(() => {
+        isEarlyFlushScheduled = false
+        void flush()
+      })
+    },
+    counters: () => ({
+      queued: ring.size + (pending?.length ?? 0),
+      written,
+      dropped: ring.dropped + lostAtStop,
+      writeFailures,
+    }),
+    async stop() {
+      if (timer) clearInterval(timer)
+      timer = null
+      await flush(true)
+      if (pending || ring.size > 0) {
+        const lost = (pending?.length ?? 0) + ring.size
+        lostAtStop += lost
+        pending = null
+        ring.take(ring.size)
+        logger.warn('request log: records not written at stop (the store did not take them)', { records: lost })
+      }
+    },
+  }
+}
+
+function writeAccessLog(write: (text: string) => void, records: readonly RequestRecord[], logger: Logger): void {
+  try {
+    write(records.map(accessLogLine).join(''))
+  } catch (error) {
+    logger.warn('request log: the access log could not be written', { error: String(error) })
+  }
+}

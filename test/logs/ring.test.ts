@@ -1,0 +1,51 @@
+/** The ring between the data plane and the writer: FIFO, bounded, and a full ring drops (and counts) the new record. */
+import { expect, test } from 'bun:test'
+import { createRecordRing } from '../../src/logs/ring.ts'
+import { makeRecord } from './records.ts'
+
+test('records come out in the order they went in, in takes of any size, across the wrap-around', () => {
+  const ring = createRecordRing(4)
+  const records = Array.from({ length: 10 }, (_, i) => makeRecord({ request_id: `r${i}` }))
+  const out: string[] = []
+  let next = 0
+  for (const take of [3, 1, 2, 4]) {
+    while (ring.size < ring.capacity && next < records.length) expect(ring.push(records[next++]!)).toBe(true)
+    out.push(...ring.take(take).map((r) => r.request_id))
+  }
+  out.push(...ring.take(100).map((r) => r.request_id))
+  expect(out).toEqual(records.map((r) => r.request_id))
+  expect(ring.size).toBe(0)
+  expect(ring.dropped).toBe(0)
+  expect(ring.take(5)).toEqual([])
+})
+
+test('a full ring refuses the new record and counts it; the queued ones are kept', () => {
+  const ring = createRecordRing(3)
+  for (let i = 0; i < 3; i++) expect(ring.push(makeRecord({ request_id: `kept${i}` }))).toBe(true)
+  for (let i = 0; i < 5; i++) expect(ring.push(makeRecord({ request_id: `dropped${i}` }))).toBe(false)
+  expect(ring.dropped).toBe(5)
+  expect(ring.size).toBe(3)
+  expect(ring.take(10).map((r) => r.request_id)).toEqual(['kept0', 'kept1', 'kept2'])
+  expect(ring.push(makeRecord())).toBe(true)
+  expect(ring.dropped).toBe(5)
+})
+
+test('push costs the same whatever the ring holds (no copying or shifting)', () => {
+  const ring = createRecordRing(200_000)
+  const record = makeRecord()
+  const timePushes = (n: number) => {
+    const started = performance.now()
+    for (let i = 0; i < n; i++) ring.push(record)
+    return performance.now() - started
+  }
+  timePushes(10_000)
+  const early = timePushes(50_000)
+  ring.take(10_000)
+  const late = timePushes(50_000)
+  // Generous: an O(n) push (Array.shift, copying) would be hundreds of times slower at 100,000 queued.
+  expect(late).toBeLessThan(Math.max(early * 10, 50))
+})
+
+test('a capacity that is not a positive integer is refused', () => {
+  for (const capacity of [0, -1, 1.5, Number.NaN]) expect(() => createRecordRing(capacity)).toThrow(RangeError)
+})
