@@ -3,9 +3,17 @@
  * A token is for one resource (RFC 8707): the management API, or an auth-enabled proxy, whose own
  * allowlist, scope lists, GitHub organisations and teams and GitHub app then apply (falling back to
  * OAUTH_*_USERS and GITHUB_CLIENT_*); which is which is the resource policy's (compose-auth.ts).
+ *
+ * The activity the authorization server reports (logins, consent, tokens, registrations) goes to the
+ * OAuth activity log with the address and user agent of the request that caused it. Those ride along
+ * in an AsyncLocalStorage this function owns, entered by every route below, so the grant code need
+ * not carry the HTTP request through its signatures; calls from outside a request (the edge's browser
+ * sessions refreshing in-process) have neither.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   authorizeRoutes,
+  clientAddressOf,
   clientAdminRoutes,
   createDeviceGrant,
   deviceRoutes,
@@ -13,6 +21,7 @@ import {
   registerRoutes,
   tokenAdminRoutes,
   tokenRoutes,
+  userAgentOf,
   type RouteSpec,
 } from './api/index.ts'
 import * as v from 'valibot'
@@ -20,6 +29,7 @@ import { createResourcePolicy, type ResourcePolicy } from './compose-auth.ts'
 import type { Config } from './config/index.ts'
 import type { EventBus } from './events/index.ts'
 import { DomainError, type Clock, type Logger } from './lib/index.ts'
+import type { OAuthEventInput } from './logs/index.ts'
 import {
   apiResource,
   createCimdResolver,
@@ -33,6 +43,7 @@ import {
   type ClientRegistry,
   type Grants,
   type KeyRing,
+  type RecordActivity,
 } from './oauth/index.ts'
 import type { Store } from './store/index.ts'
 import { createTargetCache, hostnamesTargeting, type ProxyTargets } from './targets/index.ts'
@@ -58,6 +69,13 @@ export interface OAuthDeps {
   readonly targets: ProxyTargets
   /** The API's own origin, known once it listens. */
   readonly apiOrigin: () => string
+  /** The OAuth activity log (logs/oauth-activity.ts). */
+  readonly activity: { record(event: OAuthEventInput): void }
+}
+
+interface Requester {
+  readonly ip: string | null
+  readonly userAgent: string | null
 }
 
 export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
@@ -69,10 +87,20 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     apiOrigin: deps.apiOrigin,
     apiProxyHostnames: hostnamesTargeting(proxies, deps.apiOrigin),
   })
+  const requests = new AsyncLocalStorage<Requester>()
+  const recordActivity: RecordActivity = (activity) => {
+    const requester = requests.getStore()
+    deps.activity.record({ ...activity, ip: requester?.ip ?? null, user_agent: requester?.userAgent ?? null })
+  }
+  /** Every route runs with its request's address and user agent at hand for recordActivity. */
+  const withRequester = (route: RouteSpec): RouteSpec => ({
+    ...route,
+    handler: (c, input) => requests.run({ ip: clientAddressOf(c), userAgent: userAgentOf(c) }, () => route.handler(c, input)),
+  })
   const github = createGitHubClient({ webUrl: config.github.url, apiUrl: config.github.apiUrl, logger })
   const resources = createResourcePolicy({ apiResource: audience, proxies, apiOrigin: deps.apiOrigin, config, targets: deps.targets, github })
 
-  const registry = createClientRegistry(store, clock)
+  const registry = createClientRegistry(store, clock, { recordActivity })
   const cimd = createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger })
   const clients = createClientFinder(registry, cimd, resources.proxyDirectory)
   const grants = createGrants({
@@ -82,6 +110,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     logger,
     accessTokenLifetimeSec: config.oauth.accessTokenLifetimeSec,
     refreshTokenLifetimeSec: config.oauth.refreshTokenLifetimeSec,
+    recordActivity,
     // Every node's token verifier evicts the revoked token from its cache (auth/verifier.ts).
     onAccessTokenRevoked: (jti) => deps.bus.publish({ type: 'token_revoked', jti }),
     // RFC 6749 §6: a refresh re-checks access (GitHub memberships too, with the token kept for it);
@@ -103,6 +132,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     githubAppFor: resources.githubAppFor,
     githubScopeFor: resources.githubScopeFor,
     accessFor: resources.accessFor,
+    recordActivity,
   })
 
   return {
@@ -147,11 +177,12 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
         clock,
         logger,
         callbackPath: '/callback',
+        recordActivity,
       }),
       ...deviceRoutes({ devices, registry: clients, resolveIssuer, logger, resolveResource: resources.resolve }),
       ...tokenRoutes({ grants, registry: clients, resolveIssuer, logger, deviceGrant: createDeviceGrant({ devices, logger }) }),
       ...tokenAdminRoutes(grants),
       ...clientAdminRoutes(registry, grants),
-    ],
+    ].map(withRequester),
   }
 }

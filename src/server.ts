@@ -13,9 +13,11 @@ import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, 
 import { createExternalServices, type ExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
-import { createLogger, describeBindError, StartupError, systemClock, type Clock, type Logger } from './lib/index.ts'
+import { createLogger, describeBindError, StartupError, systemClock, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
+import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, oauthEventRoutes } from './api/index.ts'
+import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
 import { createMetrics } from './logs/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
@@ -31,6 +33,8 @@ export interface RunningServer {
   readonly services: ExternalServices
   readonly edge: Edge
   readonly certificates: CertificateManager
+  /** Header captures (POST /logs/capture): what the data plane feeds through captureFor and capture. */
+  readonly captures: CaptureService
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
 }
@@ -58,9 +62,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const keyRing = createKeyRing(store, clock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
     await keyRing.ensureActive()
 
-    const bus = config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger }) : createMemoryBus(logger)
+    const bus = config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger: logger.child('events') }) : createMemoryBus(logger.child('events'))
     await bus.start()
     cleanups.push(() => bus.stop())
+    // PUT /logs/level on any node changes the level on every node.
+    bus.subscribe((event) => (event.type === 'log_level_changed' ? applyLogLevelChange(logger.levels, event.component, event.level) : undefined))
+    const logsLogger = logger.child('logs')
+    const retentionMs = config.requestLog.retentionSec * 1000
+    const oauthActivity = createOAuthActivityLog({ store, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs, maxEvents: config.requestLog.maxRecords })
+    oauthActivity.start()
+    cleanups.push(() => oauthActivity.stop())
+    const captures = createCaptureService({ store, bus, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs })
+    await captures.start()
+    cleanups.push(() => captures.stop())
 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
@@ -70,7 +84,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       store,
       bus,
       clock,
-      logger,
+      logger: logger.child('certs'),
       challenges,
       nodeId: config.nodeId,
       config: {
@@ -92,9 +106,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let apiRouteTable: RouteTable | undefined
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
-    const oauth = composeOAuthServer({ config, store, bus, clock, logger, keyRing, targets, apiOrigin: () => apiUrl })
+    const oauth = composeOAuthServer({ config, store, bus, clock, logger: logger.child('oauth'), keyRing, targets, apiOrigin: () => apiUrl, activity: oauthActivity })
     // One verifier per node for the API and every proxy, browser sign-in, and the edge's auth gate.
-    const resourceServer = composeResourceServer({ config, store, bus, clock, logger, keyRing, grants: oauth.grants, isOurIssuer: oauth.isOurIssuer })
+    const resourceServer = composeResourceServer({ config, store, bus, clock, logger: logger.child('auth'), keyRing, grants: oauth.grants, isOurIssuer: oauth.isOurIssuer })
     cleanups.push(async () => resourceServer.close())
     // /verify answers with the edge's decision; the edge starts after the API listens.
     let forwardAuth: ForwardAuth | null = null
@@ -113,7 +127,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       config,
       store,
       clock,
-      logger,
+      logger: logger.child('api'),
       keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => resourceServer.verifier.verify(token, audience),
@@ -144,6 +158,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
         ...routeRoutes(routes),
         ...oauth.routes,
+        ...oauthEventRoutes({ activity: oauthActivity, clock }),
+        ...logLevelRoutes({ levels: logger.levels, nodeId: config.nodeId, announce: (component, level) => bus.publish({ type: 'log_level_changed', component, level }) }),
+        ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
         ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted, verifyToken: (token) => resourceServer.verifier.verify(token, audience), logger }),
@@ -169,7 +186,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     runningEdge = edge
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, edge, stop: stopAll }
+    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error

@@ -3,6 +3,7 @@
  * whenever it crosses a process boundary. Names are the original system's stream event names.
  */
 import * as v from 'valibot'
+import { LOG_LEVELS } from '../lib/index.ts'
 
 export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('proxy_created'), hostname: v.string() }),
@@ -23,6 +24,10 @@ export const EventSchema = v.variant('type', [
   v.object({ type: v.literal('token_revoked'), jti: v.string() }),
   /** A browser session (redirect mode) ended: every node drops it from its cache. The SHA-256 hex of the session id only, never the id. */
   v.object({ type: v.literal('session_ended'), sessionHash: v.string() }),
+  /** A log level was changed at run time (PUT/DELETE /logs/level): every node applies it. component null: the default; level null: back to the default. */
+  v.object({ type: v.literal('log_level_changed'), component: v.nullable(v.string()), level: v.nullable(v.picklist(LOG_LEVELS)) }),
+  /** A header capture started or ended (POST/DELETE /logs/capture): every node reads it from the store. */
+  v.object({ type: v.literal('capture_changed'), id: v.string() }),
 ])
 
 export type AppEvent = v.InferOutput<typeof EventSchema>

@@ -25,3 +25,10 @@ export {
   type TokenVerificationCounts,
 } from './metrics.ts'
 export { EXPOSITION_CONTENT_TYPE, escapeLabelValue } from './metrics-exposition.ts'
+export { createOAuthActivityLog, type OAuthActivityLog, type OAuthActivityLogOptions } from './oauth-activity.ts'
+export { OAUTH_EVENT_GRANTS, OAUTH_EVENT_TYPES, type OAuthEvent, type OAuthEventInput, type OAuthEventType } from './oauth-event.ts'
+export { InvalidCursorError, MAX_PAGE_LIMIT, type OAuthEventFilter, type OAuthEventOrder, type OAuthEventPage, type OAuthEventPageRequest } from './oauth-query.ts'
+export { summarizeSessions, type OAuthSessionSummary } from './oauth-sessions.ts'
+export { CaptureConflictError, createCaptureService, type CapturedExchange, type CaptureService, type CaptureServiceOptions, type CaptureTap } from './capture.ts'
+export { CAPTURE_LIMITS, type CaptureRequest, type CaptureView, type ExchangeDetail } from './capture-model.ts'
+export { MASK, maskHeaders, maskUrlValue, type CapturedHeaders, type HeaderList } from './capture-mask.ts'

@@ -13,6 +13,7 @@ export {
 export { isScope, parseScopeClaim, SCOPES, scopesSatisfy, type Scope } from './tokens/scopes.ts'
 export { createKeyRing, SIGNING_ALG, type ActiveKey, type KeyRing, type KeyRingOptions, type SigningKeyInfo } from './tokens/signing-keys.ts'
 export { apiResource } from './tokens/resources.ts'
+export { ignoreActivity, OAUTH_ACTIVITY_TYPES, type OAuthActivity, type OAuthActivityGrant, type OAuthActivityType, type RecordActivity } from './activity.ts'
 export {
   cacheLifetimeMs,
   CIMD_MAX_BYTES,

@@ -55,6 +55,8 @@ export const COLLECTIONS = {
   routes: 'routes/',
   /** routes: which route holds one (path, regex flag, priority, scope, proxies) combination, keyed by its SHA-256 hex. */
   routeClaims: 'route-claims/',
+  /** logs: a header capture (POST /logs/capture), keyed by its random id: host, limits, start and end. */
+  logCaptures: 'logs/captures/',
 } as const
 
 export const keys = {
@@ -86,4 +88,8 @@ export const keys = {
 /** Log streams (the append-only, time-indexed collection). */
 export const STREAMS = {
   requests: 'requests',
+  /** OAuth activity (logs/oauth-activity.ts): logins, consent, tokens, registrations; never a secret. */
+  oauth: 'oauth',
+  /** Header captures (logs/capture.ts): one entry per captured exchange, tagged with its capture id. */
+  captures: 'captures',
 } as const

@@ -33,26 +33,31 @@ export async function finishLogin(
   // A state issued on another host is another issuer's login (RFC 9207's mix-up, at our own edge).
   if (!pending || pending.issuer !== issuer) return BAD_STATE
 
-  const fail = (error: AuthorizationErrorCode, description: string, detail: Record<string, unknown> = {}) => {
-    deps.logger.info('authorization refused', { clientId: pending.clientId, resource: pending.resource, error, ...detail })
+  const record = deps.recordActivity ?? (() => {})
+  const where = { client_id: pending.clientId, resource: pending.resource, grant: 'authorization_code' } as const
+  /** `reason` is the activity log's: which step refused, in our words (the client hears only `error`). */
+  const fail = (error: AuthorizationErrorCode, description: string, reason: string, detail: { username?: string; sub?: string; denial?: string } = {}) => {
+    deps.logger.info('authorization refused', { clientId: pending.clientId, resource: pending.resource, error, reason, ...detail })
+    record({ type: 'login_refused', ...where, ...(detail.username === undefined ? {} : { user: detail.username }), ...(detail.sub === undefined ? {} : { user_id: detail.sub }), reason })
     return errorRedirect(pending, error, description)
   }
 
-  if (!callback.ok) return fail(...LOGIN_ERRORS[callback.reason], { reason: callback.reason })
+  if (!callback.ok) return fail(...LOGIN_ERRORS[callback.reason], `github_${callback.reason}`)
   const app = await deps.githubAppFor(pending.resource)
-  if (!app) return fail('server_error', 'no GitHub OAuth app is configured for this resource')
+  if (!app) return fail('server_error', 'no GitHub OAuth app is configured for this resource', 'no_github_app')
   const exchanged = await deps.github.exchangeCode({ app, code: callback.code, redirectUri: `${issuer}${deps.callbackPath}` })
-  if (!exchanged.ok) return fail(...LOGIN_ERRORS[exchanged.reason], { reason: exchanged.reason })
+  if (!exchanged.ok) return fail(...LOGIN_ERRORS[exchanged.reason], `github_${exchanged.reason}`)
   const found = await deps.github.fetchUser(exchanged.accessToken)
-  if (!found.ok) return fail('temporarily_unavailable', 'the GitHub account could not be read; try again', { reason: found.reason })
+  if (!found.ok) return fail('temporarily_unavailable', 'the GitHub account could not be read; try again', `github_user_${found.reason}`)
   const { user } = found
+  const who = { username: user.username, sub: user.sub }
 
   const access = await deps.accessFor(user, pending.resource, exchanged.accessToken)
-  if (access.denial === 'github_unavailable') return fail('temporarily_unavailable', 'GitHub could not confirm the organisation or team membership; try again', { username: user.username })
+  if (access.denial === 'github_unavailable') return fail('temporarily_unavailable', 'GitHub could not confirm the organisation or team membership; try again', 'github_unavailable', who)
   // The same answer whichever list refused: the user lists, or no membership in a listed organisation or team.
-  if (!access.allowed) return fail('access_denied', `the GitHub user ${user.username} is not allowed to use this resource`, { username: user.username, ...(access.denial ? { denial: access.denial } : {}) })
+  if (!access.allowed) return fail('access_denied', `the GitHub user ${user.username} is not allowed to use this resource`, access.denial ?? 'user_not_allowed', { ...who, ...(access.denial ? { denial: access.denial } : {}) })
   const scopes = pending.scopes === null ? access.scopes : pending.scopes.filter((scope) => access.scopes.includes(scope))
-  if (scopes.length === 0) return fail('access_denied', `the GitHub user ${user.username} holds none of the requested scopes`, { username: user.username })
+  if (scopes.length === 0) return fail('access_denied', `the GitHub user ${user.username} holds none of the requested scopes`, 'no_requested_scope_held', who)
 
   const code = await deps.grants.issueAuthorizationCode({
     issuer: pending.issuer,
@@ -66,5 +71,6 @@ export async function finishLogin(
     ...(access.checkedMembership ? { upstreamToken: exchanged.accessToken } : {}),
   })
   deps.logger.info('authorization granted', { clientId: pending.clientId, resource: pending.resource, username: user.username, scopes: scopes.join(' ') })
+  record({ type: 'login', ...where, user: user.username, user_id: user.sub, scopes })
   return { kind: 'redirect', location: clientRedirect(pending.redirectUri, pending.issuer, pending.state, { code }) }
 }

@@ -78,10 +78,13 @@ export function createAuthorizationFlow(deps: AuthorizeDeps): AuthorizationFlow 
       if (!pending || pending.issuer !== issuer) {
         return page(403, 'Consent not accepted', 'This consent form has expired, was already used, or was not issued to this browser. Go back to the application and start again.')
       }
+      const consent = { client_id: pending.clientId, resource: pending.resource, ...(pending.scopes === null ? {} : { scopes: pending.scopes }) }
       if (decision === 'deny') {
         deps.logger.info('authorization denied at consent', { clientId: pending.clientId, resource: pending.resource })
+        deps.recordActivity?.({ type: 'consent_denied', ...consent })
         return errorRedirect(pending, 'access_denied', 'the user denied the request')
       }
+      deps.recordActivity?.({ type: 'consent_granted', ...consent })
       await sessions.rememberConsent(pending)
       return goToGitHub(pending)
     },

@@ -5,6 +5,7 @@
 import * as v from 'valibot'
 import type { Clock, Logger } from '../../lib/index.ts'
 import type { Store } from '../../store/index.ts'
+import type { RecordActivity } from '../activity.ts'
 import type { ClientRules, OAuthClient } from '../clients/index.ts'
 import type { GitHubApp, GitHubClient } from '../github/index.ts'
 import type { Grants } from '../grants/index.ts'
@@ -42,6 +43,8 @@ export interface AuthorizeDeps {
   readonly callbackPath: string
   /** How long a consent decision is remembered per browser, client and resource (default 30 days). */
   readonly consentTtlSec?: number
+  /** The OAuth activity log: logins, their refusals, consent. Absent: none. */
+  readonly recordActivity?: RecordActivity
 }
 
 /**

@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import type { Clock } from '../../lib/index.ts'
 import { randomToken, secretsEqual, sha256Hex } from '../../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../../store/index.ts'
+import { ignoreActivity, type RecordActivity } from '../activity.ts'
 import {
   CLIENT_ID_SYNTAX,
   ClientMetadataSchema,
@@ -80,7 +81,13 @@ export interface ClientRegistry {
   importClient(client: PortableClient): Promise<OAuthClient>
 }
 
-export function createClientRegistry(store: Store, clock: Clock): ClientRegistry {
+export interface ClientRegistryOptions {
+  /** The OAuth activity log: registrations (RFC 7591), updates and deletions (RFC 7592). */
+  readonly recordActivity?: RecordActivity
+}
+
+export function createClientRegistry(store: Store, clock: Clock, options: ClientRegistryOptions = {}): ClientRegistry {
+  const recordActivity = options.recordActivity ?? ignoreActivity
   const clients = createCollection(store, COLLECTIONS.oauthClients, StoredClientSchema)
   const nowSec = () => Math.floor(clock.nowMs() / 1000)
   const load = async (clientId: string) => (CLIENT_ID_SYNTAX.test(clientId) ? await clients.get(clientId) : null)
@@ -114,6 +121,7 @@ export function createClientRegistry(store: Store, clock: Clock): ClientRegistry
           updated_at: now,
         }
         if ((await clients.put(stored.client_id, stored, { ifAbsent: true })) !== null) {
+          recordActivity({ type: 'client_registered', client_id: stored.client_id })
           return { client: toClientView(stored), registrationAccessToken, ...(secret === undefined ? {} : { clientSecret: secret }) }
         }
       }
@@ -165,13 +173,18 @@ export function createClientRegistry(store: Store, clock: Clock): ClientRegistry
           updated_at: nowSec(),
         }
         if ((await clients.put(clientId, next, { ifVersion: current.version })) !== null) {
+          recordActivity({ type: 'client_updated', client_id: clientId, ...(secret === undefined ? {} : { reason: 'secret_issued' }) })
           return { client: toClientView(next), ...(secret === undefined ? {} : { clientSecret: secret }) }
         }
       }
       throw new Error(`client ${clientId} is being changed concurrently; retry`)
     },
 
-    delete: async (clientId) => CLIENT_ID_SYNTAX.test(clientId) && (await clients.del(clientId)),
+    async delete(clientId) {
+      const deleted = CLIENT_ID_SYNTAX.test(clientId) && (await clients.del(clientId))
+      if (deleted) recordActivity({ type: 'client_deleted', client_id: clientId })
+      return deleted
+    },
 
     async list() {
       return (await clients.list()).map(({ value }) => toClientView(value))

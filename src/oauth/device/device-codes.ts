@@ -8,6 +8,7 @@
 import type { Clock, Logger } from '../../lib/index.ts'
 import { randomToken, sha256Hex } from '../../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../../store/index.ts'
+import type { RecordActivity } from '../activity.ts'
 import type { GitHubApp, GitHubClient } from '../github/index.ts'
 import type { Grants } from '../grants/index.ts'
 import type { Access } from '../policy.ts'
@@ -37,6 +38,8 @@ export interface DeviceAuthorizationsDeps {
   /** The GitHub scopes to ask for (read:org only where memberships are checked); absent: DEFAULT_GITHUB_SCOPE. */
   readonly githubScopeFor?: (resource: string) => Promise<string>
   readonly grants: Pick<Grants, 'issueTokens'>
+  /** The OAuth activity log: the device login and its refusals. Absent: none. */
+  readonly recordActivity?: RecordActivity
 }
 
 export interface DeviceAuthorizations {
@@ -59,6 +62,11 @@ export function deviceScopes(requested: string | undefined, registered: string |
 
 export function createDeviceAuthorizations(deps: DeviceAuthorizationsDeps): DeviceAuthorizations {
   const { clock, logger, github } = deps
+  const recordActivity = deps.recordActivity ?? (() => {})
+  const recordLogin = (device: StoredDeviceCode, user: OAuthUser, scopes: readonly Scope[]) =>
+    recordActivity({ type: 'login', grant: 'device_code', client_id: device.clientId, resource: device.resource, user: user.username, user_id: user.sub, scopes })
+  const refusedLogin = (device: StoredDeviceCode, reason: string, user?: OAuthUser) =>
+    recordActivity({ type: 'login_refused', grant: 'device_code', client_id: device.clientId, resource: device.resource, ...(user ? { user: user.username, user_id: user.sub } : {}), reason })
   const records = createCollection(deps.store, COLLECTIONS.oauthDeviceCodes, DeviceCodeSchema)
   const fail = (error: Extract<DevicePollResult, { ok: false }>['error'], reason: string, intervalSec?: number): DevicePollResult =>
     intervalSec === undefined ? { ok: false, error, reason } : { ok: false, error, reason, intervalSec }
@@ -73,15 +81,24 @@ export function createDeviceAuthorizations(deps: DeviceAuthorizationsDeps): Devi
     // Spent before anything else: of two polls that both saw "approved", one gets the tokens.
     if (!(await records.del(id, { ifVersion: version }))) return fail('invalid_grant', 'device_code_spent')
     const found = await github.fetchUser(accessToken)
-    if (!found.ok) return fail('invalid_grant', `github_user_lookup_failed: ${found.reason}`)
+    if (!found.ok) {
+      refusedLogin(record, `github_user_${found.reason}`)
+      return fail('invalid_grant', `github_user_lookup_failed: ${found.reason}`)
+    }
     const access = await deps.accessFor(found.user, record.resource, accessToken)
-    if (access.denial === 'github_unavailable') return fail('invalid_grant', 'github_membership_lookup_failed')
+    if (access.denial === 'github_unavailable') {
+      refusedLogin(record, 'github_unavailable', found.user)
+      return fail('invalid_grant', 'github_membership_lookup_failed')
+    }
     // Requested ∩ held, exactly as every refresh rechecks it, so the first refresh does not narrow the grant.
     const scopes = access.allowed ? record.scopes.filter((scope) => access.scopes.includes(scope)) : []
     if (scopes.length === 0) {
       logger.info('device grant refused by policy', { clientId: record.clientId, username: found.user.username, resource: record.resource, allowed: access.allowed, ...(access.denial ? { denial: access.denial } : {}) })
+      refusedLogin(record, access.allowed ? 'no_requested_scope_held' : (access.denial ?? 'user_not_allowed'), found.user)
       return fail('access_denied', access.allowed ? 'no_requested_scope_held' : 'user_not_allowed')
     }
+    // Before the tokens: the log reads login, then token_issued.
+    recordLogin(record, found.user, scopes)
     const tokens = await deps.grants.issueTokens({
       issuer: record.issuer,
       resource: record.resource,
@@ -162,6 +179,7 @@ export function createDeviceAuthorizations(deps: DeviceAuthorizationsDeps): Devi
         case 'expired':
           return fail('expired_token', 'github_expired')
         case 'denied':
+          refusedLogin(record, 'github_denied')
           await records.del(id)
           return fail('access_denied', 'github_denied')
         case 'error':

@@ -5,6 +5,7 @@
  * presented again revokes every token its first redemption produced (RFC 6749 §10.5).
  */
 import { randomToken, sha256Hex } from '../../lib/index.ts'
+import { grantActivity } from './activity.ts'
 import type { GrantsContext } from './context.ts'
 import { newFamilyId, revokeFamily, startFamily, toGrant } from './families.ts'
 import type { AuthorizationGrant, CodeGrant, GrantFailure, GrantFailureReason, TokenResult } from './model.ts'
@@ -96,10 +97,15 @@ export async function redeemAuthorizationCode(ctx: GrantsContext, input: RedeemI
 
 /** The authorization_code grant end to end: redeem, then start the code's token family. */
 export async function exchangeAuthorizationCode(ctx: GrantsContext, input: RedeemInput): Promise<ExchangeResult> {
+  const refused = (failure: GrantFailure): GrantFailure => {
+    ctx.recordActivity({ type: 'token_refused', grant: 'authorization_code', client_id: input.clientId, reason: failure.reason })
+    return failure
+  }
   const redeemed = await redeemAuthorizationCode(ctx, input)
-  if (!redeemed.ok) return redeemed
+  if (!redeemed.ok) return refused(redeemed)
   const tokens = await startFamily(ctx, redeemed.grant, redeemed.familyId)
   // A replay got in between the take and this point and revoked the family: nothing may be issued.
-  if (!tokens) return fail('invalid_grant', 'code_replayed')
+  if (!tokens) return refused(fail('invalid_grant', 'code_replayed'))
+  ctx.recordActivity({ type: 'token_issued', grant: 'authorization_code', ...grantActivity(redeemed.grant) })
   return { ok: true, grant: redeemed.grant, tokens }
 }

@@ -1,6 +1,7 @@
 /** @module What every grant operation shares: the store, the clock, the key ring, lifetimes, the policy recheck. */
 import type * as v from 'valibot'
 import type { Clock, Logger } from '../../lib/index.ts'
+import type { RecordActivity } from '../activity.ts'
 import { COLLECTIONS, createCollection, type Collection, type Store } from '../../store/index.ts'
 import type { KeyRing } from '../tokens/signing-keys.ts'
 import { CodeSchema, CodeTraceSchema, FamilySchema, type Family, type Recheck } from './model.ts'
@@ -19,6 +20,8 @@ export interface GrantsContext {
   readonly codeTraceMarginMs: number
   /** Told each jti put on the denylist, after the store has it (the composition root announces it to every node). */
   readonly onAccessTokenRevoked?: (jti: string) => Promise<void>
+  /** The OAuth activity log: tokens issued, refreshed, refused and revoked, refresh-token reuse. */
+  readonly recordActivity: RecordActivity
   readonly codes: Collection<v.InferOutput<typeof CodeSchema>>
   readonly codeTraces: Collection<v.InferOutput<typeof CodeTraceSchema>>
   readonly families: Collection<Family>

@@ -8,6 +8,7 @@
 import { randomToken, sha256Hex } from '../../lib/index.ts'
 import { keys } from '../../store/index.ts'
 import { issueAccessToken } from '../tokens/access-token.ts'
+import { grantActivity } from './activity.ts'
 import { MAX_CAS_ATTEMPTS, type GrantsContext } from './context.ts'
 import type { ActiveFamily, AuthorizationGrant, FamilySummary, StoredGrant, TokenResult } from './model.ts'
 import { sealUpstreamToken } from './seals.ts'
@@ -141,6 +142,7 @@ export async function revokeFamily(ctx: GrantsContext, familyId: string, why: st
     for (const { jti, expSec } of found.value.accessTokens) await denylistAccessToken(ctx, jti, expSec)
     if ((await ctx.families.put(familyId, tombstone, { ifVersion: found.version, ttlMs })) !== null) {
       ctx.logger.info('token family revoked', { familyId, clientId: found.value.grant.clientId, username: found.value.grant.user.username, why })
+      ctx.recordActivity({ type: 'token_revoked', ...grantActivity(found.value.grant), reason: why })
       return true
     }
   }

@@ -5,8 +5,10 @@
  */
 import type { Clock, Logger } from '../../lib/index.ts'
 import type { Store } from '../../store/index.ts'
+import { ignoreActivity, type RecordActivity } from '../activity.ts'
 import type { KeyRing } from '../tokens/signing-keys.ts'
 import { exchangeAuthorizationCode, issueAuthorizationCode, redeemAuthorizationCode, type ExchangeResult, type RedeemInput, type RedeemResult } from './authorization-codes.ts'
+import { grantActivity } from './activity.ts'
 import { createGrantsContext } from './context.ts'
 import { isAccessTokenRevoked, listFamilies, newFamilyId, revokeFamily, startFamily } from './families.ts'
 import type { AuthorizationGrant, CodeGrant, FamilySummary, IntrospectionResponse, Recheck, RevokeOutcome, TokenResult } from './model.ts'
@@ -37,6 +39,8 @@ export interface GrantsOptions {
   readonly codeLifetimeSec?: number
   /** Told each access token's jti once it is on the denylist. */
   readonly onAccessTokenRevoked?: (jti: string) => Promise<void>
+  /** The OAuth activity log (tokens issued, refreshed, refused, revoked; reuse detected); absent: none. */
+  readonly recordActivity?: RecordActivity
 }
 
 export interface Grants {
@@ -79,6 +83,7 @@ export function createGrants(options: GrantsOptions): Grants {
     codeLifetimeMs: (options.codeLifetimeSec ?? DEFAULT_CODE_LIFETIME_SEC) * 1000,
     codeTraceMarginMs: CODE_TRACE_MARGIN_SEC * 1000,
     ...(options.onAccessTokenRevoked ? { onAccessTokenRevoked: options.onAccessTokenRevoked } : {}),
+    recordActivity: options.recordActivity ?? ignoreActivity,
   })
   return {
     issueAuthorizationCode: (grant) => issueAuthorizationCode(ctx, grant),
@@ -88,6 +93,7 @@ export function createGrants(options: GrantsOptions): Grants {
       const tokens = await startFamily(ctx, grant, newFamilyId())
       // A fresh 128-bit family id cannot already exist.
       if (!tokens) throw new Error('new token family collided with an existing one')
+      ctx.recordActivity({ type: 'token_issued', grant: 'device_code', ...grantActivity(grant) })
       return tokens
     },
     refresh: (input) => refreshTokens(ctx, input),

@@ -11,6 +11,7 @@
 import * as v from 'valibot'
 import { secretsEqual } from '../../lib/index.ts'
 import { isScope, type Scope } from '../tokens/scopes.ts'
+import { grantActivity } from './activity.ts'
 import { MAX_CAS_ATTEMPTS, type GrantsContext } from './context.ts'
 import { findRefreshToken, indexRefreshToken, liveAccessTokens, mintPair, refreshLifetimeMs, revokeFamily } from './families.ts'
 import type { ActiveFamily, GrantFailure, GrantFailureReason, TokenResult } from './model.ts'
@@ -43,6 +44,14 @@ function requestedScopes(scope: string | undefined, granted: readonly Scope[]): 
 }
 
 export async function refreshTokens(ctx: GrantsContext, input: RefreshInput): Promise<RefreshResult> {
+  const result = await refreshOnce(ctx, input)
+  if (!result.ok && result.reason !== 'token_reused') {
+    ctx.recordActivity({ type: 'token_refused', grant: 'refresh_token', client_id: input.clientId, reason: result.reason })
+  }
+  return result
+}
+
+async function refreshOnce(ctx: GrantsContext, input: RefreshInput): Promise<RefreshResult> {
   const found = await findRefreshToken(ctx, input.refreshToken)
   if (!found) return fail('invalid_grant', 'unknown_token')
   const { familyId, tokenHash } = found
@@ -65,6 +74,7 @@ export async function refreshTokens(ctx: GrantsContext, input: RefreshInput): Pr
       const rotated = await rotate(ctx, family, input.refreshToken, requested)
       if (rotated === 'withdrawn') return fail('invalid_grant', 'access_withdrawn')
       if ((await ctx.families.put(familyId, rotated.family, { ifVersion: doc.version, ttlMs: refreshLifetimeMs(ctx) })) !== null) {
+        ctx.recordActivity({ type: 'token_refreshed', grant: 'refresh_token', ...grantActivity(rotated.family.grant), scopes: tokenScopes(rotated.tokens) })
         return { ok: true, tokens: rotated.tokens }
       }
       continue // Someone else rotated (or revoked) first: look again.
@@ -74,17 +84,22 @@ export async function refreshTokens(ctx: GrantsContext, input: RefreshInput): Pr
       const successor = v.safeParse(SuccessorSchema, await openSuccessor(input.refreshToken, familyId, family.previous.successor))
       if (successor.success) {
         const { accessExpSec, ...pair } = successor.output
+        // A racing twin of a refresh that just rotated: it gets the same new pair.
+        ctx.recordActivity({ type: 'token_refreshed', grant: 'refresh_token', ...grantActivity(family.grant), scopes: tokenScopes(pair), reason: 'within_grace' })
         return { ok: true, tokens: { ...pair, token_type: 'Bearer', expires_in: Math.max(0, accessExpSec - Math.floor(nowMs / 1000)) } }
       }
     }
 
     // RFC 9700 §4.14.2: a refresh token that was already rotated away is being reused; one of the two
     // holders is an attacker, and we cannot tell which, so the whole family ends.
+    ctx.recordActivity({ type: 'refresh_reuse_detected', grant: 'refresh_token', ...grantActivity(family.grant), reason: 'token_reused' })
     await revokeFamily(ctx, familyId, 'refresh token reused')
     return fail('invalid_grant', 'token_reused')
   }
   throw new Error(`token family ${familyId} is being changed concurrently; retry`)
 }
+
+const tokenScopes = (tokens: Pick<TokenResult, 'scope'>) => tokens.scope.split(' ').filter((scope) => scope !== '')
 
 interface Rotation {
   readonly family: ActiveFamily

@@ -27,6 +27,8 @@ export async function revokeToken(ctx: GrantsContext, token: string, clientId: s
     if (read.claims.clientId !== clientId) return 'other_client'
     await denylistAccessToken(ctx, read.claims.jti, read.claims.exp)
     ctx.logger.info('access token revoked', { clientId, jti: read.claims.jti })
+    const { claims } = read
+    ctx.recordActivity({ type: 'token_revoked', user: claims.username, user_id: claims.sub, client_id: clientId, resource: claims.aud, scopes: [...claims.scopes], reason: 'access token revoked by its client (RFC 7009)' })
     return 'revoked'
   }
   const found = await findRefreshToken(ctx, token)
