@@ -163,7 +163,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
-        ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted, verifyToken: (token) => resourceServer.verifier.verify(token, audience), logger }),
+        ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted }),
       ],
     })
     let api: ReturnType<typeof Bun.serve>

@@ -27,6 +27,11 @@ export interface RouteSpec<
   readonly scope: RouteScope
   /** A 'public' route that checks a credential of its own (RFC 7592's registration access token), for the OpenAPI document. */
   readonly ownCredential?: 'registrationAccessToken'
+  /**
+   * Callers this route admits without a token (by their connection's address: METRICS_TRUSTED); the
+   * others need the scope as usual. The handler then has no principal, so it must not read one.
+   */
+  readonly admitsWithoutToken?: (c: Context) => boolean
   readonly tag: string
   readonly summary: string
   /** Validated before the query and the body; a failure is a 400 `path parameter <name>: …`. */
@@ -54,7 +59,7 @@ export interface MountDeps {
 export function mountRoutes(app: Hono, routes: readonly RouteSpec[], deps: MountDeps): void {
   for (const route of routes) {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
-      if (route.scope !== 'public') c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger))
+      if (route.scope !== 'public' && !route.admitsWithoutToken?.(c)) c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger))
       const params = route.params ? validate(route.params, c.req.param(), 'path parameter') : undefined
       const query = route.query ? validate(route.query, c.req.query(), 'query parameter') : undefined
       const body = route.body ? validate(route.body, await readJson(c), 'field') : undefined

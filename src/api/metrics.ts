@@ -4,10 +4,8 @@
  * from an address in METRICS_TRUSTED (Prometheus inside the same network, which holds no token).
  * The address is the connection's own: forwarded headers never make a caller trusted.
  */
-import type { Context } from 'hono'
 import { EXPOSITION_CONTENT_TYPE, type Metrics } from '../logs/index.ts'
-import { parseCidr, type Cidr, type Logger } from '../lib/index.ts'
-import { authenticate, type VerifyApiToken } from './auth.ts'
+import { parseCidr, type Cidr } from '../lib/index.ts'
 import { isCallerIn } from './caller-address.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 
@@ -15,29 +13,19 @@ export interface MetricsRoutesDeps {
   readonly metrics: Pick<Metrics, 'render'>
   /** METRICS_TRUSTED: scrapers admitted by address, without a token. */
   readonly trustedScrapers: readonly string[]
-  /** The API's token check (the route authenticates itself: a trusted address needs no token). */
-  readonly verifyToken: VerifyApiToken
-  readonly logger: Logger
 }
 
 export function metricsRoutes(deps: MetricsRoutesDeps): RouteSpec[] {
   const trusted = deps.trustedScrapers.map(parseCidr).filter((cidr): cidr is Cidr => cidr !== null)
-
-  const handler = async (c: Context) => {
-    // RFC 6750 §3: from anywhere else, the same 401/403 challenges as every `user` route.
-    if (!isCallerIn(c, trusted)) await authenticate(c, 'user', deps.verifyToken, deps.logger)
-    const exposition = await deps.metrics.render()
-    return c.body(exposition, 200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' })
-  }
-
   return [
     defineRoute({
       method: 'get',
       path: '/metrics',
-      // Checked by the handler: a `user` token, or a caller in METRICS_TRUSTED.
-      scope: 'public',
+      // RFC 6750 §3: outside METRICS_TRUSTED, the same 401/403 challenges as every `user` route.
+      scope: 'user',
+      admitsWithoutToken: (c) => isCallerIn(c, trusted),
       tag: 'system',
-      summary: "This node's metrics, Prometheus text format 0.0.4: needs a token with the user scope, or a caller in METRICS_TRUSTED",
+      summary: "This node's metrics, Prometheus text format 0.0.4; a caller in METRICS_TRUSTED needs no token",
       responses: {
         200: {
           description:
@@ -45,10 +33,11 @@ export function metricsRoutes(deps: MetricsRoutesDeps): RouteSpec[] {
             'ohp_certificate_expiry_timestamp_seconds, ohp_certificate_status, ohp_token_verifications_total, ohp_token_refusals_total, ' +
             'ohp_log_records_dropped_total, ohp_process_resident_memory_bytes, ohp_event_loop_lag_seconds',
         },
-        401: { description: 'no token, or a bad one, from a caller outside METRICS_TRUSTED' },
-        403: { description: 'the token lacks the user scope' },
       },
-      handler,
+      async handler(c) {
+        const exposition = await deps.metrics.render()
+        return c.body(exposition, 200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' })
+      },
     }),
   ]
 }

@@ -6,11 +6,9 @@
  * never has it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { metricsRoutes, type VerifyApiToken } from '../../src/api/index.ts'
+import { metricsRoutes } from '../../src/api/index.ts'
 import { ConfigError, loadConfig } from '../../src/config/index.ts'
-import { createLogger } from '../../src/lib/index.ts'
 import { createMetrics, EXPOSITION_CONTENT_TYPE, type Metrics } from '../../src/logs/index.ts'
-import { apiResource, verifyAccessToken } from '../../src/oauth/index.ts'
 import { bearer, createTestApi } from '../support/api.ts'
 import { parseExposition, sumOf } from '../logs/metrics-text.ts'
 
@@ -24,13 +22,7 @@ interface Scraped {
 /** The API with /metrics, served by Bun.serve on 127.0.0.1 as server.ts does (so the app sees the peer). */
 async function serveWith(trustedScrapers: string): Promise<Scraped> {
   const metrics = createMetrics({ eventLoopSampleIntervalMs: 0, sources: { activeConnections: () => 3 } })
-  // createTestApi builds the key ring the token check needs: bound once both exist.
-  let verify: VerifyApiToken = async () => ({ ok: false, reason: 'malformed' })
-  const api = await createTestApi({
-    env: { METRICS_TRUSTED: trustedScrapers },
-    extraRoutes: metricsRoutes({ metrics, trustedScrapers: loadConfig({ METRICS_TRUSTED: trustedScrapers }).metricsTrusted, verifyToken: (token) => verify(token), logger: createLogger('silent') }),
-  })
-  verify = (token) => verifyAccessToken(api.keyRing, api.clock, token, { issuers: [api.config.publicUrl], audience: apiResource(api.config) })
+  const api = await createTestApi({ extraRoutes: metricsRoutes({ metrics, trustedScrapers: loadConfig({ METRICS_TRUSTED: trustedScrapers }).metricsTrusted }) })
   const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: api.app.fetch })
   return { api, server, metrics, url: `http://127.0.0.1:${server.port}/metrics` }
 }
