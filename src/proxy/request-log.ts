@@ -91,7 +91,7 @@ export function backendOriginOf(url: URL): string {
 
 /** What a connect or socket error says about the backend (for the log and the metrics). */
 export function backendErrorOf(detail: string): BackendErrorKind {
-  if (/timeout|timed out/i.test(detail)) return 'timeout'
+  if (/timeout|timed out|ETIMEDOUT/i.test(detail)) return 'timeout'
   if (/ECONNREFUSED|refused/i.test(detail)) return 'refused'
   if (/ECONNRESET|reset|closed/i.test(detail)) return 'reset'
   if (/malformed|protocol|switched/i.test(detail)) return 'protocol'
