@@ -16,9 +16,10 @@ import { createMemoryBus, createRedisBus, type EventBus } from './events/index.t
 import { createLogger, describeBindError, StartupError, systemClock, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { openStore, type Store } from './store/index.ts'
-import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, oauthEventRoutes } from './api/index.ts'
+import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes } from './api/index.ts'
 import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
 import { createMetrics } from './logs/index.ts'
+import { createRequestLog, type RequestLog } from './logs/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
 const API_IDLE_TIMEOUT_SEC = 75
@@ -35,6 +36,8 @@ export interface RunningServer {
   readonly certificates: CertificateManager
   /** Header captures (POST /logs/capture): what the data plane feeds through captureFor and capture. */
   readonly captures: CaptureService
+  /** The request log (#12): the records of every request through the edge, and their queries. */
+  readonly requestLog: RequestLog
   /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
   stop(): Promise<void>
 }
@@ -72,6 +75,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const oauthActivity = createOAuthActivityLog({ store, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs, maxEvents: config.requestLog.maxRecords })
     oauthActivity.start()
     cleanups.push(() => oauthActivity.stop())
+    // One record per request from the edge goes into this ring; a writer batches them into the store.
+    const requestLog = createRequestLog({
+      store,
+      clock,
+      logger: logsLogger,
+      settings: { retentionMs, maxRecords: config.requestLog.maxRecords, ringSize: config.requestLog.ringSize, accessLog: config.requestLog.accessLog },
+    })
+    requestLog.start()
+    // Stopped after the edge (cleanups run in reverse), so the last requests' records are written.
+    cleanups.push(() => requestLog.stop())
     const captures = createCaptureService({ store, bus, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs })
     await captures.start()
     cleanups.push(() => captures.stop())
@@ -119,6 +132,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         activeConnections: () => runningEdge?.stats().connections ?? null,
         certificates: async () => (await certificates.list()).map((c) => ({ name: c.cert_name, status: c.status, notAfterMs: c.not_after === null ? null : Date.parse(c.not_after) })),
         tokenVerifications: () => resourceServer.verifier.stats(),
+        droppedLogRecords: () => requestLog.counters().dropped,
       },
       onReadError: (metric, error) => logger.warn('metrics source failed', { metric, error: String(error) }),
     })
@@ -159,6 +173,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...routeRoutes(routes),
         ...oauth.routes,
         ...oauthEventRoutes({ activity: oauthActivity, clock }),
+        ...logRoutes(requestLog, { clock, retentionMs }),
         ...logLevelRoutes({ levels: logger.levels, nodeId: config.nodeId, announce: (component, level) => bus.publish({ type: 'log_level_changed', component, level }) }),
         ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
@@ -179,14 +194,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: metrics.sink, node: config.nodeId }, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) }, node: config.nodeId }, apiFetch: (request) => app.fetch(request), logger },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth
     runningEdge = edge
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, edge, stop: stopAll }
+    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, requestLog, edge, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error

@@ -195,7 +195,7 @@ describe('answers', () => {
   test('stats: the numbers of the window and its buckets', async () => {
     const body = (await json('/logs/stats?bucket=hour', user)) as unknown as Record<string, unknown>
     expect(body).toMatchObject({ requests: 4, errors: 1, error_rate: 0.25, status: { '200': 2, '404': 1, '502': 1 }, unique_visitors: 4, complete: true, bucket: 'hour' })
-    expect((body.top_hosts as { value: string }[])[0]).toEqual({ value: 'app.example.com', requests: 2 })
+    expect((body.top_hosts as { value: string; requests: number }[])[0]).toEqual({ value: 'app.example.com', requests: 2 })
     expect(body.top_clients).toEqual([{ value: 'inspector', requests: 1 }])
     expect((body.buckets as unknown[]).length).toBe(25)
     const narrowed = (await json('/logs/stats?host=api.example.com', user)) as unknown as Record<string, unknown>
