@@ -14,7 +14,9 @@ import {
   InvalidCursorError,
   MAX_PAGE_LIMIT,
   OAUTH_EVENT_TYPES,
+  parseTimeBound,
   summarizeSessions,
+  TIME_BOUND_HINT,
   type OAuthActivityLog,
   type OAuthEvent,
   type OAuthEventFilter,
@@ -51,14 +53,9 @@ const limitSchema = (fallback: number) =>
 const hoursSchema = (max: number) =>
   v.optional(v.pipe(v.string(), v.regex(digits, `expected whole hours from 1 to ${max}`), v.transform(Number), v.minValue(1, `expected whole hours from 1 to ${max}`), v.maxValue(max, `expected whole hours from 1 to ${max}`)))
 
-/** ISO 8601 date-time or epoch milliseconds. */
-const instantSchema = v.optional(
-  v.pipe(
-    v.string(),
-    v.transform((text) => (/^\d{1,16}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN)),
-    v.check((ms) => Number.isFinite(ms), 'expected an ISO 8601 date-time (2026-12-01T10:00:00Z) or epoch milliseconds'),
-  ),
-)
+/** The request log's time bounds (ISO 8601, or a time ago such as 15m, 2h, 7d), or an event's time_ms; resolved against now in the handler. */
+const instantSchema = v.optional(v.pipe(v.string(), v.check((text) => /^\d{1,16}$/.test(text) || parseTimeBound(text, 0) !== null, `${TIME_BOUND_HINT}, or epoch milliseconds`)))
+const instantMs = (text: string, nowMs: number) => (/^\d{1,16}$/.test(text) ? Number(text) : parseTimeBound(text, nowMs)!)
 
 const typesSchema = v.optional(
   v.pipe(
@@ -166,8 +163,11 @@ export function oauthEventRoutes(deps: OAuthEventRoutesDeps): RouteSpec[] {
       responses: { 200: { description: 'one page; next_cursor continues it (stable while new events arrive)', schema: PageSchema }, ...ADMIN_ERRORS },
       async handler(c, { query }) {
         if (query.hours !== undefined && query.from !== undefined) throw new ApiError(400, 'invalid_request', 'query parameter hours: give either hours or from, not both')
-        const fromMs = query.from ?? (query.hours === undefined ? undefined : clock.nowMs() - query.hours * HOUR_MS)
-        if (fromMs !== undefined && query.to !== undefined && fromMs > query.to) throw new ApiError(400, 'invalid_request', 'query parameter to: must not be before from')
+        const nowMs = clock.nowMs()
+        const fromMs = query.from !== undefined ? instantMs(query.from, nowMs) : query.hours === undefined ? undefined : nowMs - query.hours * HOUR_MS
+        const toMs = query.to === undefined ? undefined : instantMs(query.to, nowMs)
+        // Without from or hours, the whole retained log: OAuth events are few, unlike request records.
+        if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw new ApiError(400, 'invalid_request', 'query parameter from: must not be later than to')
         const filter: OAuthEventFilter = {
           ...(query.user === undefined ? {} : { user: query.user }),
           ...(query.client_id === undefined ? {} : { clientId: query.client_id }),
@@ -175,7 +175,7 @@ export function oauthEventRoutes(deps: OAuthEventRoutesDeps): RouteSpec[] {
           ...(query.type === undefined ? {} : { types: query.type as OAuthEventType[] }),
           ...(query.proxy === undefined ? {} : { resourceHost: query.proxy }),
           ...(fromMs === undefined ? {} : { fromMs }),
-          ...(query.to === undefined ? {} : { toMs: query.to }),
+          ...(toMs === undefined ? {} : { toMs }),
         }
         return c.json(await page(c, filter, query.limit, query.order, query.cursor))
       },

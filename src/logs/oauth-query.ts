@@ -7,7 +7,8 @@
  */
 import * as v from 'valibot'
 import { normalizeClientAddress } from '../lib/index.ts'
-import type { LogPosition, Store } from '../store/index.ts'
+import type { Store } from '../store/index.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
 import { StoredOAuthEventSchema, toOAuthEvent, type OAuthEvent, type OAuthEventType } from './oauth-event.ts'
 
 export interface OAuthEventFilter {
@@ -42,7 +43,7 @@ export interface OAuthEventPage {
   readonly nextCursor: string | null
 }
 
-/** A cursor that is not one of ours, or one from a listing in the other order. */
+/** A cursor that is not one of ours. */
 export class InvalidCursorError extends Error {
   constructor(detail: string) {
     super(detail)
@@ -53,18 +54,6 @@ export class InvalidCursorError extends Error {
 export const MAX_PAGE_LIMIT = 1000
 const DEFAULT_SCAN_BUDGET = 20_000
 const CHUNK = 500
-
-/** `n1764245000000.42` (order, time, id), base64url: opaque to clients, checked on the way back. */
-export function encodeCursor(order: OAuthEventOrder, position: LogPosition): string {
-  return Buffer.from(`${order[0]}${position.timeMs}.${position.id}`).toString('base64url')
-}
-
-export function decodeCursor(cursor: string, order: OAuthEventOrder): LogPosition {
-  const match = /^([no])(-?\d{1,16})\.(\d{1,15})$/.exec(/^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '')
-  if (!match) throw new InvalidCursorError('not a cursor of this listing')
-  if (match[1] !== order[0]) throw new InvalidCursorError(`a cursor of the ${order === 'newest' ? 'oldest' : 'newest'}-first listing`)
-  return { timeMs: Number(match[2]), id: match[3]! }
-}
 
 /** The matcher for a filter, built once per query. */
 export function matcherFor(filter: OAuthEventFilter): (event: OAuthEvent) => boolean {
@@ -86,7 +75,9 @@ export async function queryOAuthEvents(store: Store, stream: string, filter: OAu
   const limit = Math.max(1, Math.min(MAX_PAGE_LIMIT, Math.floor(page.limit)))
   const budget = page.scanBudget ?? DEFAULT_SCAN_BUDGET
   const matches = matcherFor(filter)
-  let position = page.cursor === undefined ? undefined : decodeCursor(page.cursor, order)
+  // The request log's cursors (a position in the stream): the next page starts strictly past it, in either order.
+  let position = page.cursor === undefined ? undefined : (decodeCursor(page.cursor) ?? undefined)
+  if (page.cursor !== undefined && position === undefined) throw new InvalidCursorError('not a cursor from this API')
   const events: OAuthEvent[] = []
   let scanned = 0
   for (;;) {
@@ -106,11 +97,11 @@ export async function queryOAuthEvents(store: Store, stream: string, filter: OAu
       const event = toOAuthEvent(entry.id, entry.timeMs, stored.output)
       if (!matches(event)) continue
       events.push(event)
-      if (events.length === limit) return { events, nextCursor: encodeCursor(order, position) }
+      if (events.length === limit) return { events, nextCursor: encodeCursor(position) }
     }
     if (chunk.length < CHUNK) return { events, nextCursor: null }
     // The budget is spent: what was found so far, and where to go on.
-    if (scanned >= budget) return { events, nextCursor: encodeCursor(order, position!) }
+    if (scanned >= budget) return { events, nextCursor: encodeCursor(position!) }
   }
 }
 

@@ -147,12 +147,9 @@ for (const [name, makeStore] of adapters) {
       expect(pages).toEqual([['needle'], [], ['needle']])
     })
 
-    test('a cursor not of this listing is refused', async () => {
+    test('a cursor not of this API is refused', async () => {
       const { log } = setup(makeStore)
       log.record(event())
-      log.record(event())
-      const page = await log.query({}, { limit: 1 })
-      await expect(log.query({}, { limit: 1, order: 'oldest', cursor: page.nextCursor! })).rejects.toBeInstanceOf(InvalidCursorError)
       for (const cursor of ['', 'not a cursor', Buffer.from('x1.2').toString('base64url'), 'A'.repeat(100)]) {
         await expect(log.query({}, { limit: 1, cursor })).rejects.toBeInstanceOf(InvalidCursorError)
       }
