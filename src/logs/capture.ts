@@ -37,6 +37,9 @@ export interface CaptureService extends CaptureTap {
   /** Ends a capture early; null when unknown. */
   end(id: string): Promise<CaptureView | null>
   list(): Promise<CaptureView[]>
+  /** Drops captured exchanges older than the retention period (their captures are gone by then); returns how many went. */
+  enforceRetention(): Promise<number>
+  /** Picks up running captures, listens for new ones, and runs retention now and then. */
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -72,6 +75,7 @@ const ID_SYNTAX = /^[A-Za-z0-9_-]{22}$/
 const LATE_MS = 60_000
 /** A read scans at most this many stream entries (other captures' included). */
 const READ_SCAN_BUDGET = 50_000
+const RETENTION_INTERVAL_MS = 600_000
 
 export function createCaptureService(options: CaptureServiceOptions): CaptureService {
   const { store, bus, clock, logger } = options
@@ -81,6 +85,7 @@ export function createCaptureService(options: CaptureServiceOptions): CaptureSer
   const running = new Map<string, Running[]>()
   let unsubscribe: (() => void) | null = null
   let sweep: ReturnType<typeof setInterval> | null = null
+  let retention: ReturnType<typeof setInterval> | null = null
 
   const isLive = (capture: StoredCapture, nowMs: number) => capture.stopped_at_ms === null && nowMs < capture.expires_at_ms
 
@@ -235,6 +240,9 @@ export function createCaptureService(options: CaptureServiceOptions): CaptureSer
       return (await captures.list()).map(({ value }) => captureView(value, nowMs)).sort((a, b) => (a.started_at < b.started_at ? 1 : -1))
     },
 
+    // A capture document lives its duration plus the retention; its exchanges as long, counted from its end.
+    enforceRetention: () => store.trim(STREAMS.captures, clock.nowMs() - options.retentionMs - CAPTURE_LIMITS.maxDurationSec * 1000),
+
     async start() {
       unsubscribe = bus.subscribe((event) => (event.type === 'capture_changed' ? reload(event.id) : undefined))
       const nowMs = clock.nowMs()
@@ -242,13 +250,17 @@ export function createCaptureService(options: CaptureServiceOptions): CaptureSer
       // Expired captures leave the map even on a host that gets no more requests.
       sweep = setInterval(dropExpired, 5_000)
       sweep.unref?.()
+      retention = setInterval(() => void service.enforceRetention().catch((error) => logger.warn('capture retention failed; will retry', { error: String(error) })), RETENTION_INTERVAL_MS)
+      retention.unref?.()
     },
 
     async stop() {
       unsubscribe?.()
       unsubscribe = null
       if (sweep !== null) clearInterval(sweep)
+      if (retention !== null) clearInterval(retention)
       sweep = null
+      retention = null
       running.clear()
       await writes.flush()
     },

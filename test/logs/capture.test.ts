@@ -126,6 +126,19 @@ describe('one node', () => {
     expect(await service.read('../etc/passwd')).toBeNull()
   })
 
+  test('retention drops exchanges once their capture is past LOG_RETENTION; the capture itself expires with the store TTL', async () => {
+    const { service, clock } = await single()
+    const capture = await service.begin({ ...request, durationSec: 60 })
+    service.capture('app.test', [], 200, [])
+    await service.read(capture.id)
+    clock.advanceMs(86_400_000)
+    expect(await service.enforceRetention()).toBe(0)
+    // A capture may run 15 minutes: exchanges go once the longest capture that could hold them is past retention.
+    clock.advanceMs(900_001)
+    expect(await service.enforceRetention()).toBe(1)
+    expect(await service.read(capture.id)).toBeNull()
+  })
+
   test('a capture started before this node started is picked up at start', async () => {
     const { store, service, clock } = await single()
     const capture = await service.begin(request)
