@@ -189,12 +189,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
     }
     cleanups.push(() => api.stop())
+    // Live tails never end by themselves; the API's stop waits for its requests, so they end first.
+    cleanups.push(async () => requestLog.endFollows())
     apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) }, node: config.nodeId }, apiFetch: (request) => app.fetch(request), logger },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) }, node: config.nodeId }, apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth

@@ -1,7 +1,8 @@
 /**
  * @module GET /logs/follow: the live tail as Server-Sent Events (HTML Living Standard §9.2). Each
  * record is one `request` event whose id is its stream id; a comment every 15 s keeps proxies and
- * idle timeouts from closing a quiet stream. The subscription ends when the client goes away.
+ * idle timeouts from closing a quiet stream. The subscription ends when the client goes away, and the
+ * stream ends when the server stops.
  */
 import type { Context } from 'hono'
 import { viewOf, type Condition, type RequestLog, type StoredRecord } from '../logs/index.ts'
@@ -31,8 +32,7 @@ export async function followResponse(c: Context, log: RequestLog, conditions: re
     }
     controller.enqueue(encoder.encode(text))
   }
-  // Subscribing first: a store outage is a 503 answer, not a stream that breaks at once.
-  const unsubscribe = await log.follow(conditions, (stored) => send(eventOf(stored)))
+  let unsubscribe = () => {}
   const close = () => {
     if (isClosed) return
     isClosed = true
@@ -44,6 +44,9 @@ export async function followResponse(c: Context, log: RequestLog, conditions: re
       // already closed by the runtime
     }
   }
+  // Subscribing first: a store outage is a 503 answer, not a stream that breaks at once. The log ends
+  // the stream itself when the server stops (endFollows), which would otherwise wait for the client.
+  unsubscribe = await log.follow(conditions, (stored) => send(eventOf(stored)), close)
   const signal = c.req.raw.signal
   signal.addEventListener('abort', close, { once: true })
 
@@ -51,6 +54,7 @@ export async function followResponse(c: Context, log: RequestLog, conditions: re
     {
       start(streamController) {
         controller = streamController
+        if (isClosed) return streamController.close()
         streamController.enqueue(encoder.encode(': following\n\n'))
         for (const text of early.splice(0)) send(text)
         keepAlive = setInterval(() => send(': keep-alive\n\n'), KEEP_ALIVE_MS)

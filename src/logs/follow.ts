@@ -21,9 +21,10 @@ export interface FollowHub {
    * Delivers every record appended after this call that matches; resolves once the starting point is
    * fixed (records written before it are not delivered). Returns the unsubscribe function.
    */
-  subscribe(conditions: readonly Condition[], deliver: (stored: StoredRecord) => void): Promise<() => void>
+  subscribe(conditions: readonly Condition[], deliver: (stored: StoredRecord) => void, end?: () => void): Promise<() => void>
   readonly followers: number
-  stop(): void
+  /** Ends every follow (each follower's `end` is called) and stops polling; later subscribers start afresh. */
+  endAll(): void
 }
 
 /** Entries read per store call; a poll keeps reading until it catches up. */
@@ -32,6 +33,7 @@ const TAIL_BATCH = 1_000
 interface Follower {
   readonly filter: CompiledFilter
   readonly deliver: (stored: StoredRecord) => void
+  readonly end?: () => void
 }
 
 export function createFollowHub(options: FollowHubOptions): FollowHub {
@@ -91,8 +93,8 @@ export function createFollowHub(options: FollowHubOptions): FollowHub {
   }
 
   return {
-    async subscribe(conditions, deliverTo) {
-      const follower: Follower = { filter: compileFilter(conditions), deliver: deliverTo }
+    async subscribe(conditions, deliverTo, end) {
+      const follower: Follower = { filter: compileFilter(conditions), deliver: deliverTo, end }
       if (!starting) {
         starting = start()
         starting.catch(() => {
@@ -109,9 +111,11 @@ export function createFollowHub(options: FollowHubOptions): FollowHub {
     get followers() {
       return followers.size
     },
-    stop() {
+    endAll() {
+      const ending = [...followers]
       followers.clear()
       stopPolling()
+      for (const follower of ending) follower.end?.()
     },
   }
 }

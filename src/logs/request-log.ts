@@ -71,8 +71,10 @@ export interface RequestLog {
   /** Every record with this request id (a client may reuse its own ids), newest first; empty when none. */
   byId(requestId: string, window: { fromMs: number; toMs: number }): Promise<{ records: StoredRecord[]; complete: boolean }>
   stats(query: StatsQuery): Promise<StatsAnswer>
-  /** See FollowHub.subscribe. */
-  follow(conditions: readonly Condition[], deliver: (stored: StoredRecord) => void): Promise<() => void>
+  /** See FollowHub.subscribe; `end` is called if the log ends the follow itself (endFollows, stop). */
+  follow(conditions: readonly Condition[], deliver: (stored: StoredRecord) => void, end?: () => void): Promise<() => void>
+  /** Ends every live tail, so a server can stop without waiting for followers that never leave. */
+  endFollows(): void
   /** Live tails open on this node. */
   followers(): number
   /** The log's own counters: queued, written, dropped, write failures. */
@@ -151,7 +153,8 @@ export function createRequestLog(deps: RequestLogDeps): RequestLog {
       })
       return { ...accumulator.result(), scanned: outcome.scanned, complete: !outcome.isBudgetSpent }
     },
-    follow: (conditions, deliver) => hub.subscribe(conditions, deliver),
+    follow: (conditions, deliver, end) => hub.subscribe(conditions, deliver, end),
+    endFollows: () => hub.endAll(),
     followers: () => hub.followers,
     counters: () => writer.counters(),
     flush: () => writer.flush(),
@@ -162,7 +165,7 @@ export function createRequestLog(deps: RequestLogDeps): RequestLog {
       retention.start()
     },
     async stop() {
-      hub.stop()
+      hub.endAll()
       retention.stop()
       await writer.stop()
     },

@@ -245,4 +245,15 @@ describe('GET /logs/follow', () => {
     await reader.cancel().catch(() => {})
     await waitFor(() => log.followers() === 0, { timeoutMs: 2_000, what: 'the follower gone' })
   })
+
+  test('the log ends every live tail when asked (server stop), so the stop of the API does not wait for followers', async () => {
+    const response = await get('/logs/follow')
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain(': following')
+    expect(log.followers()).toBe(1)
+    log.endFollows()
+    const ended = await Promise.race([reader.read().then((chunk) => chunk.done), Bun.sleep(2_000).then(() => 'still open')])
+    expect(ended).toBe(true)
+    expect(log.followers()).toBe(0)
+  })
 })
