@@ -150,7 +150,7 @@ describe('a whole server', () => {
   test("its modules log as components; raising one's level at run time shows its info lines, DELETE hides them again", async () => {
     const table = (await (await api('GET', '/logs/level')).json()) as { default: string; components: { name: string }[] }
     expect(table.default).toBe('warn')
-    expect(table.components.map((component) => component.name)).toEqual(expect.arrayContaining(['api', 'auth', 'certs', 'events', 'logs', 'oauth']))
+    expect(table.components.map((component) => component.name)).toEqual(expect.arrayContaining(['api', 'auth', 'certs', 'edge', 'events', 'logs', 'oauth']))
 
     expect(await failClientAuthentication()).toEqual([])
     expect((await api('PUT', '/logs/level', { component: 'oauth', level: 'info' })).status).toBe(200)
