@@ -8,18 +8,12 @@
 import type { Context } from 'hono'
 import { isIP } from 'node:net'
 import { normalizeClientAddress } from '../lib/index.ts'
-
-interface PeerSource {
-  requestIP?: (request: Request) => { address: string } | null
-}
+import { callerAddress } from './caller-address.ts'
 
 /** The client's address, or null when neither source knows it. */
 export function clientAddressOf(c: Context): string | null {
-  const server = c.env as PeerSource | undefined
-  if (typeof server?.requestIP === 'function') {
-    const peer = server.requestIP(c.req.raw)
-    return peer ? normalizeClientAddress(peer.address) : null
-  }
+  // Over a socket: the peer, as for METRICS_TRUSTED (caller-address.ts), whatever headers say.
+  if ((c.env as { requestIP?: unknown } | undefined)?.requestIP !== undefined) return callerAddress(c)
   // No socket: the edge's in-process fetch, which always sets X-Real-IP to the real client.
   const forwarded = c.req.header('x-real-ip')?.trim()
   return forwarded !== undefined && isIP(forwarded) !== 0 ? normalizeClientAddress(forwarded) : null
