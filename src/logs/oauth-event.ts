@@ -73,7 +73,6 @@ export interface OAuthEvent extends StoredOAuthEvent {
 /** Control characters out, then cut to `max`: a user agent is the one free-text field a client controls. */
 function bounded(value: string | null | undefined, max: number): string | null {
   if (value === undefined || value === null) return null
-  // eslint-disable-next-line no-control-regex
   const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ')
   return clean.length > max ? clean.slice(0, max) : clean
 }
