@@ -1,7 +1,8 @@
 /**
  * @module Every query reads the stream the same bounded way: newest first through a time window, in
  * chunks, at most `budget` entries per request. A query cannot take the server down by asking for a
- * month of traffic; it reports how far it got, and a cursor continues from there.
+ * month of traffic; it reports how far it got, and a cursor continues from there. Between chunks the
+ * scan yields to the event loop, so requests keep flowing while an operator queries.
  */
 import type { LogEntry, LogPosition, Store } from '../store/index.ts'
 import { positionOf } from './stored-record.ts'
@@ -42,5 +43,8 @@ export async function scanNewestFirst(store: Store, stream: string, window: Scan
       if (!visit(entry)) return { scanned, last, isWindowDone: index === chunk.length - 1 && chunk.length < size, isBudgetSpent: false }
     }
     if (chunk.length < size) return { scanned, last, isWindowDone: true, isBudgetSpent: false }
+    // The embedded store answers synchronously: without this the whole scan would hold the thread the
+    // data plane runs on. Between chunks, pending I/O (requests) goes first.
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }

@@ -79,11 +79,19 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     for (const entry of entries) q.appendLog.run(stream, entry.timeMs, entry.data)
   })
 
-  const trimToCountTx = db.transaction((stream: string, keep: number): number => {
-    // The newest entry that has to go: the (keep + 1)-th newest.
-    const boundary = q.nthNewestLog.get(stream, keep) as { time_ms: number; id: number } | null
-    return boundary ? q.trimLogThrough.run(stream, boundary.time_ms, boundary.id).changes : 0
-  })
+  /**
+   * Deletes in chunks of TRIM_CHUNK rows, yielding to the event loop between them: SQLite calls block
+   * the thread the data plane runs on, and retention may have millions of rows to remove.
+   */
+  const inChunks = async (deleteChunk: () => number): Promise<number> => {
+    let total = 0
+    for (;;) {
+      const removed = guard(deleteChunk)
+      total += removed
+      if (removed < TRIM_CHUNK) return total
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
 
   const sweep = () => q.sweepExpired.run(now())
   const sweepTimer = setInterval(() => guard(sweep), options.sweepIntervalMs ?? 60_000)
@@ -124,8 +132,12 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
         return rows.map(toLogEntry)
       })
     },
-    trim: async (stream, beforeMs) => guard(() => q.trimLog.run(stream, beforeMs).changes),
-    trimToCount: async (stream, keep) => guard(() => trimToCountTx.immediate(stream, Math.max(0, Math.floor(keep)))),
+    trim: (stream, beforeMs) => inChunks(() => q.trimLogChunk.run(stream, beforeMs, TRIM_CHUNK).changes),
+    trimToCount: async (stream, keep) => {
+      // The newest entry that has to go is the (keep + 1)-th newest; everything up to it goes.
+      const boundary = guard(() => q.nthNewestLog.get(stream, Math.max(0, Math.floor(keep))) as { time_ms: number; id: number } | null)
+      return boundary ? inChunks(() => q.trimLogThroughChunk.run(stream, boundary.time_ms, boundary.id, TRIM_CHUNK).changes) : 0
+    },
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)
@@ -137,6 +149,9 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
 }
 
 type LogRow = { id: number; time_ms: number; data: string }
+
+/** Rows removed per statement by trim and trimToCount (about 10 ms of work each). */
+const TRIM_CHUNK = 5_000
 
 const toLogEntry = (row: LogRow): LogEntry => ({ id: String(row.id), timeMs: row.time_ms, data: row.data })
 
@@ -179,9 +194,9 @@ function prepareStatements(db: Database) {
     // "+stream" keeps SQLite off the (stream, time_ms) index: these walk the rowid, which is append order.
     tailAfter: s('SELECT id, time_ms, data FROM log WHERE id > ?2 AND +stream = ?1 ORDER BY id ASC LIMIT ?3'),
     tailLast: s('SELECT id, time_ms, data FROM log WHERE +stream = ?1 ORDER BY id DESC LIMIT ?2'),
-    trimLog: s('DELETE FROM log WHERE stream = ? AND time_ms < ?'),
+    trimLogChunk: s('DELETE FROM log WHERE id IN (SELECT id FROM log WHERE stream = ?1 AND time_ms < ?2 LIMIT ?3)'),
     nthNewestLog: s('SELECT time_ms, id FROM log WHERE stream = ?1 ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?2'),
-    trimLogThrough: s('DELETE FROM log WHERE stream = ?1 AND time_ms <= ?2 AND (time_ms < ?2 OR id <= ?3)'),
+    trimLogThroughChunk: s('DELETE FROM log WHERE id IN (SELECT id FROM log WHERE stream = ?1 AND time_ms <= ?2 AND (time_ms < ?2 OR id <= ?3) LIMIT ?4)'),
   }
 }
 

@@ -538,11 +538,11 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
     test('retention removes more entries than one chunk in a single call', async () => {
       const stream = prefix('log-many') + 's'
-      await a.appendMany(stream, Array.from({ length: 2_500 }, (_, i) => ({ timeMs: i, data: `e${i}` })))
-      expect(await b.trim(stream, 1_200)).toBe(1_200)
-      expect(await b.trimToCount(stream, 100)).toBe(1_200)
+      await a.appendMany(stream, Array.from({ length: 24_000 }, (_, i) => ({ timeMs: i, data: `e${i}` })))
+      expect(await b.trim(stream, 11_000)).toBe(11_000)
+      expect(await b.trimToCount(stream, 100)).toBe(12_900)
       const left = await a.query(stream, { order: 'oldest', limit: 1_000 })
-      expect(left.map((e) => e.data)).toEqual(Array.from({ length: 100 }, (_, i) => `e${2_400 + i}`))
+      expect(left.map((e) => e.data)).toEqual(Array.from({ length: 100 }, (_, i) => `e${23_900 + i}`))
     })
 
     // ---- typed collections --------------------------------------------------------------------
