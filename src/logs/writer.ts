@@ -83,6 +83,8 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       pending = null
       if (consecutiveFailures > 0) logger.info('request log: the store takes records again', { failures: consecutiveFailures })
       consecutiveFailures = 0
+      // The embedded store writes synchronously: requests get the thread between batches.
+      if (ring.size > 0) await new Promise((resolve) => setImmediate(resolve))
     }
   }
 
