@@ -127,6 +127,15 @@ for (const [name, open] of pairs) {
       expect(nodeB.followers()).toBe(0)
     })
 
+    test('what node A served, node B finds by request id and by search (one shared log)', async () => {
+      const record = makeRecord({ request_id: `shared-${randomToken(6)}`, time: Date.now(), node: 'node-a', user: 'carol' })
+      nodeA.sink.record(record)
+      await nodeA.flush()
+      const window = { fromMs: Date.now() - 60_000, toMs: Date.now() + 60_000 }
+      expect((await nodeB.byId(record.request_id, window)).records.map((s) => s.record)).toEqual([record])
+      expect((await nodeB.search({ conditions: [{ kind: 'equals', field: 'user', value: 'carol' }], ...window, limit: 10 })).records.map((s) => s.record.request_id)).toEqual([record.request_id])
+    })
+
     test('after unsubscribing nothing more is delivered', async () => {
       const got: string[] = []
       const stop = await nodeB.follow([], (stored) => got.push(stored.record.request_id))
