@@ -11,7 +11,8 @@ import { createMemoryBus } from '../src/events/index.ts'
 import { createLogger, systemClock } from '../src/lib/index.ts'
 import { createKeyRing, issueAccessToken, verifyAccessToken } from '../src/oauth/index.ts'
 import { keys, openStore } from '../src/store/index.ts'
-import { statusThroughTls, waitFor } from './net.ts'
+import { waitFor } from './net.ts'
+import { runWrkReport } from './wrk.ts'
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
 
 export interface AuthServer {
@@ -36,10 +37,16 @@ export async function startAuthServer(dir: string, hostname: string, backendUrl:
   const proc = Bun.spawn([process.execPath, MAIN, 'token', 'issue', '--user', 'bench', '--scope', 'user', '--ttl', '1d', '--resource', `https://${hostname}:${setup.httpsPort}`], { env: setup.env, stdout: 'pipe', stderr: 'pipe' })
   const [token, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`token issue --resource exited ${code}: ${stderr}`)
-  const authorization = `Bearer ${token.trim()}`
-  // Without the token the proxy must refuse, or the row would measure nothing: a control.
-  await waitFor(async () => (await statusThroughTls(setup.httpsPort, hostname)) === 401, { what: 'the protected proxy refusing a request without a token' })
-  return { server, httpsPort: setup.httpsPort, authorization }
+  // Without the token the proxy must refuse, or the row would measure nothing: a control, through wrk
+  // itself (it sends the IP literal as SNI, which Node's TLS client will not).
+  const url = `https://${hostname}:${setup.httpsPort}/`
+  await waitFor(async () => {
+    const refused = await runWrkReport(url, { durationSec: 1, connections: 1 })
+    return refused.requests > 0 && refused.failures === refused.requests
+  }, { what: 'the protected proxy refusing every request without a token' })
+  const admitted = await runWrkReport(url, { durationSec: 1, connections: 1, headers: { Authorization: `Bearer ${token.trim()}` } })
+  if (!(admitted.requests > 0) || admitted.failures > 0) throw new Error(`the protected proxy refused the bench token: ${admitted.failures} of ${admitted.requests}`)
+  return { server, httpsPort: setup.httpsPort, authorization: `Bearer ${token.trim()}` }
 }
 
 /** µs per verification of a token the node has not seen, over `count` distinct tokens (the median of 5 batches). */

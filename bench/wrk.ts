@@ -34,7 +34,8 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
   return result
 }
 
-async function runWrkReport(url: string, options: WrkOptions): Promise<WrkResult> {
+/** wrk's report as it is, failures included (for controls that expect refusals). */
+export async function runWrkReport(url: string, options: WrkOptions): Promise<WrkResult> {
   const headerArgs = Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`])
   const args = ['wrk', '--latency', `-t${options.threads ?? 1}`, `-c${options.connections ?? 32}`, `-d${options.durationSec}s`, ...headerArgs, url]
   const proc = Bun.spawn(args, { stdout: 'pipe', stderr: 'pipe' })
