@@ -47,10 +47,24 @@ export function forwardingLines(head: RequestHead, client: ClientInfo): string {
 
 /** The kept fields once the auth step let a request through: the credentials out unless kept, our cookies out, the identity in. */
 export function afterAuthStep(kept: string, head: RequestHead, passed: GateOutcome & { kind: 'pass' }): string {
-  const removed = new Set<string>()
-  if (!passed.keepsAuthorization && head.authorization !== null) removed.add('authorization')
-  if (passed.cookies !== undefined) removed.add('cookie')
-  let fields = removed.size === 0 ? kept : withoutFields(kept, removed)
-  if (passed.cookies !== undefined && passed.cookies !== null) fields += `cookie: ${passed.cookies}\r\n`
+  // The common case, a token that stops here, on every request of a protected proxy: one line found and cut.
+  let fields = !passed.keepsAuthorization && head.authorization !== null ? withoutLine(kept, 'authorization') : kept
+  if (passed.cookies !== undefined) {
+    fields = withoutFields(fields, COOKIE)
+    if (passed.cookies !== null) fields += `cookie: ${passed.cookies}\r\n`
+  }
   return passed.identity.length === 0 ? fields : fields + identityLines(passed.identity)
+}
+
+const COOKIE: ReadonlySet<string> = new Set(['cookie'])
+
+/** The field lines without the one named `name` (lower-case; the parser let through only one). */
+function withoutLine(fields: string, name: string): string {
+  for (let start = 0; start < fields.length; ) {
+    const end = fields.indexOf('\r\n', start)
+    if (end === -1) break
+    if (fields.charCodeAt(start + name.length) === 0x3a /* : */ && fields.slice(start, start + name.length).toLowerCase() === name) return fields.slice(0, start) + fields.slice(end + 2)
+    start = end + 2
+  }
+  return fields
 }
