@@ -34,10 +34,10 @@ export function answerResponse(answer: AnswerDecision, accept: string | null, me
  * The same answer as raw HTTP/1.1 bytes for the relay. `keepOpen` false adds `connection: close` (the
  * relay closes after an answer to a request whose body it would otherwise have to skip).
  */
-export function rawAnswer(answer: AnswerDecision, accept: string | null, method: string, keepOpen: boolean): Buffer {
+export function rawAnswer(answer: AnswerDecision, accept: string | null, method: string, keepOpen: boolean, requestId: string | null = null): Buffer {
   const page = pageOf(answer, accept)
   const body = Buffer.from(page.body)
-  let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status]}\r\n`
+  let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status]}\r\n${requestIdLine(requestId)}`
   for (const name in page.headers) head += `${name}: ${page.headers[name]}\r\n`
   head += `date: ${new Date().toUTCString()}\r\ncontent-length: ${body.length}\r\n${keepOpen ? '' : 'connection: close\r\n'}\r\n`
   return method === 'HEAD' ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
@@ -51,12 +51,17 @@ export function gateAnswerResponse(answer: GateAnswer, method: string): Response
 }
 
 /** The same as raw HTTP/1.1 bytes for the relay. */
-export function rawGateAnswer(answer: GateAnswer, method: string, keepOpen: boolean): Buffer {
+export function rawGateAnswer(answer: GateAnswer, method: string, keepOpen: boolean, requestId: string | null = null): Buffer {
   const body = Buffer.from(answer.body)
-  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Unknown'}\r\n`
+  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Unknown'}\r\n${requestIdLine(requestId)}`
   for (const [name, value] of answer.headers) head += `${name}: ${value}\r\n`
   // RFC 9110 §8.6: a 204 has no Content-Length.
   const length = answer.status === 204 ? '' : `content-length: ${body.length}\r\n`
   head += `date: ${new Date().toUTCString()}\r\n${length}${keepOpen ? '' : 'connection: close\r\n'}\r\n`
   return method === 'HEAD' || body.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
+}
+
+/** The request's id on an answer the edge gives itself, as on a forwarded response. */
+export function requestIdLine(requestId: string | null): string {
+  return requestId === null ? '' : `x-request-id: ${requestId}\r\n`
 }

@@ -44,10 +44,10 @@ export function errorResponse(status: ErrorStatus, detail: string, accept: strin
 }
 
 /** The same answer as raw HTTP/1.1 bytes, for the relay; the connection closes after it. */
-export function rawErrorResponse(status: ErrorStatus, detail: string, accept: string | null): Buffer {
+export function rawErrorResponse(status: ErrorStatus, detail: string, accept: string | null, requestId: string | null = null): Buffer {
   const page = errorPage(status, detail, accept)
   const body = Buffer.from(page.body)
-  let head = `HTTP/1.1 ${status} ${TITLES[status]}\r\n`
+  let head = `HTTP/1.1 ${status} ${TITLES[status]}\r\n${requestId === null ? '' : `x-request-id: ${requestId}\r\n`}`
   for (const name in page.headers) head += `${name}: ${page.headers[name]}\r\n`
   head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`
   return Buffer.concat([Buffer.from(head, 'latin1'), body])

@@ -117,7 +117,9 @@ class TimeoutError extends Error {
 function failure(error: unknown, request: Request, context: ForwardContext): Response {
   const accept = request.headers.get('accept')
   const isTimeout = error instanceof TimeoutError || (error as { name?: string })?.name === 'TimeoutError'
-  context.onError?.(`${isTimeout ? 'timeout' : 'connect'}: ${(error as Error)?.message ?? error}`)
+  // Bun's message alone ("Unable to connect…") does not say why; its code does (ConnectionRefused, ECONNRESET, …).
+  const code = (error as { code?: unknown })?.code
+  context.onError?.(`${isTimeout ? 'timeout' : 'connect'}: ${(error as Error)?.message ?? error}${typeof code === 'string' ? ` (${code})` : ''}`)
   return isTimeout
     ? errorResponse(504, 'the backend did not answer in time', accept)
     : errorResponse(502, 'the backend could not be reached', accept)

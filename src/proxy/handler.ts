@@ -72,7 +72,9 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
       const decision = decide(deps.tables, { scheme, connectionProxy: scheme === 'https' ? proxyHostname : null, method: request.method, target, hostname })
       if (decision.kind === 'answer') {
         record(decision.status, 'answered')
-        return answerResponse(decision, headers.get('accept'), request.method)
+        const answered = answerResponse(decision, headers.get('accept'), request.method)
+        answered.headers.set('x-request-id', requestId)
+        return answered
       }
       let passed = decision.auth === null ? deps.gate.unprotected(headers.get('cookie')) : null
       if (decision.auth !== null) {

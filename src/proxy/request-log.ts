@@ -84,14 +84,10 @@ export function writeRecord(logging: RequestLogging, input: RecordInput): void {
   logging.sink.record(record)
 }
 
-/** The origin of a backend URL for the record. */
-export function backendOriginOf(url: URL): string {
-  return url.origin
-}
-
 /** What a connect or socket error says about the backend (for the log and the metrics). */
 export function backendErrorOf(detail: string): BackendErrorKind {
   if (/timeout|timed out|ETIMEDOUT/i.test(detail)) return 'timeout'
+  // ECONNREFUSED (sockets) and ConnectionRefused (Bun's fetch).
   if (/ECONNREFUSED|refused/i.test(detail)) return 'refused'
   if (/ECONNRESET|reset|closed/i.test(detail)) return 'reset'
   if (/malformed|protocol|switched/i.test(detail)) return 'protocol'

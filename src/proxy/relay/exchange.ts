@@ -292,7 +292,7 @@ export class Exchange implements UpstreamListener, Expiring {
     if (this.isOver) return
     if (this.isResponseHeadSent) return this.abort(logDetail)
     if (status !== 400) this.session.logger.warn('upstream failed', { proxy: this.decision.proxyHostname, detail: logDetail })
-    const answer = rawErrorResponse(status, detail, this.head.accept)
+    const answer = rawErrorResponse(status, detail, this.head.accept, this.recording.requestId)
     this.status = status
     this.bytesOut += answer.length
     if (status !== 400) this.backendError = status === 504 ? 'timeout' : backendErrorOf(logDetail)

@@ -28,7 +28,7 @@ import { readRequestHead } from '../http-head.ts'
 import { copyRange, EMPTY } from './buffers.ts'
 import { ClientWriter } from './client-writer.ts'
 import { Exchange, type ExchangeSession } from './exchange.ts'
-import { MAX_RELAY_HEAD_BYTES, parseRequestHead, type RequestHead } from './request-head.ts'
+import { MAX_RELAY_HEAD_BYTES, parseRequestHead, REQUEST_ID, type RequestHead } from './request-head.ts'
 import { forwardingLines } from './upstream-head.ts'
 import { pauseReading, resumeReading, type UpstreamPool } from './upstream-pool.ts'
 
@@ -194,7 +194,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     const decision = decide(deps.tables, { scheme, connectionProxy: options.connectionProxy, method: head.method, target: head.target, hostname: head.hostname })
     hasStartedRequest = true
     if (decision.kind === 'handover') return handOver(decision.instancePort)
-    const start = requestStart()
+    const start: Started = { ...requestStart(), requestId: head.requestId ?? newRequestId() }
     if (decision.kind === 'answer') return answer(decision, head, start)
     if (decision.auth === null) return startExchange(head, decision, head.cookie === null ? null : deps.gate.unprotected(head.cookie), start)
     const outcome = deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, gateRequestOf(scheme, head))
@@ -209,19 +209,19 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       (error: unknown) => {
         isAuthorizing = false
         deps.logger.warn('auth step failed', { detail: String(error) })
-        if (!isClosed) finishAnswered(head, rawGateAnswer(UNAUTHORIZABLE, head.method, false), false, { start, proxy: decision.proxyHostname, status: 503, outcome: 'auth' })
+        if (!isClosed) finishAnswered(head, rawGateAnswer(UNAUTHORIZABLE, head.method, false, start.requestId), false, { start, proxy: decision.proxyHostname, status: 503, outcome: 'auth' })
       },
     )
   }
 
-  const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome, start: RequestStart) => {
+  const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome, start: Started) => {
     if (outcome.kind === 'pass') return startExchange(head, decision, outcome, start)
     const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
-    finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen), keepOpen, { start, proxy: decision.proxyHostname, status: outcome.answer.status, outcome: 'auth' })
+    finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: decision.proxyHostname, status: outcome.answer.status, outcome: 'auth' })
   }
 
-  const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null, start: RequestStart) => {
-    const current = new Exchange(session, head, decision, forwardingFor(head), passed, { logging: deps.logging, start, requestId: head.requestId ?? newRequestId(), clientIp: client.address })
+  const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null, start: Started) => {
+    const current = new Exchange(session, head, decision, forwardingFor(head), passed, { logging: deps.logging, start, requestId: start.requestId, clientIp: client.address })
     exchange = current
     bodyBytesInWindow = 0
     deadlines.track(clock, Math.min(timeouts.headMs, timeouts.idleMs))
@@ -240,9 +240,9 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
    * have to be read and thrown away), either side asked to close, or the host is not served at all
    * (scanners and misconfigured clients get no connection to keep).
    */
-  const answer = (decision: AnswerDecision, head: RequestHead, start: RequestStart) => {
+  const answer = (decision: AnswerDecision, head: RequestHead, start: Started) => {
     const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isRefusal(decision)
-    finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen), keepOpen, { start, proxy: null, status: decision.status, outcome: 'answered' })
+    finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: null, status: decision.status, outcome: 'answered' })
   }
 
   /** Writes an answer given in place of forwarding, records it, and moves on to the next request (or closes). */
@@ -270,32 +270,37 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       if (isClientEnded) closeClient()
       return
     }
+    const requestLine = requestLineOf(input, inputFrom)
+    const headText = input.toString('latin1', inputFrom, inputFrom + (head.status === 'complete' ? head.headLength : Math.min(input.length - inputFrom, MAX_RELAY_HEAD_BYTES)))
+    const clientRequestId = FIELD_REQUEST_ID.exec(headText)?.[1]?.trim()
+    const start: Started = { ...requestStart(), requestId: clientRequestId !== undefined && REQUEST_ID.test(clientRequestId) ? clientRequestId : newRequestId() }
+    /** An answer given here ends the connection, and is recorded like any other. */
+    const answerAndClose = (bytes: Buffer, hostname: string, status: number) => {
+      toClient.write(bytes)
+      recordAnswered({ hostname, method: requestLine?.method ?? '-', target: requestLine?.target ?? '-', userAgent: null }, bytes.length, { start, proxy: null, status, outcome: 'answered' })
+      closeClient()
+    }
     if (head.status !== 'complete') {
       const [status, detail] = head.status === 'too_large' ? [431, 'request head too large'] as const : [400, 'malformed request'] as const
-      toClient.write(rawErrorResponse(status, detail, null))
-      return closeClient()
+      return answerAndClose(rawErrorResponse(status, detail, null, start.requestId), '', status)
     }
     const hostInput = { scheme, connectionProxy: options.connectionProxy, hostname: head.host ?? '' }
     // An ACME challenge (an HTTP/1.0 validator, or an HTTPS-only proxy's name, which has no hand-over
     // server on HTTP) is answered here too: the whole decision, since the host alone cannot say.
-    const requestLine = requestLineOf(input, inputFrom)
-    if (requestLine) {
+    if (requestLine && requestLine.target.startsWith(ACME_CHALLENGE_PREFIX)) {
       const decision = decide(deps.tables, { ...hostInput, ...requestLine })
-      if (decision.kind === 'answer' && decision.status === 200) {
-        toClient.write(rawAnswer(decision, null, requestLine.method, false))
-        return closeClient()
-      }
+      if (decision.kind === 'answer' && decision.status === 200) return answerAndClose(rawAnswer(decision, null, requestLine.method, false, start.requestId), hostInput.hostname, 200)
     }
     const decision = decideHost(deps.tables, hostInput)
+    // Handed over, the request is the hand-over server's to decide and record.
     if (decision.kind === 'handover') return handOver(decision.instancePort)
-    toClient.write(rawAnswer(decision, null, 'GET', false))
-    closeClient()
+    answerAndClose(rawAnswer(decision, null, 'GET', false, start.requestId), hostInput.hostname, decision.status)
   }
 
-  const recordAnswered = (head: RequestHead, bytesOut: number, answered: Answered) => {
+  const recordAnswered = (head: Pick<RequestHead, 'hostname' | 'method' | 'target' | 'userAgent'>, bytesOut: number, answered: Answered) => {
     writeRecord(deps.logging, {
       start: answered.start,
-      requestId: head.requestId ?? newRequestId(),
+      requestId: answered.start.requestId,
       scheme,
       hostname: head.hostname,
       proxy: answered.proxy,
@@ -377,8 +382,13 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 const NO_NAMES: ReadonlySet<string> = new Set()
 
 /** What the record of an answered request says besides the head. */
+/** When a request began, and its id (the client's usable X-Request-Id, or ours). */
+interface Started extends RequestStart {
+  readonly requestId: string
+}
+
 interface Answered {
-  readonly start: RequestStart
+  readonly start: Started
   readonly proxy: string | null
   readonly status: number
   readonly outcome: RequestOutcome
@@ -401,15 +411,21 @@ function gateRequestOf(scheme: Scheme, head: RequestHead): GateRequest {
   }
 }
 
-/** The method and an origin-form target of a head readRequestHead accepted, when it is an ACME challenge request. */
+/** The X-Request-Id field of a head only the lenient reader took (its first, as sent). */
+const FIELD_REQUEST_ID = /\r\nx-request-id:([^\r\n]*)/i
+
+/** RFC 8555 §8.3: where the CA fetches an HTTP-01 key authorization. */
+const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/'
+
+/** The method and the origin-form target of the request line at `from` (absolute-form reduced to its path), or null. */
 function requestLineOf(input: Buffer, from: number): { method: string; target: string } | null {
   const lineEnd = input.indexOf(0x0a, from)
-  const line = input.toString('latin1', from, lineEnd === -1 ? input.length : lineEnd).trim()
+  const line = input.toString('latin1', from, lineEnd === -1 ? Math.min(input.length, from + 8192) : lineEnd).trim()
   const [method, target] = line.split(' ')
   if (!method || !target) return null
   // Absolute-form carries the authority before the path (RFC 9112 §3.2.2).
   const path = /^https?:\/\/[^/]*/i.test(target) ? target.replace(/^https?:\/\/[^/]*/i, '') || '/' : target
-  return path.startsWith('/.well-known/acme-challenge/') ? { method, target: path } : null
+  return { method, target: path }
 }
 
 /** A host this edge does not serve (or a request without one): nothing more on this connection is wanted. */
