@@ -125,6 +125,8 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
       // fetch's Response is ours to change: strip hop-by-hop headers in place rather than copy it.
       prepareResponseHeaders(response.headers, decision.responseRules.entries)
       response.headers.set('x-request-id', requestId)
+      const { tap } = deps.logging
+      if (tap && tap.captureFor(hostname) !== null) tap.capture(hostname, headers, response.status, response.headers, { method: request.method, target })
       // The body streams on after this: its size is known here only when the backend declared it.
       record(response.status, backendError === null ? 'handed_over' : 'backend_error', { ...forwarded, backendError, bytesOut: Number(response.headers.get('content-length')) || 0 })
       return response

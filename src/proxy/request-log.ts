@@ -2,7 +2,7 @@
  * @module The data plane's side of the request log (#12): request ids, and the one record per request
  * both paths write through the sink, made from what the decision and the exchange already know.
  */
-import type { BackendErrorKind, RequestOutcome, RequestRecord, RequestSink } from '../logs/index.ts'
+import type { BackendErrorKind, CaptureTap, RequestOutcome, RequestRecord, RequestSink } from '../logs/index.ts'
 
 export type { RequestOutcome }
 import { maskTarget } from '../logs/index.ts'
@@ -12,6 +12,8 @@ import type { Scheme } from './handler.ts'
 export interface RequestLogging {
   readonly sink: RequestSink
   readonly node: string
+  /** Header captures an admin started for a host (POST /logs/capture); absent when there is no such service. */
+  readonly tap?: CaptureTap
 }
 
 /** No log: records go nowhere (tests and tools that run the edge alone). */
@@ -92,4 +94,14 @@ export function backendErrorOf(detail: string): BackendErrorKind {
   if (/ECONNRESET|reset|closed/i.test(detail)) return 'reset'
   if (/malformed|protocol|switched/i.test(detail)) return 'protocol'
   return 'unreachable'
+}
+
+/** "name: value\r\n" field lines as pairs, for a capture (only ever built while one runs for the host). */
+export function fieldPairs(lines: string): [string, string][] {
+  const pairs: [string, string][] = []
+  for (const line of lines.split('\r\n')) {
+    const colon = line.indexOf(':')
+    if (colon > 0) pairs.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()])
+  }
+  return pairs
 }

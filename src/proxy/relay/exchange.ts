@@ -18,7 +18,7 @@ import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { afterAuthStep, buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
 import type { GateOutcome } from '../auth/gate.ts'
-import { backendErrorOf, writeRecord, type RequestLogging, type RequestStart } from '../request-log.ts'
+import { backendErrorOf, fieldPairs, writeRecord, type RequestLogging, type RequestStart } from '../request-log.ts'
 import type { BackendErrorKind } from '../../logs/index.ts'
 import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
 
@@ -230,6 +230,7 @@ export class Exchange implements UpstreamListener, Expiring {
       const idLine = `x-request-id: ${this.recording.requestId}\r\n`
       const response = this.response
       this.status = responseHead.status
+      this.captureIfAsked(response.toString('latin1', from, headEnd))
       this.isResponseHeadSent = true
       this.response = EMPTY
       this.responseFrom = 0
@@ -335,6 +336,19 @@ export class Exchange implements UpstreamListener, Expiring {
     }
     // Reads stopped for backpressure on this exchange start again for the next request.
     this.session.resumeClientReading()
+  }
+
+  /** Hands the exchange's heads to a header capture running for this host (none: one size check). */
+  private captureIfAsked(responseHeadText: string) {
+    const { tap } = this.recording.logging
+    const { head } = this
+    if (!tap || tap.captureFor(head.hostname) === null) return
+    const requestFields = fieldPairs(head.keptFields)
+    requestFields.push(['host', head.host])
+    // Kept out of keptFields by the parser or cut by the auth step; the capture masks them.
+    if (head.authorization !== null) requestFields.push(['authorization', head.authorization])
+    const statusLineEnd = responseHeadText.indexOf('\r\n')
+    tap.capture(head.hostname, requestFields, this.status, fieldPairs(statusLineEnd === -1 ? '' : responseHeadText.slice(statusLineEnd + 2)), { method: head.method, target: head.target })
   }
 
   /** The request's one record; a client that left before any answer is 499, as nginx logs it. */
