@@ -49,6 +49,8 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The request log (#12). */
   readonly requestLog: {
+    /** REQUEST_LOG: false keeps no records. */
+    readonly enabled: boolean
     readonly retentionSec: number
     readonly maxRecords: number
     readonly accessLog: 'stdout' | 'off'
@@ -138,6 +140,7 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
     dockerHost: p.dockerHost,
     logLevel: p.logLevel as Config['logLevel'],
     requestLog: {
+      enabled: p.requestLog as boolean,
       retentionSec: p.logRetentionSec as number,
       maxRecords: p.logMaxRecords as number,
       accessLog: p.accessLog as 'stdout' | 'off',

@@ -131,6 +131,7 @@ export const SETTINGS = {
   metricsTrusted: setting({ env: 'METRICS_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the scrapers that may read /metrics without a token (Prometheus on the same network); none by default' }),
   dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
+  requestLog: setting({ env: 'REQUEST_LOG', fallback: 'true', schema: flag, description: 'keep one record per request (queries, stats, live tail); false keeps none (/metrics still counts every request)' }),
   logRetentionSec: setting({ env: 'LOG_RETENTION', fallback: '7d', schema: duration, description: 'how long request records are kept' }),
   logMaxRecords: setting({ env: 'LOG_MAX_RECORDS', fallback: '1000000', schema: positiveCount(1_000_000_000), description: 'at most this many request records are kept (the oldest go first)' }),
   accessLog: setting({ env: 'ACCESS_LOG', fallback: 'off', schema: accessLog, description: 'stdout: also write each request record as one JSON line on stdout, for log shippers; off: only the store' }),
