@@ -58,6 +58,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     : null
 
   const authed = await startAuthServer(`${dir}/ours-auth`, HTTPS_HOST, backendUrl, onCleanup)
+  const unlogged = await startUnloggedServer(`${dir}/ours-unlogged`, backendUrl, onCleanup)
 
   const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
 
@@ -83,6 +84,8 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     oursHttp('ours HTTP', setup.httpPort, '/', server.pid),
     ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
+    oursHttp(LOG_OFF_ROWS.http, unlogged.httpPort, '/', unlogged.server.pid),
+    { name: LOG_OFF_ROWS.https, url: `https://${HTTPS_HOST}:${unlogged.httpsPort}/`, options: plain, proxyPids: [unlogged.server.pid] },
     // The same request (the same bytes, token included) with auth off: what checking it costs, apart from its size.
     { name: AUTH_BASELINE_ROW, url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [server.pid] },
     { name: AUTH_ROW, url: `https://${HTTPS_HOST}:${authed.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [authed.server.pid] },
@@ -114,6 +117,10 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
   console.log('')
   printRatio('HTTP ', rowOf('ours HTTP'), rowOf('nginx HTTP'), 0.85)
   printRatio('HTTPS', rowOf('ours HTTPS'), rowOf('nginx HTTPS'), 0.7)
+  console.log('')
+  console.log('the request log (on by default, as in the rows above), against REQUEST_LOG=false in the same rounds:')
+  printLogCost('HTTP ', rowOf('ours HTTP'), rowOf(LOG_OFF_ROWS.http))
+  printLogCost('HTTPS', rowOf('ours HTTPS'), rowOf(LOG_OFF_ROWS.https))
   console.log('')
   console.log('auth on with a valid token (cached), against auth off:')
   const authWidth = Math.max(AUTH_ROW.length, AUTH_BASELINE_ROW.length) + 1
@@ -153,6 +160,30 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
 }
 
 const AUTH_ROW = 'ours HTTPS auth on, valid token (cached)'
+const LOG_OFF_ROWS = { http: 'ours HTTP, REQUEST_LOG=false', https: 'ours HTTPS, REQUEST_LOG=false' } as const
+
+/** The issue's goal for the request log: req/s ≥ 0.95× and p99 within 10 % of logging off. */
+function printLogCost(label: string, logged: Row, unlogged: Row): void {
+  const rps = logged.requestsPerSec / unlogged.requestsPerSec
+  const p99 = logged.p99Ms / unlogged.p99Ms
+  const extraUs = (logged.proxyUsPerRequest ?? NaN) - (unlogged.proxyUsPerRequest ?? NaN)
+  console.log(
+    `  ${label}: req/s ${rps.toFixed(2)}× (goal ≥ 0.95: ${rps >= 0.95 ? 'met' : 'NOT met'}), p99 ${p99.toFixed(2)}× (goal ≤ 1.10: ${p99 <= 1.1 ? 'met' : 'NOT met'}), proxy CPU ${extraUs >= 0 ? '+' : ''}${extraUs.toFixed(1)} µs/req`,
+  )
+}
+
+/** Another server of ours with REQUEST_LOG=false and the same two proxies as the main one. */
+async function startUnloggedServer(dir: string, backendUrl: string, onCleanup: (stop: () => Promise<void> | void) => void): Promise<{ server: OurServer; httpPort: number; httpsPort: number }> {
+  const setup = await ourServerEnv(dir, { REQUEST_LOG: 'false' })
+  const server = await startOurServer(setup)
+  onCleanup(() => server.stop())
+  const api = createApi(setup, await issueAdminToken(setup))
+  await api.createProxy(HTTP_HOST, backendUrl)
+  await api.createProxy(HTTPS_HOST, backendUrl)
+  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through the server without a request log` })
+  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance without a request log` })
+  return { server, httpPort: setup.httpPort, httpsPort: setup.httpsPort }
+}
 const AUTH_BASELINE_ROW = 'ours HTTPS auth off, same token sent'
 
 const ROUTE_ROWS = {

@@ -7,7 +7,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7009 (revocation) and RFC 9068 §4 (validating JWT access tokens)
  */
 import type { EventBus } from '../events/index.ts'
-import { sha256Hex, type Clock } from '../lib/index.ts'
+import type { Clock } from '../lib/index.ts'
 
 /** What the cache needs of a verified token: its id (for revocation) and its expiry (epoch seconds). */
 export interface VerifiedClaims {
@@ -24,6 +24,9 @@ export const DEFAULT_MAX_ENTRIES = 10_000
  * once a minute bounds the damage of a `token_revoked` event that some node missed (a bus outage).
  */
 export const DEFAULT_MAX_AGE_MS = 60_000
+
+/** Characters of a token's end kept with its entry: 16 of an ES256 signature's base64url are 96 secret bits. */
+const TAIL_LENGTH = 16
 
 export interface TokenVerifierOptions<C extends VerifiedClaims, F extends string> {
   /** Signature, typ, iss, aud, exp and nbf: the expensive part. Must not consult the denylist itself. */
@@ -62,6 +65,8 @@ export interface TokenVerifierStats {
 
 interface Entry<C> {
   readonly result: { ok: true; claims: C }
+  /** The token's last characters (of its signature): a hash collision with another token is no hit. */
+  readonly tail: string
   /** The earlier of the token's exp and the entry's maximum age. */
   readonly validUntilMs: number
 }
@@ -71,8 +76,11 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`)
-  // Keyed by SHA-256 of audience and token: the token itself is never a key, so a heap dump or a log of keys holds no bearer secret.
-  // A Map iterates in insertion order, and a hit re-inserts its entry: the first key is the least recently used.
+  // Keyed by the audience and a 64-bit hash of the token, not the token itself, so a heap dump or a log
+  // of keys holds no bearer secret; a hash (not SHA-256: this runs on every request) can collide, so an
+  // entry also keeps the token's last signature characters, which only its holder knows, and a hit must
+  // match them. A Map iterates in insertion order, and a hit re-inserts its entry: the first key is the
+  // least recently used.
   const cache = new Map<string, Entry<C>>()
   // Bumped by every revocation: a verification that started before one may have read the denylist too early, so its result is not cached.
   let revocations = 0
@@ -83,23 +91,23 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
     return result
   }
 
-  const keyOf = (token: string, audience: string) => sha256Hex(`${audience}\n${token}`)
+  const keyOf = (token: string, audience: string) => `${audience} ${Bun.hash(token).toString(36)}`
 
-  const lookUp = (key: string): Entry<C> | undefined => {
+  const lookUp = (key: string, token: string): Entry<C> | undefined => {
     const entry = cache.get(key)
-    if (!entry) return undefined
+    if (!entry || !token.endsWith(entry.tail)) return undefined
     cache.delete(key)
     if (clock.nowMs() >= entry.validUntilMs) return undefined
     cache.set(key, entry)
     return entry
   }
 
-  const remember = (key: string, result: { ok: true; claims: C }) => {
+  const remember = (key: string, token: string, result: { ok: true; claims: C }) => {
     const validUntilMs = Math.min(result.claims.exp * 1000, clock.nowMs() + maxAgeMs)
     if (validUntilMs <= clock.nowMs()) return
     cache.delete(key)
     while (cache.size >= maxEntries) cache.delete(cache.keys().next().value!)
-    cache.set(key, { result, validUntilMs })
+    cache.set(key, { result, tail: token.slice(-TAIL_LENGTH), validUntilMs })
   }
 
   const unsubscribe = options.bus.subscribe((event) => {
@@ -111,7 +119,7 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
   return {
     async verify(token, audience) {
       const key = keyOf(token, audience)
-      const hit = lookUp(key)
+      const hit = lookUp(key, token)
       if (hit) {
         counts.cacheHits++
         return hit.result
@@ -121,11 +129,11 @@ export function createTokenVerifier<C extends VerifiedClaims, F extends string>(
       if (!result.ok) return refuse(result)
       if (await options.isRevoked(result.claims.jti)) return refuse({ ok: false, reason: 'revoked' as const })
       counts.verified++
-      if (seen === revocations) remember(key, result)
+      if (seen === revocations) remember(key, token, result)
       return result
     },
     verifyCached(token, audience) {
-      const hit = lookUp(keyOf(token, audience))
+      const hit = lookUp(keyOf(token, audience), token)
       if (hit) counts.cacheHits++
       return hit?.result
     },

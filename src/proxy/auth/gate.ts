@@ -67,6 +67,16 @@ export interface AuthGate {
 
 /** RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+/** The b64token of a Bearer credential, or null; the common spelling ("Bearer " and the token) without a capturing match. */
+function bearerToken(authorization: string): string | null {
+  if (authorization.startsWith('Bearer ') && authorization.charCodeAt(7) !== 0x20) {
+    const token = authorization.slice(7)
+    if (B64TOKEN.test(token)) return token
+  }
+  return BEARER.exec(authorization)?.[1] ?? null
+}
 
 export function createAuthGate(deps: AuthGateDeps): AuthGate {
   const { verifier, browserLogin } = deps
@@ -102,10 +112,9 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
     let token: string | null = null
     let isSessionToken = false
     if (request.authorization !== null) {
-      const bearer = BEARER.exec(request.authorization)
-      if (bearer) token = bearer[1]!
+      token = bearerToken(request.authorization)
       // RFC 6750 §3.1: a Bearer credential that is not one is a malformed request; another scheme (Basic) is no bearer token at all.
-      else if (/^bearer(\s|$)/i.test(request.authorization)) return fail('invalid_request', 'the Authorization header is not a valid Bearer credential')
+      if (token === null && /^bearer(\s|$)/i.test(request.authorization)) return fail('invalid_request', 'the Authorization header is not a valid Bearer credential')
     }
     const audience = resourceIdentifier(auth, origin)
     const decide = (outcome: VerifyOutcome<AccessTokenClaims, VerifyFailure | 'revoked'>): GateOutcome => {
