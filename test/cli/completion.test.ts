@@ -8,7 +8,7 @@ import { baseEnv, cleanupSpawned, makeTempDir, runCli } from '../support/serve.t
 
 afterAll(() => cleanupSpawned())
 
-const GROUPS = ['serve', 'login', 'logout', 'status', 'system', 'token', 'keys', 'completion']
+const GROUPS = ['serve', 'login', 'logout', 'status', 'system', 'log', 'token', 'keys', 'completion']
 
 /** Runs the bash completion function as bash would for the words typed so far; returns the candidates. */
 async function bashComplete(script: string, words: string[], fn = '_oauth_https_proxy'): Promise<string[]> {
@@ -43,7 +43,9 @@ describe('completion scripts', () => {
     expect(check.stderr.toString()).toBe('')
     expect(check.exitCode).toBe(0)
     expect(await bashComplete(script, [PROGRAM, ''])).toEqual(expect.arrayContaining([...GROUPS, '--help', '--version']))
-    expect(await bashComplete(script, [PROGRAM, 'lo'])).toEqual(['login', 'logout'])
+    expect(await bashComplete(script, [PROGRAM, 'lo'])).toEqual(['login', 'logout', 'log'])
+    expect(await bashComplete(script, [PROGRAM, 'log', 'le'])).toEqual(['level'])
+    expect(await bashComplete(script, [PROGRAM, 'log', 'follow', '--cl'])).toEqual(['--client-id'])
     expect(await bashComplete(script, [PROGRAM, 'keys', ''])).toEqual(['rotate', 'list', '--help'])
     expect(await bashComplete(script, [PROGRAM, 'system', 'info', '--'])).toEqual(expect.arrayContaining(['--url', '--token', '--json', '--quiet', '--help']))
     // A flag's value is not mistaken for a command: after --url <value>, still the flags of `system info`.

@@ -7,7 +7,7 @@
 import { VERSION } from '../../version.ts'
 import { resolveGivenToken, resolveServerUrl, type ApiArgs, type Env } from './args.ts'
 import { createCredentialStore, type CredentialStore, type ServerCredentials } from './credentials.ts'
-import { apiError, CliError, EXIT, keepSecret, printable } from './errors.ts'
+import { apiError, CliError, EXIT, keepSecret, printable, unreachable } from './errors.ts'
 import { send, type HttpAnswer } from './http.ts'
 import { postTokenEndpoint, storedTokens } from './oauth.ts'
 
@@ -28,6 +28,11 @@ export interface ApiClient {
   put<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
   patch<T = unknown>(path: string, body?: unknown, query?: Query): Promise<T>
   delete<T = unknown>(path: string, query?: Query): Promise<T>
+  /**
+   * A GET whose answer arrives over time (Server-Sent Events): the 2xx Response with its body unread,
+   * without the deadline of the other calls; `signal` ends it. Refusals are the same CliErrors.
+   */
+  stream(path: string, query: Query | undefined, signal: AbortSignal): Promise<Response>
 }
 
 /** What a 2xx answer may carry: JSON (an object or an array), or also plain text. */
@@ -127,10 +132,7 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
       answer = await exchange(method, path, token, body, query)
     }
     // A redirect is not followed: the token must not travel to another address.
-    if (answer.status < 200 || answer.status >= 300) {
-      const hint = answer.status !== 401 ? undefined : givenToken !== undefined ? 'the token from --token or OHP_TOKEN' : loginHint(serverUrl)
-      throw apiError(answer.status, answer.body, hint)
-    }
+    if (answer.status < 200 || answer.status >= 300) throw refusal(answer)
     if (answer.status === 204) return null as T
     // A captive portal, a login page or the wrong --url answers 200 with HTML; an empty 200 is no record.
     const isJson = typeof answer.body === 'object' && answer.body !== null
@@ -142,14 +144,56 @@ export function createApiClient(args: ApiArgs, deps: ApiClientDeps = {}): ApiCli
     return answer.body as T
   }
 
+  function refusal(answer: HttpAnswer): CliError {
+    const hint = answer.status !== 401 ? undefined : givenToken !== undefined ? 'the token from --token or OHP_TOKEN' : loginHint(serverUrl)
+    return apiError(answer.status, answer.body, hint)
+  }
+
+  async function stream(path: string, query: Query | undefined, signal: AbortSignal): Promise<Response> {
+    const open = async (token: string) => {
+      const headers = { accept: 'text/event-stream', authorization: `Bearer ${token}`, 'user-agent': `oauth-https-proxy-cli/${VERSION}` }
+      try {
+        return await fetch(urlOf(path, query).href, { headers, redirect: 'manual', signal })
+      } catch (error) {
+        if (signal.aborted) throw error
+        throw unreachable(serverUrl, error)
+      }
+    }
+    let token = await accessToken()
+    let response = await open(token)
+    if (response.status >= 200 && response.status < 300) return response
+    let answer = await answerOf(response)
+    // RFC 6750 §3.1, as for the other calls: one refresh for an invalid_token.
+    if (answer.status === 401 && givenToken === undefined && isInvalidToken(answer)) {
+      token = await refresh(token)
+      response = await open(token)
+      if (response.status >= 200 && response.status < 300) return response
+      answer = await answerOf(response)
+    }
+    throw refusal(answer)
+  }
+
   return {
     serverUrl,
+    stream,
     get: (path, query, accept) => request('GET', path, undefined, query, accept),
     post: (path, body, query) => request('POST', path, body, query),
     put: (path, body, query) => request('PUT', path, body, query),
     patch: (path, body, query) => request('PATCH', path, body, query),
     delete: (path, query) => request('DELETE', path, undefined, query),
   }
+}
+
+/** A refused stream's status, headers and body (JSON when it parses), as send() reads an answer. */
+async function answerOf(response: Response): Promise<HttpAnswer> {
+  const text = await response.text().catch(() => '')
+  let body: unknown = text === '' ? null : text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // Not JSON: the status alone is said.
+  }
+  return { status: response.status, headers: response.headers, body }
 }
 
 function isInvalidToken(answer: HttpAnswer): boolean {

@@ -1,5 +1,6 @@
-/** @module The API command groups (proxy, route, cert, service, oauth, system, …): main.ts mounts each key as a subcommand. */
+/** @module The API command groups (proxy, route, cert, service, oauth, system, log, …): main.ts mounts each key as a subcommand. */
 import { certCommand } from './cert.ts'
+import { logCommand } from './log.ts'
 import { oauthCommand } from './oauth.ts'
 import { proxyCommand } from './proxy.ts'
 import { routeCommand } from './route.ts'
@@ -13,4 +14,5 @@ export const commandGroups = {
   service: serviceCommand,
   oauth: oauthCommand,
   system: systemCommand,
+  log: logCommand,
 }
