@@ -6,6 +6,7 @@
 import { Database, type Statement } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { startLogAppendThread } from './log-append-thread.ts'
 import { systemClock, type Clock } from '../lib/index.ts'
 import {
   clampLimit,
@@ -78,6 +79,8 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   const appendManyTx = db.transaction((stream: string, entries: readonly NewLogEntry[]) => {
     for (const entry of entries) q.appendLog.run(stream, entry.timeMs, entry.data)
   })
+  // ":memory:" is this connection's alone; a file another connection can write to.
+  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, (stream, entries) => guard(() => void appendManyTx.immediate(stream, entries)))
 
   /**
    * Deletes in chunks of TRIM_CHUNK rows, yielding to the event loop between them: SQLite calls block
@@ -111,7 +114,11 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       return rows.map((row) => row.key)
     }),
     append: async (stream, timeMs, data) => guard(() => void q.appendLog.run(stream, timeMs, data)),
-    appendMany: async (stream, entries) => guard(() => void (entries.length > 0 && appendManyTx.immediate(stream, entries))),
+    // A file's log entries are written by a thread of their own (log-append-thread.ts): off the request path.
+    appendMany: async (stream, entries) => {
+      if (appendThread) return appendThread.appendMany(stream, entries).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
+      guard(() => void (entries.length > 0 && appendManyTx.immediate(stream, entries)))
+    },
     query: async (stream, query: LogQuery = {}) => {
       const isOldest = query.order === 'oldest'
       // Without a cursor, a position before the first (or after the last) entry: one statement serves both.
@@ -141,6 +148,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)
+      await appendThread?.close()
       // close(true) finalizes the prepared statements; plain close() would leave the connection (and
       // its file handles and WAL) open, and the store answering, until they were garbage collected.
       db.close(true)
