@@ -8,25 +8,13 @@
  * field is bounded, so an event cannot grow with what a client sends.
  */
 import * as v from 'valibot'
-import { normalizeClientAddress } from '../lib/index.ts'
+import { normalizeClientAddress, OAUTH_ACTIVITY_GRANTS, OAUTH_ACTIVITY_TYPES, type OAuthActivityType } from '../lib/index.ts'
 
-export const OAUTH_EVENT_TYPES = [
-  'login',
-  'login_refused',
-  'consent_granted',
-  'consent_denied',
-  'token_issued',
-  'token_refused',
-  'token_refreshed',
-  'refresh_reuse_detected',
-  'token_revoked',
-  'client_registered',
-  'client_updated',
-  'client_deleted',
-] as const
-export type OAuthEventType = (typeof OAUTH_EVENT_TYPES)[number]
+/** The activity kinds, named in lib/ for both this log and the authorization server that reports them. */
+export const OAUTH_EVENT_TYPES = OAUTH_ACTIVITY_TYPES
+export type OAuthEventType = OAuthActivityType
 
-export const OAUTH_EVENT_GRANTS = ['authorization_code', 'refresh_token', 'device_code'] as const
+export const OAUTH_EVENT_GRANTS = OAUTH_ACTIVITY_GRANTS
 
 /** What the recorder is given: the authorization server's activity plus the request's address and user agent. */
 export interface OAuthEventInput {

@@ -8,42 +8,10 @@
  * which scopes, and why. `reason` is always one of our own words, never text from a request.
  */
 
-export type OAuthActivityType =
-  /** A GitHub login that produced a grant (/callback, or the device grant approved). */
-  | 'login'
-  /** A login that did not: GitHub said no, the user is not allowed, holds none of the scopes, GitHub failed. */
-  | 'login_refused'
-  | 'consent_granted'
-  | 'consent_denied'
-  /** A first token pair: the authorization code exchanged, or the device grant's. */
-  | 'token_issued'
-  /** A token request refused: the grant failure's reason (RFC 6749 §5.2 error on the wire). */
-  | 'token_refused'
-  | 'token_refreshed'
-  /** RFC 9700 §4.14.2: a rotated-away refresh token came back; its family was revoked. */
-  | 'refresh_reuse_detected'
-  /** A token family ended (RFC 7009, reuse, replay, policy, admin, client deleted) or an access token was revoked. */
-  | 'token_revoked'
-  | 'client_registered'
-  | 'client_updated'
-  | 'client_deleted'
+import type { OAuthActivityGrant, OAuthActivityType } from '../lib/index.ts'
 
-export const OAUTH_ACTIVITY_TYPES: readonly OAuthActivityType[] = [
-  'login',
-  'login_refused',
-  'consent_granted',
-  'consent_denied',
-  'token_issued',
-  'token_refused',
-  'token_refreshed',
-  'refresh_reuse_detected',
-  'token_revoked',
-  'client_registered',
-  'client_updated',
-  'client_deleted',
-]
-
-export type OAuthActivityGrant = 'authorization_code' | 'refresh_token' | 'device_code'
+// The kinds are named in lib/, shared with the log that keeps them.
+export { OAUTH_ACTIVITY_TYPES, type OAuthActivityGrant, type OAuthActivityType } from '../lib/index.ts'
 
 /** One activity, in the wire names the log stores. Absent fields are unknown at that point. */
 export interface OAuthActivity {
