@@ -130,6 +130,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const metrics = createMetrics({
       sources: {
         activeConnections: () => runningEdge?.stats().connections ?? null,
+        connectionsRefused: () => runningEdge?.stats().refused ?? null,
         certificates: async () => (await certificates.list()).map((c) => ({ name: c.cert_name, status: c.status, notAfterMs: c.not_after === null ? null : Date.parse(c.not_after) })),
         tokenVerifications: () => resourceServer.verifier.stats(),
         droppedLogRecords: () => requestLog.counters().dropped,
@@ -195,7 +196,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, ...options.edge },
+      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, ...options.edge },
       { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
     )
     cleanups.push(() => edge.stop())

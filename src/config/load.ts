@@ -40,6 +40,8 @@ export interface Config {
     /** OAUTH_CIMD_ALLOW_PRIVATE: client ID metadata documents may come from private and loopback addresses. */
     readonly cimdAllowPrivate: boolean
   }
+  /** MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS: the public listeners' connection caps. */
+  readonly connections: { readonly max: number; readonly maxPerAddress: number }
   readonly proxyProtocolTrusted: readonly string[]
   /** FORWARD_AUTH_TRUSTED: callers of /verify whose X-Forwarded-* describe the request to check. */
   readonly forwardAuthTrusted: readonly string[]
@@ -134,6 +136,7 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       refreshTokenLifetimeSec: p.refreshTokenLifetimeSec as number,
       cimdAllowPrivate: p.cimdAllowPrivate as boolean,
     },
+    connections: { max: p.maxConnections as number, maxPerAddress: p.maxConnectionsPerAddress as number },
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
     forwardAuthTrusted: p.forwardAuthTrusted as string[],
     metricsTrusted: p.metricsTrusted as string[],

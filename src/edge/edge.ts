@@ -11,7 +11,8 @@ import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../li
 import type { PortAllocator } from '../ports/index.ts'
 import { createUpstreamPool, Deadlines, NO_REQUEST_LOG, type AuthGate, type RequestLogging, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
-import { createConnectionCore, type CoreOptions } from './connection.ts'
+import type { RefusalReason } from './connection-caps.ts'
+import { createConnectionCore, DEFAULT_CONNECTION_LIMITS, type CoreOptions } from './connection.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { createForwardAuth, type ForwardAuth } from './forward-auth.ts'
 import { createHandoff } from './handoff.ts'
@@ -40,6 +41,9 @@ export interface EdgeOptions {
   readonly minBodyBytesPerSec?: number
   readonly reconcileIntervalMs?: number
   readonly drainMs?: number
+  /** Open client connections on the public listeners at most, in all and from one client address (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS). */
+  readonly maxConnections?: number
+  readonly maxConnectionsPerAddress?: number
 }
 
 export interface EdgeDeps {
@@ -69,8 +73,8 @@ export interface Edge {
   readonly httpsPort: number
   /** Makes the instances and the decision's tables match the store now. */
   reconcile(): Promise<void>
-  /** Open connections and hand-off entries, for leak checks. */
-  stats(): { connections: number; handoffs: number; instances: number }
+  /** Open connections and hand-off entries, for leak checks; connections refused over a cap since start, by reason. */
+  stats(): { connections: number; handoffs: number; instances: number; refused: Readonly<Record<RefusalReason, number>> }
   /** The edge's answer for a request another proxy holds (/verify): the same decision and auth step as its own listeners'. */
   readonly forwardAuth: ForwardAuth
   stop(): Promise<void>
@@ -199,6 +203,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     readDeadlineMs,
     idleTimeoutMs,
     maxPeekBytes: MAX_PEEK_BYTES,
+    limits: {
+      maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+    },
     logger,
   }
   const core = createConnectionCore(coreOptions)
@@ -211,7 +219,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       hostname: behindProxies ? '127.0.0.1' : options.bindAddress,
       port: behindProxies ? 0 : options.httpsPort,
       setting: 'HTTPS_PORT',
-      socket: tlsListenerHandlers(core),
+      socket: tlsListenerHandlers(core, !behindProxies),
     })
     certificates = createCertificateTable({ tls: terminator, selfSigned: deps.certificateFor, acme: deps.acme, logger })
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
@@ -241,7 +249,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     httpPort: dispatchers[0]!.port,
     httpsPort: httpsListenPort,
     reconcile,
-    stats: () => ({ connections: core.count(), handoffs: handoff.size(), instances: manager.hostnames().length }),
+    stats: () => ({ connections: core.count(), handoffs: handoff.size(), instances: manager.hostnames().length, refused: core.refused() }),
     forwardAuth: createForwardAuth(tables, deps.gate),
     async stop() {
       clearInterval(timer)

@@ -11,7 +11,7 @@ export function httpListenerHandlers(core: ConnectionCore): SocketHandler<Connec
     ...core.shared,
     open(socket) {
       const isTrusted = core.isTrustedPeer(socket)
-      core.accept(socket, isTrusted ? 'proxy-header' : 'peek', core.peerOf(socket, false))
+      if (!core.accept(socket, isTrusted ? 'proxy-header' : 'peek', core.peerOf(socket, false))) return
       if (!isTrusted) core.startRelay(socket, 'http', null)
     },
     data(socket, bytes) {

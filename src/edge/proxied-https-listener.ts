@@ -18,6 +18,7 @@ export function proxiedHttpsListenerHandlers(core: ConnectionCore, terminatorPor
   return {
     ...core.shared,
     open(socket) {
+      // Refused over a cap, the connection is closed and its phase says so: data() passes nothing on.
       core.accept(socket, core.isTrustedPeer(socket) ? 'proxy-header' : 'peek', core.peerOf(socket, true))
     },
     data(socket, bytes) {

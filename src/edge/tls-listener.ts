@@ -10,7 +10,11 @@ import { normalizeHost } from '../proxy/index.ts'
 import { EMPTY, type Connection, type ConnectionCore } from './connection.ts'
 import { concat } from './pipe.ts'
 
-export function tlsListenerHandlers(core: ConnectionCore): SocketHandler<Connection> {
+/**
+ * `isPublic`: clients connect to this listener themselves, and it applies the connection caps; false
+ * when it is fed on loopback by the PROXY-fed listener, which has applied them already.
+ */
+export function tlsListenerHandlers(core: ConnectionCore, isPublic: boolean): SocketHandler<Connection> {
   const { handoff, routes } = core.options
   /** The client the PROXY-fed listener recorded for this loopback connection, or the socket's peer. */
   const clientOf = (socket: Socket<Connection>): ClientInfo => handoff.find(socket.remotePort, socket.localPort) ?? core.peerOf(socket, true)
@@ -18,7 +22,7 @@ export function tlsListenerHandlers(core: ConnectionCore): SocketHandler<Connect
   return {
     ...core.shared,
     open(socket) {
-      core.accept(socket, 'handshake', clientOf(socket))
+      core.accept(socket, 'handshake', clientOf(socket), isPublic)
     },
     handshake(socket, success) {
       if (!success || socket.data.phase !== 'handshake') return core.reject(socket, EMPTY, true)

@@ -52,6 +52,8 @@ export interface TokenVerificationCounts {
 export interface MetricsSources {
   /** Open client connections on the public listeners (edge.stats()); null while the edge is not running. */
   readonly activeConnections?: () => number | null
+  /** Client connections the public listeners refused over a connection cap since start, by reason (global, per_address). */
+  readonly connectionsRefused?: () => Readonly<Record<string, number>> | null
   readonly certificates?: () => Promise<readonly CertificateExpiry[]>
   readonly tokenVerifications?: () => TokenVerificationCounts | null
   /** Request records the log dropped under back-pressure since start. */
@@ -118,6 +120,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Open client connections on the public HTTP and HTTPS listeners.',
     type: 'gauge',
     read: () => sampleOf(sources.activeConnections?.()),
+  })
+  registry.collected({
+    name: 'ohp_connections_refused_total',
+    help: 'Client connections closed as they arrived, over MAX_CONNECTIONS (reason global) or MAX_CONNECTIONS_PER_ADDRESS (reason per_address).',
+    type: 'counter',
+    labelNames: ['reason'],
+    read: () => Object.entries(sources.connectionsRefused?.() ?? {}).map(([reason, value]) => ({ labelValues: [reason], value })),
   })
   registry.collected({
     name: 'ohp_certificate_expiry_timestamp_seconds',
