@@ -42,6 +42,8 @@ export interface ForwardContext {
   readonly passed?: (GateOutcome & { kind: 'pass' }) | null
   /** Sent to the backend as X-Request-Id (the client's own when it was usable). */
   readonly requestId?: string
+  /** The client-address headers the serving proxy passes on as sent (its site's trustedRequestHeaders). */
+  readonly trustedHeaders?: ReadonlySet<string>
 }
 
 /** Joins the target's path prefix and the request's path without producing "//". */
@@ -66,6 +68,7 @@ export async function forward(request: Request, requestHost: string, context: Fo
     customHeaders: upstream.customHeaders,
     passed: context.passed ?? null,
     requestId: context.requestId,
+    trustedHeaders: context.trustedHeaders,
   })
   const url = upstreamUrl(upstream.url, context.path)
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'

@@ -110,6 +110,7 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
         deadlines: deps.deadlines,
         passed,
         requestId,
+        trustedHeaders: decision.site.trustedRequestHeaders,
         onError: (detail: string) => {
           backendError = backendErrorOf(detail)
           deps.logger.warn('upstream failed', { proxy: decision.proxyHostname, detail })

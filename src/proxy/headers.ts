@@ -1,6 +1,7 @@
 /**
  * @module Which request and response headers cross the proxy, and which the proxy sets itself.
  */
+import { foldHeaderName, spoofableFamilyOf } from '../lib/index.ts'
 import type { GateOutcome } from './auth/gate.ts'
 import type { ClientInfo } from './client.ts'
 
@@ -13,18 +14,22 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-aliv
  * servers (WSGI, PHP) fold X_Auth_User into the same variable as X-Auth-User.
  */
 function isIdentityHeader(name: string): boolean {
-  const normal = name.toLowerCase().replaceAll('_', '-')
-  return (
-    normal.startsWith('x-auth-') ||
-    normal.startsWith('remote-') ||
-    normal === 'x-forwarded-user' ||
-    normal === 'x-forwarded-email' ||
-    normal === 'x-forwarded-groups' ||
-    normal === 'x-forwarded-preferred-username' ||
-    normal === 'x-forwarded-access-token' ||
-    normal.startsWith('x-internal-')
-  )
+  return spoofableFamilyOf(foldHeaderName(name)) === 'identity'
 }
+
+/**
+ * Whether a client's field (its name folded: lower-case, "_" as "-") is left out for the backend as one
+ * of the spoofable families (lib/spoofable-headers.ts): identity and path overrides always; the
+ * client-address family unless the proxy trusts that name (`trusted_request_headers`, folded names)
+ * and the client spelled it with "-" — a CDN sets CF-Connecting-IP, never CF_Connecting_IP, so the
+ * underscore spelling is a client's, and would reach a WSGI or PHP backend as the CDN's.
+ */
+export function isStrippedRequestHeader(folded: string, hasUnderscore: boolean, trusted: ReadonlySet<string>): boolean {
+  const family = spoofableFamilyOf(folded)
+  return family !== null && (family !== 'client_address' || hasUnderscore || !trusted.has(folded))
+}
+
+const NOTHING_TRUSTED: ReadonlySet<string> = new Set()
 
 /** Forwarding headers describe the hop; from an untrusted client they are lies and get replaced. */
 export const FORWARDING: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip'])
@@ -40,6 +45,8 @@ export interface UpstreamHeaderOptions {
   readonly passed?: (GateOutcome & { kind: 'pass' }) | null
   /** X-Request-Id for the backend: replaces the client's (which is the same value when it was usable). */
   readonly requestId?: string
+  /** The client-address headers the proxy passes on as sent (its `trusted_request_headers`, folded); none by default. */
+  readonly trustedHeaders?: ReadonlySet<string>
 }
 
 export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderOptions): Headers {
@@ -47,13 +54,14 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
   const connectionListed = listedInConnection(incoming)
   // Compared with "_" as "-", like the client's names below: a custom X_Team also drops the client's X-Team.
   const customNames = new Set(Object.keys(options.customHeaders).map((name) => name.toLowerCase().replaceAll('_', '-')))
+  const trusted = options.trustedHeaders ?? NOTHING_TRUSTED
   const headers = new Headers()
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   for (const [name, value] of incoming) {
     // "_" counts as "-": WSGI and PHP fold both into one variable (X_Forwarded_For would arrive as X-Forwarded-For).
     const folded = name.includes('_') ? name.replaceAll('_', '-') : name
-    if (HOP_BY_HOP.has(folded) || connectionListed.has(folded) || folded === 'host' || isIdentityHeader(name) || customNames.has(folded)) continue
+    if (HOP_BY_HOP.has(folded) || connectionListed.has(folded) || folded === 'host' || customNames.has(folded) || isStrippedRequestHeader(folded, folded !== name, trusted)) continue
     if (folded !== name && (FORWARDING.has(folded) || folded === 'content-length' || folded === 'transfer-encoding')) continue
     if (FORWARDING.has(name)) {
       if (client.isViaTrustedProxy && name === 'x-forwarded-for') priorForwardedFor = value

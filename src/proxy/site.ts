@@ -40,6 +40,8 @@ export interface Site {
   readonly responseRules: { readonly http: ResponseHeaderRules; readonly https: ResponseHeaderRules }
   /** Its auth settings, for the decision's auth step. */
   readonly auth: SiteAuth
+  /** The client-address headers it passes on as sent (`trusted_request_headers`, lower-case); empty for almost every proxy. */
+  readonly trustedRequestHeaders: ReadonlySet<string>
 }
 
 /** Distinct route target URLs a site remembers; beyond it (routes churned for days) it starts over. */
@@ -75,6 +77,7 @@ export function prepareSite(target: ProxyTarget, apiOrigin: string, apiResource:
     backendFor,
     responseRules: { http: rulesOf(responseHeaders), https: rulesOf(httpsResponseHeaders) },
     auth: prepareSiteAuth(target, ownBackend, apiResource),
+    trustedRequestHeaders: new Set(target.trusted_request_headers.map((name) => name.toLowerCase())),
   }
 }
 

@@ -30,11 +30,11 @@ export async function bridgeWebSocket(
   request: Request,
   server: Server<BridgeData>,
   requestHost: string,
-  context: { client: ClientInfo; upstream: Upstream; path: string; passed?: (GateOutcome & { kind: 'pass' }) | null; requestId?: string },
+  context: { client: ClientInfo; upstream: Upstream; path: string; passed?: (GateOutcome & { kind: 'pass' }) | null; requestId?: string; trustedHeaders?: ReadonlySet<string> },
 ): Promise<Response | undefined> {
   const { upstream, client } = context
   const target = upstreamUrl(upstream.url, context.path).replace(/^http/, 'ws')
-  const forwarded = buildUpstreamHeaders(request.headers, { client, requestHost, upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host, customHeaders: upstream.customHeaders, passed: context.passed ?? null, requestId: context.requestId })
+  const forwarded = buildUpstreamHeaders(request.headers, { client, requestHost, upstreamHost: upstream.preserveHost ? requestHost : upstream.url.host, customHeaders: upstream.customHeaders, passed: context.passed ?? null, requestId: context.requestId, trustedHeaders: context.trustedHeaders })
   // The WebSocket client writes its own handshake headers; Host it takes from the headers given, so
   // preserve_host_header holds here too.
   for (const name of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']) forwarded.delete(name)

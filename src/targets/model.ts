@@ -3,7 +3,7 @@
  * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
  */
 import * as v from 'valibot'
-import { CERT_NAME_RULE, HostnameSchema, isCertName, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
+import { CERT_NAME_RULE, CLIENT_ADDRESS_HEADERS, HostnameSchema, isCertName, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
 import { ProxyAuthEntries } from './auth-settings.ts'
 import { ResourceEntries } from './resource-settings.ts'
 import { RouteSettingsEntries } from './route-settings.ts'
@@ -25,6 +25,20 @@ const HeaderMap = v.pipe(
     v.pipe(v.string('expected a string'), v.regex(HEADER_VALUE, 'must not contain control characters (CR, LF, NUL and the like)'), v.maxLength(8192)),
   ),
   v.check((map) => Object.keys(map).length <= 64, 'at most 64 headers'),
+)
+
+/**
+ * A client-address header a CDN or load balancer in front of the edge sets (lib/spoofable-headers.ts),
+ * stored lower-case. Nothing else can be trusted: identity headers (X-Auth-*, Remote-*,
+ * X-Forwarded-User, …) are the edge's alone, and path overrides would step round routes and auth.
+ */
+const TrustedRequestHeader = v.pipe(
+  v.string('expected a header name'),
+  v.check(
+    (name) => CLIENT_ADDRESS_HEADERS.has(name.toLowerCase()),
+    (issue) => `${JSON.stringify(issue.input)} cannot be trusted: expected one of the client-address headers ${[...CLIENT_ADDRESS_HEADERS].join(', ')} (identity headers and path overrides are always stripped)`,
+  ),
+  v.toLowerCase(),
 )
 
 /** A backend URL, or `service://<name>`: the external service's URL at the time of each request. */
@@ -68,6 +82,8 @@ export const ProxySettingsEntries = {
   proxy_protocol: v.optional(ProxyProtocolSchema, null),
   /** Seconds to wait for the backend's response head before answering 504. */
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
+  /** Client-address headers passed to the backend as the client (its CDN) sent them; every other spoofable header is stripped. */
+  trusted_request_headers: v.optional(v.pipe(v.array(TrustedRequestHeader, 'expected a list of header names'), v.maxLength(CLIENT_ADDRESS_HEADERS.size, `expected at most ${CLIENT_ADDRESS_HEADERS.size} names`)), []),
   ...ProxyAuthEntries,
   ...ResourceEntries,
   ...RouteSettingsEntries,

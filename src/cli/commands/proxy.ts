@@ -50,12 +50,17 @@ const SETTINGS_ARGS = {
   'hsts-max-age': { type: 'string', valueHint: 'seconds', description: 'Strict-Transport-Security max-age on HTTPS ("none": no header)' },
   'upstream-timeout': { type: 'string', valueHint: 'seconds', description: 'seconds to wait for the backend\'s response head (default 60)' },
   'proxy-protocol': { type: 'enum', options: choices('v1', 'v2', NONE), valueHint: 'v1|v2|none', description: 'send a PROXY protocol header to the backend' },
+  'trusted-request-headers': {
+    type: 'string',
+    valueHint: 'name,...',
+    description: 'client-address headers your CDN sets (CF-Connecting-IP, True-Client-IP, …) passed to the backend as sent; comma-separated or repeatable; replaces the list; "none" empties it',
+  },
 } as const
 
 type SettingsFlags = { readonly [K in keyof typeof SETTINGS_ARGS]?: (typeof SETTINGS_ARGS)[K]['type'] extends 'boolean' ? boolean : string }
 
 /** The request body for the settings flags given; unknown values are left to the API's 400. */
-function settingsBody(args: SettingsFlags, repeated: (name: 'custom-header' | 'custom-response-header') => string[] | undefined): Record<string, unknown> {
+function settingsBody(args: SettingsFlags, repeated: (name: 'custom-header' | 'custom-response-header' | 'trusted-request-headers') => string[] | undefined): Record<string, unknown> {
   return given({
     target_url: args['target-url'],
     enabled: args.enabled,
@@ -69,7 +74,15 @@ function settingsBody(args: SettingsFlags, repeated: (name: 'custom-header' | 'c
     hsts_max_age: optionalInteger('hsts-max-age', args['hsts-max-age'], true),
     upstream_timeout: optionalInteger('upstream-timeout', args['upstream-timeout']),
     proxy_protocol: optionalText(args['proxy-protocol'], true),
+    trusted_request_headers: nameList(repeated('trusted-request-headers')),
   })
+}
+
+/** A list flag (comma-separated or repeatable); a lone "none" empties the list. Which names are allowed is the API's to say. */
+function nameList(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined
+  if (values.length === 1 && values[0]!.trim() === NONE) return []
+  return values.flatMap((value) => value.split(',')).map((item) => item.trim()).filter((item) => item !== '')
 }
 
 const list = defineApiCommand({

@@ -16,7 +16,7 @@ import { assemble, copyRange, EMPTY } from './buffers.ts'
 import type { ClientWriter } from './client-writer.ts'
 import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
-import { afterAuthStep, buildUpstreamHead, type RelayTarget } from './upstream-head.ts'
+import { afterAuthStep, buildUpstreamHead, withTrustedFields, type RelayTarget } from './upstream-head.ts'
 import type { GateOutcome } from '../auth/gate.ts'
 import { backendErrorOf, fieldPairs, writeRecord, type RequestLogging, type RequestStart } from '../request-log.ts'
 import type { BackendErrorKind } from '../../logs/index.ts'
@@ -94,8 +94,9 @@ export class Exchange implements UpstreamListener, Expiring {
   ) {
     const target = decision.backend.relay!
     this.target = target
+    let kept = withTrustedFields(head.keptFields, head.clientAddressFields, decision.site.trustedRequestHeaders)
     // The client's copies of the proxy's custom headers are dropped: the proxy's own values go instead.
-    let kept = target.customHeaderNames.size === 0 ? head.keptFields : withoutFields(head.keptFields, target.customHeaderNames)
+    if (target.customHeaderNames.size > 0) kept = withoutFields(kept, target.customHeaderNames)
     if (passed !== null) kept = afterAuthStep(kept, head, passed)
     // A client's usable id went on with its fields; otherwise the backend gets ours.
     if (head.requestId === null) kept += `x-request-id: ${recording.requestId}\r\n`

@@ -10,7 +10,8 @@
  * then looks only at the field lines whose names can matter, and keeps the others as the client sent
  * them, in one string, for the backend.
  */
-import { FORWARDING, HOP_BY_HOP, isIdentityHeader } from '../headers.ts'
+import { SPOOFABLE_EXACT_NAMES, spoofableFamilyOf } from '../../lib/index.ts'
+import { FORWARDING, HOP_BY_HOP } from '../headers.ts'
 import { normalizeHost } from '../host.ts'
 
 /** How the request body is delimited (RFC 9112 §6.3 items 3–7 for requests). */
@@ -38,10 +39,16 @@ export interface RequestHead {
   readonly isPreflight: boolean
   /**
    * The field lines that go to the backend unchanged, each ending in CRLF: all but Host, hop-by-hop
-   * fields (with those named in Connection, RFC 9110 §7.6.1), identity and forwarding fields, and the
-   * fields the proxy sets itself.
+   * fields (with those named in Connection, RFC 9110 §7.6.1), identity, client-address, path-override
+   * and forwarding fields, and the fields the proxy sets itself.
    */
   readonly keptFields: string
+  /**
+   * The client-address fields (lib/spoofable-headers.ts) spelled with "-", as sent, each ending in CRLF:
+   * held back from keptFields because the proxy may trust some of them (`trusted_request_headers`),
+   * which only the decision, made after this parse, can say. '' when there are none (almost always).
+   */
+  readonly clientAddressFields: string
   /** X-Forwarded-For and Forwarded as sent, for a client that is a trusted load balancer. */
   readonly priorForwardedFor: string | null
   readonly priorForwarded: string | null
@@ -76,8 +83,8 @@ export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
  * Reads the head starting at `from`. `dropNames` are lower-case field names the proxy sets itself (its custom headers): the client's are
- * left out. Names of any other length than these, the framing, hop-by-hop, forwarding and identity
- * fields are never even lower-cased.
+ * left out. Names of any other length than these, the framing, hop-by-hop, forwarding and spoofable
+ * fields (lib/spoofable-headers.ts), that do not start with "x" or "r", are never even lower-cased.
  */
 export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, from = 0): RequestHeadResult {
   const end = bytes.indexOf(HEAD_END, from)
@@ -105,6 +112,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null
   let kept = ''
+  let clientAddressFields = ''
   let keptFrom = requestLineEnd + 2 // start of the run of lines kept so far
   for (let lineStart = keptFrom; lineStart > 1 && lineStart < text.length; ) {
     const next = text.indexOf('\r\n', lineStart)
@@ -158,7 +166,14 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
         isDropped = false
       } else if (name === 'x-forwarded-for') priorForwardedFor = priorForwardedFor === null ? valueOf(text, colon, lineEnd) : `${priorForwardedFor}, ${valueOf(text, colon, lineEnd)}`
       else if (name === 'forwarded') priorForwarded = priorForwarded === null ? valueOf(text, colon, lineEnd) : `${priorForwarded}, ${valueOf(text, colon, lineEnd)}`
-      else isDropped = isDroppedName(name.includes('_') ? name.replaceAll('_', '-') : name, dropNames)
+      else {
+        const hasUnderscore = name.includes('_')
+        const folded = hasUnderscore ? name.replaceAll('_', '-') : name
+        const family = isDroppedName(folded, dropNames) ? 'dropped' : spoofableFamilyOf(folded)
+        isDropped = family !== null
+        // Only the "-" spelling can be a CDN's (headers.ts isStrippedRequestHeader); the "_" one is dropped.
+        if (family === 'client_address' && !hasUnderscore) clientAddressFields += `${text.slice(lineStart, lineEnd)}\r\n`
+      }
       if (isDropped) {
         kept += text.slice(keptFrom, lineStart)
         keptFrom = next === -1 ? text.length : next + 2
@@ -188,7 +203,11 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
     if (tokens.some((token) => token === 'content-length' || token === 'transfer-encoding' || token === 'host')) return UNSUPPORTED
     // RFC 9110 §7.6.1: the fields named in Connection are hop-by-hop too.
     const named = tokens.filter((token) => token && token !== 'close' && token !== 'keep-alive').map((token) => token.replaceAll('_', '-'))
-    if (named.length > 0) kept = withoutFields(kept, new Set(named))
+    if (named.length > 0) {
+      const namedSet = new Set(named)
+      kept = withoutFields(kept, namedSet)
+      if (clientAddressFields !== '') clientAddressFields = withoutFields(clientAddressFields, namedSet)
+    }
   }
   return {
     status: 'complete',
@@ -207,6 +226,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       userAgent,
       isPreflight,
       keptFields: kept,
+      clientAddressFields,
       priorForwardedFor,
       priorForwarded,
       headLength: end + 4 - from,
@@ -235,21 +255,27 @@ function needsNormalising(text: string, targetStart: number, targetEnd: number):
 }
 
 /**
- * Fields the backend must not get from the client. "_" counts as "-": WSGI, PHP and others fold both
- * into one variable, so X_Forwarded_For, Content_Length or X_Team (for a custom X-Team) would
- * otherwise arrive as the real thing.
+ * Fields the backend must not get from the client, besides the spoofable families (checked after
+ * these). "_" counts as "-": WSGI, PHP and others fold both into one variable, so X_Forwarded_For,
+ * Content_Length or X_Team (for a custom X-Team) would otherwise arrive as the real thing.
  */
 function isDroppedName(name: string, dropNames: ReadonlySet<string>): boolean {
-  return HOP_BY_HOP.has(name) || FORWARDING.has(name) || SET_BY_PROXY.has(name) || isIdentityHeader(name) || dropNames.has(name)
+  return HOP_BY_HOP.has(name) || FORWARDING.has(name) || SET_BY_PROXY.has(name) || dropNames.has(name)
 }
 
 /** Read above under their own spelling; spelled with "_" they are dropped like the rest. */
 const SET_BY_PROXY: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade'])
 
-/** Name lengths of the fields parseRequestHead reads or drops, apart from x-* and remote-* (checked by first letter). */
+/**
+ * Name lengths of the fields parseRequestHead reads or drops, apart from those starting with "x" or "r"
+ * (checked by first letter; every prefix of the spoofable families starts so). The client-address
+ * names that start otherwise (CF-Connecting-IP, True-Client-IP, Fastly-Client-IP, Client-IP, …) add no
+ * length the table did not have, so the common fields cost what they did.
+ */
 const MAYBE_SPECIAL = (() => {
   const table = new Uint8Array(64)
-  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'user-agent', 'access-control-request-method', 'forwarded', ...HOP_BY_HOP, ...FORWARDING]
+  const spoofable = SPOOFABLE_EXACT_NAMES.filter((name) => name[0] !== 'x' && name[0] !== 'r')
+  const names = ['host', 'upgrade', 'content-length', 'transfer-encoding', 'connection', 'accept', 'authorization', 'cookie', 'origin', 'user-agent', 'access-control-request-method', 'forwarded', ...HOP_BY_HOP, ...FORWARDING, ...spoofable]
   for (const name of names) table[name.length] = 1
   return table
 })()

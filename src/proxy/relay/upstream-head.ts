@@ -1,7 +1,8 @@
 /**
  * @module The request head the relay sends a backend: the client's fields that request-head.ts kept
- * (hop-by-hop, identity and forwarding ones are gone, by the rules in headers.ts that the fetch
- * forwarder shares), then Host, the forwarding fields for the real client, and the proxy's custom
+ * (hop-by-hop, spoofable and forwarding ones are gone, by the rules in headers.ts and
+ * lib/spoofable-headers.ts that the fetch forwarder shares) with the client-address ones the proxy
+ * trusts, then Host, the forwarding fields for the real client, and the proxy's custom
  * headers. The body follows unchanged, so its framing field (Content-Length, kept as sent, or
  * Transfer-Encoding: chunked, stated again here) is the client's.
  */
@@ -43,6 +44,18 @@ export function forwardingLines(head: RequestHead, client: ClientInfo): string {
   let lines = ''
   for (let i = 0; i < FORWARDING_FIELD_NAMES.length; i++) lines += `${FORWARDING_FIELD_NAMES[i]}: ${values[i]}\r\n`
   return lines
+}
+
+/**
+ * The kept fields and the client-address fields the proxy trusts (`trusted_request_headers`): the
+ * parser held those back, since it runs before the decision that names the proxy. Nothing to do, and
+ * nothing allocated, unless the client sent one and the proxy trusts some.
+ */
+export function withTrustedFields(kept: string, clientAddressFields: string, trusted: ReadonlySet<string>): string {
+  if (clientAddressFields === '' || trusted.size === 0) return kept
+  let fields = kept
+  for (const line of clientAddressFields.split('\r\n')) if (line !== '' && trusted.has(line.slice(0, line.indexOf(':')).toLowerCase())) fields += `${line}\r\n`
+  return fields
 }
 
 /** The kept fields once the auth step let a request through: the credentials out unless kept, our cookies out, the identity in. */
