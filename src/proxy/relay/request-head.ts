@@ -12,6 +12,7 @@
  */
 import { SPOOFABLE_EXACT_NAMES, spoofableFamilyOf } from '../../lib/index.ts'
 import { FORWARDING, HOP_BY_HOP } from '../headers.ts'
+import { isIP } from 'node:net'
 import { normalizeHost } from '../host.ts'
 
 /** How the request body is delimited (RFC 9112 §6.3 items 3–7 for requests). */
@@ -77,6 +78,22 @@ const NO_BODY: RequestFraming = Object.freeze({ kind: 'none' })
 const REQUEST_HEAD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \/[\x21-\x7e]* HTTP\/1\.1(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*$/
 /** RFC 9110 §7.2 uri-host [":" port], restricted to names and IP literals that can name a proxy. */
 const HOST_VALUE = /^([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
+
+/**
+ * What HOST_VALUE's shape cannot say, as the lenient reader checks it (http-head.ts parseHost): a port
+ * of at most 65535, an IP literal that is an IPv6 address (RFC 3986 §3.2.2), a name that is more than
+ * one dot. Anything else goes to the full server, which answers 400 (RFC 9112 §3.2): found by the fuzz
+ * suite (test/fuzz/request-head.test.ts), where the relay routed `Host: a.aa:65536` that the hand-over
+ * path refuses.
+ */
+function isHostInRange(host: string): boolean {
+  const literalEnd = host.charCodeAt(0) === 0x5b /* [ */ ? host.indexOf(']') : -1
+  if (literalEnd !== -1 && isIP(host.slice(1, literalEnd)) !== 6) return false
+  const colon = host.indexOf(':', literalEnd + 1)
+  if (colon !== -1 && host.length - colon - 1 === 5 && Number(host.slice(colon + 1)) > 65_535) return false
+  const nameEnd = colon === -1 ? host.length : colon
+  return literalEnd !== -1 || !(nameEnd === 1 && host.charCodeAt(0) === 0x2e /* . */)
+}
 const CONTENT_LENGTH = /^[0-9]{1,15}$/
 /** A request id a client (or a load balancer) may choose: short, and nothing a log line or a header could misread. */
 export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -181,7 +198,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
     }
     lineStart = next === -1 ? text.length : next + 2
   }
-  if (host === null || !HOST_VALUE.test(host)) return UNSUPPORTED
+  if (host === null || !HOST_VALUE.test(host) || !isHostInRange(host)) return UNSUPPORTED
   kept += keptFrom < text.length ? `${text.slice(keptFrom)}\r\n` : ''
 
   let framing: RequestFraming
