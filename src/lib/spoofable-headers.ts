@@ -88,6 +88,9 @@ const IDENTITY_PREFIXES: readonly string[] = [
   'x-internal-',
 ]
 
+/** The prefixes as one anchored pattern: one match per name instead of a startsWith per prefix (the relay parser runs this for every x-* field). */
+const IDENTITY_PREFIX = new RegExp(`^(?:${IDENTITY_PREFIXES.map((prefix) => prefix.replaceAll('-', '\\-')).join('|')})`)
+
 /** Path overrides: IIS, Symfony, Laminas and others route by these instead of the request line, past any route or auth rule of ours. */
 const PATH_OVERRIDES: ReadonlySet<string> = new Set(['x-original-url', 'x-rewrite-url'])
 
@@ -103,8 +106,7 @@ export function spoofableFamilyOf(folded: string): SpoofableFamily | null {
   if (PATH_OVERRIDES.has(folded)) return 'path_override'
   const first = folded.charCodeAt(0)
   if (first !== 0x78 /* x */ && first !== 0x72 /* r */) return null
-  for (const prefix of IDENTITY_PREFIXES) if (folded.startsWith(prefix)) return 'identity'
-  return null
+  return IDENTITY_PREFIX.test(folded) ? 'identity' : null
 }
 
 /** Lower-case with "_" as "-": how the names above are compared. */
