@@ -19,6 +19,7 @@ import { openStore, type Store } from './store/index.ts'
 import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes } from './api/index.ts'
 import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
 import { createMetrics } from './logs/index.ts'
+import { createExemptions, createLocalRateLimiter, createRateLimitCounts, createStoreRateLimiter, type RateLimit, type RateLimitScope } from './ratelimit/index.ts'
 import { createRequestLog, type RequestLog } from './logs/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
@@ -127,6 +128,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let forwardAuth: ForwardAuth | null = null
     // GET /metrics: requests counted from the edge's records, the rest read at each scrape.
     let runningEdge: Edge | null = null
+    // Rate limits (#13): the API's in the store (every node counts together), proxies' in this node's memory.
+    const rateLimitCounts = createRateLimitCounts()
+    const isRateLimitExempt = createExemptions(config.rateLimits.exempt)
+    const rateLimitLogger = logger.child('ratelimit')
+    const storeLimiter = (scope: RateLimitScope, limit: RateLimit | null) =>
+      limit === null ? null : createStoreRateLimiter(scope, limit, { store, clock, logger: rateLimitLogger, counts: rateLimitCounts })
     const metrics = createMetrics({
       sources: {
         activeConnections: () => runningEdge?.stats().connections ?? null,
@@ -134,6 +141,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         certificates: async () => (await certificates.list()).map((c) => ({ name: c.cert_name, status: c.status, notAfterMs: c.not_after === null ? null : Date.parse(c.not_after) })),
         tokenVerifications: () => resourceServer.verifier.stats(),
         droppedLogRecords: () => requestLog.counters().dropped,
+        rateLimited: () => rateLimitCounts.snapshot(),
       },
       onReadError: (metric, error) => logger.warn('metrics source failed', { metric, error: String(error) }),
     })
@@ -146,6 +154,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => resourceServer.verifier.verify(token, audience),
+      rateLimits: {
+        oauth: storeLimiter('oauth', config.rateLimits.oauth),
+        apiAddress: storeLimiter('api_address', config.rateLimits.apiAddress),
+        apiToken: storeLimiter('api_token', config.rateLimits.api),
+        isExempt: isRateLimitExempt,
+        forwardAuthTrusted: config.forwardAuthTrusted,
+      },
       extraRoutes: [
         ...proxyTargetRoutes(targets, {
           dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),
@@ -197,7 +212,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
+      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, rateLimiter: createLocalRateLimiter({ nowMs: () => performance.now(), isExempt: isRateLimitExempt, counts: rateLimitCounts }), apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth

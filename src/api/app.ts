@@ -16,6 +16,7 @@ import { createErrorHandler, notFound } from './errors.ts'
 import { healthRoutes } from './health.ts'
 import { keyRoutes } from './keys.ts'
 import { mountMovedPaths } from './moved-paths.ts'
+import { apiRateLimit, type ApiRateLimits } from './rate-limit.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { systemRoutes } from './system.ts'
 
@@ -29,6 +30,8 @@ export interface ApiDeps {
   readonly startedAtMs: number
   /** Routes contributed by feature modules, mounted beside the built-in ones. */
   readonly extraRoutes?: readonly RouteSpec[]
+  /** Rate limits (#13) before every route; absent: none (handler-level tests). */
+  readonly rateLimits?: ApiRateLimits
 }
 
 /**
@@ -44,6 +47,7 @@ function routingPath(request: Request): string {
 export function createApiApp(deps: ApiDeps): Hono {
   const app = new Hono({ getPath: routingPath })
   app.use(requestId())
+  if (deps.rateLimits) app.use(apiRateLimit(deps.rateLimits, deps.verifyToken))
   app.onError(createErrorHandler(deps.logger))
   app.notFound(notFound)
   mountMovedPaths(app)

@@ -23,6 +23,8 @@ export type ApiErrorCode =
   | 'server_error'
   // RFC 6749 §4.1.2.1: a dependency (GitHub) did not answer; retry later.
   | 'temporarily_unavailable'
+  // RFC 6585 §4: 429, with Retry-After; no OAuth RFC names a code for it.
+  | 'too_many_requests'
   // RFC 7591 §3.2.2: the registration endpoint's own error codes.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'

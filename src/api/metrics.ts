@@ -31,7 +31,7 @@ export function metricsRoutes(deps: MetricsRoutesDeps): RouteSpec[] {
           description:
             'text/plain; version=0.0.4: ohp_requests_total, ohp_request_duration_seconds, ohp_backend_errors_total, ohp_active_connections, ' +
             'ohp_certificate_expiry_timestamp_seconds, ohp_certificate_status, ohp_token_verifications_total, ohp_token_refusals_total, ' +
-            'ohp_log_records_dropped_total, ohp_process_resident_memory_bytes, ohp_event_loop_lag_seconds',
+            'ohp_log_records_dropped_total, ohp_rate_limited_total, ohp_process_resident_memory_bytes, ohp_event_loop_lag_seconds',
         },
       },
       async handler(c) {

@@ -1,7 +1,7 @@
 /** @module Builds the one validated, frozen Config from environment and flags. */
 import { hostname } from 'node:os'
 import * as v from 'valibot'
-import { SETTINGS, flagName, type SettingName } from './settings.ts'
+import { SETTINGS, flagName, type RateSetting, type SettingName } from './settings.ts'
 
 type Parsed = { [K in SettingName]: v.InferOutput<(typeof SETTINGS)[K]['schema']> | undefined }
 
@@ -47,6 +47,14 @@ export interface Config {
   readonly forwardAuthTrusted: readonly string[]
   /** METRICS_TRUSTED: scrapers that may read /metrics without a token. */
   readonly metricsTrusted: readonly string[]
+  /** Rate limits (#13): per client address on the authorization server, per token and per address on the API; null = off. */
+  readonly rateLimits: {
+    /** RATE_LIMIT_EXEMPT: CIDRs no limit applies to. */
+    readonly exempt: readonly string[]
+    readonly oauth: RateSetting | null
+    readonly api: RateSetting | null
+    readonly apiAddress: RateSetting | null
+  }
   readonly dockerHost: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The request log (#12). */
@@ -140,6 +148,12 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],
     forwardAuthTrusted: p.forwardAuthTrusted as string[],
     metricsTrusted: p.metricsTrusted as string[],
+    rateLimits: {
+      exempt: p.rateLimitExempt as string[],
+      oauth: p.rateLimitOAuth as RateSetting | null,
+      api: p.rateLimitApi as RateSetting | null,
+      apiAddress: p.rateLimitApiAddress as RateSetting | null,
+    },
     dockerHost: p.dockerHost,
     logLevel: p.logLevel as Config['logLevel'],
     requestLog: {

@@ -73,6 +73,30 @@ const positiveCount = (max: number) =>
     v.minValue(1, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
     v.maxValue(max, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
   )
+/** A rate: RATE/UNIT,BURST ("10/s,100": 100 at once, then 10 a second; unit s, m or h), or off. */
+export interface RateSetting {
+  readonly perSecond: number
+  readonly burst: number
+}
+const RATE = /^(\d{1,7}(?:\.\d{1,3})?)\/(s|m|h),(\d{1,7})$/
+const RATE_HINT = 'expected RATE/UNIT,BURST such as 10/s,100 or 600/m,50 (unit s, m or h), or off'
+const UNIT_SEC: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600 }
+const rateLimit = v.pipe(
+  v.string(),
+  v.transform((text) => text.trim().toLowerCase()),
+  v.check((text) => text === 'off' || RATE.test(text), RATE_HINT),
+  v.transform((text): RateSetting | null => {
+    const [, count = '', unit = 's', burst = ''] = RATE.exec(text) ?? []
+    return text === 'off' ? null : { perSecond: Number(count) / UNIT_SEC[unit]!, burst: Number(burst) }
+  }),
+  v.check((rate) => rate === null || (rate.perSecond > 0 && rate.burst >= 1), `${RATE_HINT}; the rate and the burst must be above 0`),
+)
+/** CIDRs, or "none" (an empty value means the default, as for every setting). */
+const cidrListOrNone = v.pipe(
+  v.string(),
+  v.transform((text) => (text.trim().toLowerCase() === 'none' ? '' : text)),
+  cidrList,
+)
 const accessLog = v.pipe(v.string(), v.transform((text) => text.toLowerCase()), v.picklist(['stdout', 'off'], 'expected stdout or off'))
 /** A .env written for the original says INFO or WARNING (Python's names): any case, and WARNING/CRITICAL mean warn/error. */
 const PYTHON_LOG_LEVELS: Readonly<Record<string, string>> = { warning: 'warn', critical: 'error' }
@@ -131,6 +155,10 @@ export const SETTINGS = {
   proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),
   forwardAuthTrusted: setting({ env: 'FORWARD_AUTH_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the proxies whose X-Forwarded-Host/-Proto/-Uri/-Method and X-Original-URI /verify believes (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth); none by default' }),
   metricsTrusted: setting({ env: 'METRICS_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs of the scrapers that may read /metrics without a token (Prometheus on the same network); none by default' }),
+  rateLimitExempt: setting({ env: 'RATE_LIMIT_EXEMPT', fallback: '127.0.0.0/8,::1', schema: cidrListOrNone, description: 'CIDRs no rate limit applies to, or none; by default the host itself (loopback), which can read the store anyway' }),
+  rateLimitOAuth: setting({ env: 'RATE_LIMIT_OAUTH', fallback: '1/s,30', schema: rateLimit, description: 'per client address (an IPv6 one by its /64), on every authorization server endpoint, on all nodes together: RATE/UNIT,BURST or off' }),
+  rateLimitApi: setting({ env: 'RATE_LIMIT_API', fallback: '10/s,100', schema: rateLimit, description: "per token (its subject) on the management API, on all nodes together: RATE/UNIT,BURST or off" }),
+  rateLimitApiAddress: setting({ env: 'RATE_LIMIT_API_ADDRESS', fallback: '10/s,100', schema: rateLimit, description: 'per client address (an IPv6 one by its /64) on the management API, on all nodes together: RATE/UNIT,BURST or off' }),
   dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
   requestLog: setting({ env: 'REQUEST_LOG', fallback: 'true', schema: flag, description: 'keep one record per request (queries, stats, live tail); false keeps none (/metrics still counts every request)' }),

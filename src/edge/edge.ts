@@ -9,7 +9,7 @@ import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
 import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
-import { createUpstreamPool, Deadlines, NO_REQUEST_LOG, type AuthGate, type RequestLogging, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type Scheme } from '../proxy/index.ts'
+import { createUpstreamPool, Deadlines, NO_REQUEST_LOG, type AuthGate, type RequestLogging, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type ProxyRateLimiter, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
 import type { RefusalReason } from './connection-caps.ts'
 import { createConnectionCore, DEFAULT_CONNECTION_LIMITS, type CoreOptions } from './connection.ts'
@@ -64,6 +64,8 @@ export interface EdgeDeps {
   readonly gate: AuthGate
   /** Where the one record per request goes (the request log); none when absent. */
   readonly logging?: RequestLogging
+  /** Proxies' rate_limit, counted per client address in this node's memory; none enforced when absent. */
+  readonly rateLimiter?: ProxyRateLimiter
   readonly apiFetch: LocalFetch
   readonly logger: Logger
 }
@@ -120,7 +122,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     apiResource: deps.apiResource,
     logger,
     drainMs: options.drainMs ?? 30_000,
-    pipeline: { tables, gate: deps.gate, logging: deps.logging ?? NO_REQUEST_LOG, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
+    pipeline: { tables, gate: deps.gate, rateLimiter: deps.rateLimiter ?? null, logging: deps.logging ?? NO_REQUEST_LOG, clientOf, apiFetch: deps.apiFetch, deadlines, logger },
   })
   /** Set once the terminator runs, which is before the first reconcile. */
   let certificates: ReturnType<typeof createCertificateTable> | null = null
@@ -194,6 +196,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     relay: {
       tables,
       gate: deps.gate,
+      rateLimiter: deps.rateLimiter ?? null,
       logging: deps.logging ?? NO_REQUEST_LOG,
       pool,
       deadlines,

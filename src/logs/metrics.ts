@@ -58,6 +58,8 @@ export interface MetricsSources {
   readonly tokenVerifications?: () => TokenVerificationCounts | null
   /** Request records the log dropped under back-pressure since start. */
   readonly droppedLogRecords?: () => number | null
+  /** Requests refused by a rate limit since start, by the limit's scope (oauth, api_address, api_token, proxy). */
+  readonly rateLimited?: () => Readonly<Record<string, number>> | null
   /** Resident set size in bytes; the process's own by default. */
   readonly residentMemoryBytes?: () => number
 }
@@ -170,6 +172,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Request records the log dropped under back-pressure (the requests themselves were served).',
     type: 'counter',
     read: () => sampleOf(sources.droppedLogRecords?.()),
+  })
+  registry.collected({
+    name: 'ohp_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by scope: oauth (per address, authorization server), api_address and api_token (management API), proxy (a proxy\'s rate_limit, this node).',
+    type: 'counter',
+    labelNames: ['scope'],
+    read: () => Object.entries(sources.rateLimited?.() ?? {}).map(([scope, value]) => ({ labelValues: [scope], value })),
   })
   registry.collected({
     name: 'ohp_process_resident_memory_bytes',

@@ -13,6 +13,7 @@ import { REQUEST_ID } from './relay/request-head.ts'
 import { backendErrorOf, newRequestId, requestStart, writeRecord, type RecordInput, type RequestLogging, type RequestOutcome } from './request-log.ts'
 import type { ClientInfo } from './client.ts'
 import { decide, type DecisionTables } from './decide.ts'
+import { rateLimitAnswer, type ProxyRateLimiter } from './rate-limit.ts'
 import type { Deadlines } from './deadlines.ts'
 import { forward, pathAndQueryOf, type LocalFetch } from './forward.ts'
 import { prepareResponseHeaders } from './headers.ts'
@@ -24,6 +25,8 @@ export type Scheme = 'http' | 'https'
 export interface PipelineDeps {
   readonly tables: DecisionTables
   readonly gate: AuthGate
+  /** Proxies' rate_limit (proxy/rate-limit.ts); absent: none is enforced. */
+  readonly rateLimiter?: ProxyRateLimiter | null
   readonly logging: RequestLogging
   readonly clientOf: (request: Request, server: Server<BridgeData>, scheme: Scheme) => ClientInfo
   readonly apiFetch: LocalFetch
@@ -73,6 +76,14 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
       if (decision.kind === 'answer') {
         record(decision.status, 'answered')
         const answered = answerResponse(decision, headers.get('accept'), request.method)
+        answered.headers.set('x-request-id', requestId)
+        return answered
+      }
+      // The relay hands requests over before this step, so each request is counted once, here or there.
+      const limited = rateLimitAnswer(deps.rateLimiter ?? null, decision.site, decision.proxyHostname, client.address, headers.get('accept'))
+      if (limited !== null) {
+        record(limited.status, 'answered', { proxy: decision.proxyHostname })
+        const answered = gateAnswerResponse(limited, request.method)
         answered.headers.set('x-request-id', requestId)
         return answered
       }

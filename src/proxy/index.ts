@@ -9,6 +9,7 @@ export { buildUpstreamHeaders, isIdentityHeader, prepareResponseHeaders } from '
 export { normalizeHost } from './host.ts'
 export { readRequestHead, type HeadResult } from './http-head.ts'
 export { prepareSite, type Backend, type HandOverReason, type Site } from './site.ts'
+export { rateLimitAnswer, type ProxyRateLimiter } from './rate-limit.ts'
 export type { BridgeData } from './websocket.ts'
 export {
   parseProxyHeader,

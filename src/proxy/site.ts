@@ -5,6 +5,7 @@
  */
 import { SERVICE_SCHEME } from '../lib/index.ts'
 import type { ProxyRouteSettings } from '../routes/index.ts'
+import type { RateLimit } from '../ratelimit/index.ts'
 import type { ProxyTarget } from '../targets/index.ts'
 import type { Upstream } from './forward.ts'
 import type { ResponseHeaderRules } from './relay/response-head.ts'
@@ -42,6 +43,8 @@ export interface Site {
   readonly auth: SiteAuth
   /** The client-address headers it passes on as sent (`trusted_request_headers`, lower-case); empty for almost every proxy. */
   readonly trustedRequestHeaders: ReadonlySet<string>
+  /** Its `rate_limit` per client address (proxy/rate-limit.ts); null for a proxy without one. */
+  readonly rateLimit: RateLimit | null
 }
 
 /** Distinct route target URLs a site remembers; beyond it (routes churned for days) it starts over. */
@@ -78,6 +81,7 @@ export function prepareSite(target: ProxyTarget, apiOrigin: string, apiResource:
     responseRules: { http: rulesOf(responseHeaders), https: rulesOf(httpsResponseHeaders) },
     auth: prepareSiteAuth(target, ownBackend, apiResource),
     trustedRequestHeaders: new Set(target.trusted_request_headers.map((name) => name.toLowerCase())),
+    rateLimit: target.rate_limit === null ? null : { perSecond: target.rate_limit.requests_per_second, burst: target.rate_limit.burst },
   }
 }
 

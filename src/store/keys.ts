@@ -71,6 +71,10 @@ export const keys = {
   /** A revoked access token's jti (RFC 7009), kept until the token would have expired anyway. */
   revokedAccessToken: (jti: string) => `oauth/revoked-jti/${safe(jti)}`,
 
+  // ---- rate limits ----
+  /** One client's GCRA bucket for one limit (ratelimit/): its theoretical arrival time; absent means a full bucket. */
+  rateLimit: (scope: string, identity: string) => `ratelimit/${safe(scope)}/${safe(identity)}`,
+
   // ---- routes ----
   /** The count of routes ever created, on any node: each new route's `sequence` (the tie-breaker of equal priorities). */
   routeSequence: () => 'route-sequence',

@@ -56,6 +56,18 @@ export function serviceNameOf(target: { readonly target_url: string }): string |
   return target.target_url.startsWith(SERVICE_SCHEME) ? target.target_url.slice(SERVICE_SCHEME.length) : null
 }
 
+/**
+ * A proxy's data-plane rate limit, per client address (an IPv6 one by its /64): `burst` requests at
+ * once, then `requests_per_second` (GCRA). Counted in each node's memory, so N nodes admit up to N times it.
+ */
+export const ProxyRateLimitSchema = v.strictObject(
+  {
+    requests_per_second: v.pipe(v.number('expected requests per second'), v.gtValue(0, 'expected more than 0'), v.maxValue(1_000_000, 'expected at most 1,000,000')),
+    burst: v.pipe(v.number('expected a whole number of requests'), v.integer('expected a whole number of requests'), v.minValue(1, 'expected at least 1'), v.maxValue(1_000_000, 'expected at most 1,000,000')),
+  },
+  'unknown field',
+)
+
 export const ProxyProtocolSchema = v.nullable(v.picklist(['v1', 'v2'], 'expected "v1", "v2" or null'))
 
 /** Everything a client may set; the defaults are the original's. */
@@ -84,6 +96,8 @@ export const ProxySettingsEntries = {
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
   /** Client-address headers passed to the backend as the client (its CDN) sent them; every other spoofable header is stripped. */
   trusted_request_headers: v.optional(v.pipe(v.array(TrustedRequestHeader, 'expected a list of header names'), v.maxLength(CLIENT_ADDRESS_HEADERS.size, `expected at most ${CLIENT_ADDRESS_HEADERS.size} names`)), []),
+  /** Requests a client address may send (429 with Retry-After beyond it); null: no limit. */
+  rate_limit: v.optional(v.nullable(ProxyRateLimitSchema), null),
   ...ProxyAuthEntries,
   ...ResourceEntries,
   ...RouteSettingsEntries,

@@ -22,6 +22,7 @@ const LAYER: Record<string, number> = {
   ports: 3,
   logs: 3,
   auth: 3,
+  ratelimit: 3,
   proxy: 4,
   edge: 5,
   api: 6,

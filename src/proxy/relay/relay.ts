@@ -21,6 +21,7 @@ import type { AuthGate, GateOutcome, GateRequest } from '../auth/gate.ts'
 import { newRequestId, requestStart, writeRecord, type RequestOutcome, type RequestStart, type RequestLogging } from '../request-log.ts'
 import type { ClientInfo } from '../client.ts'
 import { decide, decideHost, type AnswerDecision, type DecisionTables, type ForwardDecision } from '../decide.ts'
+import { rateLimitAnswer, type ProxyRateLimiter } from '../rate-limit.ts'
 import type { Deadlines, Expiring } from '../deadlines.ts'
 import { rawErrorResponse } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
@@ -44,6 +45,8 @@ export interface RelayTimeouts {
 export interface RelayDeps {
   readonly tables: DecisionTables
   readonly gate: AuthGate
+  /** Proxies' rate_limit (proxy/rate-limit.ts); absent: none is enforced. */
+  readonly rateLimiter?: ProxyRateLimiter | null
   /** One record per request the relay finishes (a handed-over request is the hand-over server's to record). */
   readonly logging: RequestLogging
   readonly pool: UpstreamPool
@@ -196,6 +199,11 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     if (decision.kind === 'handover') return handOver(decision.instancePort)
     const start: Started = { ...requestStart(), requestId: head.requestId ?? newRequestId() }
     if (decision.kind === 'answer') return answer(decision, head, start)
+    const limited = rateLimitAnswer(deps.rateLimiter ?? null, decision.site, decision.proxyHostname, client.address, head.accept)
+    if (limited !== null) {
+      const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
+      return finishAnswered(head, rawGateAnswer(limited, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: decision.proxyHostname, status: limited.status, outcome: 'answered' })
+    }
     if (decision.auth === null) return startExchange(head, decision, head.cookie === null ? null : deps.gate.unprotected(head.cookie), start)
     const outcome = deps.gate.check(decision.auth, decision.site.auth, decision.proxyHostname, gateRequestOf(scheme, head))
     if (!(outcome instanceof Promise)) return afterAuth(head, decision, outcome, start)
