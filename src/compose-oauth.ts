@@ -19,9 +19,11 @@ import {
   deviceRoutes,
   oauthMetadataRoutes,
   registerRoutes,
+  registrationTokenRoutes,
   tokenAdminRoutes,
   tokenRoutes,
   userAgentOf,
+  type RegistrationGate,
   type RouteSpec,
 } from './api/index.ts'
 import * as v from 'valibot'
@@ -39,12 +41,15 @@ import {
   createGitHubClient,
   createGrants,
   createIssuerResolver,
+  createRegistrationLimiter,
+  createRegistrationTokens,
   MetadataOverridesSchema,
   type ClientRegistry,
   type Grants,
   type KeyRing,
   type RecordActivity,
 } from './oauth/index.ts'
+import { createExemptions } from './ratelimit/index.ts'
 import type { Store } from './store/index.ts'
 import { createTargetCache, hostnamesTargeting, type ProxyTargets } from './targets/index.ts'
 
@@ -100,7 +105,13 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
   const github = createGitHubClient({ webUrl: config.github.url, apiUrl: config.github.apiUrl, logger })
   const resources = createResourcePolicy({ apiResource: audience, proxies, apiOrigin: deps.apiOrigin, config, targets: deps.targets, github })
 
-  const registry = createClientRegistry(store, clock, { recordActivity })
+  const registry = createClientRegistry(store, clock, { recordActivity, unusedClientTtlSec: config.oauth.registration.unusedClientTtlSec })
+  // RFC 7591 §3: who may register (OAUTH_REGISTRATION), and how often one address may try, on all nodes together.
+  const registrationTokens = createRegistrationTokens(store, clock)
+  const registrationLimiter = createRegistrationLimiter(store, clock, config.oauth.registration.perAddressPerHour)
+  const { mode } = config.oauth.registration
+  const limit = { limiter: registrationLimiter, isExempt: createExemptions(config.rateLimits.exempt), logger }
+  const registrationGate: RegistrationGate = mode === 'token' ? { mode, tokens: registrationTokens, ...limit } : { mode, ...limit }
   const cimd = createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger })
   const clients = createClientFinder(registry, cimd, resources.proxyDirectory)
   const grants = createGrants({
@@ -162,7 +173,8 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
           return null
         },
       }),
-      ...registerRoutes(registry, resolveIssuer),
+      ...registerRoutes(registry, resolveIssuer, registrationGate),
+      ...registrationTokenRoutes(registrationTokens),
       ...authorizeRoutes({
         resolveIssuer,
         findClient: (clientId) => clients.findClient(clientId),

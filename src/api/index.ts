@@ -20,13 +20,17 @@ export {
   createDeviceGrant,
   deviceRoutes,
   oauthMetadataRoutes,
+  OPEN_REGISTRATION,
   registerRoutes,
+  registrationTokenRoutes,
   tokenAdminRoutes,
   tokenRoutes,
   type DeviceGrantHandler,
   type DeviceRoutesDeps,
   type FormParams,
   type OAuthMetadataDeps,
+  type RegistrationGate,
+  type RegistrationMode,
   type TokenRoutesDeps,
 } from './oauth/index.ts'
 export { systemConfigRoutes } from './system-config.ts'

@@ -39,6 +39,13 @@ export interface Config {
     readonly refreshTokenLifetimeSec: number
     /** OAUTH_CIMD_ALLOW_PRIVATE: client ID metadata documents may come from private and loopback addresses. */
     readonly cimdAllowPrivate: boolean
+    /** Dynamic client registration (RFC 7591): who may register, how often, and how long an unused client lives. */
+    readonly registration: {
+      readonly mode: 'open' | 'token' | 'closed'
+      /** Requests per client address per hour; 0 = no limit. */
+      readonly perAddressPerHour: number
+      readonly unusedClientTtlSec: number
+    }
   }
   /** MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS: the public listeners' connection caps. */
   readonly connections: { readonly max: number; readonly maxPerAddress: number }
@@ -143,6 +150,11 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       accessTokenLifetimeSec: p.accessTokenLifetimeSec as number,
       refreshTokenLifetimeSec: p.refreshTokenLifetimeSec as number,
       cimdAllowPrivate: p.cimdAllowPrivate as boolean,
+      registration: {
+        mode: p.oauthRegistration as 'open' | 'token' | 'closed',
+        perAddressPerHour: p.oauthRegistrationsPerHour as number,
+        unusedClientTtlSec: p.oauthUnusedClientTtlSec as number,
+      },
     },
     connections: { max: p.maxConnections as number, maxPerAddress: p.maxConnectionsPerAddress as number },
     proxyProtocolTrusted: p.proxyProtocolTrusted as string[],

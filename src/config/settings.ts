@@ -73,6 +73,14 @@ const positiveCount = (max: number) =>
     v.minValue(1, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
     v.maxValue(max, `expected a whole number from 1 to ${max.toLocaleString('en')}`),
   )
+const registrationMode = v.pipe(v.string(), v.transform((text) => text.toLowerCase()), v.picklist(['open', 'token', 'closed'], 'expected open, token or closed'))
+const countOrOff = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,10}$/, `expected a whole number from 0 to ${max.toLocaleString('en')}`),
+    v.transform(Number),
+    v.maxValue(max, `expected a whole number from 0 to ${max.toLocaleString('en')}`),
+  )
 /** A rate: RATE/UNIT,BURST ("10/s,100": 100 at once, then 10 a second; unit s, m or h), or off. */
 export interface RateSetting {
   readonly perSecond: number
@@ -150,6 +158,9 @@ export const SETTINGS = {
   accessTokenLifetimeSec: setting({ env: 'OAUTH_ACCESS_TOKEN_LIFETIME', fallback: '1h', schema: duration, description: 'access token lifetime' }),
   refreshTokenLifetimeSec: setting({ env: 'OAUTH_REFRESH_TOKEN_LIFETIME', fallback: '30d', schema: duration, description: 'refresh token lifetime' }),
   cimdAllowPrivate: setting({ env: 'OAUTH_CIMD_ALLOW_PRIVATE', fallback: 'false', schema: flag, description: 'let client ID metadata documents be fetched from private and loopback addresses (tests only)' }),
+  oauthRegistration: setting({ env: 'OAUTH_REGISTRATION', fallback: 'open', schema: registrationMode, description: 'dynamic client registration (POST /register): open to anyone, token (an initial access token from POST /oauth/registration-tokens, RFC 7591 §3) or closed' }),
+  oauthRegistrationsPerHour: setting({ env: 'OAUTH_REGISTRATIONS_PER_HOUR', fallback: '60', schema: countOrOff(1_000_000), description: 'registration requests one client address (an IPv6 one by its /64) may make per hour, on all nodes together; 0 = no limit' }),
+  oauthUnusedClientTtlSec: setting({ env: 'OAUTH_UNUSED_CLIENT_TTL', fallback: '24h', schema: duration, description: 'a registered client that completes no authorization within this is deleted; one that has is kept' }),
   maxConnections: setting({ env: 'MAX_CONNECTIONS', fallback: '10000', schema: positiveCount(10_000_000), description: 'open client connections the public HTTP and HTTPS listeners hold at most; more are closed as they arrive (and counted in ohp_connections_refused_total), open ones are never dropped' }),
   maxConnectionsPerAddress: setting({ env: 'MAX_CONNECTIONS_PER_ADDRESS', fallback: '256', schema: positiveCount(10_000_000), description: 'open client connections from one client address at most (an IPv6 client counts by its /64; behind PROXY_PROTOCOL_TRUSTED, the address the PROXY header names, and the load balancer itself is not capped)' }),
   proxyProtocolTrusted: setting({ env: 'PROXY_PROTOCOL_TRUSTED', fallback: '', schema: cidrList, description: 'CIDRs whose PROXY protocol headers are accepted' }),

@@ -41,6 +41,8 @@ export const COLLECTIONS = {
   oauthTokenFamilies: 'oauth/families/',
   /** oauth: a pending device authorization (RFC 8628), keyed by the SHA-256 hex of our device_code. */
   oauthDeviceCodes: 'oauth/device-codes/',
+  /** oauth: an initial access token (RFC 7591 §3) an admin issued for OAUTH_REGISTRATION=token, keyed by its SHA-256 hex. */
+  oauthRegistrationTokens: 'oauth/registration-tokens/',
   /** oauth: a remembered consent decision, keyed by "<sha256(browser id)>.<client_id>.<sha256(resource)>". */
   oauthConsents: 'oauth/consents/',
   /** oauth: a consent page's CSRF ticket holding the pending authorization request, keyed by the SHA-256 hex of the ticket. */
@@ -70,6 +72,9 @@ export const keys = {
   refreshToken: (tokenHash: string) => `oauth/refresh-tokens/${safe(tokenHash)}`,
   /** A revoked access token's jti (RFC 7009), kept until the token would have expired anyway. */
   revokedAccessToken: (jti: string) => `oauth/revoked-jti/${safe(jti)}`,
+
+  /** How many registrations (RFC 7591) one client address (an IPv6 one by its /64) asked for in one clock hour (epoch ms / 3,600,000). */
+  registrationCount: (addressBucket: string, hour: number) => `oauth/registration-counts/${safe(addressBucket)}/${Math.floor(hour)}`,
 
   // ---- rate limits ----
   /** One client's GCRA bucket for one limit (ratelimit/): its theoretical arrival time; absent means a full bucket. */

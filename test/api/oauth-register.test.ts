@@ -147,12 +147,12 @@ describe('POST /register (RFC 7591 §3.1)', () => {
     const eleven = Array.from({ length: 11 }, (_, i) => `https://app.example/cb${i}`)
     await expectError(await register({ redirect_uris: eleven }), 400, 'invalid_redirect_uri')
     const huge = Array.from({ length: 10_000 }, (_, i) => `https://app.example/cb${i}`)
-    await expectError(await register({ redirect_uris: huge }), 413, 'payload_too_large')
+    await expectError(await register({ redirect_uris: huge }), 413, 'invalid_client_metadata')
   })
 
-  test('a body over 64 KiB is refused while streaming, whatever Content-Length claims', async () => {
+  test('a body over 16 KiB is refused while streaming, whatever Content-Length claims', async () => {
     const big = JSON.stringify({ ...MCP_CLIENT, padding: 'x'.repeat(70_000) })
-    await expectError(await send('POST', '/register', big), 413, 'payload_too_large')
+    await expectError(await send('POST', '/register', big), 413, 'invalid_client_metadata')
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big))
@@ -160,7 +160,7 @@ describe('POST /register (RFC 7591 §3.1)', () => {
       },
     })
     const response = await api.app.request(`${ORIGIN}/register`, { method: 'POST', headers: JSON_HEADERS, body: stream, duplex: 'half' } as RequestInit)
-    await expectError(response, 413, 'payload_too_large')
+    expect((await expectError(response, 413, 'invalid_client_metadata')).error_description).toContain('16384 bytes')
   })
 
   test('CORS: OPTIONS /register answers the preflight; /authorize-style credentials are not involved', async () => {

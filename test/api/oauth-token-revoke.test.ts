@@ -15,6 +15,8 @@ beforeAll(async () => {
   publicClient = (await t.register({ token_endpoint_auth_method: 'none' })).client.client_id
   const c = await t.register({ token_endpoint_auth_method: 'client_secret_basic' })
   confidential = { id: c.client.client_id, secret: c.clientSecret! }
+  // It introspects the public client's tokens, which only a resource server may (issue #13; test/api/oauth-introspect-clients.test.ts).
+  await t.f.registry.setResourceServer(confidential.id, true)
   const o = await t.register({ token_endpoint_auth_method: 'client_secret_post' })
   other = { id: o.client.client_id, secret: o.clientSecret! }
 })

@@ -65,12 +65,13 @@ function expectNoTokens(...outputs: string[]): void {
 }
 
 describe('oauth client', () => {
-  test('list: --json is the API\'s list; the table has CLIENT ID, NAME, AUTH, GRANTS, ISSUED; --quiet the ids', async () => {
+  test('list: --json is the API\'s list; the table has CLIENT ID, NAME, AUTH, GRANTS, ISSUED, LAST USED; --quiet the ids', async () => {
     const [json, table, quiet] = await Promise.all([cli.json(['oauth', 'client', 'list', '--json']), cli.run(['oauth', 'client', 'list']), cli.run(['oauth', 'client', 'list', '-q'])])
     expect(json).toEqual(await apiJson(t.edge, '/oauth/clients'))
     const lines = table.stdout.trimEnd().split('\n')
-    expect(lines[0]).toMatch(/^CLIENT ID +NAME +AUTH +GRANTS +ISSUED$/)
-    expect(lines[1]).toMatch(new RegExp(`^${client.client_id} +cli test app +none +authorization_code, refresh_token +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}$`))
+    expect(lines[0]).toMatch(/^CLIENT ID +NAME +AUTH +GRANTS +ISSUED +LAST USED$/)
+    // Its two sign-ins exchanged codes: last used is a time too.
+    expect(lines[1]).toMatch(new RegExp(`^${client.client_id} +cli test app +none +authorization_code, refresh_token +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}$`))
     expect(quiet.stdout).toBe(`${client.client_id}\n`)
   })
 

@@ -1,5 +1,7 @@
 /** @module The authorization server's HTTP endpoints (DESIGN §2): registration, authorization, device, token, discovery, and the admin views of clients and tokens. */
 export { registerRoutes } from './register.ts'
+export { OPEN_REGISTRATION, type RegistrationGate, type RegistrationMode } from './registration-gate.ts'
+export { registrationTokenRoutes } from './registration-tokens-admin.ts'
 export { authorizeRoutes } from './authorize.ts'
 export { createDeviceGrant, deviceRoutes, type DeviceRoutesDeps } from './device.ts'
 export { tokenRoutes, type DeviceGrantHandler, type TokenRoutesDeps } from './token.ts'

@@ -3,22 +3,27 @@
  * endpoint GET/PUT/DELETE /register/{client_id} (RFC 7592 §2, authenticated by the registration
  * access token) and the admin view GET /oauth/clients. Errors are RFC 7591 §3.2.2 / RFC 6750 §3.1
  * codes in the API's {error, error_description} body.
+ *
+ * Who may register is OAUTH_REGISTRATION's (registration-gate.ts): anyone, holders of an initial access
+ * token (RFC 7591 §3), or nobody; and each client address only so often per hour.
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient, type ResolveIssuer } from '../../oauth/index.ts'
+import { MAX_CLIENT_METADATA_BYTES, OAuthClientSchema, parseClientMetadata, type ClientRegistry, type OAuthClient, type ResolveIssuer } from '../../oauth/index.ts'
 import { allowAnyOrigin, corsPreflightRoute } from '../cors.ts'
 import { defineRoute, type RouteSpec } from '../define-route.ts'
 import { ApiError } from '../errors.ts'
+import { AdminClientSchema, adminClientView } from './client-views.ts'
 import { readJsonBody } from './json-body.ts'
+import { bearerToken, invalidToken } from './registration-bearer.ts'
+import { admitRegistration, OPEN_REGISTRATION, REGISTRATION_REFUSALS, type RegistrationGate } from './registration-gate.ts'
 
-/** A registration is a few hundred bytes; 64 KiB is generous and bounds what an anonymous caller can make us parse. */
-const MAX_REGISTRATION_BODY_BYTES = 64 * 1024
 const TAG = 'oauth'
 
-/** RFC 7591 §3.2.1 + RFC 7592 §3: the client information response. */
+/** RFC 7591 §3.2.1 + RFC 7592 §3: the client information response; the server's own state of the client is the admin's to see. */
+const { last_used_at: _lastUsed, expires_at: _expires, resource_server: _resourceServer, ...RegisteredClientEntries } = OAuthClientSchema.entries
 const ClientInformationSchema = v.object({
-  ...OAuthClientSchema.entries,
+  ...RegisteredClientEntries,
   client_secret: v.optional(v.string()),
   registration_access_token: v.string(),
   registration_client_uri: v.string(),
@@ -26,35 +31,18 @@ const ClientInformationSchema = v.object({
 
 const ERROR_RESPONSES = {
   400: { description: 'invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2)' },
-  413: { description: 'the body is larger than 64 KiB' },
+  413: { description: `invalid_client_metadata: the body is larger than ${MAX_CLIENT_METADATA_BYTES / 1024} KiB` },
 } as const
 const UNAUTHORIZED = { 401: { description: 'missing or wrong registration access token, or no such client (RFC 7592 §2.1)' } } as const
 
-/** RFC 6750 §3: no credentials → a bare challenge, no error code. */
-function missingToken(): ApiError {
-  return new ApiError(401, 'invalid_token', 'the registration access token is required (Authorization: Bearer)', { 'WWW-Authenticate': 'Bearer' })
-}
-
-/** RFC 6750 §3.1 invalid_token; also RFC 7592 §2.1's answer for a client that does not exist. */
-function invalidToken(): ApiError {
-  return new ApiError(401, 'invalid_token', 'the registration access token is invalid', { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
-}
-
-function bearerToken(c: Context): string {
-  const header = c.req.header('authorization')
-  if (!header) throw missingToken()
-  // RFC 6750 §2.1 b64token syntax.
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
-  if (!match) throw invalidToken()
-  return match[1]!
-}
+const REGISTRATION_ACCESS_TOKEN = 'registration access token' as const
 
 /** RFC 7592 §2: the registration access token must belong to the client named in the path. */
 async function authorizedClient(c: Context, registry: ClientRegistry): Promise<{ client: OAuthClient; token: string }> {
-  const token = bearerToken(c)
+  const token = bearerToken(c, REGISTRATION_ACCESS_TOKEN)
   const client = await registry.verifyRegistrationToken(c.req.param('client_id') ?? '', token)
   // RFC 7592 §2.1: an unknown client gets 401, like a wrong token, so client ids cannot be probed.
-  if (!client) throw invalidToken()
+  if (!client) throw invalidToken(REGISTRATION_ACCESS_TOKEN)
   return { client, token }
 }
 
@@ -63,9 +51,10 @@ function clientInformation(c: Context, client: OAuthClient, registrationAccessTo
   c.header('Cache-Control', 'no-store')
   c.header('Pragma', 'no-cache')
   const registrationClientUri = `${c.get('issuer') ?? new URL(c.req.url).origin}/register/${encodeURIComponent(client.client_id)}`
+  const { last_used_at: _lastUsed, expires_at: _expires, resource_server: _resourceServer, ...registered } = client
   return c.json(
     {
-      ...client,
+      ...registered,
       ...(clientSecret === undefined ? {} : { client_secret: clientSecret }),
       registration_access_token: registrationAccessToken,
       registration_client_uri: registrationClientUri,
@@ -80,7 +69,17 @@ function metadataFrom(body: unknown) {
   return parsed.metadata
 }
 
-const readBody = (c: Context) => readJsonBody(c, { maxBytes: MAX_REGISTRATION_BODY_BYTES, invalidCode: 'invalid_client_metadata' })
+/** RFC 7591 §5 asks for abuse limits: the body's size bounds what one client can weigh in the store, and what an anonymous caller makes us parse. */
+async function readBody(c: Context): Promise<unknown> {
+  try {
+    return await readJsonBody(c, { maxBytes: MAX_CLIENT_METADATA_BYTES, invalidCode: 'invalid_client_metadata' })
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 413) {
+      throw new ApiError(413, 'invalid_client_metadata', `the client metadata must be at most ${MAX_CLIENT_METADATA_BYTES} bytes (16 KiB)`)
+    }
+    throw error
+  }
+}
 
 /** RFC 7592 §2.2: the update must name the client, and may repeat its secret but never choose one. */
 async function checkUpdateIdentity(registry: ClientRegistry, client: OAuthClient, body: unknown): Promise<void> {
@@ -98,7 +97,7 @@ async function checkUpdateIdentity(registry: ClientRegistry, client: OAuthClient
  * With resolveIssuer, registration is served only on issuer hosts (404 elsewhere, like every AS
  * endpoint) and registration_client_uri is built from the issuer, never from an arbitrary Host.
  */
-export function registerRoutes(registry: ClientRegistry, resolveIssuer?: ResolveIssuer): RouteSpec[] {
+export function registerRoutes(registry: ClientRegistry, resolveIssuer?: ResolveIssuer, gate: RegistrationGate = OPEN_REGISTRATION): RouteSpec[] {
   const onIssuerHost = async (c: Context) => {
     if (!resolveIssuer) return
     const issuer = await resolveIssuer(c.req.raw)
@@ -112,11 +111,14 @@ export function registerRoutes(registry: ClientRegistry, resolveIssuer?: Resolve
       scope: 'public',
       tag: TAG,
       summary: 'Register an OAuth client (RFC 7591); the secret and registration access token are shown only here',
-      responses: { 201: { description: 'the client information response (RFC 7591 §3.2.1)', schema: ClientInformationSchema }, ...ERROR_RESPONSES },
+      responses: { 201: { description: 'the client information response (RFC 7591 §3.2.1)', schema: ClientInformationSchema }, ...ERROR_RESPONSES, ...REGISTRATION_REFUSALS },
       async handler(c) {
         await onIssuerHost(c)
         allowAnyOrigin(c)
+        // Refused before the body is read: a closed endpoint, a missing token or an address over its limit costs no parsing.
+        const admitted = await admitRegistration(c, gate)
         const metadata = metadataFrom(await readBody(c))
+        await admitted.redeem()
         const registered = await registry.register(metadata)
         return clientInformation(c, registered.client, registered.registrationAccessToken, registered.clientSecret, 201)
       },
@@ -153,7 +155,7 @@ export function registerRoutes(registry: ClientRegistry, resolveIssuer?: Resolve
         await checkUpdateIdentity(registry, client, body)
         const updated = await registry.update(client.client_id, metadataFrom(body))
         // Deleted between the token check and the write: the same answer as for any unknown client.
-        if (!updated) throw invalidToken()
+        if (!updated) throw invalidToken(REGISTRATION_ACCESS_TOKEN)
         return clientInformation(c, updated.client, token, updated.clientSecret, 200)
       },
     }),
@@ -180,9 +182,12 @@ export function registerRoutes(registry: ClientRegistry, resolveIssuer?: Resolve
       path: '/oauth/clients',
       scope: 'admin',
       tag: TAG,
-      summary: 'List registered OAuth clients (never a secret or a hash)',
-      responses: { 200: { description: 'every registered client', schema: v.array(OAuthClientSchema) } },
-      handler: async (c) => c.json(await registry.list()),
+      summary: 'List registered OAuth clients (never a secret or a hash), with when each was last used and when an unused one expires',
+      responses: { 200: { description: 'every registered client', schema: v.array(AdminClientSchema) } },
+      async handler(c) {
+        c.header('Cache-Control', 'no-store')
+        return c.json((await registry.list()).map(adminClientView))
+      },
     }),
   ]
 }

@@ -4,6 +4,9 @@
  * method, answers never cached, errors exactly per RFC 6749 §5.2: 400 with the code, except
  * invalid_client (401). Served only on issuer hosts, like every authorization server endpoint, and
  * readable from any origin for browser-based MCP clients.
+ *
+ * Every token issued records the client's use (last_used_at, and an unused client stops expiring).
+ * Introspection answers a client only about its own tokens, unless an admin marked it a resource server.
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
@@ -39,7 +42,7 @@ export type DeviceGrantHandler = (params: FormParams, client: OAuthClient, issue
 export interface TokenRoutesDeps {
   readonly grants: Grants
   /** The registry, or a ClientFinder so that metadata-document (CIMD) clients can use the token endpoint too. */
-  readonly registry: Pick<ClientRegistry, 'authenticate'>
+  readonly registry: Pick<ClientRegistry, 'authenticate' | 'recordUse'>
   readonly resolveIssuer: ResolveIssuer
   readonly logger: Logger
   /** Absent: the device grant is unsupported_grant_type. */
@@ -111,6 +114,18 @@ export function tokenRoutes(deps: TokenRoutesDeps): RouteSpec[] {
     return { issuer, form, client }
   }
 
+  /**
+   * Tokens were issued to the client: its use is recorded, which also lifts an unused client's expiry.
+   * A client that vanished meanwhile (it expired, or an admin deleted it, after it authenticated) keeps
+   * nothing: the tokens just issued are revoked and the answer is the one for an unknown client.
+   */
+  async function recordUse(client: OAuthClient): Promise<void> {
+    if (await deps.registry.recordUse(client)) return
+    await grants.revokeClientFamilies(client.client_id)
+    logger.info('tokens revoked: the client was deleted or expired while they were issued', { clientId: client.client_id })
+    throw invalidClient(false)
+  }
+
   function refuse(failure: GrantFailure, grantType: string, client: OAuthClient): never {
     logger.info('token request refused', { grantType, clientId: client.client_id, error: failure.error, reason: failure.reason })
     throw new ApiError(400, failure.error, GRANT_ERROR_TEXT[failure.error])
@@ -159,6 +174,7 @@ export function tokenRoutes(deps: TokenRoutesDeps): RouteSpec[] {
       default:
         throw new ApiError(400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or the device_code grant')
     }
+    await recordUse(client)
     return c.json(tokens, 200)
   }
 
@@ -175,7 +191,15 @@ export function tokenRoutes(deps: TokenRoutesDeps): RouteSpec[] {
     const { form, client } = await readRequest(c)
     // RFC 7662 §2.1 / §4: the endpoint is protected against token scanning; a public client has no credential.
     if (client.token_endpoint_auth_method === 'none') throw invalidClient(false, 'introspection requires a confidential client (RFC 7662 §2.1)')
-    return c.json(await grants.introspect(required(form, 'token')), 200)
+    const answer = await grants.introspect(required(form, 'token'))
+    // RFC 7662 §4: the server decides which callers may learn about which tokens. Here a client learns
+    // only about its own, and a resource server (an admin's flag) about all, so no client can read
+    // another's users through their tokens. Anyone else gets what an unknown token gets (§2.2).
+    if (answer.active && answer.client_id !== client.client_id && client.resource_server !== true) {
+      logger.info('introspection of another client\'s token answered inactive', { clientId: client.client_id })
+      return c.json({ active: false }, 200)
+    }
+    return c.json(answer, 200)
   }
 
   const post = (path: string, summary: string, responses: RouteSpec['responses'], handler: (c: Context) => Promise<Response>) =>
@@ -193,7 +217,7 @@ export function tokenRoutes(deps: TokenRoutesDeps): RouteSpec[] {
     corsPreflightRoute(AS_ENDPOINT_PATHS.revocation, ['POST'], TAG),
     post(
       AS_ENDPOINT_PATHS.introspection,
-      'Introspect a token (RFC 7662); confidential clients only',
+      'Introspect a token (RFC 7662); confidential clients only, about their own tokens (a resource server: any)',
       { 200: { description: 'RFC 7662 §2.2: {active: false} alone for any token that is not active', schema: v.looseObject({ active: v.boolean() }) } },
       introspect,
     ),

@@ -1,12 +1,13 @@
 /**
  * @module `oauth-https-proxy oauth client list|show|delete` (/oauth/clients), `oauth token list|revoke`
- * (/oauth/tokens: a user's refresh-token families) and `oauth keys list|rotate` (/oauth/keys, over
- * HTTP; the host command `keys` works on the store instead). Nothing here ever shows a token or secret:
- * the API returns none.
+ * (/oauth/tokens: a user's refresh-token families), `oauth keys list|rotate` (/oauth/keys, over HTTP;
+ * the host command `keys` works on the store instead) and `oauth registration-token create` (an initial
+ * access token for OAUTH_REGISTRATION=token). Nothing here ever shows a token or secret but the one
+ * `registration-token create` exists to print: the API returns none.
  */
 import { defineCommand } from 'citty'
 import { API_ARGS, apiPath, createApiClient, printJson, printJsonOrTable, printRecord, printTable, type Column } from '../client/index.ts'
-import { defineApiCommand, requiredText } from './flags.ts'
+import { defineApiCommand, optionalInteger, requiredText } from './flags.ts'
 import { printDone, shortTime } from './results.ts'
 
 const CLI = 'oauth-https-proxy oauth'
@@ -17,6 +18,7 @@ const CLIENT_COLUMNS: Column[] = [
   { key: 'token_endpoint_auth_method', header: 'auth' },
   { key: 'grant_types', header: 'grants' },
   { key: 'client_id_issued_at', header: 'issued', format: shortTime },
+  { key: 'last_used_at', header: 'last used', format: shortTime },
 ]
 
 const FAMILY_COLUMNS: Column[] = [
@@ -108,11 +110,36 @@ const keysRotate = defineApiCommand({
   },
 })
 
+const registrationTokenCreate = defineApiCommand({
+  meta: {
+    name: 'create',
+    description: `Issue an initial access token (RFC 7591 §3) for OAUTH_REGISTRATION=token: one client registers with it as its Bearer token\nExample: ${CLI} registration-token create --expires-in 3600`,
+  },
+  args: {
+    'expires-in': { type: 'string', valueHint: 'seconds', description: 'how long it stays valid (default 86400, at most 31536000)' },
+    reusable: { type: 'boolean', description: 'any number of registrations until it expires (default: one)' },
+    ...API_ARGS,
+  },
+  async run({ args }) {
+    const expiresIn = optionalInteger('expires-in', args['expires-in'])
+    const created = await createApiClient(args).post<Record<string, unknown>>('/oauth/registration-tokens', {
+      ...(expiresIn === undefined || expiresIn === null ? {} : { expires_in: expiresIn }),
+      ...(args.reusable ? { single_use: false } : {}),
+    })
+    // The token is what this command is for: printed alone with --quiet, for scripts.
+    printRecord(created, { ...args, idKey: 'initial_access_token' })
+  },
+})
+
 export const oauthCommand = defineCommand({
-  meta: { name: 'oauth', description: 'The authorization server: registered clients, issued tokens, signing keys' },
+  meta: { name: 'oauth', description: 'The authorization server: registered clients, issued tokens, signing keys, registration tokens' },
   subCommands: {
     client: defineCommand({ meta: { name: 'client', description: 'Registered OAuth clients' }, subCommands: { list: clientList, show: clientShow, delete: clientDelete } }),
     token: defineCommand({ meta: { name: 'token', description: 'Refresh-token families (one per sign-in)' }, subCommands: { list: tokenList, revoke: tokenRevoke } }),
     keys: defineCommand({ meta: { name: 'keys', description: 'Signing keys, over the API (the host command `keys` reads the store)' }, subCommands: { list: keysList, rotate: keysRotate } }),
+    'registration-token': defineCommand({
+      meta: { name: 'registration-token', description: 'Initial access tokens for client registration (OAUTH_REGISTRATION=token)' },
+      subCommands: { create: registrationTokenCreate },
+    }),
   },
 })

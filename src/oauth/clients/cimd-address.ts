@@ -5,6 +5,7 @@
  * (SSRF). IPv4-mapped and NAT64 IPv6 forms are refused as a whole rather than unwrapped.
  */
 import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import { cidrContains, parseCidr, type Cidr } from '../../lib/index.ts'
 
 /** RFC 6890 special-purpose registries (IPv4 and IPv6), the parts that are not globally reachable. */
@@ -22,16 +23,39 @@ export function isBlockedAddress(address: string): boolean {
   return cidrs.length > 0 || parseCidr(address) === null
 }
 
-/** Every address the host resolves to; refused when any one is blocked (a name may resolve differently next time). */
-export async function checkHost(hostname: string): Promise<{ ok: true } | { ok: false; detail: string }> {
+/** One name lookup: every address the name has (node:dns lookup with all: true). Injectable for tests. */
+export type LookupAddresses = (hostname: string) => Promise<readonly { readonly address: string }[]>
+
+export const systemLookup: LookupAddresses = (hostname) => lookup(hostname, { all: true, verbatim: true })
+
+export type PinnedAddress =
+  | { readonly ok: true; readonly address: string }
+  | { readonly ok: false; readonly reason: 'unresolvable' | 'private_address'; readonly detail: string }
+
+/**
+ * The one address a metadata document is fetched from. The name is resolved once, here: every address
+ * it has must be public (unless allowPrivate), and the fetch then connects to the first of them, never
+ * resolving again. Resolving twice (once to check, once to connect) would let a name that answers a
+ * public address first and a private one second (DNS rebinding) reach this server's own network.
+ * An IP literal needs no lookup. `hostname` is a URL's hostname (an IPv6 literal in brackets).
+ */
+export async function pinAddress(hostname: string, options: { readonly lookup: LookupAddresses; readonly allowPrivate: boolean }): Promise<PinnedAddress> {
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-  let addresses: { address: string }[]
-  try {
-    addresses = await lookup(host, { all: true, verbatim: true })
-  } catch (error) {
-    return { ok: false, detail: `cannot resolve ${host}: ${(error as Error).message}` }
+  let addresses: readonly { readonly address: string }[]
+  if (isIP(host) !== 0) addresses = [{ address: host }]
+  else {
+    try {
+      addresses = await options.lookup(host)
+    } catch (error) {
+      return { ok: false, reason: 'unresolvable', detail: `cannot resolve ${host}: ${(error as Error).message}` }
+    }
   }
-  if (addresses.length === 0) return { ok: false, detail: `${host} has no address` }
-  const blocked = addresses.find(({ address }) => isBlockedAddress(address))
-  return blocked ? { ok: false, detail: `${host} resolves to the non-public address ${blocked.address}` } : { ok: true }
+  const first = addresses[0]
+  if (first === undefined) return { ok: false, reason: 'unresolvable', detail: `${host} has no address` }
+  if (!options.allowPrivate) {
+    // Every address, not only the one used: a name that has any private address is refused as a whole.
+    const blocked = addresses.find(({ address }) => isBlockedAddress(address))
+    if (blocked) return { ok: false, reason: 'private_address', detail: `${host} resolves to the non-public address ${blocked.address}` }
+  }
+  return { ok: true, address: first.address }
 }

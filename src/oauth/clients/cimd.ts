@@ -2,13 +2,15 @@
  * @module Client ID metadata documents (CIMD, draft-ietf-oauth-client-id-metadata-document): a
  * client_id that is an https URL names its own metadata, fetched from there. Fetching a URL a stranger
  * chose is an SSRF risk, so: https only, a path, no fragment, credentials or dot segments; every
- * address the host resolves to must be public (unless allowPrivateAddresses, a test setting); no
+ * address the host resolves to must be public (unless allowPrivateAddresses, a test setting), and the
+ * fetch connects to the address that was checked, resolving the name only once (cimd-address.ts); no
  * redirects; at most 5 KiB within 10 s. The document's client_id must equal the URL, its metadata
  * passes the registration rules (parseClientMetadata), and it is a public client (method "none").
  * Cached per Cache-Control max-age (capped; no-store and no-cache are not cached).
  */
+import { isIP } from 'node:net'
 import type { Clock, Logger } from '../../lib/index.ts'
-import { checkHost } from './cimd-address.ts'
+import { pinAddress, systemLookup, type LookupAddresses } from './cimd-address.ts'
 import { parseClientMetadata } from './client-metadata.ts'
 import type { OAuthClient } from './model.ts'
 
@@ -34,6 +36,8 @@ export type CimdResult = { readonly ok: true; readonly client: OAuthClient } | {
 
 export interface CimdResolverOptions {
   readonly fetch?: typeof fetch
+  /** How the document's host name is resolved (once per fetch); default node:dns lookup. */
+  readonly lookup?: LookupAddresses
   readonly clock: Clock
   /** OAUTH_CIMD_ALLOW_PRIVATE: loopback and private addresses allowed; only for tests. */
   readonly allowPrivateAddresses: boolean
@@ -73,6 +77,13 @@ export function cacheLifetimeMs(cacheControl: string | null): number {
   return Math.min(Number(maxAge[1]) * 1000, MAX_CACHE_MS)
 }
 
+/** The URL with its host replaced by the pinned address, so the connection cannot go anywhere else. */
+function pinnedUrl(url: URL, address: string): string {
+  const pinned = new URL(url.href)
+  pinned.hostname = isIP(address) === 6 ? `[${address}]` : address
+  return pinned.href
+}
+
 async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array | null> {
   const declared = Number(response.headers.get('content-length') ?? NaN)
   if (declared > maxBytes) return null
@@ -95,6 +106,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
 
 export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
   const doFetch = options.fetch ?? fetch
+  const lookup = options.lookup ?? systemLookup
   const timeoutMs = options.timeoutMs ?? CIMD_TIMEOUT_MS
   const { clock, logger } = options
   const cache = new Map<string, { client: OAuthClient; expiresAtMs: number }>()
@@ -110,13 +122,17 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
 
   async function fetchDocument(clientId: string, signal: AbortSignal): Promise<CimdResult> {
     const url = new URL(clientId)
-    if (!options.allowPrivateAddresses) {
-      const check = await checkHost(url.hostname)
-      if (!check.ok) return fail('private_address', check.detail)
-    }
+    const pinned = await pinAddress(url.hostname, { lookup, allowPrivate: options.allowPrivateAddresses })
+    if (!pinned.ok) return fail(pinned.reason === 'private_address' ? 'private_address' : 'fetch_failed', pinned.detail)
     let response: Response
     try {
-      response = await doFetch(clientId, { redirect: 'manual', signal, headers: { accept: 'application/json' } })
+      response = await doFetch(pinnedUrl(url, pinned.address), {
+        redirect: 'manual',
+        signal,
+        // The name the document was asked for, in Host and in TLS (SNI, and the name the certificate must carry).
+        headers: { accept: 'application/json', host: url.host },
+        ...(isIP(url.hostname) === 0 && !url.hostname.startsWith('[') ? { tls: { serverName: url.hostname } } : {}),
+      } as RequestInit)
     } catch (error) {
       return signal.aborted ? fail('timeout', `no answer within ${timeoutMs} ms`) : fail('fetch_failed', (error as Error).message)
     }

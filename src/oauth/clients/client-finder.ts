@@ -26,9 +26,11 @@ export interface ClientFinder extends ClientRules {
    * public, so they authenticate with their client_id alone (method "none"), like a registered public client.
    */
   authenticate(clientId: string, secret: string | undefined, method: TokenEndpointAuthMethod): Promise<ClientAuthResult>
+  /** ClientRegistry.recordUse for a registered client; a metadata-document or proxy client keeps no record, so always true. */
+  recordUse(client: OAuthClient): Promise<boolean>
 }
 
-export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate'>, cimd: CimdResolver, proxies: ProxyDirectory): ClientFinder {
+export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate' | 'recordUse'>, cimd: CimdResolver, proxies: ProxyDirectory): ClientFinder {
   /** A public client found by its id alone: the same answers as the registry gives for one. */
   const authenticatePublic = (client: OAuthClient | null, secret: string | undefined, method: TokenEndpointAuthMethod): ClientAuthResult => {
     if (!client) return { ok: false, reason: 'unknown_client' }
@@ -50,6 +52,10 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
     async authenticate(clientId, secret, method) {
       if (proxyHostnameOf(clientId) === null && !isCimdClientId(clientId)) return registry.authenticate(clientId, secret, method)
       return authenticatePublic(await findClient(clientId), secret, method)
+    },
+    async recordUse(client) {
+      if (proxyHostnameOf(client.client_id) !== null || isCimdClientId(client.client_id)) return true
+      return registry.recordUse(client)
     },
     async acceptsRedirectUri(client, redirectUri) {
       const proxy = proxyHostnameOf(client.client_id)

@@ -8,6 +8,7 @@ export {
   ClientIdSchema,
   GRANT_TYPES,
   isConfidentialMethod,
+  MAX_CLIENT_METADATA_BYTES,
   MAX_REDIRECT_URIS,
   OAuthClientSchema,
   PortableClientSchema,
@@ -29,3 +30,11 @@ export {
   type RegisteredClient,
   type UpdatedClient,
 } from './registry.ts'
+export { addressBucket, createRegistrationLimiter, type RegistrationAdmission, type RegistrationLimiter } from './registration-limit.ts'
+export {
+  createRegistrationTokens,
+  DEFAULT_REGISTRATION_TOKEN_TTL_SEC,
+  MAX_REGISTRATION_TOKEN_TTL_SEC,
+  type IssuedRegistrationToken,
+  type RegistrationTokens,
+} from './registration-tokens.ts'

@@ -20,6 +20,8 @@ export type ResponseType = (typeof RESPONSE_TYPES)[number]
 export const APPLICATION_TYPES = ['web', 'native'] as const
 
 /** Abuse limits on one registration (RFC 7591 §5: open registration needs them). */
+/** The registration (or RFC 7592 update) body: a real one is a few hundred bytes; this bounds what one stored client can weigh. */
+export const MAX_CLIENT_METADATA_BYTES = 16 * 1024
 export const MAX_REDIRECT_URIS = 10
 export const MAX_CLIENT_NAME_LENGTH = 200
 export const MAX_METADATA_URL_LENGTH = 2000
@@ -56,6 +58,23 @@ export const ClientMetadataEntries = {
 export const ClientMetadataSchema = v.object(ClientMetadataEntries)
 export type ClientMetadata = v.InferOutput<typeof ClientMetadataSchema>
 
+/**
+ * The server's own state of a client, beside its metadata: no client may set these through RFC 7591
+ * or RFC 7592, and the registration responses leave them out (register.ts); the admin views show them.
+ */
+export const ClientStateEntries = {
+  /** When a token was last issued to it (a code exchanged, a refresh, a device grant), epoch seconds; written at most once a minute. */
+  last_used_at: v.optional(v.pipe(v.number(), v.integer())),
+  /**
+   * Present only while the client has never completed an authorization: when it is deleted unless it
+   * does (OAUTH_UNUSED_CLIENT_TTL after registration), epoch seconds. The store document carries the
+   * same TTL, so the deletion needs no sweeper and holds on every node.
+   */
+  expires_at: v.optional(v.pipe(v.number(), v.integer())),
+  /** Set by an admin: introspection (RFC 7662) answers this client about every client's tokens, not only its own. */
+  resource_server: v.optional(v.boolean()),
+}
+
 /** What everyone outside the registry sees: metadata plus server-assigned fields, never a hash. */
 export const OAuthClientSchema = v.object({
   client_id: v.string(),
@@ -64,6 +83,7 @@ export const OAuthClientSchema = v.object({
   client_id_issued_at: v.pipe(v.number(), v.integer()),
   /** RFC 7591 §3.2.1: present for clients with a secret; 0 means it never expires. */
   client_secret_expires_at: v.optional(v.literal(0)),
+  ...ClientStateEntries,
 })
 export type OAuthClient = v.InferOutput<typeof OAuthClientSchema>
 
@@ -94,6 +114,9 @@ export function toClientView(stored: StoredClient): OAuthClient {
   if (stored.scope !== undefined) view.scope = stored.scope
   if (stored.application_type !== undefined) view.application_type = stored.application_type
   if (stored.client_secret_expires_at !== undefined) view.client_secret_expires_at = stored.client_secret_expires_at
+  if (stored.last_used_at !== undefined) view.last_used_at = stored.last_used_at
+  if (stored.expires_at !== undefined) view.expires_at = stored.expires_at
+  if (stored.resource_server === true) view.resource_server = true
   return view
 }
 
@@ -110,6 +133,8 @@ export const PortableClientSchema = v.strictObject(
     client_secret_expires_at: v.optional(v.literal(0, 'expected 0 (secrets do not expire)')),
     client_secret_hash: v.optional(HEX_SHA256),
     registration_access_token_hash: v.optional(HEX_SHA256),
+    /** An admin's decision, so it travels with the client; last_used_at and expires_at are this store's state and do not. */
+    resource_server: v.optional(v.boolean('expected true or false')),
   },
   'unknown field',
 )

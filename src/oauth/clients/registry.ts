@@ -3,6 +3,11 @@
  * ids, secrets and registration access tokens handed out once and stored only as SHA-256 hashes,
  * constant-time checks. Every read returns an OAuthClient view; the hashes leave this file only
  * through exportClients, for the admin's configuration export with secrets.
+ *
+ * A registered client that never completes an authorization is deleted OAUTH_UNUSED_CLIENT_TTL after
+ * registration (RFC 7591 §5: open registration must not fill the store for good): its document carries
+ * that TTL until the first token is issued to it (recordUse), which makes it permanent. So a client
+ * with a grant never expires silently; only an admin, or the client itself (RFC 7592 §2.3), deletes it.
  */
 import * as v from 'valibot'
 import type { Clock } from '../../lib/index.ts'
@@ -29,6 +34,8 @@ const SECRET_BYTES = 32
 const MAX_WRITE_ATTEMPTS = 5
 /** Compared against when the client is unknown, so an unknown id costs the same as a wrong secret. */
 const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
+/** last_used_at is written at most this often per client: a busy client refreshing every second costs one write a minute. */
+const LAST_USED_RESOLUTION_SEC = 60
 
 export interface RegisteredClient {
   readonly client: OAuthClient
@@ -69,6 +76,15 @@ export interface ClientRegistry {
   update(clientId: string, metadata: ClientMetadata, options?: { readonly rotateSecret?: boolean }): Promise<UpdatedClient | null>
   /** RFC 7592 §2.3. Returns whether the client existed. */
   delete(clientId: string): Promise<boolean>
+  /**
+   * A token was just issued to this client (a code exchanged, a refresh, a device grant): last_used_at
+   * is set, at most once a minute (`client` is the view the request authenticated, so a recent one costs
+   * no store access), and an unused client's expiry is lifted for good. False when the client no
+   * longer exists: it expired or was deleted after it authenticated.
+   */
+  recordUse(client: OAuthClient): Promise<boolean>
+  /** An admin marks a client as a resource server (RFC 7662: it may introspect every client's tokens), or unmarks it. Null when unknown. */
+  setResourceServer(clientId: string, resourceServer: boolean): Promise<OAuthClient | null>
   /** Every client, as views: never a secret or a hash. */
   list(): Promise<OAuthClient[]>
   /** Every client with its two hashes (never plaintext, which is not stored): for the admin's configuration export only. */
@@ -84,6 +100,23 @@ export interface ClientRegistry {
 export interface ClientRegistryOptions {
   /** The OAuth activity log: registrations (RFC 7591), updates and deletions (RFC 7592). */
   readonly recordActivity?: RecordActivity
+  /** OAUTH_UNUSED_CLIENT_TTL: a new client that completes no authorization within this is deleted. Absent: new clients never expire. */
+  readonly unusedClientTtlSec?: number
+}
+
+/** The server's own state of a client, which neither an RFC 7592 update nor a re-import may reset. */
+function stateOf(stored: StoredClient): Pick<StoredClient, 'last_used_at' | 'expires_at' | 'resource_server'> {
+  return {
+    ...(stored.last_used_at === undefined ? {} : { last_used_at: stored.last_used_at }),
+    ...(stored.expires_at === undefined ? {} : { expires_at: stored.expires_at }),
+    ...(stored.resource_server === true ? { resource_server: true } : {}),
+  }
+}
+
+/** The view without this store's own bookkeeping (last use, expiry), for the configuration export. */
+function portableView(stored: StoredClient): OAuthClient {
+  const { last_used_at: _lastUsed, expires_at: _expires, ...view } = toClientView(stored)
+  return view
 }
 
 export function createClientRegistry(store: Store, clock: Clock, options: ClientRegistryOptions = {}): ClientRegistry {
@@ -105,6 +138,33 @@ export function createClientRegistry(store: Store, clock: Clock, options: Client
     return { secret, fields: { client_secret_hash: sha256Hex(secret), client_secret_expires_at: 0 as const } }
   }
 
+  /**
+   * The store TTL a rewrite of this client keeps: an unused client still expires when it was going to.
+   * Null when that moment has passed (the document is gone, or about to be).
+   */
+  function keptTtl(stored: StoredClient): { ttlMs?: number } | null {
+    if (stored.expires_at === undefined) return {}
+    const ttlMs = stored.expires_at * 1000 - clock.nowMs()
+    return ttlMs > 0 ? { ttlMs } : null
+  }
+
+  /** Compare-and-set of one client's document; `change` returns the new document, or null to leave it. Null when unknown. */
+  async function rewrite(clientId: string, change: (current: StoredClient) => StoredClient | null): Promise<StoredClient | null> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await load(clientId)
+      const ttl = current && keptTtl(current.value)
+      if (current === null || ttl === null) return null
+      const next = change(current.value)
+      if (next === null) return current.value
+      // Without ttlMs a put makes the document permanent (store.ts): how recordUse lifts an unused client's expiry.
+      const ttlOptions = next.expires_at === undefined ? {} : ttl
+      if ((await clients.put(clientId, next, { ifVersion: current.version, ...ttlOptions })) !== null) return next
+    }
+    throw new Error(`client ${clientId} is being changed concurrently; retry`)
+  }
+
+  const unusedTtlSec = options.unusedClientTtlSec
+
   return {
     async register(metadata) {
       const registrationAccessToken = randomToken(SECRET_BYTES)
@@ -119,8 +179,10 @@ export function createClientRegistry(store: Store, clock: Clock, options: Client
           ...fields,
           registration_access_token_hash: sha256Hex(registrationAccessToken),
           updated_at: now,
+          ...(unusedTtlSec === undefined ? {} : { expires_at: now + unusedTtlSec }),
         }
-        if ((await clients.put(stored.client_id, stored, { ifAbsent: true })) !== null) {
+        const ttl = unusedTtlSec === undefined ? {} : { ttlMs: unusedTtlSec * 1000 }
+        if ((await clients.put(stored.client_id, stored, { ifAbsent: true, ...ttl })) !== null) {
           recordActivity({ type: 'client_registered', client_id: stored.client_id })
           return { client: toClientView(stored), registrationAccessToken, ...(secret === undefined ? {} : { clientSecret: secret }) }
         }
@@ -159,31 +221,54 @@ export function createClientRegistry(store: Store, clock: Clock, options: Client
     },
 
     async update(clientId, metadata, options = {}) {
-      // Compare-and-set, so two concurrent updates cannot interleave into a mix of both.
-      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-        const current = await load(clientId)
-        if (current === null) return null
-        const { secret, fields } = secretFields(metadata.token_endpoint_auth_method, current.value.client_secret_hash, options.rotateSecret === true)
-        const next: StoredClient = {
+      let secret: string | undefined
+      const next = await rewrite(clientId, (current) => {
+        const issued = secretFields(metadata.token_endpoint_auth_method, current.client_secret_hash, options.rotateSecret === true)
+        secret = issued.secret
+        return {
           ...metadataOnly(metadata),
-          client_id: current.value.client_id,
-          client_id_issued_at: current.value.client_id_issued_at,
-          ...fields,
-          registration_access_token_hash: current.value.registration_access_token_hash,
+          client_id: current.client_id,
+          client_id_issued_at: current.client_id_issued_at,
+          ...issued.fields,
+          registration_access_token_hash: current.registration_access_token_hash,
+          // The client's own update never touches what the server keeps: an unused client keeps its expiry.
+          ...stateOf(current),
           updated_at: nowSec(),
         }
-        if ((await clients.put(clientId, next, { ifVersion: current.version })) !== null) {
-          recordActivity({ type: 'client_updated', client_id: clientId, ...(secret === undefined ? {} : { reason: 'secret_issued' }) })
-          return { client: toClientView(next), ...(secret === undefined ? {} : { clientSecret: secret }) }
-        }
-      }
-      throw new Error(`client ${clientId} is being changed concurrently; retry`)
+      })
+      if (next === null) return null
+      recordActivity({ type: 'client_updated', client_id: clientId, ...(secret === undefined ? {} : { reason: 'secret_issued' }) })
+      return { client: toClientView(next), ...(secret === undefined ? {} : { clientSecret: secret }) }
     },
 
     async delete(clientId) {
       const deleted = CLIENT_ID_SYNTAX.test(clientId) && (await clients.del(clientId))
       if (deleted) recordActivity({ type: 'client_deleted', client_id: clientId })
       return deleted
+    },
+
+    async recordUse(client) {
+      const nowS = nowSec()
+      const isRecent = (state: Pick<StoredClient, 'last_used_at' | 'expires_at'>) =>
+        state.expires_at === undefined && state.last_used_at !== undefined && nowS - state.last_used_at < LAST_USED_RESOLUTION_SEC
+      if (isRecent(client)) return true
+      const written = await rewrite(client.client_id, (current) => {
+        if (isRecent(current)) return null
+        const { expires_at: _lifted, ...kept } = current
+        return { ...kept, last_used_at: nowS }
+      })
+      return written !== null
+    },
+
+    async setResourceServer(clientId, resourceServer) {
+      if (!CLIENT_ID_SYNTAX.test(clientId)) return null
+      const next = await rewrite(clientId, (current) => {
+        if ((current.resource_server === true) === resourceServer) return null
+        const { resource_server: _old, ...kept } = current
+        return resourceServer ? { ...kept, resource_server: true } : kept
+      })
+      if (next !== null) recordActivity({ type: 'client_updated', client_id: clientId, reason: resourceServer ? 'marked_resource_server' : 'unmarked_resource_server' })
+      return next && toClientView(next)
     },
 
     async list() {
@@ -193,7 +278,7 @@ export function createClientRegistry(store: Store, clock: Clock, options: Client
     async exportClients() {
       return (await clients.list()).map(({ value }) => {
         const hashes = value.client_secret_hash === undefined ? {} : { client_secret_hash: value.client_secret_hash }
-        return { ...toClientView(value), ...hashes, registration_access_token_hash: value.registration_access_token_hash }
+        return { ...portableView(value), ...hashes, registration_access_token_hash: value.registration_access_token_hash }
       })
     },
 
@@ -208,6 +293,9 @@ export function createClientRegistry(store: Store, clock: Clock, options: Client
           client_id_issued_at: client.client_id_issued_at,
           ...(isConfidentialMethod(client.token_endpoint_auth_method) ? { client_secret_hash: secretHash, client_secret_expires_at: 0 as const } : {}),
           registration_access_token_hash: client.registration_access_token_hash ?? current?.value.registration_access_token_hash ?? unknownSecretHash(),
+          // An admin's import is deliberate: the client is permanent (no expires_at) and a resource server only if the document says so.
+          ...(current?.value.last_used_at === undefined ? {} : { last_used_at: current.value.last_used_at }),
+          ...(client.resource_server === true ? { resource_server: true } : {}),
           updated_at: nowSec(),
         }
         const written = await clients.put(client.client_id, next, current === null ? { ifAbsent: true } : { ifVersion: current.version })
