@@ -55,6 +55,7 @@ const SETTINGS_ARGS = {
     valueHint: 'name,...',
     description: 'client-address headers your CDN sets (CF-Connecting-IP, True-Client-IP, …) passed to the backend as sent; comma-separated or repeatable; replaces the list; "none" empties it',
   },
+  'rate-limit': { type: 'string', valueHint: 'rps,burst', description: 'requests each client address may send: per second, and at once ("10,20"); beyond, 429; counted on each node; "none": no limit' },
 } as const
 
 type SettingsFlags = { readonly [K in keyof typeof SETTINGS_ARGS]?: (typeof SETTINGS_ARGS)[K]['type'] extends 'boolean' ? boolean : string }
@@ -75,7 +76,17 @@ function settingsBody(args: SettingsFlags, repeated: (name: 'custom-header' | 'c
     upstream_timeout: optionalInteger('upstream-timeout', args['upstream-timeout']),
     proxy_protocol: optionalText(args['proxy-protocol'], true),
     trusted_request_headers: nameList(repeated('trusted-request-headers')),
+    rate_limit: rateLimitOf(args['rate-limit']),
   })
+}
+
+/** --rate-limit RPS,BURST ("10,20", "0.5,5") or none; whether the numbers are allowed is the API's to say. */
+function rateLimitOf(text: string | undefined): { requests_per_second: number; burst: number } | null | undefined {
+  if (text === undefined) return undefined
+  if (text.trim() === NONE) return null
+  const pair = /^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*$/.exec(text)
+  if (!pair) throw usageError(`--rate-limit: expected REQUESTS_PER_SECOND,BURST such as 10,20, or none; got ${JSON.stringify(text)}`)
+  return { requests_per_second: Number(pair[1]), burst: Number(pair[2]) }
 }
 
 /** A list flag (comma-separated or repeatable); a lone "none" empties the list. Which names are allowed is the API's to say. */
