@@ -52,7 +52,7 @@ async function register(method: 'none' | 'client_secret_basic') {
 }
 type Client = Awaited<ReturnType<typeof register>>
 const auth = (client: Client) => (client.secret ? basic(client.id, client.secret) : {})
-const idParam = (client: Client) => (client.secret ? {} : { client_id: client.id })
+const idParam = (client: Client): Record<string, string> => (client.secret ? {} : { client_id: client.id })
 
 const post = (app: typeof api, path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
   app.app.request(path, { method: 'POST', headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() })
