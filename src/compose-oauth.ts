@@ -160,6 +160,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     routes: [
       ...oauthMetadataRoutes({
         resolveIssuer,
+        offersRegistration: mode !== 'closed',
         // Original §4.8: a proxy in front of the authorization server may narrow its scopes and add fields.
         overridesFor: async (hostname) => {
           const proxy = (await proxies()).find((target) => target.proxy_hostname === hostname)

@@ -31,7 +31,8 @@ export interface AuthorizationServerMetadata {
   readonly issuer: string
   readonly authorization_endpoint: string
   readonly token_endpoint: string
-  readonly registration_endpoint: string
+  /** Absent while registration is closed (OAUTH_REGISTRATION=closed): RFC 8414 §2 makes it OPTIONAL. */
+  readonly registration_endpoint?: string
   readonly device_authorization_endpoint: string
   readonly revocation_endpoint: string
   readonly introspection_endpoint: string
@@ -115,7 +116,11 @@ export type MetadataOverrides = v.InferOutput<typeof MetadataOverridesSchema>
 /** The overrides for the proxy serving a host name, or null. The composition root supplies it. */
 export type MetadataOverridesFor = (hostname: string) => Promise<MetadataOverrides | null> | MetadataOverrides | null
 
-export function buildAuthorizationServerMetadata(issuer: string, overrides: MetadataOverrides | null = null): AuthorizationServerMetadata {
+export function buildAuthorizationServerMetadata(
+  issuer: string,
+  overrides: MetadataOverrides | null = null,
+  options: { readonly offersRegistration?: boolean } = {},
+): AuthorizationServerMetadata {
   const at = (path: string) => `${issuer}${path}`
   const scopes = overrides?.scopes_supported ? SCOPES.filter((scope) => overrides.scopes_supported!.includes(scope)) : [...SCOPES]
   const standard: AuthorizationServerMetadata = {
@@ -123,7 +128,8 @@ export function buildAuthorizationServerMetadata(issuer: string, overrides: Meta
     issuer,
     authorization_endpoint: at(AS_ENDPOINT_PATHS.authorization),
     token_endpoint: at(AS_ENDPOINT_PATHS.token),
-    registration_endpoint: at(AS_ENDPOINT_PATHS.registration),
+    // A client that finds no registration_endpoint knows at once it must bring a client_id (or a CIMD URL).
+    ...(options.offersRegistration === false ? {} : { registration_endpoint: at(AS_ENDPOINT_PATHS.registration) }),
     device_authorization_endpoint: at(AS_ENDPOINT_PATHS.deviceAuthorization),
     revocation_endpoint: at(AS_ENDPOINT_PATHS.revocation),
     introspection_endpoint: at(AS_ENDPOINT_PATHS.introspection),

@@ -4,9 +4,9 @@
  * in-process API. The address is the edge's X-Real-IP, as for a request the edge hands to the API.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { registerRoutes, registrationTokenRoutes, type RegistrationGate } from '../../src/api/index.ts'
+import { oauthMetadataRoutes, registerRoutes, registrationTokenRoutes, type RegistrationGate } from '../../src/api/index.ts'
 import { createManualClock } from '../../src/lib/index.ts'
-import { createClientRegistry, createRegistrationLimiter, createRegistrationTokens } from '../../src/oauth/index.ts'
+import { createClientRegistry, createIssuerResolver, createRegistrationLimiter, createRegistrationTokens } from '../../src/oauth/index.ts'
 import { createExemptions } from '../../src/ratelimit/index.ts'
 import { COLLECTIONS, createEmbeddedStore } from '../../src/store/index.ts'
 import { bearer, createTestApi } from '../support/api.ts'
@@ -126,6 +126,22 @@ describe('OAUTH_REGISTRATION=closed', () => {
       expect((await expectError(response, 403, 'access_denied')).error_description).toContain('OAUTH_REGISTRATION=closed')
     }
     expect(await clientCount()).toBe(before)
+  })
+})
+
+describe('RFC 8414 §2 metadata', () => {
+  test('registration_endpoint is advertised unless registration is closed', async () => {
+    const resolveIssuer = createIssuerResolver({ publicUrl: ORIGIN, apiOrigin: () => 'http://127.0.0.1:9000', apiProxyHostnames: async () => [] })
+    const metadataOf = async (offersRegistration: boolean | undefined) => {
+      const api = await createTestApi({ env: { PUBLIC_URL: ORIGIN }, extraRoutes: oauthMetadataRoutes({ resolveIssuer, ...(offersRegistration === undefined ? {} : { offersRegistration }) }) })
+      apis.push(api)
+      return (await (await api.app.request('/.well-known/oauth-authorization-server', { headers: { host: new URL(ORIGIN).host } })).json()) as Json
+    }
+    expect((await metadataOf(undefined)).registration_endpoint).toBe(`${ORIGIN}/register`)
+    expect((await metadataOf(true)).registration_endpoint).toBe(`${ORIGIN}/register`)
+    const closedMetadata = await metadataOf(false)
+    expect(closedMetadata).not.toHaveProperty('registration_endpoint')
+    expect(closedMetadata.token_endpoint).toBe(`${ORIGIN}/token`)
   })
 })
 

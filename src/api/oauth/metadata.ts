@@ -21,6 +21,8 @@ export interface OAuthMetadataDeps {
   readonly resolveIssuer: ResolveIssuer
   /** The overrides of the proxy serving the issuer's host name; absent until proxies carry them. */
   readonly overridesFor?: MetadataOverridesFor
+  /** False while OAUTH_REGISTRATION=closed: registration_endpoint is left out. Default true. */
+  readonly offersRegistration?: boolean
 }
 
 const MetadataSchema = v.looseObject({
@@ -41,7 +43,7 @@ export function oauthMetadataRoutes(deps: OAuthMetadataDeps): RouteSpec[] {
     }
     const overrides = deps.overridesFor ? await deps.overridesFor(new URL(issuer).hostname) : null
     c.header('Cache-Control', `public, max-age=${METADATA_MAX_AGE_SEC}`)
-    return c.json(buildAuthorizationServerMetadata(issuer, overrides))
+    return c.json(buildAuthorizationServerMetadata(issuer, overrides, { offersRegistration: deps.offersRegistration !== false }))
   }
 
   const responses = {
