@@ -70,10 +70,33 @@ export function literalPrefixOf(pattern: string): string {
     i += 1
   }
   // A quantifier that allows zero repetitions makes the last literal character optional (`+` does not).
-  const next = pattern[i]
-  if (next === '*' || next === '?' || next === '{') literal = literal.slice(0, -1)
+  if (mayRepeatZeroTimes(pattern.slice(i))) literal = literal.slice(0, -1)
   return literal
 }
+
+/**
+ * Whether what follows a literal character lets it occur zero times: a `*`, `?` or `{` quantifier,
+ * possibly after `+` and after what is no atom (a flag group, an empty `\Q\E`, a stray `\E`), which
+ * RE2 reads through: `/api(?i)?` is `/api?` and matches `/ap`, `/+(?i)?` matches "" (both found by the
+ * fuzz suite, test/fuzz/route-matcher.test.ts). Errs towards true.
+ */
+function mayRepeatZeroTimes(rest: string): boolean {
+  for (let j = 0; j < rest.length; ) {
+    const ch = rest[j]
+    if (ch === '*' || ch === '?' || ch === '{') return true
+    if (ch === '+') {
+      j += rest[j + 1] === '?' ? 2 : 1 // `+?` is the lazy `+`: still at least once
+      continue
+    }
+    const skipped = NOT_AN_ATOM.exec(rest.slice(j))
+    if (skipped === null) return false
+    j += skipped[0].length
+  }
+  return false
+}
+
+/** What may stand between a literal character and its quantifier: a flag group, an empty quote, a stray \E. */
+const NOT_AN_ATOM = /^(?:\(\?[A-Za-z-]*\)|\\Q\\E|\\E)/
 
 const BACKSLASH = 0x5c
 const REGEX_META = '.+*?()|[]{}^$'

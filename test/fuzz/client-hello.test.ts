@@ -81,9 +81,9 @@ function checkResult(bytes: Uint8Array, maxBytes: number, result: SniResult): vo
 describe('ClientHello reader (fuzzed)', () => {
   test('random bytes, random records and mutated ClientHellos: no throw, a valid name or none, a decision by maxBytes', () => {
     const readsSafely = (bytes: Uint8Array, maxBytes: number) => checkResult(bytes, maxBytes, readClientHelloSni(bytes, maxBytes))
-    fuzz('client-hello: random bytes', fc.property(randomBytes(400), fc.integer({ min: 1, max: 512 }), readsSafely), { runs: 3_000 })
-    fuzz('client-hello: random handshake records', fc.property(randomBytes(400), fc.integer({ min: 5, max: 512 }), (tail, maxBytes) => readsSafely(concatBytes(Uint8Array.of(22, 3, 1), tail), maxBytes)), { runs: 3_000 })
-    fuzz('client-hello: mutated ClientHellos', fc.property(mutated(recordsArb.map((r) => r.bytes), 4), fc.constantFrom(16_384, 1_024, 300), readsSafely), { runs: 3_000 })
+    fuzz('client-hello: random bytes', fc.property(randomBytes(400), fc.integer({ min: 1, max: 512 }), readsSafely), { runs: 20_000 })
+    fuzz('client-hello: random handshake records', fc.property(randomBytes(400), fc.integer({ min: 5, max: 512 }), (tail, maxBytes) => readsSafely(concatBytes(Uint8Array.of(22, 3, 1), tail), maxBytes)), { runs: 20_000 })
+    fuzz('client-hello: mutated ClientHellos', fc.property(mutated(recordsArb.map((r) => r.bytes), 4), fc.constantFrom(16_384, 1_024, 300), readsSafely), { runs: 20_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('a generated ClientHello yields its server name however it is fragmented; its prefixes are incomplete; bytes after it change nothing', () => {
@@ -91,6 +91,6 @@ describe('ClientHello reader (fuzzed)', () => {
       expect(readClientHelloSni(bytes)).toEqual({ status: 'complete', serverName: hello.serverName })
       expect(readClientHelloSni(bytes.subarray(0, cutAt % bytes.length)).status).toBe('incomplete')
       expect(readClientHelloSni(concatBytes(bytes, trailing))).toEqual({ status: 'complete', serverName: hello.serverName })
-    }), { runs: 2_000 })
+    }), { runs: 15_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 })

@@ -68,10 +68,10 @@ const headerArb = fc.oneof(
 describe('PROXY protocol codec (fuzzed)', () => {
   test('random bytes, mutated vectors and v1 word soup: no throw, bounded results', () => {
     const parsesSafely = (bytes: Uint8Array) => checkResult(bytes, parseProxyHeader(bytes))
-    fuzz('proxy: random bytes', fc.property(randomBytes(300), parsesSafely), { runs: 3_000 })
-    fuzz('proxy: random bytes after the v2 signature', fc.property(randomBytes(300), (tail) => parsesSafely(concatBytes(hex(SIG), tail))), { runs: 3_000 })
-    fuzz('proxy: mutated spec and reg-test vectors', fc.property(mutated(fc.constantFrom(...VECTORS)), parsesSafely), { runs: 5_000 })
-    fuzz('proxy: v1 word soup', fc.property(soup(V1_WORDS, 16), parsesSafely), { runs: 3_000 })
+    fuzz('proxy: random bytes', fc.property(randomBytes(300), parsesSafely), { runs: 20_000 })
+    fuzz('proxy: random bytes after the v2 signature', fc.property(randomBytes(300), (tail) => parsesSafely(concatBytes(hex(SIG), tail))), { runs: 20_000 })
+    fuzz('proxy: mutated spec and reg-test vectors', fc.property(mutated(fc.constantFrom(...VECTORS)), parsesSafely), { runs: 40_000 })
+    fuzz('proxy: v1 word soup', fc.property(soup(V1_WORDS, 16), parsesSafely), { runs: 20_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('serialize → parse → serialize round-trips, for v1 and v2, with TLVs', () => {
@@ -88,7 +88,7 @@ describe('PROXY protocol codec (fuzzed)', () => {
         expect(parsed.header.addresses.destinationPort).toBe(addresses.destinationPort)
         expect(parsed.header.addresses.family).toBe(addresses.family)
       }
-    }), { runs: 2_000 })
+    }), { runs: 15_000 })
     fuzz('proxy: v2 round-trip', fc.property(fc.option(addressesArb), tlvsArb, (addresses, tlvs) => {
       const bytes = serializeProxyV2(addresses, tlvs)
       const parsed = parseProxyHeader(bytes)
@@ -97,7 +97,7 @@ describe('PROXY protocol codec (fuzzed)', () => {
       expect(parsed.header.tlvs.map((tlv) => [tlv.type, Array.from(tlv.value)])).toEqual(tlvs.map((tlv) => [tlv.type, Array.from(tlv.value)]))
       const again = serializeProxyV2(parsed.header.kind === 'proxy' ? parsed.header.addresses : null, parsed.header.tlvs)
       expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true)
-    }), { runs: 2_000 })
+    }), { runs: 15_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('every strict prefix of a header is incomplete (§2: wait, never guess); bytes after it are application data', () => {
@@ -107,6 +107,6 @@ describe('PROXY protocol codec (fuzzed)', () => {
       const whole = parseProxyHeader(header)
       const withData = parseProxyHeader(concatBytes(header, trailing))
       expect(withData).toEqual(whole)
-    }), { runs: 2_000 })
+    }), { runs: 15_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 })

@@ -50,11 +50,11 @@ const inputsArb = fc.oneof(
 
 describe('request-head parsers (fuzzed)', () => {
   test('random, soup, generated and mutated heads: no throw, bounded results, a decision by the limit', () => {
-    fuzz('request-head: lenient reader', fc.property(inputsArb, fc.constantFrom(16_384, 256, 64), (bytes, maxBytes) => checkLenient(bytes, maxBytes, readRequestHead(bytes, maxBytes))), { runs: 4_000 })
+    fuzz('request-head: lenient reader', fc.property(inputsArb, fc.constantFrom(16_384, 256, 64), (bytes, maxBytes) => checkLenient(bytes, maxBytes, readRequestHead(bytes, maxBytes))), { runs: 25_000 })
     fuzz('request-head: strict relay parser', fc.property(inputsArb, randomBytes(8), fc.boolean(), (bytes, before, drops) => {
       const input = Buffer.from(concatBytes(before, bytes))
       checkStrict(input, before.length, parseRequestHead(input, drops ? SOME_DROPS : NO_DROPS, before.length))
-    }), { runs: 4_000 })
+    }), { runs: 25_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('oversized heads: both parsers decide once their limit is held', () => {
@@ -63,7 +63,7 @@ describe('request-head parsers (fuzzed)', () => {
       const bytes = latin1(request.text.replace('\r\n', `\r\n${filler.repeat(extra)}`).slice(0, -2))
       checkLenient(bytes, MAX_RELAY_HEAD_BYTES, readRequestHead(bytes, MAX_RELAY_HEAD_BYTES))
       checkStrict(Buffer.from(bytes), 0, parseRequestHead(Buffer.from(bytes), NO_DROPS))
-    }), { runs: 50 })
+    }), { runs: 300 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('a well-formed head: its prefixes are incomplete, the body after it changes nothing, and what the relay takes the lenient reader takes alike', () => {
@@ -81,7 +81,7 @@ describe('request-head parsers (fuzzed)', () => {
         expect(lenient).toEqual({ status: 'complete', host: strict.head.hostname, headLength: strict.head.headLength })
         expect(strict.head.host).toBe(request.host)
       }
-    }), { runs: 3_000 })
+    }), { runs: 20_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 
   test('the differential holds on mutated and soup heads too: a head the relay parses, the lenient reader reads the same', () => {
@@ -89,7 +89,7 @@ describe('request-head parsers (fuzzed)', () => {
       const strict = parseRequestHead(Buffer.from(bytes), NO_DROPS)
       if (strict.status !== 'complete') return
       expect(readRequestHead(bytes)).toEqual({ status: 'complete', host: strict.head.hostname, headLength: strict.head.headLength })
-    }), { runs: 4_000 })
+    }), { runs: 25_000 })
   }, FUZZ_TEST_TIMEOUT_MS)
 })
 
