@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { clientAdminRoutes, registerRoutes, tokenRoutes, type TokenRoutesDeps } from '../../src/api/index.ts'
 import { createLogger } from '../../src/lib/index.ts'
 import { createClientRegistry, createIssuerResolver, parseClientMetadata, type ClientRegistry, type TokenResult } from '../../src/oauth/index.ts'
+import { StoreUnavailableError } from '../../src/store/index.ts'
 import { bearer, createTestApi } from '../support/api.ts'
 import { createGrantsFixture, ISSUER, REDIRECT_URI, VERIFIER, type GrantsFixture } from '../support/grants.ts'
 import { basic, expectOAuthError } from '../support/token-api.ts'
@@ -18,6 +19,8 @@ let registry: ClientRegistry
 let api: Awaited<ReturnType<typeof createTestApi>>
 /** The same routes, with an admin deleting the client at the moment its tokens are issued. */
 let racing: Awaited<ReturnType<typeof createTestApi>>
+/** The same routes, with the store gone at the moment the use is recorded. */
+let storeDown: Awaited<ReturnType<typeof createTestApi>>
 let admin: string
 const logger = createLogger('silent')
 
@@ -36,11 +39,18 @@ beforeAll(async () => {
       },
     }),
   })
+  storeDown = await createTestApi({
+    extraRoutes: routes({
+      authenticate: (...args) => registry.authenticate(...args),
+      recordUse: async () => Promise.reject(new StoreUnavailableError('embedded', new Error('disk gone'))),
+    }),
+  })
   admin = await api.issue(['admin'])
 })
 afterAll(async () => {
   await api.close()
   await racing.close()
+  await storeDown.close()
   f.close()
 })
 
@@ -158,5 +168,15 @@ describe('the token endpoint records each client\'s use', () => {
     const client = await register('none')
     await expectOAuthError(await tokensFor(client, racing), 401, 'invalid_client')
     expect(await f.grants.listClientFamilies(client.id)).toEqual([])
+  })
+
+  test('a use that cannot be recorded: a first one fails the request (503), a later one is only logged', async () => {
+    const fresh = await register('none')
+    const failed = await tokensFor(fresh, storeDown)
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).toBeString()
+    const used = await register('none')
+    await tokens(used)
+    expect((await tokensFor(used, storeDown)).status).toBe(200)
   })
 })

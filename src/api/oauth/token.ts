@@ -120,7 +120,16 @@ export function tokenRoutes(deps: TokenRoutesDeps): RouteSpec[] {
    * nothing: the tokens just issued are revoked and the answer is the one for an unknown client.
    */
   async function recordUse(client: OAuthClient): Promise<void> {
-    if (await deps.registry.recordUse(client)) return
+    let exists: boolean
+    try {
+      exists = await deps.registry.recordUse(client)
+    } catch (error) {
+      // Only a first use must be written (it ends the client's expiry); a later one only moves last_used_at.
+      if (client.expires_at !== undefined) throw error
+      logger.warn('last use of a client not recorded', { clientId: client.client_id, error: String(error) })
+      return
+    }
+    if (exists) return
     await grants.revokeClientFamilies(client.client_id)
     logger.info('tokens revoked: the client was deleted or expired while they were issued', { clientId: client.client_id })
     throw invalidClient(false)
