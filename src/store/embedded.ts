@@ -1,22 +1,25 @@
 /**
  * @module The embedded Store adapter: one SQLite file (bun:sqlite) under DATA_DIR, or ":memory:".
  * Several processes may open the same file; each conditional write runs in a BEGIN IMMEDIATE
- * transaction, so compare-and-set, ifAbsent and take are atomic across them.
+ * transaction, so compare-and-set, ifAbsent and take are atomic across them. Log entries are kept
+ * hundreds to a row (log-chunks*.ts).
  */
 import { Database, type Statement } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLogAppendThread } from './log-append-thread.ts'
+import { createChunkWriter, packEntries, type ChunkRow } from './log-chunks.ts'
+import { createLogChunkSchema, migrateRowLog } from './log-chunks-migrate.ts'
+import { createChunkReader } from './log-chunks-query.ts'
+import { createChunkTrimmer } from './log-chunks-trim.ts'
 import { systemClock, type Clock } from '../lib/index.ts'
 import {
   clampLimit,
   logIdNumber,
   StoreUnavailableError,
   type DeleteOptions,
-  type LogEntry,
   type LogQuery,
   type LogTailQuery,
-  type NewLogEntry,
   type PutOptions,
   type Store,
   type StoredDocument,
@@ -35,8 +38,6 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS documents_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   INSERT OR IGNORE INTO counters (name, value) VALUES ('version', 0);
-  CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, time_ms INTEGER NOT NULL, data TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS log_by_time ON log (stream, time_ms, id);
 `
 
 type DocRow = { value: string; version: number; expires_at: number | null }
@@ -76,25 +77,13 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
     return current.value
   })
 
-  const appendManyTx = db.transaction((stream: string, entries: readonly NewLogEntry[]) => {
-    for (const entry of entries) q.appendLog.run(stream, entry.timeMs, entry.data)
-  })
+  // Log entries live in chunk rows (log-chunks.ts), hundreds per row.
+  const writeChunks = createChunkWriter(db)
+  const writeHere = (stream: string, batch: readonly ChunkRow[]) => guard(() => writeChunks(stream, batch))
+  const reader = createChunkReader(db)
+  const trimmer = createChunkTrimmer(db, guard)
   // ":memory:" is this connection's alone; a file another connection can write to.
-  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, (stream, entries) => guard(() => void appendManyTx.immediate(stream, entries)))
-
-  /**
-   * Deletes in chunks of TRIM_CHUNK rows, yielding to the event loop between them: SQLite calls block
-   * the thread the data plane runs on, and retention may have millions of rows to remove.
-   */
-  const inChunks = async (deleteChunk: () => number): Promise<number> => {
-    let total = 0
-    for (;;) {
-      const removed = guard(deleteChunk)
-      total += removed
-      if (removed < TRIM_CHUNK) return total
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-  }
+  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, writeHere)
 
   const sweep = () => q.sweepExpired.run(now())
   const sweepTimer = setInterval(() => guard(sweep), options.sweepIntervalMs ?? 60_000)
@@ -113,38 +102,31 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       const rows = q.listKeys.all(prefix, prefixUpperBound(prefix), now()) as { key: string }[]
       return rows.map((row) => row.key)
     }),
-    append: async (stream, timeMs, data) => guard(() => void q.appendLog.run(stream, timeMs, data)),
+    append: async (stream, timeMs, data) => writeHere(stream, packEntries([{ timeMs, data }])),
     // A file's log entries are written by a thread of their own (log-append-thread.ts): off the request path.
+    // They are packed here, written by that thread: a few strings cross to it, not one per entry.
     appendMany: async (stream, entries) => {
-      if (appendThread) return appendThread.appendMany(stream, entries).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
-      guard(() => void (entries.length > 0 && appendManyTx.immediate(stream, entries)))
+      const batch = guard(() => packEntries(entries))
+      if (appendThread) return appendThread.append(stream, batch).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
+      writeHere(stream, batch)
     },
     query: async (stream, query: LogQuery = {}) => {
-      const isOldest = query.order === 'oldest'
-      // Without a cursor, a position before the first (or after the last) entry: one statement serves both.
-      const after = query.startAfter
-        ? [query.startAfter.timeMs, logIdNumber(query.startAfter.id)]
-        : isOldest ? [Number.MIN_SAFE_INTEGER, 0] : [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]
-      return guard(() => {
-        const statement = isOldest ? q.queryLogOldest : q.queryLogNewest
-        const rows = statement.all(stream, query.fromMs ?? Number.MIN_SAFE_INTEGER, query.toMs ?? Number.MAX_SAFE_INTEGER, clampLimit(query.limit), after[0]!, after[1]!) as LogRow[]
-        return rows.map(toLogEntry)
-      })
+      const after = query.startAfter ? { timeMs: query.startAfter.timeMs, id: logIdNumber(query.startAfter.id) } : null
+      const resolved = {
+        fromMs: query.fromMs ?? Number.MIN_SAFE_INTEGER,
+        toMs: query.toMs ?? Number.MAX_SAFE_INTEGER,
+        limit: clampLimit(query.limit),
+        isOldest: query.order === 'oldest',
+        after,
+      }
+      return guard(() => reader.query(stream, resolved))
     },
     tail: async (stream, query: LogTailQuery = {}) => {
       const afterId = query.afterId === undefined ? null : logIdNumber(query.afterId)
-      return guard(() => {
-        const limit = clampLimit(query.limit)
-        const rows = afterId === null ? (q.tailLast.all(stream, limit) as LogRow[]).reverse() : (q.tailAfter.all(stream, afterId, limit) as LogRow[])
-        return rows.map(toLogEntry)
-      })
+      return guard(() => reader.tail(stream, afterId, clampLimit(query.limit)))
     },
-    trim: (stream, beforeMs) => inChunks(() => q.trimLogChunk.run(stream, beforeMs, TRIM_CHUNK).changes),
-    trimToCount: async (stream, keep) => {
-      // The newest entry that has to go is the (keep + 1)-th newest; everything up to it goes.
-      const boundary = guard(() => q.nthNewestLog.get(stream, Math.max(0, Math.floor(keep))) as { time_ms: number; id: number } | null)
-      return boundary ? inChunks(() => q.trimLogThroughChunk.run(stream, boundary.time_ms, boundary.id, TRIM_CHUNK).changes) : 0
-    },
+    trim: (stream, beforeMs) => trimmer.trim(stream, beforeMs),
+    trimToCount: (stream, keep) => trimmer.trimToCount(stream, keep),
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)
@@ -156,13 +138,6 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   }
 }
 
-type LogRow = { id: number; time_ms: number; data: string }
-
-/** Rows removed per statement by trim and trimToCount (about 10 ms of work each). */
-const TRIM_CHUNK = 5_000
-
-const toLogEntry = (row: LogRow): LogEntry => ({ id: String(row.id), timeMs: row.time_ms, data: row.data })
-
 function openDatabase(dataDir: string): Database {
   let path = ':memory:'
   if (dataDir !== ':memory:') {
@@ -172,7 +147,11 @@ function openDatabase(dataDir: string): Database {
   const db = new Database(path, { create: true, strict: true })
   // WAL lets readers in other processes run beside a writer; busy_timeout makes writers queue, not fail.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
-  db.transaction(() => db.exec(SCHEMA)).immediate()
+  db.transaction(() => {
+    db.exec(SCHEMA)
+    createLogChunkSchema(db)
+  }).immediate()
+  migrateRowLog(db)
   return db
 }
 
@@ -189,22 +168,6 @@ function prepareStatements(db: Database) {
     bumpVersion: s("UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value"),
     listKeys: s('SELECT key FROM documents WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR expires_at > ?3) ORDER BY key'),
     sweepExpired: s('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?'),
-    appendLog: s('INSERT INTO log (stream, time_ms, data) VALUES (?, ?, ?)'),
-    // ?5, ?6: the cursor (time_ms, id); the scan starts strictly past it.
-    queryLogNewest: s(
-      'SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 AND time_ms <= ?5 AND (time_ms < ?5 OR id < ?6) ' +
-        'ORDER BY time_ms DESC, id DESC LIMIT ?4',
-    ),
-    queryLogOldest: s(
-      'SELECT id, time_ms, data FROM log WHERE stream = ?1 AND time_ms BETWEEN ?2 AND ?3 AND time_ms >= ?5 AND (time_ms > ?5 OR id > ?6) ' +
-        'ORDER BY time_ms ASC, id ASC LIMIT ?4',
-    ),
-    // "+stream" keeps SQLite off the (stream, time_ms) index: these walk the rowid, which is append order.
-    tailAfter: s('SELECT id, time_ms, data FROM log WHERE id > ?2 AND +stream = ?1 ORDER BY id ASC LIMIT ?3'),
-    tailLast: s('SELECT id, time_ms, data FROM log WHERE +stream = ?1 ORDER BY id DESC LIMIT ?2'),
-    trimLogChunk: s('DELETE FROM log WHERE id IN (SELECT id FROM log WHERE stream = ?1 AND time_ms < ?2 LIMIT ?3)'),
-    nthNewestLog: s('SELECT time_ms, id FROM log WHERE stream = ?1 ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?2'),
-    trimLogThroughChunk: s('DELETE FROM log WHERE id IN (SELECT id FROM log WHERE stream = ?1 AND time_ms <= ?2 AND (time_ms < ?2 OR id <= ?3) LIMIT ?4)'),
   }
 }
 

@@ -1,25 +1,34 @@
 /**
- * @module The main side of the embedded store's log writer thread (log-append-worker.ts): batches go
- * to the thread in order, each promise settles when its rows are committed. If the thread cannot start
+ * @module The main side of the embedded store's log writer thread (log-append-worker.ts): batches,
+ * packed into chunk rows by the store (log-chunks.ts: a few strings cross the thread boundary, not
+ * hundreds), go to the thread in order, each promise settles when its rows are committed. If the thread cannot start
  * (a build without its file) or dies, the batches in flight and every later one are written on this
  * thread instead, so nothing is lost and nothing waits forever.
  */
-import type { NewLogEntry } from './store.ts'
+import type { ChunkRowMessage } from './log-append-worker.ts'
+import type { ChunkRow } from './log-chunks.ts'
 
 export interface LogAppendThread {
-  appendMany(stream: string, entries: readonly NewLogEntry[]): Promise<void>
+  /** Writes one batch packed by packEntries. */
+  append(stream: string, batch: readonly ChunkRow[]): Promise<void>
   close(): Promise<void>
+}
+
+/** Worker.ref/unref: in bun (and Node), missing from the DOM typings the project uses. */
+interface RefCounted {
+  ref(): void
+  unref(): void
 }
 
 interface Pending {
   readonly stream: string
-  readonly entries: readonly NewLogEntry[]
+  readonly batch: readonly ChunkRow[]
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
 
-/** `writeHere` is the store's own appendMany, used when the thread is unavailable. */
-export function startLogAppendThread(path: string, writeHere: (stream: string, entries: readonly NewLogEntry[]) => void): LogAppendThread {
+/** `writeHere` is the store's own chunk writer, used when the thread is unavailable. */
+export function startLogAppendThread(path: string, writeHere: (stream: string, batch: readonly ChunkRow[]) => void): LogAppendThread {
   const pending = new Map<number, Pending>()
   let nextId = 1
   let worker: Worker | null = null
@@ -33,7 +42,7 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, e
     for (const [id, item] of pending) {
       pending.delete(id)
       try {
-        writeHere(item.stream, item.entries)
+        writeHere(item.stream, item.batch)
         item.resolve()
       } catch (error) {
         item.reject(error as Error)
@@ -46,8 +55,10 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, e
     // A single-file build names its extra entry points by their path below the entry points' common folder (src/).
     const isCompiled = import.meta.url.includes('/$bunfs/')
     worker = new Worker(isCompiled ? './store/log-append-worker.ts' : new URL('./log-append-worker.ts', import.meta.url).href)
-    // The thread must not keep the process alive: the store closes it, and an exit ends it.
-    ;(worker as unknown as { unref(): void }).unref()
+    // An idle thread must not keep the process alive: the store closes it, and an exit ends it. While
+    // batches are in flight it is referenced: awaiting an unreferenced worker with nothing else
+    // keeping the event loop alive makes bun poll without sleeping (a core at 100 % until the reply).
+    ;(worker as unknown as RefCounted).unref()
     worker.onmessage = (event: MessageEvent<{ id?: number; error?: string; closed?: true }>) => {
       const { id, error } = event.data
       if (event.data.closed) return closed?.()
@@ -55,6 +66,7 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, e
       const item = pending.get(id)
       if (!item) return
       pending.delete(id)
+      if (pending.size === 0) (worker as unknown as RefCounted | null)?.unref()
       if (error === undefined) item.resolve()
       else item.reject(new Error(error))
     }
@@ -66,16 +78,17 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, e
   }
 
   return {
-    appendMany(stream, entries) {
-      if (entries.length === 0) return Promise.resolve()
+    append(stream, batch) {
+      if (batch.length === 0) return Promise.resolve()
       if (worker === null) {
-        writeHere(stream, entries)
+        writeHere(stream, batch)
         return Promise.resolve()
       }
       const id = nextId++
       const { promise, resolve, reject } = Promise.withResolvers<void>()
-      pending.set(id, { stream, entries, resolve, reject })
-      worker.postMessage({ id, stream, entries: entries.map((entry) => [entry.timeMs, entry.data]) })
+      if (pending.size === 0) (worker as unknown as RefCounted).ref()
+      pending.set(id, { stream, batch, resolve, reject })
+      for (const row of batch) worker.postMessage({ id, stream, rows: batch.length, firstId: row.firstId, timeMin: row.timeMin, timeMax: row.timeMax, entries: row.entries, meta: row.meta, data: row.data } satisfies ChunkRowMessage)
       return promise
     },
     async close() {
