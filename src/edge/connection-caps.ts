@@ -7,7 +7,7 @@
  * An IPv6 client is counted by its /64: RFC 4291 §2.5.4 gives one subnet (and so, in practice, one host
  * or household) 64 bits of interface identifiers, which a single client can rotate through at will.
  */
-import { parseCidr } from '../lib/index.ts'
+import { ipv6Subscriber } from '../lib/index.ts'
 
 export interface ConnectionLimits {
   readonly maxConnections: number
@@ -70,7 +70,5 @@ export function createConnectionCaps(limits: ConnectionLimits): ConnectionCaps {
 
 /** What a client's connections are counted under: an IPv4 address itself, an IPv6 address's /64 prefix. */
 export function addressKey(address: string): string {
-  if (!address.includes(':')) return address
-  const cidr = parseCidr(`${address}/64`)
-  return cidr ? `${(cidr.bits >> 64n).toString(16)}::/64` : address
+  return ipv6Subscriber(address) ?? address
 }

@@ -35,3 +35,18 @@ export function cidrContains(cidr: Cidr, address: string): boolean {
   const shift = width - BigInt(cidr.prefixLength)
   return addressBits(address, family) >> shift === cidr.bits >> shift
 }
+
+/**
+ * Whom a per-address count counts: an IPv6 address as its /64 (`2001:db8:a:b::/64`), since one
+ * subscriber (a home, a VM) holds a whole /64 and chooses the low 64 bits at will (RFC 4291 §2.5.4,
+ * SLAAC privacy addresses rotate within it, RFC 8981); null for anything that is not an IPv6 address.
+ * A zone (`%eth0`) is ignored.
+ */
+export function ipv6Subscriber(address: string): string | null {
+  if (!address.includes(':')) return null
+  const zoneAt = address.indexOf('%')
+  const cidr = parseCidr(`${zoneAt === -1 ? address : address.slice(0, zoneAt)}/64`)
+  if (cidr === null || cidr.family !== 6) return null
+  const prefix = cidr.bits >> 64n
+  return `${[48n, 32n, 16n, 0n].map((shift) => ((prefix >> shift) & 0xffffn).toString(16)).join(':')}::/64`
+}

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net'
 import type { Clock } from '../../lib/index.ts'
-import { normalizeClientAddress, parseCidr } from '../../lib/index.ts'
+import { ipv6Subscriber, normalizeClientAddress } from '../../lib/index.ts'
 import { keys, type Store } from '../../store/index.ts'
 
 const HOUR_MS = 3_600_000
@@ -31,13 +31,8 @@ export interface RegistrationLimiter {
 export function addressBucket(address: string | null): string {
   if (address === null) return UNKNOWN_ADDRESS
   const normalized = normalizeClientAddress(address)
-  const family = isIP(normalized)
-  if (family === 4) return normalized
-  const cidr = family === 6 ? parseCidr(`${normalized}/64`) : null
-  // RFC 4291 §2.5.4: the low 64 bits are the interface identifier, which the client chooses.
-  if (cidr === null) return UNKNOWN_ADDRESS
-  const prefix = cidr.bits >> 64n
-  return `${[48n, 32n, 16n, 0n].map((shift) => ((prefix >> shift) & 0xffffn).toString(16)).join(':')}::/64`
+  if (isIP(normalized) === 4) return normalized
+  return ipv6Subscriber(normalized) ?? UNKNOWN_ADDRESS
 }
 
 /** perHour 0 turns the limit off. */
