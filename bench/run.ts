@@ -1,6 +1,7 @@
 /**
  * @module `bun run bench`: ours against nginx on the data plane (throughput mode), or `bun run bench --
- * --scale` (or BENCH_SCALE=1): 1,000 proxies, start-up after a restart, RSS, and new-proxy latency.
+ * --scale` (or BENCH_SCALE=1): 1,000 proxies, start-up after a restart, RSS, and new-proxy latency; or
+ * `-- --soak` (or BENCH_SOAK=1): 10 minutes (BENCH_SOAK_MINUTES) of mixed traffic on Redis with faults.
  * Every process and file it makes lives under one temp directory and is stopped/removed at the end,
  * also on Ctrl-C.
  */
@@ -9,17 +10,24 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NGINX } from './nginx.ts'
 import { runScale } from './scale.ts'
+import { runSoak } from './soak.ts'
 import { runThroughput } from './throughput.ts'
 
 const isScale = process.argv.includes('--scale') || process.env.BENCH_SCALE === '1'
+const isSoak = process.argv.includes('--soak') || process.env.BENCH_SOAK === '1'
+const soakMinutes = Number(process.env.BENCH_SOAK_MINUTES ?? 10)
 const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1)
 const isRoutes = process.env.BENCH_ROUTES !== '0'
-if (!(durationSec > 0) || !Number.isInteger(rounds) || rounds < 1) {
-  console.error('bench: BENCH_DURATION_SEC must be a positive number and BENCH_ROUNDS a positive integer')
+if (!(durationSec > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(soakMinutes) || soakMinutes < 1) {
+  console.error('bench: BENCH_DURATION_SEC must be a positive number, BENCH_ROUNDS and BENCH_SOAK_MINUTES positive integers')
   process.exit(2)
 }
-const missing = isScale ? [] : [...['wrk', 'openssl'].filter((tool) => !Bun.which(tool)), ...(existsSync(NGINX) ? [] : ['nginx'])]
+const missing = isSoak
+  ? ['redis-server'].filter((tool) => !Bun.which(tool))
+  : isScale
+    ? []
+    : [...['wrk', 'openssl'].filter((tool) => !Bun.which(tool)), ...(existsSync(NGINX) ? [] : ['nginx'])]
 if (missing.length > 0) {
   console.error(`bench: not installed: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`)
   process.exit(2)
@@ -39,7 +47,8 @@ console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${new Da
 printLoad('at start')
 let exitCode = 0
 try {
-  if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
+  if (isSoak) await runSoak(dir, soakMinutes, (stop) => cleanups.push(stop))
+  else if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
   else await runThroughput(dir, { durationSec, rounds, isRoutes }, (stop) => cleanups.push(stop))
 } catch (error) {
   console.error('bench failed:', error)
