@@ -81,6 +81,8 @@ export function printSummary(inputs: SummaryInputs): void {
   const last = minutes.at(-1)!.rssMiB
   const growth = ((last - first) / first) * 100
   console.log(`\nRSS at minute 1: ${first.toFixed(1)} MiB, at minute ${minutes.length}: ${last.toFixed(1)} MiB, ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % (goal ≤ +10 %: ${verdict(growth <= 10)})`)
+  const rss = minutes.map((minute) => minute.rssMiB)
+  console.log(`  between: ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MiB; least-squares trend over the minutes ${signedFixed(trend(rss), 2)} MiB/min (garbage collection moves single samples by several %)`)
   console.log(`p99 per minute (ms): ${minutes.map((minute) => ms(percentile(minute.requestMs, 0.99))).join(', ')}`)
 
   console.log(`\nbackend down windows: ${record.backendDown.map((window) => `${sec(window.fromMs)}–${sec(window.toMs)}`).join(', ') || 'none'}`)
@@ -107,6 +109,21 @@ export function printSummary(inputs: SummaryInputs): void {
   for (const note of record.notes) console.log(`  ${sec(note.atMs).padStart(8)}  ${note.text}`)
   console.log(`\nour server logged: ${inputs.serverLog}`)
 }
+
+/** Slope of the least-squares line through the values (one per minute): MiB per minute. */
+function trend(values: readonly number[]): number {
+  const meanX = (values.length - 1) / 2
+  const meanY = values.reduce((sum, value) => sum + value, 0) / values.length
+  let covariance = 0
+  let variance = 0
+  values.forEach((value, x) => {
+    covariance += (x - meanX) * (value - meanY)
+    variance += (x - meanX) ** 2
+  })
+  return variance === 0 ? 0 : covariance / variance
+}
+
+const signedFixed = (value: number, digits: number) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`
 
 /** ", at age 119–121 s, after 2–118 s of silence" (min–max), or nothing for none. */
 function describeClosures(closures: readonly Closure[]): string {
