@@ -143,6 +143,10 @@ export function createConnectionCore(options: CoreOptions) {
    * false: a connection another listener already admitted, piped in on loopback.
    */
   const accept = (socket: Socket<Connection>, phase: Phase, client: ClientInfo, isPublic = true): boolean => {
+    // Bun gives a socket with a timeout handler a 120 s timeout that traffic does not reset: every
+    // connection (a WebSocket, an SSE stream, keep-alive) would be cut at 120 s. Our deadlines time
+    // connections; the handler stays for the half-close linger, which sets its own timeout.
+    socket.timeout(0)
     const connection: Connection = {
       phase,
       buffered: EMPTY,
