@@ -389,12 +389,12 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
 const NO_NAMES: ReadonlySet<string> = new Set()
 
-/** What the record of an answered request says besides the head. */
 /** When a request began, and its id (the client's usable X-Request-Id, or ours). */
 interface Started extends RequestStart {
   readonly requestId: string
 }
 
+/** What the record of an answered request says besides the head. */
 interface Answered {
   readonly start: Started
   readonly proxy: string | null
