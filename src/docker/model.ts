@@ -7,7 +7,7 @@
  * devices, bind mounts outside SERVICE_BIND_ROOT) is refused by name, not by "unknown field".
  */
 import * as v from 'valibot'
-import { ServiceNameSchema } from '../services/model.ts'
+import { ServiceNameSchema } from '../lib/index.ts'
 
 /** `name` of a port: what `service://<service>:<port name>` and /services/{name}/ports/{port_name} use. */
 export const PORT_NAME = /^[a-z][a-z0-9-]{0,31}$/

@@ -4,13 +4,9 @@
  * original's (original-behaviour §2.5, `service:external:{name}`).
  */
 import * as v from 'valibot'
-import { isHttpUrl, RESERVED_SERVICE_NAMES, SERVICE_NAME } from '../lib/index.ts'
+import { isHttpUrl, ServiceNameSchema } from '../lib/index.ts'
 
-export const ServiceNameSchema = v.pipe(
-  v.string('expected a service name'),
-  v.regex(SERVICE_NAME, 'expected 1-63 lower-case letters, digits, "_" or "-", starting with a letter or digit'),
-  v.check((name) => !RESERVED_SERVICE_NAMES.has(name), `is reserved (${[...RESERVED_SERVICE_NAMES].join(', ')} name fixed API paths)`),
-)
+export { ServiceNameSchema }
 
 /** "backend:8080" means http://backend:8080, as in the original; any other scheme is refused. */
 const withDefaultScheme = (text: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`)
