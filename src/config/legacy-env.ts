@@ -10,7 +10,6 @@
 const LEGACY_VARIABLES: Readonly<Record<string, string>> = {
   // §1.7: required by the original's Config and OAuth Settings.
   REDIS_PASSWORD: 'put the password in REDIS_URL (redis://:PASSWORD@host:6379/0)',
-  BASE_DOMAIN: 'each proxy names its full hostname, and PUBLIC_URL sets the OAuth issuer (there is no auth.<domain> convention)',
   OAUTH_JWT_SECRET: 'tokens are signed with ES256 keys kept in the store; HS256 is not offered',
   OAUTH_JWT_ALGORITHM: 'tokens are always signed with ES256',
   OAUTH_JWT_PRIVATE_KEY_B64: 'signing keys are generated and kept in the store; replace them with `oauth-https-proxy keys rotate`',

@@ -62,7 +62,23 @@ export interface Config {
     readonly api: RateSetting | null
     readonly apiAddress: RateSetting | null
   }
-  readonly dockerHost: string | undefined
+  /** Docker services (#14): the engine and what the manager may hand out. */
+  readonly docker: {
+    /** DOCKER_SERVICES: false leaves the engine alone and /services unavailable. */
+    readonly enabled: boolean
+    /** DOCKER_HOST; undefined means the local socket. */
+    readonly host: string | undefined
+    /** SERVICE_PORTS: where "auto" host ports come from. */
+    readonly ports: { readonly first: number; readonly last: number }
+    /** SERVICE_PORTS_RESTRICTED: never handed out, not even by number. */
+    readonly restrictedPorts: readonly number[]
+    /** SERVICE_BIND_ROOT without a trailing slash; null refuses bind mounts. */
+    readonly bindRoot: string | null
+    /** SERVICE_REGISTRY host[:port]; null pulls nothing. */
+    readonly registry: string | null
+  }
+  /** BASE_DOMAIN, lower-cased: auto_proxy hostnames are <service>.<baseDomain>. */
+  readonly baseDomain: string | undefined
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The request log (#12). */
   readonly requestLog: {
@@ -166,7 +182,15 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       api: p.rateLimitApi as RateSetting | null,
       apiAddress: p.rateLimitApiAddress as RateSetting | null,
     },
-    dockerHost: p.dockerHost,
+    docker: {
+      enabled: p.dockerServices as boolean,
+      host: p.dockerHost,
+      ports: p.servicePorts as { first: number; last: number },
+      restrictedPorts: p.servicePortsRestricted as number[],
+      bindRoot: p.serviceBindRoot ?? null,
+      registry: p.serviceRegistry ?? null,
+    },
+    baseDomain: p.baseDomain,
     logLevel: p.logLevel as Config['logLevel'],
     requestLog: {
       enabled: p.requestLog as boolean,

@@ -3,7 +3,7 @@
  * This table is the single source for validation, `serve --help` and the README's configuration table.
  */
 import * as v from 'valibot'
-import { isGitHubLogin, LOG_LEVELS, parseCidr, parseDurationSec } from '../lib/index.ts'
+import { isGitHubLogin, isValidHostname, LOG_LEVELS, parseCidr, parseDurationSec } from '../lib/index.ts'
 
 const port = v.pipe(
   v.string(),
@@ -56,6 +56,33 @@ const cidrList = v.pipe(
 )
 
 const text = v.string()
+/** Ports and ranges separated by commas ("22,80,20000-20099"); empty means none. */
+const portList = v.pipe(
+  v.string(),
+  v.transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean)),
+  v.check((items) => items.every((item) => /^\d{1,5}(-\d{1,5})?$/.test(item)), 'expected ports or FIRST-LAST ranges separated by commas, e.g. 22,80,20000-20099'),
+  v.transform((items) =>
+    items.flatMap((item) => {
+      const [first, last = first] = item.split('-').map(Number) as [number, number?]
+      return first <= last && last <= 65_535 && last - first < 65_536 ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : [NaN]
+    }),
+  ),
+  v.check((ports) => ports.every((port) => Number.isInteger(port) && port >= 1 && port <= 65_535), 'expected ports 1-65535 and ranges FIRST-LAST with FIRST <= LAST'),
+)
+/** An absolute directory path; "/" itself would allow every bind mount. */
+const bindRoot = v.pipe(
+  v.string(),
+  v.regex(/^\/[^\0]*$/, 'expected an absolute directory path'),
+  v.transform((path) => path.replace(/\/+$/, '')),
+  v.check((path) => path !== '' && !path.split('/').includes('..'), 'expected an absolute directory path other than / (no ..)'),
+)
+/** A registry's host[:port], as it appears at the start of an image reference. */
+const registryHost = v.pipe(v.string(), v.regex(/^[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:\d{1,5})?$/i, 'expected a registry host[:port], e.g. registry.local:5000'))
+const domain = v.pipe(
+  v.string(),
+  v.transform((name) => name.toLowerCase().replace(/\.$/, '')),
+  v.check((name) => isValidHostname(name), 'expected a domain name such as example.com'),
+)
 const flag = v.pipe(v.string(), v.picklist(['true', 'false', '1', '0'], 'expected true or false'), v.transform((value) => value === 'true' || value === '1'))
 const email = v.pipe(v.string(), v.email('expected an email address'))
 const days = v.pipe(
@@ -170,7 +197,13 @@ export const SETTINGS = {
   rateLimitOAuth: setting({ env: 'RATE_LIMIT_OAUTH', fallback: '1/s,30', schema: rateLimit, description: 'per client address (an IPv6 one by its /64), on every authorization server endpoint, on all nodes together: RATE/UNIT,BURST or off' }),
   rateLimitApi: setting({ env: 'RATE_LIMIT_API', fallback: '10/s,100', schema: rateLimit, description: "per token (its subject) on the management API, on all nodes together: RATE/UNIT,BURST or off" }),
   rateLimitApiAddress: setting({ env: 'RATE_LIMIT_API_ADDRESS', fallback: '10/s,100', schema: rateLimit, description: 'per client address (an IPv6 one by its /64) on the management API, on all nodes together: RATE/UNIT,BURST or off' }),
-  dockerHost: setting({ env: 'DOCKER_HOST', schema: text, description: 'Docker engine address (default: the local socket)' }),
+  dockerHost: setting({ env: 'DOCKER_HOST', schema: v.pipe(v.string(), v.regex(/^(unix:\/\/\/|\/|tcp:\/\/|https?:\/\/)\S+$/i, 'expected unix:///path/to/docker.sock, /path/to/docker.sock or tcp://host:port')), description: 'Docker engine address: unix:///path (or a socket path) or tcp://host:port (default: the local socket /var/run/docker.sock). Only the server talks to it; no API request names an engine' }),
+  dockerServices: setting({ env: 'DOCKER_SERVICES', fallback: 'true', schema: flag, description: 'run Docker services (/services). When the engine does not answer at start-up the server starts anyway, /services answers 503 and the engine is tried again every few seconds; false: /services answers 503 and the engine is never contacted' }),
+  servicePorts: setting({ env: 'SERVICE_PORTS', fallback: '20000-29999', schema: portRange, description: 'host ports a Docker service\'s "auto" ports are taken from, claimed across every node; an explicit host_port outside it is allowed when no service or proxy instance holds it and it is free on the host' }),
+  servicePortsRestricted: setting({ env: 'SERVICE_PORTS_RESTRICTED', fallback: '', schema: portList, description: 'ports never given to a Docker service, not even when asked for by number: ports and FIRST-LAST ranges separated by commas' }),
+  serviceBindRoot: setting({ env: 'SERVICE_BIND_ROOT', schema: bindRoot, description: 'the directory a Docker service\'s bind mounts must lie under; unset, bind mounts are refused (named volumes still work)' }),
+  serviceRegistry: setting({ env: 'SERVICE_REGISTRY', schema: registryHost, description: 'the image registry (host[:port]) missing images are pulled from; unset, only images already on the engine or built from a Dockerfile are used' }),
+  baseDomain: setting({ env: 'BASE_DOMAIN', schema: domain, description: 'the domain a Docker service\'s auto_proxy hostname is made under (<service>.<BASE_DOMAIN>); unset, auto_proxy needs a hostname' }),
   logLevel: setting({ env: 'LOG_LEVEL', fallback: 'info', schema: logLevel, description: 'debug, info, warn, error or silent' }),
   requestLog: setting({ env: 'REQUEST_LOG', fallback: 'true', schema: flag, description: 'keep one record per request (queries, stats, live tail); false keeps none (/metrics still counts every request)' }),
   logRetentionSec: setting({ env: 'LOG_RETENTION', fallback: '7d', schema: duration, description: 'how long request records are kept' }),

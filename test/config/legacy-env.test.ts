@@ -38,7 +38,7 @@ describe('legacyEnvWarnings', () => {
     const warnings = legacyEnvWarnings(ORIGINAL_ENV)
     expect(warnings.map(nameOf).sort()).toEqual(
       [
-        'REDIS_PASSWORD', 'BASE_DOMAIN', 'CERT_GEN_MAX_WORKERS', 'OAUTH_JWT_ALGORITHM',
+        'REDIS_PASSWORD', 'CERT_GEN_MAX_WORKERS', 'OAUTH_JWT_ALGORITHM',
         'OAUTH_JWT_PRIVATE_KEY_B64', 'OAUTH_SESSION_TIMEOUT', 'OAUTH_CLIENT_LIFETIME', 'OAUTH_LOCALHOST_ADMIN_USERS', 'OAUTH_LOCALHOST_USER_USERS',
         'OAUTH_LOCALHOST_MCP_USERS', 'ADMIN_EMAIL',
       ].sort(),
@@ -73,7 +73,7 @@ describe('legacyEnvWarnings', () => {
 
   test('unset and empty variables give no warning; neither does an empty environment', () => {
     expect(legacyEnvWarnings({})).toEqual([])
-    expect(legacyEnvWarnings({ REDIS_PASSWORD: '', BASE_DOMAIN: undefined })).toEqual([])
+    expect(legacyEnvWarnings({ REDIS_PASSWORD: '', ADMIN_EMAIL: undefined })).toEqual([])
   })
 
   test('no variable we read is reported as unread', () => {
@@ -91,6 +91,8 @@ describe("the original's .env loads", () => {
     expect(config.oauth.adminUsers).toEqual(['alice', 'bob'])
     expect(config.acme.renewCheckIntervalSec).toBe(86_400)
     expect(config.acme.renewalThresholdDays).toBe(30)
+    // BASE_DOMAIN is read again: Docker services' auto_proxy hostnames are made under it.
+    expect(config.baseDomain).toBe('example.com')
   })
 
   test("RENEWAL_CHECK_INTERVAL and RENEWAL_THRESHOLD_DAYS are read as the ACME_ settings' old names; the new names win", () => {
