@@ -6,6 +6,7 @@ export { acquireLock, LockTimeoutError, tryLock, type Lock, type LockOptions } f
 export { createLogCollection, type LogCollection } from './log-collection.ts'
 export { openStore } from './open.ts'
 export { createRedisStore, type RedisStoreOptions } from './redis.ts'
+export { createServiceNames, type NameClaim, type ServiceKind, type ServiceNames } from './service-names.ts'
 export {
   StoreCorruptionError,
   StoreUnavailableError,

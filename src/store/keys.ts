@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   proxyTargets: 'proxy/',
   /** services: one external service (a named backend URL) per service name. */
   externalServices: 'services/external/',
+  /** docker: one Docker service (a container this server runs) per service name. */
+  dockerServices: 'services/docker/',
   /** certs: the self-signed certificate an HTTPS instance serves until it has a real one. */
   selfSignedCertificates: 'certs/self-signed/',
   /** certs: one ACME certificate per cert_name (domains, status, chain, and its private key, which no list or read API returns). */
@@ -84,8 +86,12 @@ export const keys = {
   /** The count of routes ever created, on any node: each new route's `sequence` (the tie-breaker of equal priorities). */
   routeSequence: () => 'route-sequence',
 
+  // ---- services ----
+  /** The prefix of the name claims: which kind of service (external or docker) holds each service name. */
+  serviceNameClaims: () => 'services/name/',
+
   // ---- ports ----
-  /** Who holds a loopback port of one kind ("http", "https"); the claim is the unit of exclusivity. */
+  /** Who holds a port of one kind ("http", "https": proxy instances; "service": Docker services' host ports); the claim is the unit of exclusivity. */
   portClaim: (kind: string, port: number) => {
     if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`invalid port ${port}`)
     return keys.portClaims(kind) + String(port)

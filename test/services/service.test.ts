@@ -4,7 +4,7 @@ import * as v from 'valibot'
 import { createMemoryBus, type AppEvent } from '../../src/events/index.ts'
 import { createLogger, createManualClock } from '../../src/lib/index.ts'
 import { CreateExternalServiceSchema, createExternalServices, UpdateExternalServiceSchema } from '../../src/services/index.ts'
-import { COLLECTIONS, createEmbeddedStore, keys } from '../../src/store/index.ts'
+import { COLLECTIONS, createEmbeddedStore, createServiceNames, keys } from '../../src/store/index.ts'
 import { CreateProxyTargetSchema } from '../../src/targets/index.ts'
 
 const clock = createManualClock(Date.UTC(2026, 10, 27, 12))
@@ -131,5 +131,22 @@ describe('createExternalServices', () => {
     expect(await services.get('b')).toBeNull()
     expect((await services.list()).map((service) => service.service_name)).toEqual(['a', 'c'])
     expect(events.at(-1)).toEqual({ type: 'service_changed', name: 'b' })
+  })
+
+  test('one namespace with Docker services: a name a Docker service holds is a conflict naming it; remove frees the name for either kind', async () => {
+    const names = createServiceNames(store, clock)
+    const docker = await names.claim('shared', 'docker')
+    if (!docker.held) throw new Error('expected the claim')
+    await expect(services.create(input({ service_name: 'shared', target_url: 'http://a.test' }), 'alice')).rejects.toMatchObject({
+      kind: 'conflict',
+      message: 'a Docker service named shared exists (external and Docker services share one namespace)',
+    })
+    expect(events).toEqual([])
+    await names.release('shared', docker.token)
+    await services.create(input({ service_name: 'shared', target_url: 'http://a.test' }), 'alice')
+    expect(await names.claim('shared', 'docker')).toEqual({ held: false, by: 'external' })
+    await services.remove('shared')
+    expect(await names.holderOf('shared')).toBeNull()
+    expect((await names.claim('shared', 'docker')).held).toBe(true)
   })
 })
