@@ -6,7 +6,7 @@
 #   stop     remove the containers, networks and volumes tests left behind (label io.oauth-https-proxy.test=true),
 #            then stop the dockerd that start started (never one that was already running)
 # DOCKER_SOCK (default /var/run/docker.sock) chooses the engine's socket. Any other socket gets a dockerd of
-# its own (data and exec roots under $STATE, no bridge, no iptables) so it can run beside the main engine.
+# its own (data and exec roots under $STATE, bridge ohp-docker1, no iptables) so it can run beside the main engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${TEST_STATE_DIR:-$PWD/.state}
@@ -56,6 +56,7 @@ install() {
 docker_cli() { docker -H "unix://$DOCKER_SOCK" "$@"; }
 docker_answers() { timeout 10 docker -H "unix://$DOCKER_SOCK" version >/dev/null 2>&1; }
 DOCKERD_PIDFILE=$STATE/dockerd.pid
+SIDE_BRIDGE=ohp-docker1
 
 start() {
   mkdir -p "$STATE"
@@ -66,9 +67,13 @@ start() {
   fi
   local args=()
   if [ "$DOCKER_SOCK" != /var/run/docker.sock ]; then
-    # A second engine beside the main one: its own state, and no bridge or iptables rules to clash with.
+    # A second engine beside the main one: its own state and bridge, and no iptables rules to clash with.
+    # Never --bridge=none: dockerd then deletes the host's docker0, which the main engine's containers use.
+    ip link show "$SIDE_BRIDGE" >/dev/null 2>&1 || {
+      ip link add "$SIDE_BRIDGE" type bridge && ip addr add 10.213.0.1/24 dev "$SIDE_BRIDGE" && ip link set "$SIDE_BRIDGE" up
+    }
     args=(-H "unix://$DOCKER_SOCK" --data-root "$STATE/docker-data" --exec-root "$STATE/docker-exec"
-      --pidfile "$STATE/docker-engine.pid" --iptables=false --bridge=none)
+      --pidfile "$STATE/docker-engine.pid" --iptables=false --bridge "$SIDE_BRIDGE")
   fi
   # setsid: the engine outlives this script; $! is dockerd itself (no fork in a non-interactive shell).
   setsid dockerd "${args[@]}" >>"$STATE/dockerd.log" 2>&1 </dev/null &
@@ -104,6 +109,7 @@ stop_dockerd() {
     if [ $SECONDS -ge $deadline ]; then kill -9 "$pid" 2>/dev/null || true; break; fi
     sleep 0.2
   done
+  if [ "$DOCKER_SOCK" != /var/run/docker.sock ]; then ip link delete "$SIDE_BRIDGE" 2>/dev/null || true; fi
 }
 
 stop() {
