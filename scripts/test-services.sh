@@ -3,7 +3,7 @@
 #   install  apt-get the Debian packages that are missing (needs root; prints what to install otherwise)
 #   start    start dockerd when its socket does not answer (the one shared service: each suite starts its
 #            own redis-server, pebble, haproxy and docker-registry on random ports)
-#   stop     remove the containers, networks and volumes tests left behind (label io.oauth-https-proxy.test=true),
+#   stop     remove the containers, networks and volumes tests left behind (label ohp-test=true),
 #            then stop the dockerd that start started (never one that was already running)
 # DOCKER_SOCK (default /var/run/docker.sock) chooses the engine's socket. Any other socket gets a dockerd of
 # its own (data and exec roots under $STATE, bridge ohp-docker1, no iptables) so it can run beside the main engine.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${TEST_STATE_DIR:-$PWD/.state}
 DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
-TEST_LABEL=io.oauth-https-proxy.test=true
+TEST_LABEL=ohp-test=true
 
 # command → Debian package
 declare -A PACKAGES=(

@@ -17,7 +17,7 @@ import {
 } from '../support/docker.ts'
 
 // Labels of this file's own objects, so clean-up here never touches another test file's containers.
-const FILE_LABEL = 'io.oauth-https-proxy.test.file=docker-support'
+const FILE_LABEL = 'ohp-test.file=docker-support'
 
 beforeAll(async () => {
   await requireDocker()
@@ -60,7 +60,7 @@ describe('httpd', () => {
       expect(await res.text()).toBe(INDEX_HTML)
       expect((await fetch(`${httpd.url}/missing.html`)).status).toBe(404)
       const info = await inspect(httpd.id)
-      expect(info.Config.Labels).toMatchObject({ 'io.oauth-https-proxy.test': 'true' })
+      expect(info.Config.Labels).toMatchObject({ 'ohp-test': 'true' })
       expect(info.Config.Cmd).toEqual([...HTTPD_COMMAND])
       expect(info.HostConfig.PortBindings?.['8080/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: '' }])
     } finally {
@@ -106,7 +106,7 @@ describe('registry', () => {
 
 describe('removeTestContainers', () => {
   test('removes labelled containers, networks and volumes, and leaves others alone', async () => {
-    const label = `io.oauth-https-proxy.test.cleanup=${process.pid}`
+    const label = `ohp-test.cleanup=${process.pid}`
     const labelled = await docker('create', '--label', TEST_LABEL, '--label', label, BUSYBOX_IMAGE, 'true')
     const other = await docker('create', '--label', FILE_LABEL, BUSYBOX_IMAGE, 'true')
     const network = await docker('network', 'create', '--label', label, `ohp-test-net-${process.pid}`)
