@@ -1,5 +1,6 @@
 /** @module The API command groups (proxy, route, cert, service, oauth, system, log, …): main.ts mounts each key as a subcommand. */
 import { certCommand } from './cert.ts'
+import { healthCommand } from './health.ts'
 import { logCommand } from './log.ts'
 import { oauthCommand } from './oauth.ts'
 import { proxyCommand } from './proxy.ts'
@@ -15,4 +16,5 @@ export const commandGroups = {
   oauth: oauthCommand,
   system: systemCommand,
   log: logCommand,
+  health: healthCommand,
 }
