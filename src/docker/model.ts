@@ -7,10 +7,10 @@
  * devices, bind mounts outside SERVICE_BIND_ROOT) is refused by name, not by "unknown field".
  */
 import * as v from 'valibot'
-import { ServiceNameSchema } from '../lib/index.ts'
+import { SERVICE_PORT_NAME, ServiceNameSchema } from '../lib/index.ts'
 
 /** `name` of a port: what `service://<service>:<port name>` and /services/{name}/ports/{port_name} use. */
-export const PORT_NAME = /^[a-z][a-z0-9-]{0,31}$/
+export const PORT_NAME = SERVICE_PORT_NAME
 export const PortNameSchema = v.pipe(v.string('expected a port name'), v.regex(PORT_NAME, 'expected 1-32 lower-case letters, digits or "-", starting with a letter'))
 
 const Port = v.pipe(v.number('expected a port number'), v.integer('expected an integer'), v.minValue(1, 'at least 1'), v.maxValue(65_535, 'at most 65535'))

@@ -22,7 +22,7 @@ import { createCertificateTable, type AcmeCertificates } from './certificate-tab
 import { createChallengeTable, type ChallengeSource } from './challenge-table.ts'
 import { createInstanceManager, type CertificateSource } from './instances.ts'
 import { proxiedHttpsListenerHandlers } from './proxied-https-listener.ts'
-import { createRoutingState, type RouteSource, type ServiceSource } from './routing-state.ts'
+import { createRoutingState, type DockerServiceUrl, type RouteSource, type ServiceSource } from './routing-state.ts'
 import { startTlsTerminator, type TlsTerminator } from './tls-terminator.ts'
 import { tlsListenerHandlers } from './tls-listener.ts'
 
@@ -44,12 +44,16 @@ export interface EdgeOptions {
   /** Open client connections on the public listeners at most, in all and from one client address (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS). */
   readonly maxConnections?: number
   readonly maxConnectionsPerAddress?: number
+  /** SO_REUSEPORT on the public listeners, for several processes (workers) on the same ports. Never on the instances: the hand-off is in-process. */
+  readonly reusePort?: boolean
 }
 
 export interface EdgeDeps {
   readonly targets: ProxyTargets
   readonly routes: RouteSource
   readonly services: ServiceSource
+  /** Docker services' URLs (`service://name[:port]`); none when absent. */
+  readonly dockerServiceUrl?: DockerServiceUrl
   readonly bus: EventBus
   readonly ports: PortAllocator
   /** The self-signed certificate of a proxy without an issued one. */
@@ -79,10 +83,20 @@ export interface Edge {
   stats(): { connections: number; handoffs: number; instances: number; refused: Readonly<Record<RefusalReason, number>> }
   /** The edge's answer for a request another proxy holds (/verify): the same decision and auth step as its own listeners'. */
   readonly forwardAuth: ForwardAuth
+  /**
+   * The first part of a shutdown: every listener (public and instances) stops accepting at once; requests
+   * in flight, streams and WebSockets go on, each connection closing after its current response. Resolves
+   * once nothing is under way (idle connections are then closed) or after timeoutMs; stop() ends the rest.
+   */
+  drain(timeoutMs: number): Promise<void>
   stop(): Promise<void>
 }
 
 const MAX_PEEK_BYTES = 16 * 1024
+/** How often a drain looks whether work is still under way. */
+const DRAIN_POLL_MS = 20
+/** At a drain's end, how long hand-overs get to pass on their instances' closing bytes (a WebSocket's close frame). */
+const CLOSE_FRAME_GRACE_MS = 250
 /** Apache's mod_reqtimeout default: a body slower than this on average is a slow-POST attack. */
 const MIN_BODY_BYTES_PER_SEC = 500
 
@@ -91,8 +105,9 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   const handoff = createHandoff()
   const hosts = createHostTable()
   const deadlines = new Deadlines()
-  const routing = createRoutingState(deps.routes, deps.services)
+  const routing = createRoutingState(deps.routes, deps.services, deps.dockerServiceUrl)
   const trustedProxies = options.trustedProxies.map(parseCidr).filter((cidr): cidr is Cidr => cidr !== null)
+  const shutdown = { isDraining: false }
 
   const clientOf = (request: Request, server: Server<BridgeData>, scheme: Scheme): ClientInfo => {
     const peer = server.requestIP(request)
@@ -202,6 +217,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       deadlines,
       timeouts: { headMs: readDeadlineMs, idleMs: idleTimeoutMs, minBodyBytesPerSec: options.minBodyBytesPerSec ?? MIN_BODY_BYTES_PER_SEC },
       logger,
+      shutdown,
     },
     readDeadlineMs,
     idleTimeoutMs,
@@ -222,16 +238,18 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       hostname: behindProxies ? '127.0.0.1' : options.bindAddress,
       port: behindProxies ? 0 : options.httpsPort,
       setting: 'HTTPS_PORT',
+      // The loopback terminator behind the PROXY-fed listener is each process's own.
+      reusePort: !behindProxies && options.reusePort === true,
       socket: tlsListenerHandlers(core, !behindProxies),
     })
     certificates = createCertificateTable({ tls: terminator, selfSigned: deps.certificateFor, acme: deps.acme, logger })
     // A store outage at this moment must not stop the server: the periodic reconcile catches up.
     await reconcile().catch((error) => logger.warn('initial reconcile failed; retrying periodically', { error: String(error) }))
-    dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT' }))
+    dispatchers.push(startDispatcher(httpListenerHandlers(core), { hostname: options.bindAddress, port: options.httpPort, setting: 'HTTP_PORT', reusePort: options.reusePort }))
     httpListenPort = dispatchers[0]!.port
     const terminatorPort = terminator.port
     if (behindProxies) {
-      dispatchers.push(startDispatcher(proxiedHttpsListenerHandlers(core, () => terminatorPort), { hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT' }))
+      dispatchers.push(startDispatcher(proxiedHttpsListenerHandlers(core, () => terminatorPort), { hostname: options.bindAddress, port: options.httpsPort, setting: 'HTTPS_PORT', reusePort: options.reusePort }))
     }
     httpsListenPort = behindProxies ? dispatchers[1]!.port : terminatorPort
   } catch (error) {
@@ -248,15 +266,37 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   }, options.reconcileIntervalMs ?? 30_000)
   timer.unref()
 
+  /** No new connections anywhere, and no new instances either (configuration changes no longer apply). */
+  const stopAccepting = () => {
+    clearInterval(timer)
+    unsubscribe()
+    for (const dispatcher of dispatchers) dispatcher.stopAccepting()
+    terminator?.stop()
+    manager.stopAccepting()
+  }
+  const waitWhile = async (isUnderWay: () => boolean, untilMs: number) => {
+    while (isUnderWay() && performance.now() < untilMs) await Bun.sleep(DRAIN_POLL_MS)
+  }
+
   return {
     httpPort: dispatchers[0]!.port,
     httpsPort: httpsListenPort,
     reconcile,
     stats: () => ({ connections: core.count(), handoffs: handoff.size(), instances: manager.hostnames().length, refused: core.refused() }),
     forwardAuth: createForwardAuth(tables, deps.gate),
+    async drain(timeoutMs) {
+      const untilMs = performance.now() + timeoutMs
+      shutdown.isDraining = true
+      stopAccepting()
+      await waitWhile(() => core.busyCount() > 0 || manager.inFlight() > 0, untilMs)
+      if (core.busyCount() === 0 && manager.inFlight() === 0) return core.closeIdle()
+      // Out of time: the instances close their WebSockets (1001, going away), and those frames get a moment to pass.
+      await manager.stopAll()
+      await waitWhile(() => core.busyCount('piped') > 0, performance.now() + CLOSE_FRAME_GRACE_MS)
+    },
     async stop() {
-      clearInterval(timer)
-      unsubscribe()
+      shutdown.isDraining = true
+      stopAccepting()
       for (const dispatcher of dispatchers) dispatcher.stop()
       terminator?.stop()
       core.closeAll()

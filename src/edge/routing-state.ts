@@ -1,9 +1,11 @@
 /**
- * @module The routes and external services the decision reads, held in memory and kept current by
- * route_changed / service_changed events and the periodic reconcile. The compiled route table is
- * rebuilt on the first request after a change (a burst of changes costs one rebuild), so no request
- * reads the store and no table outlives a change.
+ * @module The routes and services the decision reads, held in memory and kept current by route_changed /
+ * service_changed events and the periodic reconcile. The compiled route table is rebuilt on the first
+ * request after a change (a burst of changes costs one rebuild), so no request reads the store and no
+ * table outlives a change. Docker services' URLs come from the Docker manager's own memory, which it
+ * keeps current the same way.
  */
+import { parseServiceRef } from '../lib/index.ts'
 import { compileRouteTable, type Route, type RouteTable } from '../routes/index.ts'
 
 export interface RouteSource {
@@ -21,9 +23,13 @@ export interface ServiceSource {
   get(name: string): Promise<ExternalService | null>
 }
 
+/** A Docker service's URL (its first published tcp port, or the port named), from memory; undefined when unknown. */
+export type DockerServiceUrl = (name: string, portName?: string) => string | undefined
+
 export interface RoutingState {
   routes(): RouteTable
-  serviceUrl(name: string): string | undefined
+  /** What `service://<ref>` reaches now: `name` (an external service, else a Docker service's first port) or `name:port` (a Docker service's port). */
+  serviceUrl(ref: string): string | undefined
   /** Re-reads one route (gone: removed). */
   refreshRoute(routeId: string): Promise<void>
   refreshService(name: string): Promise<void>
@@ -31,7 +37,7 @@ export interface RoutingState {
   reload(): Promise<void>
 }
 
-export function createRoutingState(routeSource: RouteSource, serviceSource: ServiceSource): RoutingState {
+export function createRoutingState(routeSource: RouteSource, serviceSource: ServiceSource, dockerServiceUrl: DockerServiceUrl = () => undefined): RoutingState {
   const routes = new Map<string, Route>()
   const services = new Map<string, string>()
   let table: RouteTable = compileRouteTable([])
@@ -52,7 +58,13 @@ export function createRoutingState(routeSource: RouteSource, serviceSource: Serv
       }
       return table
     },
-    serviceUrl: (name) => services.get(name),
+    serviceUrl(ref) {
+      const parsed = parseServiceRef(ref)
+      if (parsed === null) return undefined
+      // One namespace (store/service-names.ts): a name is external or Docker, never both.
+      if (parsed.port === null) return services.get(parsed.name) ?? dockerServiceUrl(parsed.name)
+      return dockerServiceUrl(parsed.name, parsed.port)
+    },
     async refreshRoute(routeId) {
       refreshedAt.set(`route:${routeId}`, ++epoch)
       const route = await routeSource.get(routeId)

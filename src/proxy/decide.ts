@@ -21,8 +21,8 @@ export interface DecisionTables {
   siteOf(proxyHostname: string): Site | undefined
   /** The compiled routes of every proxy, current as of the last change. */
   routes(): RouteTable
-  /** An external service's URL, or undefined when there is no such service. */
-  serviceUrl(name: string): string | undefined
+  /** The URL `service://<ref>` reaches now (`name` or `name:port`: an external or a Docker service), or undefined when there is none. */
+  serviceUrl(ref: string): string | undefined
   /** The public HTTPS port, for redirects (443 is left out of the URL). */
   httpsPort(): number
   /** A port the public listeners listen on: a backend on this machine at that port is the edge itself. */

@@ -34,6 +34,7 @@ export interface Site {
   readonly routeSettings: ProxyRouteSettings
   /** The backend of target_url; null when the target is a service (`service://name`), resolved per decision. */
   readonly ownBackend: Backend | null
+  /** What follows `service://` (`name` or `name:port`), resolved per decision; null when the target is a URL. */
   readonly targetService: string | null
   /** The backend for a URL (a route's target), with this proxy's forwarding settings; prepared once per URL. */
   backendFor(url: string): Backend

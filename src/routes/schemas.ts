@@ -4,7 +4,7 @@
  * the store runs it again on the merged document of an update, so both paths refuse the same things.
  */
 import * as v from 'valibot'
-import { HostnameSchema, isHttpUrl, isServiceName, isValidHostname } from '../lib/index.ts'
+import { HostnameSchema, isHttpUrl, isValidHostname, parseServiceRef } from '../lib/index.ts'
 import { ROUTE_SCOPES, ROUTE_TARGET_TYPES, RouteAuthSchema, type Route, type RouteTargetType } from './model.ts'
 import { checkPattern } from './pattern.ts'
 
@@ -109,9 +109,9 @@ export function normaliseTarget(type: RouteTargetType, value: string | number): 
       return ok ? { ok: true, value: url } : { ok: false, message: 'expected an http(s) URL with a host (no credentials, no fragment)' }
     }
     case 'service':
-      return typeof value === 'string' && isServiceName(value)
+      return typeof value === 'string' && parseServiceRef(value) !== null
         ? { ok: true, value }
-        : { ok: false, message: 'expected a service name (lower-case letters, digits, "_" and "-", at most 63)' }
+        : { ok: false, message: 'expected a service name (lower-case letters, digits, "_" and "-", at most 63), or <service>:<port name> for a port of a Docker service' }
     case 'hostname': {
       const name = typeof value === 'string' ? value.trim().toLowerCase() : ''
       // A wildcard names many hosts; a request must be sent to one.

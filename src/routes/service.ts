@@ -4,7 +4,7 @@
  * refused across nodes by claims (claims.ts); creation order across nodes comes from sequence.ts.
  */
 import type { AppEvent, EventBus } from '../events/index.ts'
-import type { Clock } from '../lib/index.ts'
+import { parseServiceRef, type Clock } from '../lib/index.ts'
 import { COLLECTIONS, createCollection, type Store } from '../store/index.ts'
 import { createRouteClaims, routeFingerprint } from './claims.ts'
 import { RouteError } from './errors.ts'
@@ -15,8 +15,8 @@ import { nextRouteSequence } from './sequence.ts'
 
 /** What the route store asks of other modules, injected by the composition root (routes imports no sibling). */
 export interface RouteTargetChecks {
-  /** Whether an external service of this name exists: a `service` target must name one. */
-  serviceExists(name: string): Promise<boolean>
+  /** Whether the service a `service` target names exists (`name`, or `name:port` for a Docker service's port): it must. */
+  serviceExists(ref: string): Promise<boolean>
   /** Whether a proxy with this hostname exists: a `hostname` target must name one. */
   proxyExists(hostname: string): Promise<boolean>
 }
@@ -57,7 +57,7 @@ export function createRouteStore(store: Store, bus: EventBus, clock: Clock, chec
 
   /** A service or hostname target must exist when it is set; later deletions are guarded where they happen (routesTargeting). */
   const checkTargetExists = async ({ target_type: type, target_value: value }: RouteFields) => {
-    if (type === 'service' && !(await checks.serviceExists(value))) throw new RouteError('invalid', `no external service named ${value}`, 'target_value')
+    if (type === 'service' && !(await checks.serviceExists(value))) throw new RouteError('invalid', `no service ${value}`, 'target_value')
     if (type === 'hostname' && !(await checks.proxyExists(value))) throw new RouteError('invalid', `no proxy for ${value}`, 'target_value')
   }
 
@@ -146,11 +146,12 @@ export function createRouteStore(store: Store, bus: EventBus, clock: Clock, chec
 }
 
 /**
- * The routes whose target is this service or proxy hostname, for refusing (or listing) what a deletion
- * would break. Routes merely scoped to a proxy (proxy_hostnames) are not counted: they only stop applying.
+ * The routes whose target is this service (any of its ports) or proxy hostname, for refusing (or listing)
+ * what a deletion would break. Routes merely scoped to a proxy (proxy_hostnames) are not counted: they only stop applying.
  */
 export function routesTargeting(routes: readonly Route[], kind: 'hostname' | 'service', value: string): Route[] {
-  const wanted = kind === 'hostname' ? value.toLowerCase() : value
+  if (kind === 'service') return routes.filter((route) => route.target_type === 'service' && parseServiceRef(route.target_value)?.name === value)
+  const wanted = value.toLowerCase()
   return routes.filter((route) => route.target_type === kind && route.target_value === wanted)
 }
 

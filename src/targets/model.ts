@@ -3,7 +3,7 @@
  * original system's ProxyTarget (original-behaviour §2.1) so its users' scripts keep working.
  */
 import * as v from 'valibot'
-import { CERT_NAME_RULE, CLIENT_ADDRESS_HEADERS, HostnameSchema, isCertName, isHttpUrl, isServiceName, SERVICE_SCHEME } from '../lib/index.ts'
+import { CERT_NAME_RULE, CLIENT_ADDRESS_HEADERS, HostnameSchema, isCertName, isHttpUrl, parseServiceRef, SERVICE_SCHEME } from '../lib/index.ts'
 import { ProxyAuthEntries } from './auth-settings.ts'
 import { ResourceEntries } from './resource-settings.ts'
 import { RouteSettingsEntries } from './route-settings.ts'
@@ -41,19 +41,22 @@ const TrustedRequestHeader = v.pipe(
   v.toLowerCase(),
 )
 
-/** A backend URL, or `service://<name>`: the external service's URL at the time of each request. */
+/**
+ * A backend URL, or `service://<name>[:<port name>]`: the service's URL at the time of each request (an
+ * external service's target_url, a Docker service's published port: its first, or the one named).
+ */
 export const TargetUrlSchema = v.pipe(
   v.string('expected a URL'),
   v.trim(),
   v.check(
-    (text) => (text.startsWith(SERVICE_SCHEME) ? isServiceName(text.slice(SERVICE_SCHEME.length)) : isHttpUrl(text)),
-    'expected an http(s) URL with a host (no credentials, no fragment), or service://<service name>',
+    (text) => (text.startsWith(SERVICE_SCHEME) ? parseServiceRef(text.slice(SERVICE_SCHEME.length)) !== null : isHttpUrl(text)),
+    'expected an http(s) URL with a host (no credentials, no fragment), or service://<service name>[:<port name>]',
   ),
 )
 
-/** The external service a proxy's target names (`service://<name>`), or null when the target is a URL. */
+/** The service a proxy's target names (`service://<name>[:<port>]`, without the port), or null when the target is a URL. */
 export function serviceNameOf(target: { readonly target_url: string }): string | null {
-  return target.target_url.startsWith(SERVICE_SCHEME) ? target.target_url.slice(SERVICE_SCHEME.length) : null
+  return target.target_url.startsWith(SERVICE_SCHEME) ? (parseServiceRef(target.target_url.slice(SERVICE_SCHEME.length))?.name ?? null) : null
 }
 
 /**

@@ -16,7 +16,7 @@ const errors: Record<string, Error> = {
   'service-invalid': new ServiceError('invalid', 'not like that'),
   'route-missing': new RouteError('not_found', 'no route r-1'),
   'route-taken': new RouteError('conflict', 'route r-1 already has this path'),
-  'route-invalid': new RouteError('invalid', 'no external service named s', 'target_value'),
+  'route-invalid': new RouteError('invalid', 'no service s', 'target_value'),
 }
 
 const routes = [
@@ -54,7 +54,7 @@ describe('one translation for every domain error', () => {
       'service-invalid': [400, 'invalid_request', 'not like that'],
       'route-missing': [404, 'not_found', 'no route r-1'],
       'route-taken': [409, 'conflict', 'route r-1 already has this path'],
-      'route-invalid': [400, 'invalid_request', 'field target_value: no external service named s'],
+      'route-invalid': [400, 'invalid_request', 'field target_value: no service s'],
     }
     for (const [which, [status, error, description]] of Object.entries(expected)) {
       const response = await get(`/test/fail/${which}/1`)
