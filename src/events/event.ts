@@ -18,8 +18,15 @@ export const EventSchema = v.variant('type', [
   /** An ACME HTTP-01 challenge token was set or cleared: every node answers (or stops answering) it. */
   v.object({ type: v.literal('acme_challenge'), token: v.string() }),
   v.object({ type: v.literal('route_changed'), routeId: v.string() }),
-  /** An external service was created, changed or deleted. */
+  /** A service (external or Docker) was created, changed or deleted: whatever resolves service://<name> re-reads it. */
   v.object({ type: v.literal('service_changed'), name: v.string() }),
+  /** Docker services' lifecycle (#14), beside service_changed (which routing listens to). */
+  v.object({ type: v.literal('service_created'), name: v.string() }),
+  v.object({ type: v.literal('service_started'), name: v.string() }),
+  v.object({ type: v.literal('service_stopped'), name: v.string() }),
+  /** Its container exited on its own (exitCode), or is gone (missing: exitCode null); detail says which. */
+  v.object({ type: v.literal('service_failed'), name: v.string(), exitCode: v.nullable(v.number()), detail: v.string() }),
+  v.object({ type: v.literal('service_deleted'), name: v.string() }),
   /** An access token was revoked (RFC 7009): every node drops it from its verifier's cache. The jti only, never the token. */
   v.object({ type: v.literal('token_revoked'), jti: v.string() }),
   /** A browser session (redirect mode) ended: every node drops it from its cache. The SHA-256 hex of the session id only, never the id. */

@@ -7,7 +7,8 @@ import * as v from 'valibot'
 import { createRoutingState } from '../../src/edge/routing-state.ts'
 import { parseServiceRef } from '../../src/lib/index.ts'
 import { CreateRouteSchema, routesTargeting, type Route } from '../../src/routes/index.ts'
-import { serviceNameOf, TargetUrlSchema } from '../../src/targets/index.ts'
+import { serviceNameOf } from '../../src/targets/index.ts'
+import { TargetUrlSchema } from '../../src/targets/model.ts'
 
 describe('parseServiceRef', () => {
   test('a service name, optionally with a port name', () => {
