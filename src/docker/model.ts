@@ -154,3 +154,24 @@ export interface DockerService extends Omit<CreateDockerService, 'port_configs' 
   readonly created_at: string
   readonly updated_at: string
 }
+
+const SERVICE_STATUSES = ['creating', 'running', 'stopped', 'restarting', 'failed', 'missing'] as const satisfies readonly ServiceStatus[]
+
+const { internal_port: _shorthand, port_configs: _asked, ...storedFields } = fields
+
+/** The stored document's schema: every store read and write goes through it (docker/service-store.ts). */
+export const DockerServiceSchema = v.object({
+  service_name: ServiceNameSchema,
+  ...storedFields,
+  kind: v.literal('docker'),
+  ports: v.pipe(v.array(v.object({ ...PortConfigSchema.entries, host_port: Port, auto: v.boolean() })), v.readonly()),
+  status: v.picklist(SERVICE_STATUSES),
+  exit_code: v.nullable(v.number()),
+  status_detail: v.nullable(v.string()),
+  health_status: v.nullable(v.picklist(['starting', 'healthy', 'unhealthy'])),
+  container_id: v.nullable(v.string()),
+  image_id: v.nullable(v.string()),
+  created_by: v.nullable(v.string()),
+  created_at: v.string(),
+  updated_at: v.string(),
+})
