@@ -1,0 +1,20 @@
+/** @module Docker services: containers this server runs from the API and can publish on a hostname. */
+export * from './model.ts'
+export type * from './types.ts'
+export { createEngine, engineError, type Engine } from './engine.ts'
+export {
+  additionalNetworks,
+  ALLOWED_CAPABILITIES,
+  containerOptions,
+  MANAGED_LABEL,
+  MIN_MEMORY_BYTES,
+  networkEndpoint,
+  normalizeCapability,
+  ownerLabels,
+  parseMemory,
+  primaryNetwork,
+  SERVICE_LABEL,
+  validateSpec,
+  type ContainerContext,
+  type ServiceSettings,
+} from './container-spec.ts'
