@@ -14,9 +14,9 @@ import {
   SERVICE_LABEL,
   validateSpec,
   type AllocatedPort,
-  type DockerService,
   type ServiceSettings,
 } from '../../src/docker/index.ts'
+import { serviceSettings, storedService } from './service-fixture.ts'
 
 const base = mkdtempSync(join(tmpdir(), 'ohp-bind-'))
 const bindRoot = join(base, 'root')
@@ -26,27 +26,8 @@ symlinkSync(join(base, 'outside'), join(bindRoot, 'escape'))
 symlinkSync(join(bindRoot, 'data'), join(bindRoot, 'inner-link'))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
 
-function settings(body: Record<string, unknown> = {}) {
-  return v.parse(CreateDockerServiceSchema, { service_name: 'web', image: 'ohp-test/busybox:latest', ...body })
-}
-
-function service(body: Record<string, unknown> = {}, ports: AllocatedPort[] = []): DockerService {
-  const { port_configs: _p, internal_port: _i, ...rest } = settings(body)
-  return {
-    ...rest,
-    kind: 'docker',
-    ports,
-    status: 'creating',
-    exit_code: null,
-    status_detail: null,
-    health_status: null,
-    container_id: null,
-    image_id: null,
-    created_by: null,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-  }
-}
+const settings = serviceSettings
+const service = storedService
 
 const ctx = { imageRef: 'ohp-test/busybox:latest', bindRoot, containerName: 'ohp-web' }
 const options = (body: Record<string, unknown> = {}, ports: AllocatedPort[] = []) => containerOptions(service(body, ports), ctx)
