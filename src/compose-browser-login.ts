@@ -5,7 +5,7 @@
  * authenticating a client with method "none"; no HTTP to ourselves, and the same checks (code bound to
  * client, redirect URI, verifier and issuer; refresh re-checking the allowlists).
  */
-import { createBrowserLogin, type BrowserLoginService, type SessionTokens } from './auth/index.ts'
+import { createBrowserLogin, type BrowserClient, type BrowserLoginService, type SessionTokens } from './auth/index.ts'
 import type { Config } from './config/index.ts'
 import type { EventBus } from './events/index.ts'
 import type { Clock, Logger } from './lib/index.ts'
@@ -20,6 +20,8 @@ export interface BrowserLoginCompositionDeps {
   readonly logger: Logger
   /** The authorization server's grants (composeOAuthServer(...).grants). */
   readonly grants: Grants
+  /** Absent: the redirect-mode proxies' clients; the web UI passes its own. */
+  readonly client?: BrowserClient
 }
 
 export function composeBrowserLogin(deps: BrowserLoginCompositionDeps): BrowserLoginService {
@@ -39,6 +41,7 @@ export function composeBrowserLogin(deps: BrowserLoginCompositionDeps): BrowserL
     issuer,
     authorizationEndpoint: `${issuer}${AS_ENDPOINT_PATHS.authorization}`,
     sessionTtlSec: config.oauth.refreshTokenLifetimeSec,
+    ...(deps.client ? { client: deps.client } : {}),
     async exchangeCode({ code, codeVerifier, redirectUri, clientId }) {
       const result = await grants.exchangeAuthorizationCode({ code, codeVerifier, redirectUri, clientId, issuer })
       return result.ok ? { ok: true, tokens: { ...sessionTokens(result.tokens), username: result.grant.user.username } } : { ok: false, reason: result.reason }

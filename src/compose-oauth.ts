@@ -48,6 +48,7 @@ import {
   type Grants,
   type KeyRing,
   type RecordActivity,
+  type ResolveIssuer,
 } from './oauth/index.ts'
 import { createExemptions } from './ratelimit/index.ts'
 import type { Store } from './store/index.ts'
@@ -62,6 +63,8 @@ export interface OAuthServer {
   readonly resources: ResourcePolicy
   /** Whether a token's iss is one of this server's issuers (PUBLIC_URL, the API's own address, a proxy in front of the API). */
   isOurIssuer(issuer: string): Promise<boolean>
+  /** The issuer a request's host is, or null: also where the web UI signs in. */
+  readonly resolveIssuer: ResolveIssuer
 }
 
 export interface OAuthDeps {
@@ -113,7 +116,17 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
   const limit = { limiter: registrationLimiter, isExempt: createExemptions(config.rateLimits.exempt), logger }
   const registrationGate: RegistrationGate = mode === 'token' ? { mode, tokens: registrationTokens, ...limit } : { mode, ...limit }
   const cimd = createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger })
-  const clients = createClientFinder(registry, cimd, resources.proxyDirectory)
+  // An issuer is ours when a request to its host would resolve to exactly that issuer.
+  async function isOurIssuer(issuer: string): Promise<boolean> {
+    if (issuer === config.publicUrl) return true
+    const url = URL.parse(issuer)
+    if (!url || url.origin !== issuer) return false
+    return (await resolveIssuer(new Request(issuer, { headers: { host: url.host } }))) === issuer
+  }
+  // The web UI is served wherever the API answers: on each of its issuers' origins (PUBLIC_URL's too, whatever its path).
+  const publicOrigin = new URL(config.publicUrl).origin
+  const uiOrigins = { apiResource: audience, isApiOrigin: async (origin: string) => origin === publicOrigin || (await isOurIssuer(origin)) }
+  const clients = createClientFinder(registry, cimd, resources.proxyDirectory, uiOrigins)
   const grants = createGrants({
     store,
     clock,
@@ -150,13 +163,8 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
     grants,
     clients: registry,
     resources,
-    // An issuer is ours when a request to its host would resolve to exactly that issuer.
-    async isOurIssuer(issuer) {
-      if (issuer === config.publicUrl) return true
-      const url = URL.parse(issuer)
-      if (!url || url.origin !== issuer) return false
-      return (await resolveIssuer(new Request(issuer, { headers: { host: url.host } }))) === issuer
-    },
+    isOurIssuer,
+    resolveIssuer,
     routes: [
       ...oauthMetadataRoutes({
         resolveIssuer,

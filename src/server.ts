@@ -21,6 +21,7 @@ import { createCaptureService, createOAuthActivityLog, type CaptureService } fro
 import { createMetrics } from './logs/index.ts'
 import { createExemptions, createLocalRateLimiter, createRateLimitCounts, createStoreRateLimiter, type RateLimit, type RateLimitScope } from './ratelimit/index.ts'
 import { createRequestLog, type RequestLog } from './logs/index.ts'
+import { createUiSession, loadUiFiles, mountUiAssets } from './ui/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
 const API_IDLE_TIMEOUT_SEC = 75
@@ -146,6 +147,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       onReadError: (metric, error) => logger.warn('metrics source failed', { metric, error: String(error) }),
     })
     cleanups.push(async () => metrics.close())
+    // The web UI signs in on whichever of the API's origins it is opened (its issuer there).
+    const uiSession = createUiSession({
+      login: resourceServer.uiLogin,
+      originOf: async (request) => {
+        const issuer = await oauth.resolveIssuer(request)
+        return issuer === null ? null : new URL(issuer).origin
+      },
+      apiResource: audience,
+      verifyToken: (token) => resourceServer.verifier.verify(token, audience),
+    })
     const app = createApiApp({
       config,
       store,
@@ -154,6 +165,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       keyRing,
       startedAtMs: clock.nowMs(),
       verifyToken: (token) => resourceServer.verifier.verify(token, audience),
+      sessionCredential: uiSession.credential,
+      mountUi: (api) => {
+        uiSession.mount(api)
+        mountUiAssets(api, loadUiFiles, logger.child('ui'))
+      },
       rateLimits: {
         oauth: storeLimiter('oauth', config.rateLimits.oauth),
         apiAddress: storeLimiter('api_address', config.rateLimits.apiAddress),

@@ -1,6 +1,6 @@
 /**
  * @module Composes the management API: request ids, every module's routes (each declaring its
- * scope), the OpenAPI document, the offline docs page, and one error renderer.
+ * scope), the OpenAPI document, the offline docs page, the web UI, and one error renderer.
  */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
@@ -9,7 +9,7 @@ import type { Config } from '../config/index.ts'
 import type { Clock, Logger } from '../lib/index.ts'
 import type { KeyRing } from '../oauth/index.ts'
 import type { Store } from '../store/index.ts'
-import type { VerifyApiToken } from './auth.ts'
+import type { SessionCredential, VerifyApiToken } from './auth.ts'
 import { mountRoutes, type RouteSpec } from './define-route.ts'
 import { mountDocs } from './docs.ts'
 import { createErrorHandler, notFound } from './errors.ts'
@@ -32,6 +32,10 @@ export interface ApiDeps {
   readonly extraRoutes?: readonly RouteSpec[]
   /** Rate limits (#13) before every route; absent: none (handler-level tests). */
   readonly rateLimits?: ApiRateLimits
+  /** The web UI's session cookie as a credential for the routes above (src/ui); absent: Bearer tokens only. */
+  readonly sessionCredential?: SessionCredential
+  /** Mounts the web UI (src/ui): its pages, files and sign-in, which are no part of the OpenAPI document. */
+  readonly mountUi?: (app: Hono) => void
 }
 
 /**
@@ -59,5 +63,6 @@ export function createApiApp(deps: ApiDeps): Hono {
   const openApiJson = JSON.stringify(buildOpenApiDocument(routes, deps.config.publicUrl))
   app.get('/openapi.json', (c) => c.body(openApiJson, 200, { 'content-type': 'application/json' }))
   mountDocs(app)
+  deps.mountUi?.(app)
   return app
 }

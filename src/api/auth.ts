@@ -1,7 +1,8 @@
 /**
  * @module The management API authenticates every request itself: a Bearer JWT (RFC 6750 §2.1,
  * Authorization header only) whose audience is the API and whose scope covers the route. Identity
- * headers such as X-Auth-User are never read.
+ * headers such as X-Auth-User are never read. A request without the header may instead carry the web
+ * UI's session cookie, which stands for that user's token (src/ui checks its CSRF defence on writes).
  */
 import type { Context } from 'hono'
 import type { Logger } from '../lib/index.ts'
@@ -14,6 +15,12 @@ export type RouteScope = 'public' | Scope
 export type VerifyApiToken = (token: string) => Promise<VerifyResult>
 
 export type Principal = AccessTokenClaims
+
+/**
+ * The access token a request's session cookie stands for (the web UI's), asked only when there is no
+ * Authorization header; null when it carries none. Throws (403) for a write that fails the CSRF checks.
+ */
+export type SessionCredential = (c: Context) => Promise<string | null>
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -45,12 +52,20 @@ function insufficientScope(needed: Scope): ApiError {
   })
 }
 
-export async function authenticate(c: Context, needed: Scope, verify: VerifyApiToken, logger: Logger): Promise<Principal> {
+async function tokenOf(c: Context, session: SessionCredential | undefined): Promise<string> {
   const header = c.req.header('authorization')
-  if (!header) throw missingToken()
+  if (!header) {
+    const token = session ? await session(c) : null
+    if (token === null) throw missingToken()
+    return token
+  }
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
   if (!match) throw invalidToken()
-  const result = await verify(match[1]!)
+  return match[1]!
+}
+
+export async function authenticate(c: Context, needed: Scope, verify: VerifyApiToken, logger: Logger, session?: SessionCredential): Promise<Principal> {
+  const result = await verify(await tokenOf(c, session))
   if (!result.ok) {
     logger.info('rejected API token', { reason: result.reason, path: c.req.path })
     throw invalidToken()

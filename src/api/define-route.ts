@@ -7,7 +7,7 @@
 import type { Context, Hono } from 'hono'
 import * as v from 'valibot'
 import type { Logger } from '../lib/index.ts'
-import { authenticate, type RouteScope, type VerifyApiToken } from './auth.ts'
+import { authenticate, type RouteScope, type SessionCredential, type VerifyApiToken } from './auth.ts'
 import { ApiError } from './errors.ts'
 
 type AnySchema = v.GenericSchema
@@ -37,6 +37,8 @@ export interface RouteSpec<
   /** Validated before the query and the body; a failure is a 400 `path parameter <name>: …`. */
   readonly params?: P
   readonly body?: B
+  /** The body may be left out (no Content-Type, nothing sent): it is then validated as `{}`, so its defaults apply. */
+  readonly isBodyOptional?: boolean
   readonly query?: Q
   readonly responses: Readonly<Record<number, { description: string; schema?: AnySchema }>>
   readonly handler: (c: Context, input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> }) => Response | Promise<Response>
@@ -54,18 +56,26 @@ export function defineRoute<B extends AnySchema | undefined = undefined, Q exten
 export interface MountDeps {
   readonly verifyToken: VerifyApiToken
   readonly logger: Logger
+  /** The web UI's session cookie as a credential (src/ui); absent: Bearer tokens only. */
+  readonly sessionCredential?: SessionCredential
 }
 
 export function mountRoutes(app: Hono, routes: readonly RouteSpec[], deps: MountDeps): void {
   for (const route of routes) {
     app.on(route.method.toUpperCase(), route.path, async (c) => {
-      if (route.scope !== 'public' && !route.admitsWithoutToken?.(c)) c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger))
+      if (route.scope !== 'public' && !route.admitsWithoutToken?.(c)) c.set('principal', await authenticate(c, route.scope, deps.verifyToken, deps.logger, deps.sessionCredential))
       const params = route.params ? validate(route.params, c.req.param(), 'path parameter') : undefined
       const query = route.query ? validate(route.query, c.req.query(), 'query parameter') : undefined
-      const body = route.body ? validate(route.body, await readJson(c), 'field') : undefined
+      const body = route.body ? validate(route.body, route.isBodyOptional && !hasBody(c) ? {} : await readJson(c), 'field') : undefined
       return route.handler(c, { body, query, params })
     })
   }
+}
+
+/** RFC 9110 §8.6: a request without Content-Length or Transfer-Encoding has no content. */
+export function hasBody(c: Context): boolean {
+  const length = c.req.header('content-length')
+  return c.req.header('transfer-encoding') !== undefined || (length !== undefined && length !== '0')
 }
 
 async function readJson(c: Context): Promise<unknown> {

@@ -1,6 +1,6 @@
 /** @module The management API: the Hono app and the route-definition helper feature modules use. */
 export { createApiApp, type ApiDeps } from './app.ts'
-export type { Principal, RouteScope, VerifyApiToken } from './auth.ts'
+export type { Principal, RouteScope, SessionCredential, VerifyApiToken } from './auth.ts'
 export { defineRoute, type RouteSpec } from './define-route.ts'
 export { ApiError, type ApiErrorCode } from './errors.ts'
 export { clientAddressOf, userAgentOf } from './client-address.ts'
@@ -8,6 +8,8 @@ export { apiRateLimit, isAuthorizationServerPath, type ApiRateLimits } from './r
 export { proxyTargetRoutes, type ProxyTargetRoutesDeps } from './proxy-targets.ts'
 export { proxyRouteRoutes, type ProxyRoutesDeps } from './proxy-routes.ts'
 export { externalServiceRoutes, type ExternalServiceRoutesDeps } from './external-services.ts'
+export { dockerServiceRoutes, type DockerServiceRoutesDeps } from './docker-services.ts'
+export { createLogFollows, type LogFollows } from './docker-service-logs.ts'
 export { proxyAuthRoutes } from './proxy-auth.ts'
 export { proxyResourceRoutes } from './proxy-resource.ts'
 export { proxyOAuthServerRoutes } from './proxy-oauth-server.ts'

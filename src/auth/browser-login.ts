@@ -23,6 +23,26 @@ import { isSecretId, newSecretId } from './secret-id.ts'
 export const PROXY_CLIENT_PREFIX = 'proxy:'
 export const proxyClientId = (proxyHostname: string) => `${PROXY_CLIENT_PREFIX}${proxyHostname}`
 
+/**
+ * Which first-party client a BrowserLogin signs in as, where that client takes the code back and which
+ * cookies hold its sign-ins and sessions. Redirect-mode proxies use PROXY_BROWSER_CLIENT; the web UI
+ * has its own (src/ui), so its session can never be taken for a proxy's, even on one host.
+ */
+export interface BrowserClient {
+  clientIdOf(request: BrowserRequest): string
+  /** A path on the request's origin. */
+  readonly callbackPath: string
+  readonly sessionCookie: string
+  readonly loginCookie: string
+}
+
+export const PROXY_BROWSER_CLIENT: BrowserClient = {
+  clientIdOf: (request) => proxyClientId(request.proxyHostname),
+  callbackPath: BROWSER_CALLBACK_PATH,
+  sessionCookie: SESSION_COOKIE,
+  loginCookie: LOGIN_COOKIE,
+}
+
 export interface CodeExchange {
   readonly code: string
   readonly codeVerifier: string
@@ -46,6 +66,8 @@ export interface BrowserLoginDeps {
   readonly refresh: BrowserSessionsOptions['refresh']
   readonly revoke: BrowserSessionsOptions['revoke']
   readonly sessionCache?: { readonly maxEntries?: number; readonly maxAgeMs?: number }
+  /** Absent: a redirect-mode proxy's (PROXY_BROWSER_CLIENT). */
+  readonly client?: BrowserClient
 }
 
 export interface BrowserLoginService extends BrowserLogin {
@@ -70,6 +92,8 @@ const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable'])
 
 export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService {
   const { logger } = deps
+  const client = deps.client ?? PROXY_BROWSER_CLIENT
+  const { sessionCookie, loginCookie } = client
   const signIns = createSignIns(deps.store, deps.clock)
   const sessions = createBrowserSessions({
     store: deps.store,
@@ -82,11 +106,11 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
     ...deps.sessionCache,
   })
   const scopeOf = (request: BrowserRequest) => ({ proxy: request.proxyHostname, resource: request.resource })
-  const redirectUriOf = (request: BrowserRequest) => `${request.origin}${BROWSER_CALLBACK_PATH}`
+  const redirectUriOf = (request: BrowserRequest) => `${request.origin}${client.callbackPath}`
 
   /** The sign-in this callback finishes: its state, with one of this browser's sign-in cookies, on the origin and proxy that started it. */
   async function pendingSignIn(request: BrowserRequest, state: string): Promise<PendingSignIn | null> {
-    for (const browserId of cookieValues(request.cookies, LOGIN_COOKIE)) {
+    for (const browserId of cookieValues(request.cookies, loginCookie)) {
       const pending = await signIns.finish(browserId, state)
       if (pending) return pending.origin === request.origin && pending.proxy === request.proxyHostname && pending.resource === request.resource ? pending : null
     }
@@ -110,20 +134,20 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
     const code = single(query, 'code')
     if (code === undefined || code === 'repeated') return refuse(400, 'no single code in the authorization response')
 
-    const clientId = proxyClientId(request.proxyHostname)
+    const clientId = client.clientIdOf(request)
     const exchanged = await deps.exchangeCode({ code, codeVerifier: pending.codeVerifier, redirectUri: redirectUriOf(request), clientId })
     if (!exchanged.ok) return refuse(400, `code exchange refused: ${exchanged.reason}`)
 
     // Session fixation: a new id at every sign-in, and the session this browser had before ends.
-    for (const previous of cookieValues(request.cookies, SESSION_COOKIE)) await sessions.end(previous, 'replaced by a new sign-in')
+    for (const previous of cookieValues(request.cookies, sessionCookie)) await sessions.end(previous, 'replaced by a new sign-in')
     const sessionId = await sessions.create({ ...scopeOf(request), clientId }, exchanged.tokens)
     logger.info('browser signed in', { proxy: request.proxyHostname, username: exchanged.tokens.username })
-    return redirect(returnUrl(origin, pending.returnPath), [hostCookie(SESSION_COOKIE, sessionId, deps.sessionTtlSec)])
+    return redirect(returnUrl(origin, pending.returnPath), [hostCookie(sessionCookie, sessionId, deps.sessionTtlSec)])
   }
 
   return {
     sessionToken(request) {
-      const ids = cookieValues(request.cookies, SESSION_COOKIE)
+      const ids = cookieValues(request.cookies, sessionCookie)
       if (ids.length === 0) return null
       if (ids.length === 1) return sessions.accessToken(ids[0]!, scopeOf(request))
       return (async () => {
@@ -138,15 +162,15 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
     async signIn(request) {
       // A session cookie here stands for a session that is gone or whose token no longer verifies: end it
       // (its tokens revoked) and clear the cookie, so the browser stops sending it.
-      const staleSessions = cookieValues(request.cookies, SESSION_COOKIE)
+      const staleSessions = cookieValues(request.cookies, sessionCookie)
       for (const id of staleSessions) await sessions.end(id, 'its token was refused; signing in again')
       // The cookie binds the sign-in to this browser; one it already has is kept, so tabs signing in at once all finish.
-      const browserId = cookieValues(request.cookies, LOGIN_COOKIE).find(isSecretId) ?? newSecretId()
+      const browserId = cookieValues(request.cookies, loginCookie).find(isSecretId) ?? newSecretId()
       const returnPath = returnPathOf(request.origin, request.target)
       const { state, codeVerifier } = await signIns.start(browserId, { origin: request.origin, proxy: request.proxyHostname, resource: request.resource, returnPath })
       const authorize = new URL(deps.authorizationEndpoint)
       authorize.searchParams.set('response_type', 'code')
-      authorize.searchParams.set('client_id', proxyClientId(request.proxyHostname))
+      authorize.searchParams.set('client_id', client.clientIdOf(request))
       authorize.searchParams.set('redirect_uri', redirectUriOf(request))
       authorize.searchParams.set('state', state)
       // OAuth 2.1 §4.1.1, RFC 7636 §4.3: S256 only.
@@ -154,7 +178,7 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
       authorize.searchParams.set('code_challenge_method', 'S256')
       // RFC 8707 §2: the token is for this proxy and nothing else.
       authorize.searchParams.set('resource', request.resource)
-      return redirect(authorize.href, [hostCookie(LOGIN_COOKIE, browserId, SIGN_IN_TTL_SEC), ...(staleSessions.length > 0 ? [clearedHostCookie(SESSION_COOKIE)] : [])])
+      return redirect(authorize.href, [hostCookie(loginCookie, browserId, SIGN_IN_TTL_SEC), ...(staleSessions.length > 0 ? [clearedHostCookie(sessionCookie)] : [])])
     },
 
     async callback(request) {
@@ -172,11 +196,11 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
 
     async signOut(request) {
       if (request.method !== 'GET' && request.method !== 'POST') return methodNotAllowed('GET, POST')
-      for (const id of cookieValues(request.cookies, SESSION_COOKIE)) await sessions.end(id, 'signed out')
-      return signedOutPage(request.origin, [['set-cookie', clearedHostCookie(SESSION_COOKIE)]])
+      for (const id of cookieValues(request.cookies, sessionCookie)) await sessions.end(id, 'signed out')
+      return signedOutPage(request.origin, [['set-cookie', clearedHostCookie(sessionCookie)]])
     },
 
-    backendCookies: (cookies) => withoutCookies(cookies, [SESSION_COOKIE, LOGIN_COOKIE]),
+    backendCookies: (cookies) => withoutCookies(cookies, [sessionCookie, loginCookie]),
 
     close: () => sessions.close(),
   }

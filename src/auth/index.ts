@@ -20,10 +20,13 @@ export {
 } from './browser.ts'
 export {
   createBrowserLogin,
+  PROXY_BROWSER_CLIENT,
   PROXY_CLIENT_PREFIX,
   proxyClientId,
+  type BrowserClient,
   type BrowserLoginDeps,
   type BrowserLoginService,
   type CodeExchange,
 } from './browser-login.ts'
 export { FRESH_MARGIN_MS, type SessionTokens, type SignedInTokens, type TokenOutcome } from './browser-sessions.ts'
+export { cookieValues } from './cookies.ts'

@@ -26,13 +26,14 @@ const LAYER: Record<string, number> = {
   proxy: 4,
   edge: 5,
   api: 6,
+  ui: 7,
   cli: 7,
 }
 /** Files that wire everything together and may import any module's public index. */
 const COMPOSITION_ROOTS = new Set(['main.ts', 'server.ts', 'compose-oauth.ts', 'compose-browser-login.ts', 'compose-auth.ts', 'compose-resource-server.ts'])
 const LEAVES = new Set(['version.ts'])
 /** `serve` is the one command that runs the server rather than calling it over HTTP. */
-const ALLOWED = new Set(['cli/serve.ts → server.ts', 'server.ts → compose-oauth.ts', 'server.ts → compose-resource-server.ts', 'compose-resource-server.ts → compose-browser-login.ts', 'compose-oauth.ts → compose-auth.ts'])
+const ALLOWED = new Set(['cli/serve.ts → server.ts', 'server.ts → compose-oauth.ts', 'server.ts → compose-resource-server.ts', 'compose-resource-server.ts → compose-browser-login.ts', 'compose-oauth.ts → compose-auth.ts', 'ui/bundle.ts → ../ui/build.ts'])
 const LIBRARY_OWNERS: Record<string, string[]> = {
   ioredis: ['store', 'events'],
   'bun:sqlite': ['store'],
@@ -42,7 +43,7 @@ const LIBRARY_OWNERS: Record<string, string[]> = {
   dockerode: ['docker'],
   re2js: ['routes'],
   yaml: ['api', 'cli'],
-  hono: ['api', 'oauth', 'proxy'],
+  hono: ['api', 'oauth', 'proxy', 'ui'],
   '@scalar/hono-api-reference': ['api'],
 }
 

@@ -18,7 +18,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-test('the compiled executable serves /health (directly, and over HTTP and HTTPS through the built-in localhost proxy) and the embedded docs bundle from an empty directory', async () => {
+test('the compiled executable serves /health (directly, and over HTTP and HTTPS through the built-in localhost proxy), the embedded docs bundle and the web UI from an empty directory', async () => {
   // Away from the repository: nothing may be read from node_modules at run time.
   const alone = join(work, 'alone')
   cpSync(binary, join(alone, 'oauth-https-proxy'))
@@ -45,6 +45,14 @@ test('the compiled executable serves /health (directly, and over HTTP and HTTPS 
     const bundle = await fetch(`http://127.0.0.1:${port}/docs/standalone.js`)
     expect(bundle.status).toBe(200)
     expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000)
+    // The web UI, embedded by the build (no ui/ source beside it), with its hashed files cached for good.
+    const ui = await fetch(`http://127.0.0.1:${port}/ui/`)
+    expect(ui.status).toBe(200)
+    const page = await ui.text()
+    expect(page).toContain('<div id="root">')
+    const script = await fetch(`http://127.0.0.1:${port}${/<script type="module" src="([^"]+)"/.exec(page)![1]}`)
+    expect(script.status).toBe(200)
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
     expect(await Bun.file(join(alone, 'data/store.sqlite')).exists()).toBe(true)
   } finally {
     proc.kill('SIGTERM')

@@ -1,9 +1,9 @@
 /**
  * The npm package ships what runs and nothing else: `npm pack` (offline; packing reads only this
- * checkout) lists bin/, src/, README.md, LICENSE and package.json, never test/, bench/ or .ci/. The
+ * checkout) lists bin/, src/, ui/, README.md, LICENSE and package.json, never test/, bench/ or .ci/. The
  * packed tarball, unpacked away from this checkout (so without its tsconfig.json) with the dependencies
  * beside it as an install would put them, answers --help like `bun src/main.ts` and serves, its
- * JSX pages included.
+ * JSX pages and the web UI (built from ui/ at its first request) included.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, symlinkSync } from 'node:fs'
@@ -34,16 +34,16 @@ function filesUnder(dir: string): string[] {
 afterAll(cleanupSpawned)
 
 describe('npm pack --dry-run', () => {
-  test('ships bin/, src/, README.md, LICENSE and package.json: every file of bin/ and src/, nothing else', () => {
+  test('ships bin/, src/, ui/, README.md, LICENSE and package.json: every file of bin/, src/ and ui/, nothing else', () => {
     const paths = npmPack(['--dry-run']).files.map((file) => file.path)
-    const outside = paths.filter((path) => !/^(bin|src)\//.test(path) && !['README.md', 'LICENSE', 'package.json'].includes(path))
+    const outside = paths.filter((path) => !/^(bin|src|ui)\//.test(path) && !['README.md', 'LICENSE', 'package.json'].includes(path))
     expect(outside).toEqual([])
     expect(paths).toContain('bin/oauth-https-proxy.js')
     expect(paths).toContain('src/main.ts')
     expect(paths).toContain('LICENSE')
     expect(paths.filter((path) => /^(test|bench|\.ci)\//.test(path))).toEqual([])
     // What src/ imports at run time is all there: every file of bin/ and src/ (storage-schema.md too).
-    expect(paths.filter((path) => /^(bin|src)\//.test(path)).sort()).toEqual([...filesUnder('bin'), ...filesUnder('src')].sort())
+    expect(paths.filter((path) => /^(bin|src|ui)\//.test(path)).sort()).toEqual([...filesUnder('bin'), ...filesUnder('src'), ...filesUnder('ui')].sort())
   })
 
   test('the bin is executable and runs under Bun', async () => {
@@ -91,6 +91,10 @@ describe('the packed package, unpacked elsewhere', () => {
       expect(page.status).toBe(400)
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
       expect(await page.text()).toContain('<title>Unknown application</title>')
+      const ui = await fetch(`http://127.0.0.1:${port}/ui/`)
+      expect(ui.status).toBe(200)
+      const script = /<script type="module" src="([^"]+)"/.exec(await ui.text())![1]!
+      expect((await fetch(`http://127.0.0.1:${port}${script}`)).status).toBe(200)
     } finally {
       proc.kill('SIGTERM')
       expect(await proc.exited).toBe(0)

@@ -68,7 +68,7 @@ export function createAuthorizationFlow(deps: AuthorizeDeps): AuthorizationFlow 
       const { pending, client } = checked
       // Before the consent page, so nobody approves a login that cannot happen.
       if (!(await deps.githubAppFor(pending.resource))) return errorRedirect(pending, 'server_error', NO_GITHUB_APP)
-      if (await sessions.hasConsent(pending)) return goToGitHub(pending)
+      if (deps.clientRules?.skipsConsent?.(client) || (await sessions.hasConsent(pending))) return goToGitHub(pending)
       return { kind: 'consent', view: consentView(client, pending, await sessions.createTicket(pending)) }
     },
 

@@ -1,7 +1,8 @@
 /**
  * @module One way to find a client by its client_id, for /authorize and /token: an https URL is a
  * client ID metadata document (cimd.ts), `proxy:<hostname>` a proxy's own browser client
- * (proxy-clients.ts), anything else a registered client (registry.ts).
+ * (proxy-clients.ts), the web UI's id its own client (ui-client.ts), anything else a registered
+ * client (registry.ts).
  */
 import type { CimdResolver } from './cimd.ts'
 import { isCimdClientId } from './cimd.ts'
@@ -9,6 +10,7 @@ import type { OAuthClient, TokenEndpointAuthMethod } from './model.ts'
 import { isProxyRedirectUri, isProxyResource, proxyClient, proxyHostnameOf, type ProxyDirectory } from './proxy-clients.ts'
 import { redirectUriMatches } from './redirect-uri.ts'
 import type { ClientAuthResult, ClientRegistry } from './registry.ts'
+import { isUiRedirectUri, UI_CLIENT_ID, uiClient, type UiOrigins } from './ui-client.ts'
 
 /** What a found client may do at /authorize beyond what its metadata lists. */
 export interface ClientRules {
@@ -16,6 +18,8 @@ export interface ClientRules {
   acceptsRedirectUri(client: OAuthClient, redirectUri: string): Promise<boolean>
   /** Whether the client may ask for tokens for this (resolved) resource; only a proxy's own client is limited. */
   mayUseResource(client: OAuthClient, resource: string): Promise<boolean>
+  /** Whether /authorize goes straight to the login for this client, with no consent page (the web UI's own client only). */
+  skipsConsent?(client: OAuthClient): boolean
 }
 
 export interface ClientFinder extends ClientRules {
@@ -30,7 +34,9 @@ export interface ClientFinder extends ClientRules {
   recordUse(client: OAuthClient): Promise<boolean>
 }
 
-export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate' | 'recordUse'>, cimd: CimdResolver, proxies: ProxyDirectory): ClientFinder {
+/** The web UI's client exists only where the composition root says where the UI lives (`ui`). */
+export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate' | 'recordUse'>, cimd: CimdResolver, proxies: ProxyDirectory, ui?: UiOrigins): ClientFinder {
+  const isUi = (clientId: string) => ui !== undefined && clientId === UI_CLIENT_ID
   /** A public client found by its id alone: the same answers as the registry gives for one. */
   const authenticatePublic = (client: OAuthClient | null, secret: string | undefined, method: TokenEndpointAuthMethod): ClientAuthResult => {
     if (!client) return { ok: false, reason: 'unknown_client' }
@@ -40,6 +46,7 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
   }
 
   async function findClient(clientId: string): Promise<OAuthClient | null> {
+    if (isUi(clientId)) return uiClient()
     const proxy = proxyHostnameOf(clientId)
     if (proxy !== null) return (await proxies.isRedirectProxy(proxy)) ? proxyClient(proxy) : null
     if (!isCimdClientId(clientId)) return registry.get(clientId)
@@ -50,21 +57,24 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
   return {
     findClient,
     async authenticate(clientId, secret, method) {
-      if (proxyHostnameOf(clientId) === null && !isCimdClientId(clientId)) return registry.authenticate(clientId, secret, method)
+      if (proxyHostnameOf(clientId) === null && !isCimdClientId(clientId) && !isUi(clientId)) return registry.authenticate(clientId, secret, method)
       return authenticatePublic(await findClient(clientId), secret, method)
     },
     async recordUse(client) {
-      if (proxyHostnameOf(client.client_id) !== null || isCimdClientId(client.client_id)) return true
+      if (proxyHostnameOf(client.client_id) !== null || isCimdClientId(client.client_id) || isUi(client.client_id)) return true
       return registry.recordUse(client)
     },
     async acceptsRedirectUri(client, redirectUri) {
+      if (isUi(client.client_id)) return isUiRedirectUri(ui!, redirectUri)
       const proxy = proxyHostnameOf(client.client_id)
       if (proxy !== null) return isProxyRedirectUri(proxies, proxy, redirectUri)
       return client.redirect_uris.some((registered) => redirectUriMatches(registered, redirectUri))
     },
     async mayUseResource(client, resource) {
+      if (isUi(client.client_id)) return resource === ui!.apiResource
       const proxy = proxyHostnameOf(client.client_id)
       return proxy === null || isProxyResource(proxies, proxy, resource)
     },
+    skipsConsent: (client) => isUi(client.client_id),
   }
 }

@@ -1,0 +1,7 @@
+/** @module The web UI's entry: the stylesheet, then the app into #root. */
+import { render } from 'hono/jsx/dom'
+import { App } from './app.tsx'
+import './styles.css'
+import './icon.svg'
+
+render(<App />, document.getElementById('root')!)
