@@ -61,9 +61,22 @@ export const HALF_CLOSED_LINGER_SEC = 5
 
 export type ConnectionCore = ReturnType<typeof createConnectionCore>
 
+function isBusy(connection: Connection | undefined, kind: 'any' | 'piped'): boolean {
+  switch (connection?.phase) {
+    case 'connecting':
+    case 'piping':
+      return true
+    case 'relay':
+      return kind === 'any' && connection.relay !== null && !connection.relay.isIdle()
+    default:
+      return false
+  }
+}
+
 export function createConnectionCore(options: CoreOptions) {
   const { handoff, deadlines, logger } = options
   const open = new Set<Socket<Connection>>()
+  const isDraining = () => options.relay.shutdown?.isDraining === true
   const caps = createConnectionCaps(options.limits ?? DEFAULT_CONNECTION_LIMITS)
   let refusalLoggedAtMs = -Infinity
 
@@ -245,9 +258,11 @@ export function createConnectionCore(options: CoreOptions) {
         if (waiting.length > 0) passOn(socket, Buffer.from(waiting.buffer, waiting.byteOffset, waiting.length))
       },
       (error) => {
-        logger.warn('loopback listener unreachable', { port, error: String(error) })
         if (connection.phase === 'closed') return
         // Still at a request boundary: an HTTP answer is possible, except inside a TLS stream not yet decrypted.
+        // During a shutdown the instances no longer accept: a request that needs one is turned away, not failed.
+        if (isDraining()) return reject(socket, isHttp ? httpError('503 Service Unavailable', 'the server is shutting down\n') : EMPTY)
+        logger.warn('loopback listener unreachable', { port, error: String(error) })
         reject(socket, isHttp ? httpError('502 Bad Gateway', 'the proxy instance is not reachable\n') : EMPTY)
       },
     )
@@ -375,6 +390,20 @@ export function createConnectionCore(options: CoreOptions) {
     closeAll() {
       for (const socket of open) socket.end()
       open.clear()
+    },
+    /**
+     * Connections with work under way, for a shutdown's drain: a request being read, forwarded or
+     * answered by the relay, or a hand-over (piped to an instance, which drains its own). A connection
+     * between requests, or that has not sent one yet, is idle.
+     */
+    busyCount(kind: 'any' | 'piped' = 'any'): number {
+      let count = 0
+      for (const socket of open) if (isBusy(socket.data, kind)) count++
+      return count
+    },
+    /** Closes every idle connection (the end of a shutdown's drain). */
+    closeIdle() {
+      for (const socket of open) if (!isBusy(socket.data, 'any')) close(socket)
     },
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Server } from 'bun'
 import type { EventBus } from '../events/index.ts'
-import { normalizeClientAddress, parseCidr, type Cidr, type Logger } from '../lib/index.ts'
+import { normalizeClientAddress, parseCidr, waitWhile, type Cidr, type Logger } from '../lib/index.ts'
 import type { PortAllocator } from '../ports/index.ts'
 import { createUpstreamPool, Deadlines, NO_REQUEST_LOG, type AuthGate, type RequestLogging, type BridgeData, type ClientInfo, type DecisionTables, type LocalFetch, type ProxyRateLimiter, type Scheme } from '../proxy/index.ts'
 import type { ProxyTargets } from '../targets/index.ts'
@@ -93,8 +93,6 @@ export interface Edge {
 }
 
 const MAX_PEEK_BYTES = 16 * 1024
-/** How often a drain looks whether work is still under way. */
-const DRAIN_POLL_MS = 20
 /** At a drain's end, how long hand-overs get to pass on their instances' closing bytes (a WebSocket's close frame). */
 const CLOSE_FRAME_GRACE_MS = 250
 /** Apache's mod_reqtimeout default: a body slower than this on average is a slow-POST attack. */
@@ -274,9 +272,6 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     terminator?.stop()
     manager.stopAccepting()
   }
-  const waitWhile = async (isUnderWay: () => boolean, untilMs: number) => {
-    while (isUnderWay() && performance.now() < untilMs) await Bun.sleep(DRAIN_POLL_MS)
-  }
 
   return {
     httpPort: dispatchers[0]!.port,
@@ -298,7 +293,6 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       shutdown.isDraining = true
       stopAccepting()
       for (const dispatcher of dispatchers) dispatcher.stop()
-      terminator?.stop()
       core.closeAll()
       pool.closeAll()
       await manager.stopAll()

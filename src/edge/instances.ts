@@ -43,6 +43,10 @@ export interface InstanceManager {
   hostnames(): string[]
   /** The hostname's current configuration, read by the relay on every request. */
   siteOf(hostname: string): Site | undefined
+  /** Every server stops accepting; what is in flight on them goes on (the start of a shutdown's drain). */
+  stopAccepting(): void
+  /** Requests and WebSockets in flight on every server. */
+  inFlight(): number
   /** Every server stopped at once; for shutdown. */
   stopAll(): Promise<void>
 }
@@ -55,6 +59,7 @@ interface Instance {
 
 export function createInstanceManager(deps: InstanceManagerDeps): InstanceManager {
   const instances = new Map<string, Instance>()
+  const servers = () => [...instances.values()].flatMap((instance) => [instance.http, instance.https]).filter((server) => server !== null)
   const queues = new Map<string, Promise<void>>()
   const { pipeline } = deps
 
@@ -140,10 +145,14 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     remove: (hostname) => serialize(hostname, () => removeNow(hostname)),
     hostnames: () => [...instances.keys()],
     siteOf: (hostname) => instances.get(hostname)?.site,
+    stopAccepting() {
+      for (const server of servers()) void server.stop(false)
+    },
+    inFlight: () => servers().reduce((count, server) => count + server.pendingRequests + server.pendingWebSockets, 0),
     async stopAll() {
-      const servers = [...instances.values()].flatMap((instance) => [instance.http, instance.https]).filter((server) => server !== null)
+      const all = servers()
       instances.clear()
-      await Promise.all(servers.map((server) => server.stop(true)))
+      await Promise.all(all.map((server) => server.stop(true)))
     },
   }
 }

@@ -21,6 +21,7 @@ export interface TlsTerminator {
   setCertificate(serverName: string, certificate: CertificatePem): void
   /** The name stops completing handshakes, unless a wildcard proxy covers it: then it gets the wildcard's certificate. */
   removeCertificate(serverName: string): void
+  /** No new connections; the open ones go on (the edge closes them). Safe to call more than once. */
   stop(): void
 }
 
@@ -29,6 +30,8 @@ export interface TlsTerminatorOptions {
   readonly port: number
   /** The setting that chose the port, for the error when it cannot be bound. */
   readonly setting: string
+  /** SO_REUSEPORT, for several processes (workers) on one port. */
+  readonly reusePort?: boolean
   readonly socket: SocketHandler<Connection>
 }
 
@@ -41,7 +44,7 @@ export async function startTlsTerminator(options: TlsTerminatorOptions): Promise
   const server = createServer({ allowHalfOpen: false })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(describeBindError(options.setting, options.hostname, options.port, error)))
-    server.listen(options.port, options.hostname, () => resolve())
+    server.listen({ port: options.port, host: options.hostname, reusePort: options.reusePort === true }, () => resolve())
   })
   const handle = (server as Server & { _handle?: Partial<NativeHandle> })._handle
   if (typeof handle?.reload !== 'function') {
@@ -82,7 +85,7 @@ export async function startTlsTerminator(options: TlsTerminatorOptions): Promise
       }
     },
     stop() {
-      server.close()
+      if (server.listening) server.close()
     },
   }
 }

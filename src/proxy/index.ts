@@ -24,7 +24,7 @@ export {
 export { parseResponseHead } from './http1-response.ts'
 export { createBodyTracker, type BodyTracker } from './relay/body-tracker.ts'
 export type { RequestFraming } from './relay/request-head.ts'
-export { openRelaySession, type RelayDeps, type RelaySession, type RelayTimeouts } from './relay/relay.ts'
+export { openRelaySession, type RelayDeps, type RelaySession, type RelayTimeouts, type ShutdownState } from './relay/relay.ts'
 export { createUpstreamPool, type UpstreamPool } from './relay/upstream-pool.ts'
 export { createAuthGate, originOf, type AuthGate, type AuthGateDeps, type GateOutcome, type GateRequest } from './auth/gate.ts'
 export { authStepFor, METADATA_PATH, prepareSiteAuth, scopeByRule, type AuthStep, type SiteAuth } from './auth/requirement.ts'

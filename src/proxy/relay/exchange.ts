@@ -39,6 +39,8 @@ export interface ExchangeSession {
   resumeClientReading(): void
   /** The response is out and the client connection stays: the next request may start. */
   startNext(): void
+  /** The server is shutting down: a response ends its connection (with `connection: close` when its head is still to be sent). */
+  isDraining(): boolean
 }
 
 /** What the exchange needs to write its record, and the request's id. */
@@ -226,7 +228,8 @@ export class Exchange implements UpstreamListener, Expiring {
       this.backendCloses = responseHead.backendCloses
       // A response that ends with the backend's connection ends the client's too; so does an answer
       // given before the request body was all read (the rest of it cannot be told from a next request).
-      this.clientCloses ||= responseHead.framing.kind === 'close' || !this.requestBody.isComplete
+      // During a shutdown too: the client then knows not to send another request on it (RFC 9112 §9.6).
+      this.clientCloses ||= responseHead.framing.kind === 'close' || !this.requestBody.isComplete || this.session.isDraining()
       const closing = this.clientCloses ? 'connection: close\r\n' : ''
       const idLine = `x-request-id: ${this.recording.requestId}\r\n`
       const response = this.response
@@ -317,7 +320,8 @@ export class Exchange implements UpstreamListener, Expiring {
     // as the start of the next request on this connection (request smuggling, RFC 9112 §11.2).
     const isReusable = !this.backendCloses && this.requestBody.isComplete && this.toUpstreamPending === null
     this.end(isReusable)
-    if (this.clientCloses) return this.session.closeClient()
+    // A response whose head went out before the shutdown began (a stream) ends its connection too.
+    if (this.clientCloses || this.session.isDraining()) return this.session.closeClient()
     if (!this.session.toClient.hasPending) this.session.startNext()
   }
 

@@ -53,6 +53,13 @@ export interface RelayDeps {
   readonly deadlines: Deadlines
   readonly timeouts: RelayTimeouts
   readonly logger: Logger
+  /** Set once the server shuts down: from then on every response ends its connection. Absent: never. */
+  readonly shutdown?: ShutdownState
+}
+
+/** The server's shutdown, as the relay reads it (edge/edge.ts sets it when the drain begins). */
+export interface ShutdownState {
+  readonly isDraining: boolean
 }
 
 export interface RelaySessionOptions {
@@ -75,6 +82,8 @@ export interface RelaySession {
   /** The client half-closed: no more requests will come. */
   onEnd(): void
   onClose(): void
+  /** Nothing is under way: no request being read, forwarded or answered (a shutdown may close it). */
+  isIdle(): boolean
 }
 
 /** Pipelined requests waiting beyond this stop the client's reads until the current exchange ends. */
@@ -103,6 +112,9 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     }
     return forwarding
   }
+  const isDraining = () => deps.shutdown?.isDraining === true
+  /** The connection may serve another request after this one's answer (a shutdown ends every connection at its next answer). */
+  const mayKeepOpen = (head: RequestHead) => head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isDraining()
   const closeClient = () => {
     isClosed = true
     deadlines.untrack(clock)
@@ -170,6 +182,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     },
     resumeClientReading: () => resumeClientReading(),
     startNext: () => startNext(),
+    isDraining,
   }
   /** Reads start again unless pipelined requests, or the current request's body, still wait beyond their limits. */
   const resumeClientReading = () => {
@@ -201,7 +214,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     if (decision.kind === 'answer') return answer(decision, head, start)
     const limited = rateLimitAnswer(deps.rateLimiter ?? null, decision.site, decision.proxyHostname, client.address, head.accept)
     if (limited !== null) {
-      const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
+      const keepOpen = mayKeepOpen(head)
       return finishAnswered(head, rawGateAnswer(limited, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: decision.proxyHostname, status: limited.status, outcome: 'answered' })
     }
     if (decision.auth === null) return startExchange(head, decision, head.cookie === null ? null : deps.gate.unprotected(head.cookie), start)
@@ -224,7 +237,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
   const afterAuth = (head: RequestHead, decision: ForwardDecision, outcome: GateOutcome, start: Started) => {
     if (outcome.kind === 'pass') return startExchange(head, decision, outcome, start)
-    const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded
+    const keepOpen = mayKeepOpen(head)
     finishAnswered(head, rawGateAnswer(outcome.answer, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: decision.proxyHostname, status: outcome.answer.status, outcome: 'auth' })
   }
 
@@ -249,7 +262,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
    * (scanners and misconfigured clients get no connection to keep).
    */
   const answer = (decision: AnswerDecision, head: RequestHead, start: Started) => {
-    const keepOpen = head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isRefusal(decision)
+    const keepOpen = mayKeepOpen(head) && !isRefusal(decision)
     finishAnswered(head, rawAnswer(decision, head.accept, head.method, keepOpen, start.requestId), keepOpen, { start, proxy: null, status: decision.status, outcome: 'answered' })
   }
 
@@ -384,6 +397,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
       deadlines.untrack(clock)
       exchange?.end(false)
     },
+    isIdle: () => isClosed || (!exchange && !isAuthorizing && input.length === inputFrom && !toClient.hasPending),
   }
 }
 
