@@ -2,7 +2,7 @@
  * The container image (#15), built offline by scripts/build-image.sh and run on the real Docker engine
  * the way compose.yaml runs it (read-only root, no capabilities, no new privileges, the unprivileged-port
  * sysctl), with its ports published on 127.0.0.1 and a busybox httpd as the backend on a network of the
- * test's own. It runs as a non-root user, its health check (the executable itself) turns healthy, a proxy
+ * test's own. It serves what the executable embeds, runs as a non-root user, its health check (the executable itself) turns healthy, a proxy
  * created through its API serves over HTTP and HTTPS, and its data outlives the container in the /data volume.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -87,6 +87,15 @@ describe('the container image', () => {
     expect(info!.Config.Healthcheck.Test).toEqual(['CMD', '/usr/local/bin/oauth-https-proxy', 'health'])
     expect(Object.keys(info!.Config.Volumes)).toEqual(['/data'])
     console.log(`image ${image}: ${info!.Size} bytes (${(info!.Size / 1e6).toFixed(1)} MB)`)
+  })
+
+  test('serves what the executable embeds: the web UI and the API docs bundle', async () => {
+    const ui = await fetch(`${app.apiUrl}/ui/`)
+    expect(ui.status).toBe(200)
+    expect(ui.headers.get('content-type')).toContain('text/html')
+    const docs = await fetch(`${app.apiUrl}/docs/standalone.js`)
+    expect(docs.status).toBe(200)
+    expect((await docs.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000)
   })
 
   test('runs as a non-root user: docker inspect, `id` inside, and the server process itself (no capabilities)', async () => {

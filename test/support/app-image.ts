@@ -13,7 +13,7 @@ import { REPO_ROOT } from './serve.ts'
 export const APP_IMAGE_REPOSITORY = 'ohp-test/oauth-https-proxy'
 export const REDIS_IMAGE_REPOSITORY = 'ohp-test/redis'
 /** Everything the server's image is made from (node_modules follow the lock file). */
-const APP_INPUTS = ['src', 'package.json', 'package-lock.json', 'Dockerfile', 'scripts/build-image.sh', 'scripts/image-root.sh']
+const APP_INPUTS = ['src', 'ui', 'package.json', 'package-lock.json', 'Dockerfile', 'scripts/build-image.sh', 'scripts/image-root.sh']
 const REDIS_INPUTS = ['scripts/build-redis-image.sh', 'scripts/image-root.sh']
 /** A cold build (compile, base import, docker build) takes about 10 s; a busy machine gets much longer. */
 const BUILD_TIMEOUT_MS = 170_000
