@@ -8,7 +8,7 @@ import { Database, type Statement } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLogAppendThread } from './log-append-thread.ts'
-import { createChunkWriter, packEntries, type ChunkRow } from './log-chunks.ts'
+import { createChunkWriter, packEntries, packRows, type ChunkRow } from './log-chunks.ts'
 import { createLogChunkSchema, migrateRowLog } from './log-chunks-migrate.ts'
 import { createChunkReader } from './log-chunks-query.ts'
 import { createChunkTrimmer } from './log-chunks-trim.ts'
@@ -110,6 +110,11 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       if (appendThread) return appendThread.append(stream, batch).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
       writeHere(stream, batch)
     },
+    appendRows: async (stream, rows) => {
+      const batch = guard(() => packRows(rows))
+      if (appendThread) return appendThread.append(stream, batch).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
+      writeHere(stream, batch)
+    },
     query: async (stream, query: LogQuery = {}) => {
       const after = query.startAfter ? { timeMs: query.startAfter.timeMs, id: logIdNumber(query.startAfter.id) } : null
       const resolved = {
@@ -146,7 +151,8 @@ function openDatabase(dataDir: string): Database {
   }
   const db = new Database(path, { create: true, strict: true })
   // WAL lets readers in other processes run beside a writer; busy_timeout makes writers queue, not fail.
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
+  // busy_timeout first: processes opening a new file at once (serve --workers) queue for switching it to WAL too.
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
   db.transaction(() => {
     db.exec(SCHEMA)
     createLogChunkSchema(db)

@@ -4,6 +4,7 @@ export { createEmbeddedStore, type EmbeddedStoreOptions } from './embedded.ts'
 export { COLLECTIONS, keys, safe, STREAMS } from './keys.ts'
 export { acquireLock, LockTimeoutError, tryLock, type Lock, type LockOptions } from './lock.ts'
 export { createLogCollection, type LogCollection } from './log-collection.ts'
+export { createNodeHeartbeats, HEARTBEAT_INTERVAL_MS, NodeHeartbeatSchema, type NodeHeartbeat, type NodeHeartbeatOptions, type NodeHeartbeats } from './node-heartbeats.ts'
 export { openStore } from './open.ts'
 export { createRedisStore, type RedisStoreOptions } from './redis.ts'
 export { createServiceNames, type NameClaim, type ServiceKind, type ServiceNames } from './service-names.ts'
@@ -17,6 +18,7 @@ export {
   type LogTailQuery,
   type NewLogEntry,
   type PutOptions,
+  type RowBatch,
   type Store,
   type StoreKind,
   type StoredDocument,

@@ -88,6 +88,7 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, b
       const { promise, resolve, reject } = Promise.withResolvers<void>()
       if (pending.size === 0) (worker as unknown as RefCounted).ref()
       pending.set(id, { stream, batch, resolve, reject })
+      // A chunk of rows (bytes) is copied, not transferred: the batch is kept for the fallback until it is written.
       for (const row of batch) worker.postMessage({ id, stream, rows: batch.length, firstId: row.firstId, timeMin: row.timeMin, timeMax: row.timeMax, entries: row.entries, meta: row.meta, data: row.data } satisfies ChunkRowMessage)
       return promise
     },

@@ -10,7 +10,7 @@
  * walk's start: a chunk holding an entry at time t has time_max <= t + CHUNK_SPAN_MS.
  */
 import type { Database, Statement } from 'bun:sqlite'
-import { CHUNK_SPAN_MS, forEachEntry, type StoredChunk } from './log-chunks.ts'
+import { CHUNK_SPAN_MS, entryText, forEachEntry, type StoredChunk } from './log-chunks.ts'
 import type { LogEntry } from './store.ts'
 
 /** A query with its bounds resolved: the cursor (if any) as numbers. */
@@ -93,9 +93,9 @@ export function createChunkReader(db: Database): ChunkReader {
       })
     }
     const page = found.sort(query.isOldest ? oldestFirst : newestFirst).slice(0, limit)
-    const data = new Map<number, string>()
-    for (const { firstId } of page) if (!data.has(firstId)) data.set(firstId, (chunkData.get(firstId) as { data: string }).data)
-    return page.map((entry) => ({ id: String(entry.id), timeMs: entry.timeMs, data: data.get(entry.firstId)!.slice(entry.start, entry.start + entry.length) }))
+    const data = new Map<number, StoredChunk['data']>()
+    for (const { firstId } of page) if (!data.has(firstId)) data.set(firstId, (chunkData.get(firstId) as Pick<StoredChunk, 'data'>).data)
+    return page.map((entry) => ({ id: String(entry.id), timeMs: entry.timeMs, data: entryText(data.get(entry.firstId)!, entry.start, entry.length) }))
   })
 
   return {
@@ -123,7 +123,7 @@ export function createChunkReader(db: Database): ChunkReader {
 
 function entriesOf(chunk: StoredChunk): Candidate[] {
   const entries: Candidate[] = []
-  forEachEntry(chunk, (id, timeMs, start, length) => entries.push({ timeMs, id, data: chunk.data.slice(start, start + length) }))
+  forEachEntry(chunk, (id, timeMs, start, length) => entries.push({ timeMs, id, data: entryText(chunk.data, start, length) }))
   return entries
 }
 

@@ -14,13 +14,17 @@
  * strings cross to the log writer thread instead of hundreds) with ids relative to the batch; the
  * writer adds the base it takes from the counter (createChunkWriter).
  *
+ * Rows (Store.appendRows) are kept the same way, but a chunk's data is then a binary chunk of rows
+ * (log-rows.ts, a BLOB) and each entry's meta length is 1: its "offset" is its row.
+ *
  * Entry ids come from the `log-id` counter, taken in the write's transaction: unique, and increasing
  * in commit order across every connection, like the AUTOINCREMENT ids they replace. Inside a chunk
  * entries keep their append order; their times need not be ordered (a record is written when its
  * request ends and stamped with when it started), which is why queries merge chunks (log-chunks-query.ts).
  */
 import type { Database } from 'bun:sqlite'
-import type { NewLogEntry } from './store.ts'
+import { decodeRows, encodeRows, type DecodedRows } from './log-rows.ts'
+import type { NewLogEntry, RowBatch } from './store.ts'
 
 /** Entries per chunk row at most. */
 export const CHUNK_ENTRIES = 256
@@ -47,7 +51,8 @@ export interface ChunkRow {
   readonly timeMax: number
   readonly entries: number
   readonly meta: string
-  readonly data: string
+  /** The entries' text concatenated, or a chunk of rows (log-rows.ts). */
+  readonly data: string | Uint8Array
 }
 
 /** Entries to pack, by index: ids must increase along the indexes. */
@@ -67,17 +72,7 @@ export function packChunks(source: EntrySource): ChunkRow[] {
   let start = 0
   while (start < source.count) {
     const firstId = source.idAt(start)
-    let timeMin = source.timeAt(start)
-    let timeMax = timeMin
-    let end = start + 1
-    for (; end < source.count && end - start < CHUNK_ENTRIES; end++) {
-      const time = source.timeAt(end)
-      const nextMin = time < timeMin ? time : timeMin
-      const nextMax = time > timeMax ? time : timeMax
-      if (nextMax - nextMin > CHUNK_SPAN_MS) break
-      timeMin = nextMin
-      timeMax = nextMax
-    }
+    const { end, timeMin, timeMax } = chunkEnd(source.count, start, (i) => source.timeAt(i))
     const meta: number[] = []
     const data: string[] = []
     for (let i = start; i < end; i++) {
@@ -89,6 +84,52 @@ export function packChunks(source: EntrySource): ChunkRow[] {
     start = end
   }
   return rows
+}
+
+/** Where the chunk starting at `start` ends: at CHUNK_ENTRIES entries, or before one that would stretch its span past CHUNK_SPAN_MS. */
+function chunkEnd(count: number, start: number, timeAt: (index: number) => number): { end: number; timeMin: number; timeMax: number } {
+  let timeMin = timeAt(start)
+  let timeMax = timeMin
+  let end = start + 1
+  for (; end < count && end - start < CHUNK_ENTRIES; end++) {
+    const time = timeAt(end)
+    const nextMin = time < timeMin ? time : timeMin
+    const nextMax = time > timeMax ? time : timeMax
+    if (nextMax - nextMin > CHUNK_SPAN_MS) break
+    timeMin = nextMin
+    timeMax = nextMax
+  }
+  return { end, timeMin, timeMax }
+}
+
+/** Packs one appendRows batch into chunks of rows, ids relative to it, as packEntries does. */
+export function packRows(batch: RowBatch): ChunkRow[] {
+  const chunks: ChunkRow[] = []
+  const times = batch.timesMs
+  let start = 0
+  while (start < batch.count) {
+    const { end, timeMin, timeMax } = chunkEnd(batch.count, start, (i) => times[i]!)
+    const meta = new Array<number>((end - start) * 3)
+    for (let i = start; i < end; i++) {
+      const at = (i - start) * 3
+      meta[at] = i - start
+      meta[at + 1] = times[i]! - timeMin
+      meta[at + 2] = 1
+    }
+    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: JSON.stringify(meta), data: encodeRows(batch, start, end) })
+    start = end
+  }
+  return chunks
+}
+
+const decoded = new WeakMap<Uint8Array, DecodedRows>()
+
+/** The text of the entry at (start, length) of a chunk's data (forEachEntry's offsets). */
+export function entryText(data: string | Uint8Array, start: number, length: number): string {
+  if (typeof data === 'string') return data.slice(start, start + length)
+  let rows = decoded.get(data)
+  if (!rows) decoded.set(data, (rows = decodeRows(data)))
+  return rows.rowText(start)
 }
 
 /** Packs one appendMany batch, ids relative to it (0, 1, …) for createChunkWriter to place. */
@@ -118,7 +159,7 @@ export interface StoredChunk {
   readonly first_id: number
   readonly time_min: number
   readonly meta: string
-  readonly data: string
+  readonly data: string | Uint8Array
 }
 
 /** Calls visit for each entry of a chunk, in append order; data is sliced only when asked for. */
@@ -145,7 +186,7 @@ export function filterChunk(chunk: StoredChunk, keep: (id: number, timeMs: numbe
     if (!keep(id, timeMs)) return void removed++
     ids.push(id)
     times.push(timeMs)
-    data.push(chunk.data.slice(start, start + length))
+    data.push(entryText(chunk.data, start, length))
   })
   return { rows: packChunks({ count: ids.length, idAt: (i) => ids[i]!, timeAt: (i) => times[i]!, dataAt: (i) => data[i]! }), removed }
 }

@@ -49,6 +49,24 @@ export interface NewLogEntry {
   readonly data: string
 }
 
+/**
+ * Log entries given as rows of cells, column by column in flat arrays (what a ring of records holds
+ * without an object or a string per entry). Each row becomes one entry whose data is the JSON array
+ * of its cells, numbers first: `[n0, …, s0, …]` (a null string is null). The embedded store keeps
+ * rows in that columnar form and makes the text only when an entry is read (log-rows.ts).
+ */
+export interface RowBatch {
+  readonly count: number
+  /** Each row's timeMs. */
+  readonly timesMs: Float64Array
+  readonly numberColumns: number
+  /** count × numberColumns finite numbers, row after row. */
+  readonly numbers: Float64Array
+  readonly stringColumns: number
+  /** count × stringColumns cells, row after row. */
+  readonly strings: readonly (string | null)[]
+}
+
 export interface LogTailQuery {
   /** Only entries appended after the entry with this id; without it, the last `limit` entries appended. */
   readonly afterId?: string
@@ -90,6 +108,8 @@ export interface Store {
   append(stream: string, timeMs: number, data: string): Promise<void>
   /** Appends a batch in one round trip, in the given order (ids increase along the batch); all or none. */
   appendMany(stream: string, entries: readonly NewLogEntry[]): Promise<void>
+  /** appendMany for entries given as rows (RowBatch): each row's data is the JSON array of its cells. */
+  appendRows(stream: string, rows: RowBatch): Promise<void>
   /** Entries in a time window, ordered by (timeMs, id). */
   query(stream: string, query?: LogQuery): Promise<LogEntry[]>
   /**

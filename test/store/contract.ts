@@ -441,6 +441,56 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       expect(byData.get('b1')! < byData.get('b2')! && byData.get('b2')! < byData.get('b3')! && byData.get('b3')! < byData.get('b4')!).toBe(true)
     })
 
+    test('appendRows appends rows as entries whose data is the JSON array of their cells, beside appendMany entries, readable by query, tail and trims', async () => {
+      const stream = prefix('log-rows') + 's'
+      const rows = (times: number[], strings: (string | null)[][], numbers: number[][]) => ({
+        count: times.length,
+        timesMs: Float64Array.from(times),
+        numberColumns: 2,
+        numbers: Float64Array.from(numbers.flat()),
+        stringColumns: 3,
+        strings: strings.flat(),
+      })
+      await a.appendRows(stream, rows([], [], []))
+      expect(await b.query(stream)).toEqual([])
+      // Repeated strings, a null, non-ASCII and JSON-special text, a float and a large integer.
+      await a.appendRows(
+        stream,
+        rows(
+          [300, 100, 300],
+          [
+            ['same', null, 'a "quoted" \\ line\nbreak'],
+            ['same', 'ünïcødé ✓', 'same'],
+            ['other', '', 'same'],
+          ],
+          [
+            [200, 1.25],
+            [404, 2 ** 40],
+            [-1, 0],
+          ],
+        ),
+      )
+      await b.appendMany(stream, [{ timeMs: 200, data: 'plain' }])
+      const expected = [
+        ['[404,1099511627776,"same","ünïcødé ✓","same"]', 100],
+        ['plain', 200],
+        ['[200,1.25,"same",null,"a \\"quoted\\" \\\\ line\\nbreak"]', 300],
+        ['[-1,0,"other","","same"]', 300],
+      ]
+      const oldest = await b.query(stream, { order: 'oldest' })
+      expect(oldest.map((e) => [e.data, e.timeMs])).toEqual(expected)
+      expect(JSON.parse(oldest[2]!.data)).toEqual([200, 1.25, 'same', null, 'a "quoted" \\ line\nbreak'])
+      // Ids increase in append order: the rows' along the batch, then the later appendMany's.
+      const tail = await a.tail(stream, { limit: 10 })
+      expect(tail.map((e) => e.data)).toEqual([expected[2]![0], expected[0]![0], expected[3]![0], 'plain'])
+      expect(tail.map((e) => Number(e.id))).toEqual(tail.map((e) => Number(e.id)).sort((x, y) => x - y))
+      expect((await a.tail(stream, { afterId: tail[1]!.id })).map((e) => e.data)).toEqual([expected[3]![0], 'plain'])
+      expect(await a.trimToCount(stream, 2)).toBe(2)
+      expect((await b.query(stream, { order: 'oldest' })).map((e) => e.data)).toEqual([expected[2]![0], expected[3]![0]])
+      expect(await b.trim(stream, 301)).toBe(2)
+      expect(await a.query(stream)).toEqual([])
+    })
+
     test('startAfter continues a scan strictly past a position, in either order, through equal timestamps', async () => {
       const stream = prefix('log-cursor') + 's'
       await a.appendMany(stream, [100, 200, 200, 200, 300, 400].map((timeMs, i) => ({ timeMs, data: `e${i}` })))
