@@ -31,7 +31,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], serverUrl: st
       summary: route.summary,
       ...(route.ownCredential ? { security: [{ [route.ownCredential]: [] }] } : route.scope === 'public' ? { security: [] } : { security: [{ bearerAuth: [route.scope] }], description: `Requires the \`${route.scope}\` scope (\`admin\` implies every scope).` }),
       ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(route.body) } } } } : {}),
+      ...(route.body ? { requestBody: { required: route.isBodyOptional !== true, content: { 'application/json': { schema: convert(route.body) } } } } : {}),
       responses,
     }
   }

@@ -56,7 +56,7 @@ function printerFor(args: { json?: boolean; quiet?: boolean }): Printer {
  * Reads events until the stream ends, fails, falls silent, or `signal` aborts; every way out is a
  * return (the caller tells a stop from a drop by the signal).
  */
-async function readEvents(body: ReadableStream<Uint8Array> | null, onEvent: (event: ServerSentEvent) => void, signal: AbortSignal): Promise<void> {
+export async function readEvents(body: ReadableStream<Uint8Array> | null, onEvent: (event: ServerSentEvent) => void, signal: AbortSignal): Promise<void> {
   if (body === null) return
   const reader = body.getReader()
   const decoder = new TextDecoder()

@@ -1,11 +1,15 @@
 /**
- * @module `oauth-https-proxy service external list|show|create|update|delete` (/services/external):
+ * @module `oauth-https-proxy service …`: Docker services (service-docker.ts, service-logs.ts,
+ * service-ports.ts) and `service external list|show|create|update|delete` (/services/external):
  * names for backend URLs that proxies (service://NAME) and routes (--to-service NAME) point at.
  */
 import { defineCommand } from 'citty'
 import { API_ARGS, apiPath, createApiClient, printJsonOrTable, printRecord, type Column } from '../client/index.ts'
 import { defineApiCommand, given, requiredText, usageError } from './flags.ts'
 import { deleteWithForceHint, printDone } from './results.ts'
+import { dockerServiceCommands } from './service-docker.ts'
+import { logsCommand } from './service-logs.ts'
+import { servicePortsCommand } from './service-ports.ts'
 
 const CLI = 'oauth-https-proxy service external'
 
@@ -89,6 +93,6 @@ const external = defineCommand({
 })
 
 export const serviceCommand = defineCommand({
-  meta: { name: 'service', description: 'Services that proxies and routes point at' },
-  subCommands: { external },
+  meta: { name: 'service', description: 'Services that proxies and routes point at: Docker services this server runs, and external ones' },
+  subCommands: { ...dockerServiceCommands, logs: logsCommand, ports: servicePortsCommand, external },
 })
