@@ -2,6 +2,7 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
+import { systemNodeRoutes } from './api/index.ts'
 import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes, metricsRoutes } from './api/index.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { composeResourceServer } from './compose-resource-server.ts'
@@ -15,7 +16,8 @@ import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
 import { createLogger, describeBindError, StartupError, systemClock, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
-import { openStore, type Store } from './store/index.ts'
+import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
+import { VERSION } from './version.ts'
 import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes } from './api/index.ts'
 import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
 import { createMetrics } from './logs/index.ts'
@@ -135,6 +137,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const rateLimitLogger = logger.child('ratelimit')
     const storeLimiter = (scope: RateLimitScope, limit: RateLimit | null) =>
       limit === null ? null : createStoreRateLimiter(scope, limit, { store, clock, logger: rateLimitLogger, counts: rateLimitCounts })
+    // This node's presence for GET /system/nodes: beats once it serves, and leaves the list when it stops.
+    const heartbeats = createNodeHeartbeats({
+      store,
+      clock,
+      logger: logger.child('store'),
+      node: { node_id: config.nodeId, version: VERSION, runtime: `bun ${Bun.version}`, started_at: new Date(clock.nowMs()).toISOString() },
+      connections: () => runningEdge?.stats().connections ?? null,
+    })
     const metrics = createMetrics({
       sources: {
         activeConnections: () => runningEdge?.stats().connections ?? null,
@@ -208,6 +218,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...logRoutes(requestLog, { clock, retentionMs }),
         ...logLevelRoutes({ levels: logger.levels, nodeId: config.nodeId, announce: (component, level) => bus.publish({ type: 'log_level_changed', component, level }) }),
         ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
+        ...systemNodeRoutes({ nodes: () => heartbeats.list(), nodeId: config.nodeId, clock }),
         ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
         ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted }),
@@ -233,6 +244,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth
     runningEdge = edge
+    await heartbeats.start()
+    cleanups.push(() => heartbeats.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
     return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, requestLog, edge, stop: stopAll }

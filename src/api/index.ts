@@ -36,6 +36,7 @@ export {
   type TokenRoutesDeps,
 } from './oauth/index.ts'
 export { systemConfigRoutes } from './system-config.ts'
+export { systemNodeRoutes, type SystemNodesDeps } from './system-nodes.ts'
 export { verifyRoutes, type VerifyRoutesDeps } from './verify.ts'
 export type { ConfigDeps } from './config-document.ts'
 export { metricsRoutes, type MetricsRoutesDeps } from './metrics.ts'

@@ -61,6 +61,8 @@ export const COLLECTIONS = {
   routeClaims: 'route-claims/',
   /** logs: a header capture (POST /logs/capture), keyed by its random id: host, limits, start and end. */
   logCaptures: 'logs/captures/',
+  /** nodes: each running node's heartbeat (node-heartbeats.ts), keyed by NODE_ID, expiring unless renewed. */
+  nodes: 'nodes/',
 } as const
 
 export const keys = {
