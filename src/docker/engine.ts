@@ -104,7 +104,7 @@ export function engineError(error: unknown, field?: string): Error {
     return error instanceof Error ? error : new Error(String(error))
   }
   const status = failure.statusCode
-  const message = scrub(failure.json?.message ?? stripStatusPrefix(failure.message ?? ''))
+  const message = engineMessage(error)
   if (/port is already allocated|address already in use/i.test(message)) return new DockerServiceError('conflict', `a host port is taken: ${message}`, 'port_configs')
   if (status === 404) {
     if (/no such image/i.test(message)) return new DockerServiceError('invalid', message, 'image')
@@ -118,6 +118,13 @@ export function engineError(error: unknown, field?: string): Error {
     return new DockerServiceError('invalid', `the Docker engine refused it: ${message}`, named)
   }
   return new DockerServiceError('unavailable', `the Docker engine failed: ${message || `HTTP ${status}`}`)
+}
+
+/** The engine's own words in a dockerode failure, scrubbed of where the engine lives. */
+export function engineMessage(error: unknown): string {
+  const failure = (error ?? {}) as EngineFailure
+  // Streaming endpoints (pull, build, logs) carry no parsed json: the words are only in the message.
+  return scrub(failure.json?.message ?? stripStatusPrefix(failure.message ?? ''))
 }
 
 /** dockerode's "(HTTP code 404) no such container - " prefix. */

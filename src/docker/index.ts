@@ -18,3 +18,5 @@ export {
   type ContainerContext,
   type ServiceSettings,
 } from './container-spec.ts'
+export { BUILD_REPOSITORY, ensureImage, pullReference, type ImageRequest, type ImageSource, type ResolvedImage } from './image.ts'
+export { createDockerServices, type DockerServicesDeps, type DockerServicesSettings } from './services.ts'
