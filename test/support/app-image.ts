@@ -17,8 +17,11 @@ const APP_INPUTS = ['src', 'ui', 'package.json', 'package-lock.json', 'Dockerfil
 const REDIS_INPUTS = ['scripts/build-redis-image.sh', 'scripts/image-root.sh']
 /** A cold build (compile, base import, docker build) takes about 10 s; a busy machine gets much longer. */
 const BUILD_TIMEOUT_MS = 170_000
-/** Tags of earlier inputs are removed once this old, so that a run still using one is left alone. */
-const STALE_AFTER_MS = 60 * 60_000
+/**
+ * Tags of earlier inputs are removed once this old (each holds its own 120 MB executable); one that a
+ * container still uses stays, and ensureAppImage builds again whatever was removed.
+ */
+const STALE_AFTER_MS = 10 * 60_000
 
 /** The server's image for the sources as they are now; resolves to its tag. */
 export async function ensureAppImage(): Promise<string> {
@@ -77,7 +80,7 @@ function hashFiles(files: readonly string[]): string {
   return hasher.digest('hex').slice(0, 16)
 }
 
-/** Removes the repository's other tags built more than an hour ago (an image a container still uses stays). */
+/** Removes the repository's other tags built more than STALE_AFTER_MS ago (docker refuses to remove an image a container uses). */
 async function removeStaleTags(repository: string, keep: string): Promise<void> {
   const tags = (await docker('images', repository, '--format', '{{.Repository}}:{{.Tag}}')).split('\n').filter((tag) => tag && tag !== keep)
   for (const tag of tags) {
