@@ -14,7 +14,7 @@ import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, 
 import { createExternalServices, type ExternalServices } from './services/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
-import { createLogger, describeBindError, StartupError, systemClock, wildcardParent, type Clock, type Logger } from './lib/index.ts'
+import { createLogger, describeBindError, StartupError, systemClock, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
 import { VERSION } from './version.ts'
@@ -27,6 +27,8 @@ import { createUiSession, loadUiFiles, mountUiAssets } from './ui/index.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
 const API_IDLE_TIMEOUT_SEC = 75
+/** How long ended live tails get to send their last bytes before the API closes its connections. */
+const FOLLOW_END_GRACE_MS = 250
 
 export interface RunningServer {
   readonly apiUrl: string
@@ -42,8 +44,11 @@ export interface RunningServer {
   readonly captures: CaptureService
   /** The request log (#12): the records of every request through the edge, and their queries. */
   readonly requestLog: RequestLog
-  /** Closes listeners (letting in-flight requests finish), stops consumers, flushes the store. */
-  stop(): Promise<void>
+  /**
+   * Every listener stops accepting at once; requests in flight, WebSocket and SSE streams get up to
+   * drainMs (default 0) to finish; then the rest is closed, consumers stop and the store is flushed.
+   */
+  stop(drainMs?: number): Promise<void>
 }
 
 export interface ServerOptions {
@@ -51,6 +56,8 @@ export interface ServerOptions {
   readonly clock?: Clock
   /** Data-plane timings that have no setting (tests shorten the slowloris deadline). */
   readonly edge?: Pick<EdgeOptions, 'readDeadlineMs' | 'drainMs' | 'reconcileIntervalMs' | 'idleTimeoutSec' | 'minBodyBytesPerSec'>
+  /** One of several workers on this host (serve --workers): its listeners share their ports (SO_REUSEPORT), and `bus` links it to the others. */
+  readonly worker?: { readonly bus?: EventBus }
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -69,7 +76,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const keyRing = createKeyRing(store, clock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
     await keyRing.ensureActive()
 
-    const bus = config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger: logger.child('events') }) : createMemoryBus(logger.child('events'))
+    const bus = options.worker?.bus ?? (config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger: logger.child('events') }) : createMemoryBus(logger.child('events')))
     await bus.start()
     cleanups.push(() => bus.stop())
     // PUT /logs/level on any node changes the level on every node.
@@ -227,7 +234,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let api: ReturnType<typeof Bun.serve>
     try {
       // Long polls (a certificate's status, up to 60 s) must outlive Bun's 10 s default idle timeout.
-      api = Bun.serve({ hostname: config.apiHost, port: config.apiPort, fetch: app.fetch, idleTimeout: API_IDLE_TIMEOUT_SEC })
+      api = Bun.serve({ hostname: config.apiHost, port: config.apiPort, fetch: app.fetch, idleTimeout: API_IDLE_TIMEOUT_SEC, reusePort: options.worker !== undefined })
     } catch (error) {
       throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
     }
@@ -238,7 +245,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, ...options.edge },
+      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, reusePort: options.worker !== undefined, ...options.edge },
       { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, rateLimiter: createLocalRateLimiter({ nowMs: () => performance.now(), isExempt: isRateLimitExempt, counts: rateLimitCounts }), apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
     )
     cleanups.push(() => edge.stop())
@@ -248,11 +255,32 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => heartbeats.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
-    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, requestLog, edge, stop: stopAll }
+    let stopping: Promise<void> | null = null
+    const stop = (drainMs = 0) => (stopping ??= drainThenStop({ edge, api, requestLog }, drainMs, stopAll))
+    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, requestLog, edge, stop }
   } catch (error) {
     await stopAll()
     throw error
   }
+}
+
+/**
+ * A shutdown: the edge's listeners and the API's stop accepting at once; what is under way gets until
+ * the drain ends. Live tails (GET /logs/follow) never end by themselves, so they are ended once
+ * everything else has, with the records of the last requests in them.
+ */
+async function drainThenStop(parts: { edge: Edge; api: ReturnType<typeof Bun.serve>; requestLog: RequestLog }, drainMs: number, stopAll: () => Promise<void>): Promise<void> {
+  const { edge, api, requestLog } = parts
+  const untilMs = performance.now() + drainMs
+  void api.stop(false)
+  const edgeDrained = edge.drain(drainMs)
+  await waitWhile(() => api.pendingRequests + api.pendingWebSockets > requestLog.followers(), untilMs)
+  await edgeDrained
+  requestLog.endFollows()
+  // The tails' last bytes, and the answers still due, get a moment within the drain.
+  await waitWhile(() => api.pendingRequests > 0, Math.min(untilMs, performance.now() + FOLLOW_END_GRACE_MS))
+  void api.stop(true)
+  await stopAll()
 }
 
 /**

@@ -1,5 +1,5 @@
 /** @module Builds the one validated, frozen Config from environment and flags. */
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import * as v from 'valibot'
 import { SETTINGS, flagName, type RateSetting, type SettingName } from './settings.ts'
 
@@ -89,6 +89,10 @@ export interface Config {
     readonly accessLog: 'stdout' | 'off'
     readonly ringSize: number
   }
+  /** WORKERS: serving processes on this host ("auto" resolved to the number of cores). */
+  readonly workers: number
+  /** SHUTDOWN_DRAIN: how long in-flight work may go on after SIGTERM closed the listeners. */
+  readonly shutdownDrainSec: number
 }
 
 /** Start-up stops on this: every problem, one line each, naming the variable. */
@@ -122,9 +126,19 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
       problems.push(`${given?.source ?? setting.env}: ${result.issues[0].message}, got ${shown}`)
     }
   }
+  if (problems.length === 0) problems.push(...sharedPortProblems(parsed as Parsed))
   if (problems.length > 0) throw new ConfigError(problems)
   return buildConfig(parsed as Parsed, explicit)
 }
+
+/** Several workers listen on the same ports, so none of them may be 0 (each process would pick another). */
+function sharedPortProblems(p: Parsed): string[] {
+  if (workerCountOf(p) === 1) return []
+  const ports: [string, unknown][] = [['HTTP_PORT', p.httpPort], ['HTTPS_PORT', p.httpsPort], ['API_PORT', p.apiPort]]
+  return ports.filter(([, port]) => port === 0).map(([env]) => `${env}: 0 cannot be shared by several workers (WORKERS), choose a port`)
+}
+
+const workerCountOf = (p: Parsed): number => (p.workers === 'auto' ? availableParallelism() : (p.workers as number))
 
 /** The first of the names that is set (non-empty), and which one it was, so an error names what the user wrote. */
 function fromEnv(env: Record<string, string | undefined>, names: readonly string[]): { value: string; source: string } | undefined {
@@ -199,6 +213,8 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       accessLog: p.accessLog as 'stdout' | 'off',
       ringSize: p.logRingSize as number,
     },
+    workers: workerCountOf(p),
+    shutdownDrainSec: p.shutdownDrainSec as number,
   })
 }
 

@@ -132,6 +132,19 @@ const cidrListOrNone = v.pipe(
   v.transform((text) => (text.trim().toLowerCase() === 'none' ? '' : text)),
   cidrList,
 )
+/** WORKERS: a number of processes, or "auto" (one per core, resolved by loadConfig). */
+const workerCount = v.pipe(
+  v.string(),
+  v.transform((text) => text.trim().toLowerCase()),
+  v.check((text) => text === 'auto' || (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= 256), 'expected a number of workers from 1 to 256, or auto (one per core)'),
+  v.transform((text): number | 'auto' => (text === 'auto' ? 'auto' : Number(text))),
+)
+/** A duration that may be 0 (none). */
+const durationOrNone = v.pipe(
+  v.string(),
+  v.transform((text) => (/^\s*0+\s*[smhd]?\s*$/.test(text) ? 0 : parseDurationSec(text))),
+  v.number('expected a duration such as 10s, 30s or 2m, or 0 for none'),
+)
 const accessLog = v.pipe(v.string(), v.transform((text) => text.toLowerCase()), v.picklist(['stdout', 'off'], 'expected stdout or off'))
 /** A .env written for the original says INFO or WARNING (Python's names): any case, and WARNING/CRITICAL mean warn/error. */
 const PYTHON_LOG_LEVELS: Readonly<Record<string, string>> = { warning: 'warn', critical: 'error' }
@@ -210,6 +223,8 @@ export const SETTINGS = {
   logMaxRecords: setting({ env: 'LOG_MAX_RECORDS', fallback: '1000000', schema: positiveCount(1_000_000_000), description: 'at most this many request records are kept (the oldest go first)' }),
   accessLog: setting({ env: 'ACCESS_LOG', fallback: 'off', schema: accessLog, description: 'stdout: also write each request record as one JSON line on stdout, for log shippers; off: only the store' }),
   logRingSize: setting({ env: 'LOG_RING_SIZE', fallback: '10000', schema: positiveCount(1_000_000), description: 'request records held in memory until written; more are dropped (and counted), never the request' }),
+  workers: setting({ env: 'WORKERS', fallback: '1', schema: workerCount, description: 'processes serving on this host, each a whole server on the same ports (SO_REUSEPORT) and the same store; auto = one per core' }),
+  shutdownDrainSec: setting({ env: 'SHUTDOWN_DRAIN', fallback: '10s', schema: durationOrNone, description: 'on SIGTERM or SIGINT, how long requests in flight, WebSocket and SSE streams may go on after the listeners have closed' }),
 } as const
 
 export type SettingName = keyof typeof SETTINGS
