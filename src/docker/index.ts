@@ -19,4 +19,3 @@ export {
   type ServiceSettings,
 } from './container-spec.ts'
 export { BUILD_REPOSITORY, ensureImage, pullReference, type ImageRequest, type ImageSource, type ResolvedImage } from './image.ts'
-export { createDockerServices, type DockerServicesDeps, type DockerServicesSettings } from './services.ts'
