@@ -18,4 +18,5 @@ export {
   type ContainerContext,
   type ServiceSettings,
 } from './container-spec.ts'
+export { createLogDemuxer, followLogs, readLogs, type FollowLogsOptions, type LogDemuxer, type ReadLogsOptions } from './logs.ts'
 export { BUILD_REPOSITORY, ensureImage, pullReference, type ImageRequest, type ImageSource, type ResolvedImage } from './image.ts'
