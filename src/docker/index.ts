@@ -19,4 +19,5 @@ export {
   type ServiceSettings,
 } from './container-spec.ts'
 export { createLogDemuxer, followLogs, readLogs, type FollowLogsOptions, type LogDemuxer, type ReadLogsOptions } from './logs.ts'
+export { readStats, toServiceStats, type RawStats } from './stats.ts'
 export { BUILD_REPOSITORY, ensureImage, pullReference, type ImageRequest, type ImageSource, type ResolvedImage } from './image.ts'
