@@ -61,7 +61,7 @@ export function createChannelBus(options: ChannelBusOptions): EventBus {
   })
 
   return {
-    publish(event) {
+    async publish(event) {
       const checked = v.parse(EventSchema, event)
       if (!isLinked) return deliver(checked)
       const seq = ++lastSeq
