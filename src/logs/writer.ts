@@ -1,16 +1,16 @@
 /**
- * @module Drains the ring into the store in batches (one appendMany per batch), every flushIntervalMs
+ * @module Drains the ring into the store in batches (one appendRows per batch, the ring's columns as
+ * they are: no object or string per record is made here), every flushIntervalMs
  * or as soon as a batch is full, and writes the access log lines (ACCESS_LOG=stdout) from here, never
  * from the request's path. A store outage never reaches the data plane: the batch in hand is kept and
  * retried with backoff while the ring fills, and once the ring is full new records are dropped and
  * counted.
  */
 import type { Logger } from '../lib/index.ts'
-import type { Store } from '../store/index.ts'
+import type { RowBatch, Store } from '../store/index.ts'
 import { accessLogLine } from './access-log.ts'
+import { recordsOf } from './record-row.ts'
 import type { RecordRing } from './ring.ts'
-import { entryOf } from './stored-record.ts'
-import type { RequestRecord } from './record.ts'
 
 export interface LogWriterOptions {
   readonly ring: RecordRing
@@ -50,7 +50,7 @@ const MAX_RETRY_DELAY_MS = 5_000
 
 export function createLogWriter(options: LogWriterOptions): LogWriter {
   const { ring, store, stream, logger, batchSize } = options
-  let pending: RequestRecord[] | null = null
+  let pending: RowBatch | null = null
   let written = 0
   let lostAtStop = 0
   let writeFailures = 0
@@ -71,15 +71,15 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
         if (options.accessLog) writeAccessLog(options.accessLog, pending, logger)
       }
       try {
-        await store.appendMany(stream, pending.map(entryOf))
+        await store.appendRows(stream, pending)
       } catch (error) {
         writeFailures++
         consecutiveFailures++
         retryAtMs = performance.now() + Math.min(MAX_RETRY_DELAY_MS, options.flushIntervalMs * 2 ** consecutiveFailures)
-        if (consecutiveFailures === 1) logger.warn('request log: the store refused a batch; keeping it and retrying', { records: pending.length, error: String(error) })
+        if (consecutiveFailures === 1) logger.warn('request log: the store refused a batch; keeping it and retrying', { records: pending.count, error: String(error) })
         return
       }
-      written += pending.length
+      written += pending.count
       pending = null
       if (consecutiveFailures > 0) logger.info('request log: the store takes records again', { failures: consecutiveFailures })
       consecutiveFailures = 0
@@ -113,7 +113,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       })
     },
     counters: () => ({
-      queued: ring.size + (pending?.length ?? 0),
+      queued: ring.size + (pending?.count ?? 0),
       written,
       dropped: ring.dropped + lostAtStop,
       writeFailures,
@@ -123,7 +123,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       timer = null
       await flush(true)
       if (pending || ring.size > 0) {
-        const lost = (pending?.length ?? 0) + ring.size
+        const lost = (pending?.count ?? 0) + ring.size
         lostAtStop += lost
         pending = null
         ring.take(ring.size)
@@ -133,9 +133,9 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
   }
 }
 
-function writeAccessLog(write: (text: string) => void, records: readonly RequestRecord[], logger: Logger): void {
+function writeAccessLog(write: (text: string) => void, batch: RowBatch, logger: Logger): void {
   try {
-    write(records.map(accessLogLine).join(''))
+    write(recordsOf(batch).map(accessLogLine).join(''))
   } catch (error) {
     logger.warn('request log: the access log could not be written', { error: String(error) })
   }

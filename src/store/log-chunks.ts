@@ -15,7 +15,8 @@
  * writer adds the base it takes from the counter (createChunkWriter).
  *
  * Rows (Store.appendRows) are kept the same way, but a chunk's data is then a binary chunk of rows
- * (log-rows.ts, a BLOB) and each entry's meta length is 1: its "offset" is its row.
+ * (log-rows.ts, a BLOB), and its meta is `r` and a JSON array of one number per entry, timeMs -
+ * time_min: the entries' ids are first_id, first_id + 1, … and each one's "offset" is its row.
  *
  * Entry ids come from the `log-id` counter, taken in the write's transaction: unique, and increasing
  * in commit order across every connection, like the AUTOINCREMENT ids they replace. Inside a chunk
@@ -28,6 +29,8 @@ import type { NewLogEntry, RowBatch } from './store.ts'
 
 /** Entries per chunk row at most. */
 export const CHUNK_ENTRIES = 256
+/** Rows per chunk of rows at most: a row's share of the chunk is some 100 bytes, not a text entry's 400. */
+export const ROWS_CHUNK_ENTRIES = 1_024
 
 /**
  * A chunk's time_max - time_min never exceeds this: an entry that would stretch a chunk further
@@ -72,7 +75,7 @@ export function packChunks(source: EntrySource): ChunkRow[] {
   let start = 0
   while (start < source.count) {
     const firstId = source.idAt(start)
-    const { end, timeMin, timeMax } = chunkEnd(source.count, start, (i) => source.timeAt(i))
+    const { end, timeMin, timeMax } = chunkEnd(source.count, start, (i) => source.timeAt(i), CHUNK_ENTRIES)
     const meta: number[] = []
     const data: string[] = []
     for (let i = start; i < end; i++) {
@@ -86,12 +89,12 @@ export function packChunks(source: EntrySource): ChunkRow[] {
   return rows
 }
 
-/** Where the chunk starting at `start` ends: at CHUNK_ENTRIES entries, or before one that would stretch its span past CHUNK_SPAN_MS. */
-function chunkEnd(count: number, start: number, timeAt: (index: number) => number): { end: number; timeMin: number; timeMax: number } {
+/** Where the chunk starting at `start` ends: at maxEntries entries, or before one that would stretch its span past CHUNK_SPAN_MS. */
+function chunkEnd(count: number, start: number, timeAt: (index: number) => number, maxEntries: number): { end: number; timeMin: number; timeMax: number } {
   let timeMin = timeAt(start)
   let timeMax = timeMin
   let end = start + 1
-  for (; end < count && end - start < CHUNK_ENTRIES; end++) {
+  for (; end < count && end - start < maxEntries; end++) {
     const time = timeAt(end)
     const nextMin = time < timeMin ? time : timeMin
     const nextMax = time > timeMax ? time : timeMax
@@ -108,19 +111,17 @@ export function packRows(batch: RowBatch): ChunkRow[] {
   const times = batch.timesMs
   let start = 0
   while (start < batch.count) {
-    const { end, timeMin, timeMax } = chunkEnd(batch.count, start, (i) => times[i]!)
-    const meta = new Array<number>((end - start) * 3)
-    for (let i = start; i < end; i++) {
-      const at = (i - start) * 3
-      meta[at] = i - start
-      meta[at + 1] = times[i]! - timeMin
-      meta[at + 2] = 1
-    }
-    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: JSON.stringify(meta), data: encodeRows(batch, start, end) })
+    const { end, timeMin, timeMax } = chunkEnd(batch.count, start, (i) => times[i]!, ROWS_CHUNK_ENTRIES)
+    const offsets = new Array<number>(end - start)
+    for (let i = start; i < end; i++) offsets[i - start] = times[i]! - timeMin
+    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: encodeRows(batch, start, end) })
     start = end
   }
   return chunks
 }
+
+/** Marks the meta of a chunk of rows. */
+const ROWS_META = 'r'
 
 const decoded = new WeakMap<Uint8Array, DecodedRows>()
 
@@ -164,6 +165,11 @@ export interface StoredChunk {
 
 /** Calls visit for each entry of a chunk, in append order; data is sliced only when asked for. */
 export function forEachEntry(chunk: Pick<StoredChunk, 'first_id' | 'time_min' | 'meta'>, visit: (id: number, timeMs: number, start: number, length: number) => void): void {
+  if (chunk.meta.startsWith(ROWS_META)) {
+    const offsets = JSON.parse(chunk.meta.slice(ROWS_META.length)) as number[]
+    for (let row = 0; row < offsets.length; row++) visit(chunk.first_id + row, chunk.time_min + offsets[row]!, row, 1)
+    return
+  }
   const meta = JSON.parse(chunk.meta) as number[]
   let start = 0
   for (let i = 0; i < meta.length; i += 3) {

@@ -2,9 +2,10 @@
  * @module Log entries appended as rows (Store.appendRows, RowBatch): their text, and the embedded
  * store's columnar chunk for them. A row's data is the JSON array of its cells; the embedded store
  * does not make that text when it writes (a string per entry cost more than the rest of the write),
- * it keeps the cells of up to CHUNK_ENTRIES rows in one binary chunk and makes the text when an entry
+ * it keeps the cells of up to ROWS_CHUNK_ENTRIES rows in one binary chunk and makes the text when an entry
  * is read. Strings are kept once per chunk (a host, a backend or a user agent repeats on every row),
- * as UTF-8 text, so a string written is found in the file as it was given.
+ * as UTF-8 text, so a string written is found in the file as it was given. ("Once" as far as a
+ * column's last few values go: see CACHED.)
  *
  * The chunk (little-endian): a header of six u32 (ROWS_MAGIC, rows, number columns, string columns,
  * distinct strings, text bytes), the numbers as f64 row after row, each string cell as u16 (0 = null,
@@ -18,6 +19,8 @@ export const ROWS_MAGIC = 0x31574f52
 const HEADER_BYTES = 24
 /** Distinct strings a chunk can hold: u16 references, 0 being null. */
 const MAX_DISTINCT = 0xffff
+/** Strings remembered per column while a chunk is encoded (a string seen longer ago is stored again). */
+const CACHED = 4
 
 /** A row's cells: numbers first, then strings (null for a null string). */
 export function rowCells(batch: RowBatch, row: number): (number | string | null)[] {
@@ -38,27 +41,33 @@ export function encodeRows(batch: RowBatch, start: number, end: number): Uint8Ar
   const { numberColumns, stringColumns } = batch
   const refs = new Uint16Array(rows * stringColumns)
   const distinct: string[] = []
-  const indexOf = new Map<string, number>()
-  // One string object usually fills a column for many rows in a row (the same host, node, backend): checked first.
-  const lastValue: (string | null)[] = new Array(stringColumns).fill(null)
-  const lastRef = new Uint16Array(stringColumns)
+  // Each column remembers its last CACHED strings: a column's value usually repeats within a few
+  // rows (one host, node, backend, user agent per client), and comparing a few strings costs less
+  // than hashing every one into a Map (most of the time a batch took, for request ids that never repeat).
+  const cached: (string | null)[] = new Array(stringColumns * CACHED).fill(null)
+  const cachedRef = new Uint16Array(stringColumns * CACHED)
+  const nextSlot = new Uint8Array(stringColumns)
   for (let r = 0; r < rows; r++) {
     const base = (start + r) * stringColumns
     for (let c = 0; c < stringColumns; c++) {
       const value = batch.strings[base + c] ?? null
       if (value === null) continue
-      let ref: number
-      if (value === lastValue[c]) ref = lastRef[c]!
-      else {
-        ref = indexOf.get(value) ?? 0
-        if (ref === 0) {
-          if (distinct.length === MAX_DISTINCT) throw new RangeError('too many distinct strings for one chunk')
-          distinct.push(value)
-          ref = distinct.length
-          indexOf.set(value, ref)
+      const slots = c * CACHED
+      let ref = 0
+      for (let k = slots; k < slots + CACHED; k++) {
+        if (cached[k] === value) {
+          ref = cachedRef[k]!
+          break
         }
-        lastValue[c] = value
-        lastRef[c] = ref
+      }
+      if (ref === 0) {
+        if (distinct.length === MAX_DISTINCT) throw new RangeError('too many distinct strings for one chunk')
+        distinct.push(value)
+        ref = distinct.length
+        const slot = slots + nextSlot[c]!
+        cached[slot] = value
+        cachedRef[slot] = ref
+        nextSlot[c] = (nextSlot[c]! + 1) % CACHED
       }
       refs[r * stringColumns + c] = ref
     }

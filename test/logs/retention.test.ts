@@ -1,10 +1,11 @@
 /** Retention removes old records: by age (LOG_RETENTION, against the injected clock) and by count (LOG_MAX_RECORDS), on both adapters. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createLogger, createManualClock, randomToken } from '../../src/lib/index.ts'
-import { createRequestLog, type RequestRecord } from '../../src/logs/index.ts'
+import { createRequestLog } from '../../src/logs/index.ts'
 import { createEmbeddedStore, createRedisStore, STREAMS, type Store } from '../../src/store/index.ts'
 import { waitFor } from '../support/ports.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
+import { parseStoredRecord } from '../../src/logs/stored-record.ts'
 import { makeRecord } from './records.ts'
 
 const DAY = 86_400_000
@@ -22,7 +23,7 @@ const adapters: [string, () => Store][] = [
   ['redis', () => createRedisStore({ url: redis.url, namespace: `retention-${randomToken(6)}:` })],
 ]
 
-const ids = async (store: Store) => (await store.query(STREAMS.requests, { limit: 10_000, order: 'oldest' })).map((e) => (JSON.parse(e.data) as RequestRecord).request_id)
+const ids = async (store: Store) => (await store.query(STREAMS.requests, { limit: 10_000, order: 'oldest' })).map((e) => parseStoredRecord(e)!.record.request_id)
 
 for (const [name, open] of adapters) {
   describe(`retention (${name})`, () => {

@@ -1,5 +1,6 @@
 /** The ring between the data plane and the writer: FIFO, bounded, and a full ring drops (and counts) the new record. */
 import { expect, test } from 'bun:test'
+import { recordsOf } from '../../src/logs/record-row.ts'
 import { createRecordRing } from '../../src/logs/ring.ts'
 import { makeRecord } from './records.ts'
 
@@ -10,13 +11,22 @@ test('records come out in the order they went in, in takes of any size, across t
   let next = 0
   for (const take of [3, 1, 2, 4]) {
     while (ring.size < ring.capacity && next < records.length) expect(ring.push(records[next++]!)).toBe(true)
-    out.push(...ring.take(take).map((r) => r.request_id))
+    out.push(...recordsOf(ring.take(take)).map((r) => r.request_id))
   }
-  out.push(...ring.take(100).map((r) => r.request_id))
+  out.push(...recordsOf(ring.take(100)).map((r) => r.request_id))
   expect(out).toEqual(records.map((r) => r.request_id))
   expect(ring.size).toBe(0)
   expect(ring.dropped).toBe(0)
-  expect(ring.take(5)).toEqual([])
+  expect(ring.take(5).count).toBe(0)
+})
+
+test('a record comes out of the ring with every field as it went in, nulls included', () => {
+  const ring = createRecordRing(2)
+  const full = makeRecord({ user: 'alice', client_id: 'client-one', route_id: 'r1', user_agent: 'ünïcødé', outcome: 'backend_error', backend_error: 'timeout', status: 504, duration_ms: 30_000.25, bytes_in: 2 ** 40 })
+  const sparse = makeRecord({ proxy: null, user_agent: null, backend: null, scheme: 'http', bytes_out: 0 })
+  ring.push(full)
+  ring.push(sparse)
+  expect(recordsOf(ring.take(2))).toEqual([full, sparse])
 })
 
 test('a full ring refuses the new record and counts it; the queued ones are kept', () => {
@@ -25,7 +35,7 @@ test('a full ring refuses the new record and counts it; the queued ones are kept
   for (let i = 0; i < 5; i++) expect(ring.push(makeRecord({ request_id: `dropped${i}` }))).toBe(false)
   expect(ring.dropped).toBe(5)
   expect(ring.size).toBe(3)
-  expect(ring.take(10).map((r) => r.request_id)).toEqual(['kept0', 'kept1', 'kept2'])
+  expect(recordsOf(ring.take(10)).map((r) => r.request_id)).toEqual(['kept0', 'kept1', 'kept2'])
   expect(ring.push(makeRecord())).toBe(true)
   expect(ring.dropped).toBe(5)
 })

@@ -9,6 +9,7 @@ import { createRequestLog, type RequestLog, type RequestLogSettings, type Reques
 import { createEmbeddedStore, createRedisStore, STREAMS, type Store } from '../../src/store/index.ts'
 import { waitFor } from '../support/ports.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
+import { parseStoredRecord } from '../../src/logs/stored-record.ts'
 import { makeRecord } from './records.ts'
 
 const SETTINGS: RequestLogSettings = { retentionMs: 7 * 86_400_000, maxRecords: 1_000_000, ringSize: 10_000, accessLog: 'off' }
@@ -24,15 +25,15 @@ function countingBatches(store: Store): { store: Store; batches: number[] } {
     batches,
     store: {
       ...store,
-      appendMany: (stream, entries) => {
-        batches.push(entries.length)
-        return store.appendMany(stream, entries)
+      appendRows: (stream, rows) => {
+        batches.push(rows.count)
+        return store.appendRows(stream, rows)
       },
     },
   }
 }
 
-const stored = async (store: Store) => (await store.query(STREAMS.requests, { limit: 10_000, order: 'oldest' })).map((e) => (JSON.parse(e.data) as RequestRecord).request_id)
+const stored = async (store: Store) => (await store.query(STREAMS.requests, { limit: 10_000, order: 'oldest' })).map((e) => parseStoredRecord(e)!.record.request_id)
 
 describe('batching', () => {
   test('records reach the store within the flush interval, in batches, in order', async () => {

@@ -471,7 +471,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         ),
       )
       await b.appendMany(stream, [{ timeMs: 200, data: 'plain' }])
-      const expected = [
+      const expected: [string, number][] = [
         ['[404,1099511627776,"same","ünïcødé ✓","same"]', 100],
         ['plain', 200],
         ['[200,1.25,"same",null,"a \\"quoted\\" \\\\ line\\nbreak"]', 300],
