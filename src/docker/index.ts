@@ -21,3 +21,4 @@ export {
 export { createLogDemuxer, followLogs, readLogs, type FollowLogsOptions, type LogDemuxer, type ReadLogsOptions } from './logs.ts'
 export { readStats, toServiceStats, type RawStats } from './stats.ts'
 export { BUILD_REPOSITORY, ensureImage, pullReference, type ImageRequest, type ImageSource, type ResolvedImage } from './image.ts'
+export { createDockerServices, type DockerServicesDeps, type DockerServicesSettings } from './services.ts'
