@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
-import { CHUNK_ENTRIES, CHUNK_SPAN_MS } from '../../src/store/log-chunks.ts'
-import type { LogEntry, LogQuery, NewLogEntry, Store } from '../../src/store/store.ts'
+import { CHUNK_ENTRIES, CHUNK_SPAN_MS, ROWS_CHUNK_ENTRIES } from '../../src/store/log-chunks.ts'
+import type { LogEntry, LogQuery, NewLogEntry, RowBatch, Store } from '../../src/store/store.ts'
 
 const dirs: string[] = []
 function tempDir(): string {
@@ -80,10 +80,27 @@ class Model {
 
 const asModel = (entries: readonly LogEntry[]): Entry[] => entries.map((e) => ({ id: Number(e.id), timeMs: e.timeMs, data: e.data }))
 
+/**
+ * Entries as rows (appendRows): the row's cells are its index in the batch and a label, so its data
+ * is `[i,"label"]`. Returns the batch and the entries it must read back as.
+ */
+function asRows(entries: readonly NewLogEntry[], label: string): { rows: RowBatch; expected: NewLogEntry[] } {
+  return {
+    rows: { count: entries.length, timesMs: Float64Array.from(entries, (e) => e.timeMs), numberColumns: 1, numbers: Float64Array.from(entries, (_, i) => i), stringColumns: 1, strings: entries.map(() => label) },
+    expected: entries.map((e, i) => ({ timeMs: e.timeMs, data: JSON.stringify([i, label]) })),
+  }
+}
+
 /** Appends and learns the ids the store gave (tail after the last known id, which also checks tail). */
-async function appendAndLearn(store: Store, model: Model, stream: string, batch: readonly NewLogEntry[]): Promise<void> {
+async function appendAndLearn(store: Store, model: Model, stream: string, entries: readonly NewLogEntry[], rowsLabel?: string): Promise<void> {
   const lastId = model.entries.reduce((max, e) => Math.max(max, e.id), 0)
-  await store.appendMany(stream, batch)
+  let batch = entries
+  if (rowsLabel === undefined) await store.appendMany(stream, batch)
+  else {
+    const { rows, expected } = asRows(entries, rowsLabel)
+    await store.appendRows(stream, rows)
+    batch = expected
+  }
   const added = await store.tail(stream, { afterId: String(lastId), limit: 10_000 })
   expect(added.map((e) => [e.timeMs, e.data])).toEqual(batch.map((e) => [e.timeMs, e.data]))
   const ids = added.map((e) => Number(e.id))
@@ -171,6 +188,31 @@ for (const kind of ['file (the writer thread)', ':memory:'] as const) {
         }
         expect(await store.trimToCount('s', 1_000)).toBe(0)
         expect((await store.query('other', { limit: 1_000 })).length).toBe(300)
+      } finally {
+        await store.close()
+      }
+    })
+
+    test('rows (appendRows, chunks of rows) and text entries in one stream answer as one row per entry would, through trims that rewrite chunks of rows', async () => {
+      const store = open()
+      const model = new Model()
+      const next = random(kind === ':memory:' ? 17 : 19)
+      const clock = { nowMs: 2_000_000 }
+      try {
+        for (const [size, asRowsToo] of [[5, true], [300, false], [ROWS_CHUNK_ENTRIES + 1, true], [ROWS_CHUNK_ENTRIES, true], [40, false], [2_000, true], [1, true]] as const) {
+          await appendAndLearn(store, model, 's', requestBatch(next, clock, size, `b${size}`), asRowsToo ? `rows${size}` : undefined)
+        }
+        await expectSameAnswers(store, model, 's', next, 100)
+        const times = model.entries.map((e) => e.timeMs).sort((a, b) => a - b)
+        for (const at of [0.2, 0.5]) {
+          const beforeMs = times[Math.floor(times.length * at)]! + 1
+          expect(await store.trim('s', beforeMs)).toBe(model.trim(beforeMs))
+          await expectSameAnswers(store, model, 's', next, 30)
+        }
+        for (const keep of [model.entries.length - 100, 700, 3]) {
+          expect(await store.trimToCount('s', keep)).toBe(model.trimToCount(keep))
+          await expectSameAnswers(store, model, 's', next, 30)
+        }
       } finally {
         await store.close()
       }
