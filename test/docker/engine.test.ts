@@ -1,20 +1,12 @@
 /** The engine at DOCKER_HOST, and engineError against the real engine's own refusals (each mapped to its kind and field). */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createEngine, engineError } from '../../src/docker/index.ts'
 import { DomainError } from '../../src/lib/index.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeTestContainers, requireDocker, TEST_LABEL, TEST_LABELS } from '../support/docker.ts'
+import { BUSYBOX_IMAGE, docker, TEST_LABEL } from '../support/docker.ts'
 import { freePort } from '../support/ports.ts'
-import { uniqueName } from './service-fixture.ts'
+import { engineTestFile, uniqueName } from './service-fixture.ts'
 
-const FILE_LABEL = 'ohp-test.file=docker-engine'
-const labels = { ...TEST_LABELS, 'ohp-test.file': 'docker-engine' }
-const engine = createEngine(process.env.DOCKER_HOST)
-
-beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
-}, 120_000)
-afterAll(() => removeTestContainers(FILE_LABEL))
+const { engine, fileLabel: FILE_LABEL, labels } = engineTestFile('docker-engine')
 
 /** What engineError makes of the engine's answer to `run`. */
 async function mapped(run: () => Promise<unknown>): Promise<{ kind: string; field: string | undefined; message: string }> {

@@ -1,12 +1,11 @@
 /** A service's image: the engine's own, pulled from SERVICE_REGISTRY (Debian's docker-registry on loopback), or built from an inline Dockerfile. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BUILD_REPOSITORY, createEngine, ensureImage, pullReference } from '../../src/docker/index.ts'
+import { BUILD_REPOSITORY, ensureImage, pullReference } from '../../src/docker/index.ts'
 import { baseImages } from '../../src/docker/build-context.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeTestContainers, requireDocker, startRegistry, TEST_LABEL, type TestRegistry } from '../support/docker.ts'
-import { uniqueName } from './service-fixture.ts'
+import { BUSYBOX_IMAGE, docker, startRegistry, TEST_LABEL, type TestRegistry } from '../support/docker.ts'
+import { engineTestFile, uniqueName } from './service-fixture.ts'
 
-const FILE_LABEL = 'ohp-test.file=docker-image'
-const engine = createEngine(process.env.DOCKER_HOST)
+const { engine, fileLabel: FILE_LABEL } = engineTestFile('docker-image')
 const name = uniqueName('ohp-t-img')
 let registry: TestRegistry
 let busyboxId: string
@@ -14,8 +13,6 @@ let busyboxId: string
 let remoteRepo: string
 
 beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
   busyboxId = await docker('image', 'inspect', '--format', '{{.Id}}', BUSYBOX_IMAGE)
   registry = await startRegistry()
   remoteRepo = `ohp-test-pull/${name}`
@@ -24,7 +21,6 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await removeTestContainers(FILE_LABEL)
   const built = (await docker('image', 'ls', '-q', `${BUILD_REPOSITORY}/${name}`)).split('\n').filter(Boolean)
   if (built.length > 0) await docker('rmi', '-f', ...new Set(built))
   for (const ref of [`${registry.url}/${remoteRepo}:v1`, `${registry.url}/${remoteRepo}:latest`]) await docker('rmi', ref).catch(() => {})

@@ -7,13 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ContainerInspectInfo } from 'dockerode'
-import { additionalNetworks, containerOptions, createEngine, networkEndpoint, validateSpec, type DockerService } from '../../src/docker/index.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, HTTPD_COMMAND, HTTPD_PORT, inspect, removeTestContainers, requireDocker, TEST_LABEL, TEST_LABELS } from '../support/docker.ts'
+import { additionalNetworks, containerOptions, networkEndpoint, validateSpec, type DockerService } from '../../src/docker/index.ts'
+import { BUSYBOX_IMAGE, docker, HTTPD_COMMAND, HTTPD_PORT, inspect, TEST_LABEL } from '../support/docker.ts'
 import { freePort, waitFor } from '../support/ports.ts'
-import { allocatedPort, storedService, uniqueName } from './service-fixture.ts'
+import { allocatedPort, engineTestFile, storedService, uniqueName } from './service-fixture.ts'
 
-const FILE_LABEL = 'ohp-test.file=docker-inspect'
-const engine = createEngine(process.env.DOCKER_HOST)
+const { engine, fileLabel: FILE_LABEL, labels } = engineTestFile('docker-inspect')
 const bindBase = mkdtempSync(join(tmpdir(), 'ohp-inspect-'))
 const bindRoot = join(bindBase, 'root')
 const volume = uniqueName('ohp-t-inspect-vol')
@@ -23,8 +22,6 @@ let service: DockerService
 let info: ContainerInspectInfo
 
 beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
   mkdirSync(join(bindRoot, 'www'), { recursive: true, mode: 0o755 })
   writeFileSync(join(bindRoot, 'www/index.html'), 'from the bind mount\n', { mode: 0o644 })
   await docker('volume', 'create', '--label', TEST_LABEL, '--label', FILE_LABEL, volume)
@@ -35,7 +32,7 @@ beforeAll(async () => {
       service_name: 'inspected',
       command: [...HTTPD_COMMAND],
       environment: { GREETING: 'hello' },
-      labels: { ...TEST_LABELS, 'ohp-test.file': 'docker-inspect', team: 'edge' },
+      labels: { ...labels, team: 'edge' },
       memory_limit: '64m',
       cpu_limit: 0.5,
       pids_limit: 50,
@@ -59,10 +56,7 @@ beforeAll(async () => {
   info = await inspect(container.id)
 }, 120_000)
 
-afterAll(async () => {
-  await removeTestContainers(FILE_LABEL)
-  rmSync(bindBase, { recursive: true, force: true })
-})
+afterAll(() => rmSync(bindBase, { recursive: true, force: true }))
 
 describe('docker inspect shows every setting of the spec', () => {
   test('running, and serving the bind-mounted page on its 127.0.0.1 port (read-only root, nobody, no capabilities)', async () => {

@@ -1,22 +1,16 @@
 /** A container's stdout and stderr, demultiplexed into lines in order: the frame reader, reading a log, and following one live. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import type Dockerode from 'dockerode'
-import { createEngine, createLogDemuxer, followLogs, readLogs, type ServiceLogLine } from '../../src/docker/index.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeTestContainers, requireDocker, TEST_LABELS } from '../support/docker.ts'
+import { createLogDemuxer, followLogs, readLogs, type ServiceLogLine } from '../../src/docker/index.ts'
+import { BUSYBOX_IMAGE, docker } from '../support/docker.ts'
 import { waitFor } from '../support/ports.ts'
+import { engineTestFile } from './service-fixture.ts'
 
-const FILE_LABEL = 'ohp-test.file=docker-logs'
-const engine = createEngine(process.env.DOCKER_HOST)
+const { engine, labels } = engineTestFile('docker-logs')
 const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z$/
 
-beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
-}, 120_000)
-afterAll(() => removeTestContainers(FILE_LABEL))
-
 async function runContainer(script: string): Promise<Dockerode.Container> {
-  const container = await engine.docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['sh', '-c', script], Labels: { ...TEST_LABELS, 'ohp-test.file': 'docker-logs' } })
+  const container = await engine.docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['sh', '-c', script], Labels: labels })
   await container.start()
   return container
 }

@@ -1,7 +1,30 @@
 /** @module A DockerService as the manager would store it, built from a create body through the real schema. */
+import { afterAll, beforeAll } from 'bun:test'
 import * as v from 'valibot'
-import { CreateDockerServiceSchema, type AllocatedPort, type CreateDockerService, type DockerService } from '../../src/docker/index.ts'
-import { BUSYBOX_IMAGE } from '../support/docker.ts'
+import { createEngine, CreateDockerServiceSchema, type AllocatedPort, type CreateDockerService, type DockerService, type Engine } from '../../src/docker/index.ts'
+import { BUSYBOX_IMAGE, ensureBusyboxImage, removeTestContainers, requireDocker, TEST_LABELS } from '../support/docker.ts'
+
+export interface EngineTestFile {
+  readonly engine: Engine
+  /** "ohp-test.file=<file>", for --label and --filter label=. */
+  readonly fileLabel: string
+  /** TEST_LABELS plus this file's own label, for Labels of what the file creates. */
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/**
+ * For a test file against the real engine: fails (never skips) without one, makes the busybox image, and
+ * afterwards removes what carries this file's label (never another file's containers).
+ */
+export function engineTestFile(file: string): EngineTestFile {
+  const fileLabel = `ohp-test.file=${file}`
+  beforeAll(async () => {
+    await requireDocker()
+    await ensureBusyboxImage()
+  }, 120_000)
+  afterAll(() => removeTestContainers(fileLabel))
+  return { engine: createEngine(process.env.DOCKER_HOST), fileLabel, labels: { ...TEST_LABELS, 'ohp-test.file': file } }
+}
 
 /** A create body through the schema, defaults filled in (image: the offline busybox). */
 export function serviceSettings(body: Record<string, unknown> = {}): CreateDockerService {

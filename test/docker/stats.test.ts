@@ -1,17 +1,11 @@
 /** A container's resource use: the engine's raw stats turned into ServiceStats, and real numbers from a busy container. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createEngine, readStats, toServiceStats, type RawStats } from '../../src/docker/index.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, HTTPD_PORT, removeTestContainers, requireDocker, TEST_LABELS } from '../support/docker.ts'
+import { describe, expect, test } from 'bun:test'
+import { readStats, toServiceStats, type RawStats } from '../../src/docker/index.ts'
+import { BUSYBOX_IMAGE, docker, HTTPD_PORT } from '../support/docker.ts'
 import { freePort, waitFor } from '../support/ports.ts'
+import { engineTestFile } from './service-fixture.ts'
 
-const FILE_LABEL = 'ohp-test.file=docker-stats'
-const engine = createEngine(process.env.DOCKER_HOST)
-
-beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
-}, 120_000)
-afterAll(() => removeTestContainers(FILE_LABEL))
+const { engine, labels } = engineTestFile('docker-stats')
 
 /** A cgroup v1 reading of dockerd 20.10 (trimmed to the fields used), with the page cache of a 5 MiB file. */
 const V1_SAMPLE: RawStats = {
@@ -76,7 +70,7 @@ test('readStats: real numbers from a busy container serving HTTP', async () => {
     Image: BUSYBOX_IMAGE,
     // httpd in the background for network traffic, a busy loop for CPU.
     Cmd: ['sh', '-c', `httpd -p ${HTTPD_PORT} -h /www; while true; do :; done`],
-    Labels: { ...TEST_LABELS, 'ohp-test.file': 'docker-stats' },
+    Labels: labels,
     ExposedPorts: { [`${HTTPD_PORT}/tcp`]: {} },
     HostConfig: { Memory: 64 * 1024 * 1024, PortBindings: { [`${HTTPD_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
   })
