@@ -1,5 +1,5 @@
 /**
- * @module The baseline: nginx with one worker, proxy_pass over HTTP/1.1 to the backend with an upstream
+ * @module The baseline: nginx with one worker (or `workers`), proxy_pass over HTTP/1.1 to the backend with an upstream
  * keep-alive pool of 64, on an HTTP and an HTTPS (self-signed ECDSA P-256, like ours) loopback port.
  * Everything it writes stays in its own temp directory.
  */
@@ -17,13 +17,13 @@ export interface Nginx {
 /** Debian installs it in /usr/sbin, which is not on every user's PATH. */
 export const NGINX = Bun.which('nginx') ?? '/usr/sbin/nginx'
 
-export async function startNginx(dir: string, backendPort: number): Promise<Nginx> {
+export async function startNginx(dir: string, backendPort: number, workers = 1): Promise<Nginx> {
   mkdirSync(join(dir, 'temp'), { recursive: true })
   await createCertificate(dir)
   const httpPort = await freePort()
   const httpsPort = await freePort()
   const configPath = join(dir, 'nginx.conf')
-  writeFileSync(configPath, nginxConfig(dir, backendPort, httpPort, httpsPort))
+  writeFileSync(configPath, nginxConfig(dir, backendPort, httpPort, httpsPort, workers))
   const proc = Bun.spawn([NGINX, '-p', dir, '-e', join(dir, 'error.log'), '-c', configPath], { stdout: 'ignore', stderr: 'pipe' })
   let exited = false
   void proc.exited.then(() => (exited = true))
@@ -36,7 +36,7 @@ export async function startNginx(dir: string, backendPort: number): Promise<Ngin
     httpsPort,
     pid: proc.pid,
     async stop() {
-      // SIGQUIT: graceful shutdown of the master and its worker.
+      // SIGQUIT: graceful shutdown of the master and its workers.
       proc.kill('SIGQUIT')
       await proc.exited
     },
@@ -49,7 +49,7 @@ async function createCertificate(dir: string): Promise<void> {
   if ((await proc.exited) !== 0) throw new Error(`openssl failed: ${await new Response(proc.stderr).text()}`)
 }
 
-function nginxConfig(dir: string, backendPort: number, httpPort: number, httpsPort: number): string {
+function nginxConfig(dir: string, backendPort: number, httpPort: number, httpsPort: number, workers: number): string {
   const temp = join(dir, 'temp')
   // keepalive_requests is raised so neither side's connections are recycled every 1,000 requests:
   // ours never recycles them, and a TLS handshake per recycle would handicap nginx.
@@ -61,7 +61,7 @@ function nginxConfig(dir: string, backendPort: number, httpPort: number, httpsPo
       }`
   return `daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;

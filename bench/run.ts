@@ -19,6 +19,7 @@ const soakMinutes = Number(process.env.BENCH_SOAK_MINUTES ?? 10)
 const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1)
 const isRoutes = process.env.BENCH_ROUTES !== '0'
+const isWorkers = process.env.BENCH_WORKERS !== '0'
 if (!(durationSec > 0) || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(soakMinutes) || soakMinutes < 1) {
   console.error('bench: BENCH_DURATION_SEC must be a positive number, BENCH_ROUNDS and BENCH_SOAK_MINUTES positive integers')
   process.exit(2)
@@ -49,7 +50,7 @@ let exitCode = 0
 try {
   if (isSoak) await runSoak(dir, soakMinutes, (stop) => cleanups.push(stop))
   else if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
-  else await runThroughput(dir, { durationSec, rounds, isRoutes }, (stop) => cleanups.push(stop))
+  else await runThroughput(dir, { durationSec, rounds, isRoutes, isWorkers }, (stop) => cleanups.push(stop))
 } catch (error) {
   console.error('bench failed:', error)
   exitCode = 1

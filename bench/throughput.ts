@@ -21,6 +21,7 @@ import { freePort, median, statusOfRequest, statusThrough, waitFor } from './net
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
 import { printRatio, printRouteCost, printRows, printValue, type Row } from './report.ts'
 import { createRoutes, literalLessRoutes, mixedRoutes, ROUTED_PATH, ROUTED_PREFIX, UNROUTED_PATH, VIA_ROUTE_PREFIX, type RouteBody } from './route-sets.ts'
+import { printWorkers, startWorkersTargets, WORKERS_ROWS } from './workers.ts'
 import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
 
 const HTTP_HOST = 'bench.test'
@@ -31,6 +32,8 @@ export interface ThroughputOptions {
   readonly rounds: number
   /** Also measure ours with 10,000 routes and with 100 literal-less regexes. */
   readonly isRoutes: boolean
+  /** Also measure ours with `--workers 2` and nginx with 2 workers (bench/workers.ts). */
+  readonly isWorkers: boolean
 }
 
 export async function runThroughput(dir: string, options: ThroughputOptions, onCleanup: (stop: () => Promise<void> | void) => void): Promise<void> {
@@ -62,6 +65,8 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
 
   const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
 
+  const workers = options.isWorkers ? await startWorkersTargets(dir, HTTP_HOST, backendUrl, backend.port, onCleanup) : null
+
   const minimal = await startMinimalProxy(backendUrl)
   onCleanup(() => minimal.stop())
 
@@ -82,6 +87,12 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     { name: 'nginx HTTP', url: `http://127.0.0.1:${nginx.httpPort}/`, options: withHost, proxyPids: nginxPids },
     { name: 'nginx HTTPS', url: `https://127.0.0.1:${nginx.httpsPort}/`, options: plain, proxyPids: nginxPids },
     oursHttp('ours HTTP', setup.httpPort, '/', server.pid),
+    ...(workers
+      ? [
+          { name: WORKERS_ROWS.ours, url: `http://127.0.0.1:${workers.ours.httpPort}/`, options: withHost, proxyPids: workers.ours.pids() },
+          { name: WORKERS_ROWS.nginx, url: `http://127.0.0.1:${workers.nginx.httpPort}/`, options: withHost, proxyPids: workers.nginx.pids() },
+        ]
+      : []),
     ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
     oursHttp(LOG_OFF_ROWS.http, unlogged.httpPort, '/', unlogged.server.pid),
@@ -117,6 +128,10 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
   console.log('')
   printRatio('HTTP ', rowOf('ours HTTP'), rowOf('nginx HTTP'), 0.85)
   printRatio('HTTPS', rowOf('ours HTTPS'), rowOf('nginx HTTPS'), 0.7)
+  if (workers) {
+    console.log('')
+    printWorkers(rowOf)
+  }
   console.log('')
   console.log('the request log (on by default, as in the rows above), against REQUEST_LOG=false in the same rounds:')
   printLogCost('HTTP ', rowOf('ours HTTP'), rowOf(LOG_OFF_ROWS.http))
