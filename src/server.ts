@@ -12,9 +12,10 @@ import { createPortAllocator } from './ports/index.ts'
 import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
 import { createExternalServices, type ExternalServices } from './services/index.ts'
+import { createDockerServices, createEngine, type DockerServices } from './docker/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
-import { createLogger, describeBindError, StartupError, systemClock, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
+import { createLogger, describeBindError, parseServiceRef, StartupError, systemClock, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
 import { VERSION } from './version.ts'
@@ -38,6 +39,8 @@ export interface RunningServer {
   readonly targets: ProxyTargets
   readonly routes: RouteStore
   readonly services: ExternalServices
+  /** Docker services (#14); null when DOCKER_SERVICES=false (their API answers 503). */
+  readonly dockerServices: DockerServices | null
   readonly edge: Edge
   readonly certificates: CertificateManager
   /** Header captures (POST /logs/capture): what the data plane feeds through captureFor and capture. */
@@ -103,6 +106,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
     const services = createExternalServices(store, bus, clock)
+    const dockerServices = config.docker.enabled
+      ? createDockerServices({
+          store,
+          bus,
+          clock,
+          logger: logger.child('docker'),
+          engine: createEngine(config.docker.host),
+          nodeId: config.nodeId,
+          settings: { ports: config.docker.ports, restricted: new Set(config.docker.restrictedPorts), bindRoot: config.docker.bindRoot, registry: config.docker.registry, engineIsLocal: isLocalEngine(config.docker.host) },
+        })
+      : null
+    if (dockerServices) {
+      // Resolves at once: an engine that does not answer is retried in the background (its API answers 503 meanwhile).
+      await dockerServices.startReconciling()
+      cleanups.push(() => dockerServices.stopReconciling())
+    }
     const challenges = createChallengeStore(store, bus)
     const certificates = createCertificateManager({
       store,
@@ -123,7 +142,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await certificates.start()
     cleanups.push(() => certificates.stop())
     const routes = createRouteStore(store, bus, clock, {
-      serviceExists: async (name) => (await services.get(name)) !== null,
+      serviceExists: (ref) => serviceExists(ref, services, dockerServices),
       proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
     })
     const audience = apiResource(config)
@@ -246,7 +265,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
       { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, reusePort: options.worker !== undefined, ...options.edge },
-      { targets, routes, services, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, rateLimiter: createLocalRateLimiter({ nowMs: () => performance.now(), isExempt: isRateLimitExempt, counts: rateLimitCounts }), apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
+      { targets, routes, services, dockerServiceUrl: dockerServices ? (name, port) => dockerServices.urlOf(name, port) : undefined, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, rateLimiter: createLocalRateLimiter({ nowMs: () => performance.now(), isExempt: isRateLimitExempt, counts: rateLimitCounts }), apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
     )
     cleanups.push(() => edge.stop())
     forwardAuth = edge.forwardAuth
@@ -257,7 +276,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     let stopping: Promise<void> | null = null
     const stop = (drainMs = 0) => (stopping ??= drainThenStop({ edge, api, requestLog }, drainMs, stopAll))
-    return { apiUrl, store, bus, keyRing, targets, routes, services, certificates, captures, requestLog, edge, stop }
+    return { apiUrl, store, bus, keyRing, targets, routes, services, dockerServices, certificates, captures, requestLog, edge, stop }
   } catch (error) {
     await stopAll()
     throw error
@@ -281,6 +300,21 @@ async function drainThenStop(parts: { edge: Edge; api: ReturnType<typeof Bun.ser
   await waitWhile(() => api.pendingRequests > 0, Math.min(untilMs, performance.now() + FOLLOW_END_GRACE_MS))
   void api.stop(true)
   await stopAll()
+}
+
+/** What a route's `service` target names exists: an external service (no port), or a Docker service and the port named. */
+async function serviceExists(ref: string, services: ExternalServices, dockerServices: DockerServices | null): Promise<boolean> {
+  const parsed = parseServiceRef(ref)
+  if (!parsed) return false
+  if (parsed.port === null && (await services.get(parsed.name)) !== null) return true
+  const docker = await dockerServices?.get(parsed.name)
+  return !!docker && (parsed.port === null || docker.ports.some((port) => port.name === parsed.port))
+}
+
+/** The engine runs on this host (its socket, or loopback TCP): host ports can be tried here before use. */
+function isLocalEngine(dockerHost: string | undefined): boolean {
+  if (dockerHost === undefined || dockerHost.startsWith('/') || dockerHost.startsWith('unix://')) return true
+  return /^[a-z]+:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/i.test(dockerHost)
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ReconcileTiming {
   readonly maxRetryMs: number
 }
 
+const STOP_WAIT_MS = 1_000
+
 export const DEFAULT_RECONCILE_TIMING: ReconcileTiming = { periodMs: 60_000, firstRetryMs: 250, maxRetryMs: 5_000 }
 
 /**
@@ -176,7 +178,10 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
       if (periodic) clearInterval(periodic)
       ;(stream as unknown as { destroy?: () => void } | null)?.destroy?.()
       wake?.()
-      await following
+      // An engine call under way (a ping of an engine that hangs) is not waited for beyond a moment.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([following, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+      clearTimeout(timer)
     },
   }
 }
