@@ -119,12 +119,14 @@ async function buildImage(engine: Engine, request: ImageRequest, dockerfile: str
   const context = dockerfileContext(await withResolvedBases(engine, dockerfile, registry))
   let stream: Readable
   try {
+    // docker-modem sends a Buffer as it is, with its Content-Length (the typings know only streams and paths).
     // rm/forcerm: intermediate containers go even when a step fails; labels mark the image as ours.
-    stream = (await engine.docker.buildImage(context as never, { t: tag, buildargs: buildArgs, labels: ownerLabels(request.name), rm: true, forcerm: true })) as Readable
+    const options = { t: tag, buildargs: buildArgs, labels: ownerLabels(request.name), rm: true, forcerm: true }
+    stream = (await engine.docker.buildImage(context as unknown as NodeJS.ReadableStream, options)) as Readable
   } catch (error) {
-    // Before any step runs the engine refuses only the Dockerfile itself ("dockerfile parse error line 1: ...").
-    const mapped = engineError(error, 'dockerfile')
-    throw mapped instanceof DockerServiceError && mapped.kind !== 'unavailable' ? new DockerServiceError('invalid', `the build failed: ${mapped.message}`, 'dockerfile') : mapped
+    // An answer before any step runs refuses the Dockerfile itself ("dockerfile parse error line 1: ...").
+    if (typeof (error as { statusCode?: unknown }).statusCode !== 'number') throw engineError(error)
+    throw new DockerServiceError('invalid', `the build failed: ${engineMessage(error)}`, 'dockerfile')
   }
   const lines = await readProgress(stream)
   const failure = lines.find((line) => line.error !== undefined)
