@@ -87,7 +87,7 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
     // One that cannot start at all (a port another program holds) would fail again: start-up fails as with one process.
     if (!hasStarted && !worker.isReady) {
       logger.error('a worker failed to start; stopping', { worker: worker.index, code, signal })
-      return void stopAll()
+      return stopAll(true)
     }
     const livedMs = performance.now() - worker.startedAtMs
     worker.failures = livedMs >= STABLE_AFTER_MS ? 0 : worker.failures + 1
@@ -96,13 +96,14 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
     worker.restartTimer = setTimeout(() => start(worker), delayMs)
   }
 
-  const stopAll = () => {
+  /** Stops every worker (each drains); the exit code is 1 if start-up failed or a worker did not stop cleanly. */
+  const stopAll = (isFailure = false) => {
+    if (isFailure) exitCode = 1
     if (isStopping) return
     isStopping = true
     for (const worker of workers) if (worker.restartTimer) clearTimeout(worker.restartTimer)
     const running = workers.filter((worker) => worker.proc !== null)
-    if (running.length === 0) return resolveDone(exitCode === 0 && hasStarted ? 0 : 1)
-    if (!hasStarted) exitCode = 1
+    if (running.length === 0) return resolveDone(exitCode)
     for (const worker of running) worker.proc?.kill('SIGTERM')
     // Each worker exits within its drain; one that does not is killed rather than waited for forever.
     setTimeout(() => {
@@ -111,8 +112,8 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   }
 
   // `on`, not `once`: a second Ctrl-C must not kill the primary and leave its workers behind.
-  process.on('SIGTERM', stopAll)
-  process.on('SIGINT', stopAll)
+  process.on('SIGTERM', () => stopAll())
+  process.on('SIGINT', () => stopAll())
   for (const worker of workers) start(worker)
   return done
 }

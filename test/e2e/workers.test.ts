@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { buildBinary } from '../support/binary.ts'
-import { viaHttp } from '../support/edge-clients.ts'
+import { viaHttp, viaHttps } from '../support/edge-clients.ts'
 import { httpFrom } from '../support/http-from.ts'
 import { startKeepAliveLoad } from '../support/keep-alive-load.ts'
 import { isolatedPortRanges } from '../support/port-ranges.ts'
@@ -152,10 +152,13 @@ describe('serve --workers 2 on the embedded store', () => {
 
   test('a proxy created through any worker is served by every worker within a second, and its deletion too', async () => {
     const created = await convergence(cluster, 'w.test', async () => {
-      const response = await cluster.api('POST', '/proxy/targets', { proxy_hostname: 'w.test', target_url: `http://127.0.0.1:${backend.port}`, enable_https: false })
+      const response = await cluster.api('POST', '/proxy/targets', { proxy_hostname: 'w.test', target_url: `http://127.0.0.1:${backend.port}`, enable_https: true })
       expect(response.status).toBe(201)
     }, (text) => text === 'ready')
     expect(created).toBeLessThan(CONVERGENCE_MS)
+    // HTTPS too: both workers' TLS terminators share the port and serve the proxy's certificate.
+    let httpsInARow = 0
+    await waitFor(async () => ((await (await viaHttps(cluster.ports, 'w.test', '/')).text()) === 'ready' ? ++httpsInARow >= 20 : ((httpsInARow = 0), false)), { timeoutMs: 10_000, what: 'w.test over HTTPS on every worker' })
     // Both served it: the request log names the node of each request (records are written within about a second).
     for (const node of WORKER_NODES) {
       await waitFor(async () => {
@@ -219,6 +222,22 @@ describe('serve --workers 2 on the embedded store', () => {
     expect(afterMs).toBeLessThanOrEqual((DRAIN_SEC + 1) * 1000)
     expect(pids.every(isProcessGone)).toBe(true)
   }, 30_000)
+})
+
+describe('a worker that cannot start', () => {
+  test('stops the whole start-up: the primary exits 1 and the failure names the setting', async () => {
+    // Held without SO_REUSEPORT, the port cannot be shared.
+    const holder = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    try {
+      const env = await serveEnv({ HTTP_PORT: String(holder.port), HTTPS_PORT: String(await freePort()), LISTEN_ADDRESS: '127.0.0.1', WORKERS: '2', ...isolatedPortRanges() })
+      const result = await runCli(['serve'], { env, timeoutMs: 30_000 })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain('HTTP_PORT')
+      expect(result.stderr).toContain('"a worker failed to start; stopping"')
+    } finally {
+      holder.stop(true)
+    }
+  }, 40_000)
 })
 
 describe('serve --workers 2 on Redis', () => {
