@@ -57,7 +57,7 @@ describe('engineError: the engine refusals', () => {
     const name = uniqueName('ohp-t-engine-dup')
     await create({ name })
     expect(await mapped(() => create({ name }))).toMatchObject({ kind: 'conflict' })
-  })
+  }, 30_000)
 
   test('memory below the engine floor → invalid memory_limit', async () => {
     expect(await mapped(() => create({ HostConfig: { Memory: 1024 * 1024 } }))).toMatchObject({ kind: 'invalid', field: 'memory_limit', message: expect.stringContaining('6MB') })
@@ -83,7 +83,7 @@ describe('engineError: the engine refusals', () => {
     expect(await mapped(() => command.start())).toMatchObject({ kind: 'invalid', field: 'command' })
     const network = await create({ HostConfig: { NetworkMode: uniqueName('ohp-t-no-such-net') } })
     expect(await mapped(() => network.start())).toMatchObject({ kind: 'invalid', field: 'networks' })
-  })
+  }, 30_000)
 
   test('a host port already published → conflict port_configs', async () => {
     const port = await freePort()
@@ -91,13 +91,13 @@ describe('engineError: the engine refusals', () => {
     await (await create(published)).start()
     const second = await create(published)
     expect(await mapped(() => second.start())).toMatchObject({ kind: 'conflict', field: 'port_configs' })
-  })
+  }, 30_000)
 
   test('removing a running container → conflict', async () => {
     const running = await create({})
     await running.start()
     expect(await mapped(() => running.remove())).toMatchObject({ kind: 'conflict' })
-  })
+  }, 30_000)
 
   test('the engine unreachable mid-request → unavailable; an error of our own passes through unchanged', async () => {
     expect(engineError(Object.assign(new Error('connect ENOENT /run/secret/docker.sock'), { code: 'ENOENT' }))).toMatchObject({ kind: 'unavailable', message: 'the Docker engine does not answer' })

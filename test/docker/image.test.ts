@@ -66,11 +66,11 @@ describe('pull from SERVICE_REGISTRY', () => {
     const resolved = await ensureImage(engine, { name, image: `${remoteRepo}:v1` }, { registry: registry.url })
     expect(resolved).toEqual({ ref: `${registry.url}/${remoteRepo}:v1`, id: busyboxId })
     expect(await docker('image', 'inspect', '--format', '{{.Id}}', resolved.ref)).toBe(busyboxId)
-  })
+  }, 30_000)
 
   test('an image the registry does not have is invalid image', async () => {
     await expect(ensureImage(engine, { name, image: `${remoteRepo}:absent` }, { registry: registry.url })).rejects.toMatchObject({ kind: 'invalid', field: 'image' })
-  })
+  }, 30_000)
 
   test('a reference naming another registry is refused without pulling', async () => {
     await expect(ensureImage(engine, { name, image: `127.0.0.2:1/${remoteRepo}:v1` }, { registry: registry.url })).rejects.toMatchObject({ kind: 'invalid', field: 'image' })
@@ -111,7 +111,7 @@ describe('build from an inline Dockerfile', () => {
 
   test('a Dockerfile the parser refuses is invalid dockerfile', async () => {
     await expect(ensureImage(engine, { name, dockerfile: 'FOO bar\n' }, { registry: null })).rejects.toMatchObject({ kind: 'invalid', field: 'dockerfile', message: expect.stringContaining('unknown instruction: FOO') })
-  })
+  }, 30_000)
 
   test('a FROM image the engine lacks and no registry: invalid dockerfile, and the builder never tries Docker Hub', async () => {
     await expect(ensureImage(engine, { name, dockerfile: 'FROM ohp-test/absent:1\n' }, { registry: null })).rejects.toMatchObject({ kind: 'invalid', field: 'dockerfile', message: expect.stringMatching(/^FROM ohp-test\/absent:1: /) })

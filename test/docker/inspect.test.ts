@@ -110,7 +110,7 @@ describe('docker inspect shows every setting of the spec', () => {
   test('healthcheck, and it turns healthy', async () => {
     expect(info.Config.Healthcheck).toEqual({ Test: ['CMD-SHELL', `wget -q -O /dev/null http://127.0.0.1:${HTTPD_PORT}/ || exit 1`], Interval: 1e9, Timeout: 5e9, Retries: 3 })
     await waitFor(async () => (await inspect(info.Id)).State.Health?.Status === 'healthy', { timeoutMs: 30_000, intervalMs: 250, what: 'a healthy container' })
-  })
+  }, 40_000)
 
   test('port bindings on 127.0.0.1', () => {
     expect(info.HostConfig.PortBindings).toEqual({ [`${HTTPD_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] })
