@@ -123,11 +123,12 @@ export interface VerifiedAnswer {
 
 /**
  * GET over a fresh TLS connection to 127.0.0.1:port with this SNI, trusting only `ca` and checking the
- * hostname (rejectUnauthorized: true): rejects when the chain or name does not verify.
+ * hostname (rejectUnauthorized: true): rejects when the chain or name does not verify. From `localAddress`
+ * (a 127.0.0.x) when given.
  */
-export function verifiedGet(port: number, servername: string, ca: readonly string[], path = '/', timeoutMs = 5_000): Promise<VerifiedAnswer> {
+export function verifiedGet(port: number, servername: string, ca: readonly string[], path = '/', timeoutMs = 5_000, localAddress?: string): Promise<VerifiedAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, ca: [...ca], rejectUnauthorized: true })
+    const socket = connect({ host: '127.0.0.1', port, servername, ca: [...ca], rejectUnauthorized: true, ...(localAddress ? { localAddress } : {}) } as Parameters<typeof connect>[0])
     const chunks: Buffer[] = []
     let serial = ''
     let issuerCn = ''

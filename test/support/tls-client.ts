@@ -1,4 +1,7 @@
-/** @module One HTTPS request over a fresh TLS connection with a chosen SNI, reporting the certificate seen. */
+/**
+ * @module One HTTPS request over a fresh TLS connection with a chosen SNI (and, if given, a chosen loopback
+ * source address), reporting the certificate seen.
+ */
 import { connect } from 'node:tls'
 
 export interface TlsResult {
@@ -7,9 +10,9 @@ export interface TlsResult {
   readonly fingerprint: string
 }
 
-export function httpsRequest(port: number, servername: string, path = '/', timeoutMs = 5_000): Promise<TlsResult> {
+export function httpsRequest(port: number, servername: string, path = '/', timeoutMs = 5_000, localAddress?: string): Promise<TlsResult> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false })
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(localAddress ? { localAddress } : {}) } as Parameters<typeof connect>[0])
     const chunks: Buffer[] = []
     const timer = setTimeout(() => (socket.destroy(), reject(new Error('timeout'))), timeoutMs)
     let fingerprint = ''
