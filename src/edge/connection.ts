@@ -64,8 +64,10 @@ export type ConnectionCore = ReturnType<typeof createConnectionCore>
 function isBusy(connection: Connection | undefined, kind: 'any' | 'piped'): boolean {
   switch (connection?.phase) {
     case 'connecting':
-    case 'piping':
       return true
+    case 'piping':
+      // A TLS stream piped to the terminator (behind a PROXY-protocol balancer) is counted by its own connection there.
+      return connection.http !== null
     case 'relay':
       return kind === 'any' && connection.relay !== null && !connection.relay.isIdle()
     default:
