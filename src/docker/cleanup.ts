@@ -1,11 +1,12 @@
 /**
  * @module POST /services/cleanup and the read-only list of containers we did not create. Cleanup removes
- * what a crash or an operator left half-done: our containers no stored service runs, port claims and
+ * what a crash or an operator left half-done: this deployment's containers no stored service runs, port claims and
  * name claims no service holds. It never touches a change still in progress on some node (a creation
  * holds its name claim before its document exists; a recreation marks its service `creating`), and it
  * never recreates anything: a service whose container is gone is reported `missing`.
  */
-import { MANAGED_LABEL, SERVICE_LABEL } from './container-spec.ts'
+import { SERVICE_LABEL } from './container-spec.ts'
+import { DEPLOYMENT_LABEL } from './deployment.ts'
 import { removeContainer } from './container-run.ts'
 import { engineError } from './engine.ts'
 import { CHANGE_TIMEOUT_MS } from './lifecycle.ts'
@@ -17,7 +18,7 @@ import type { CleanupReport, ForeignContainer } from './types.ts'
 export async function cleanupServices(ctx: ManagerContext): Promise<CleanupReport> {
   let containers: { Id: string; Names: string[]; Labels: Record<string, string> }[]
   try {
-    containers = await ctx.engine.docker.listContainers({ all: true, filters: { label: [`${MANAGED_LABEL}=true`] } })
+    containers = await ctx.engine.docker.listContainers({ all: true, filters: { label: [`${DEPLOYMENT_LABEL}=${await ctx.deploymentId()}`] } })
   } catch (error) {
     throw engineError(error)
   }
@@ -51,12 +52,16 @@ export async function cleanupServices(ctx: ManagerContext): Promise<CleanupRepor
   return report
 }
 
-/** Containers without our ownership label: listed so an operator sees them, never started, stopped or removed. */
+/**
+ * Containers this deployment did not create (other programs', another deployment's on the same engine):
+ * listed so an operator sees them, never started, stopped or removed.
+ */
 export async function foreignContainers(ctx: ManagerContext): Promise<ForeignContainer[]> {
   try {
+    const deployment = await ctx.deploymentId()
     const all = await ctx.engine.docker.listContainers({ all: true })
     return all
-      .filter((container) => container.Labels?.[MANAGED_LABEL] !== 'true')
+      .filter((container) => container.Labels?.[DEPLOYMENT_LABEL] !== deployment)
       .map((container) => ({ container_id: container.Id, name: container.Names[0]?.replace(/^\//, '') ?? '', image: container.Image, state: container.State }))
   } catch (error) {
     throw engineError(error)

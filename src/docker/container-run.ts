@@ -7,6 +7,7 @@ import type Dockerode from 'dockerode'
 import { randomBytes } from 'node:crypto'
 import { additionalNetworks, containerOptions, MANAGED_LABEL, networkEndpoint, primaryNetwork } from './container-spec.ts'
 import { engineError, type Engine } from './engine.ts'
+import { DEPLOYMENT_LABEL } from './deployment.ts'
 import type { DockerService } from './model.ts'
 import type { Undo } from './undo.ts'
 
@@ -27,7 +28,7 @@ export function containerNameFor(serviceName: string): string {
 }
 
 /** Makes sure a network exists, creating it (labelled as ours) when missing; true when this call created it. */
-async function ensureNetwork(engine: Engine, name: string): Promise<boolean> {
+async function ensureNetwork(engine: Engine, name: string, deployment: string): Promise<boolean> {
   try {
     await engine.docker.getNetwork(name).inspect()
     return false
@@ -35,7 +36,7 @@ async function ensureNetwork(engine: Engine, name: string): Promise<boolean> {
     if (statusOf(error) !== 404) throw engineError(error, 'networks')
   }
   try {
-    await engine.docker.createNetwork({ Name: name, CheckDuplicate: true, Labels: { [MANAGED_LABEL]: 'true' } })
+    await engine.docker.createNetwork({ Name: name, CheckDuplicate: true, Labels: { [MANAGED_LABEL]: 'true', [DEPLOYMENT_LABEL]: deployment } })
     return true
   } catch (error) {
     // Another creation made it in the meantime: it exists, which is all this needs.
@@ -45,15 +46,17 @@ async function ensureNetwork(engine: Engine, name: string): Promise<boolean> {
 }
 
 /**
- * Creates and starts the service's container from imageRef, with its networks (created when missing).
- * Each step taken is recorded in undo. Returns the started container as the engine reports it.
+ * Creates and starts the service's container from imageRef, with its networks (created when missing),
+ * labelled as this deployment's. Each step taken is recorded in undo. Returns the started container as
+ * the engine reports it.
  */
-export async function runContainer(engine: Engine, service: DockerService, imageRef: string, bindRoot: string | null, undo: Undo): Promise<Dockerode.ContainerInspectInfo> {
+export async function runContainer(engine: Engine, service: DockerService, run: { readonly imageRef: string; readonly bindRoot: string | null; readonly deployment: string }, undo: Undo): Promise<Dockerode.ContainerInspectInfo> {
   const networks = [primaryNetwork(service), ...additionalNetworks(service)].filter((network) => !BUILT_IN_NETWORKS.has(network))
   for (const network of networks) {
-    if (await ensureNetwork(engine, network)) undo.push(`network ${network}`, () => engine.docker.getNetwork(network).remove())
+    if (await ensureNetwork(engine, network, run.deployment)) undo.push(`network ${network}`, () => engine.docker.getNetwork(network).remove())
   }
-  const options = containerOptions(service, { imageRef, bindRoot, containerName: containerNameFor(service.service_name) })
+  const options = containerOptions(service, { imageRef: run.imageRef, bindRoot: run.bindRoot, containerName: containerNameFor(service.service_name) })
+  options.Labels = { ...options.Labels, [DEPLOYMENT_LABEL]: run.deployment }
   let container: Dockerode.Container
   try {
     container = await engine.docker.createContainer(options)

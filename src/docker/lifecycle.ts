@@ -80,7 +80,7 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
       const stamp = nowIso(ctx)
       const draft: DockerService = { ...settings, kind: 'docker', ports, status: 'creating', exit_code: null, status_detail: null, health_status: null, container_id: null, image_id: null, created_by: actor, created_at: stamp, updated_at: stamp }
       const image = await ctx.prepareImage(draft)
-      const container = await runContainer(ctx.engine, draft, image.ref, ctx.bindRoot, undo)
+      const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
       const service: DockerService = { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
       if (!(await ctx.services.insert(service))) throw new DockerServiceError('conflict', `a service named ${name} already exists`)
       ctx.urls.set(service)
@@ -126,7 +126,7 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
         await stopContainer(ctx.engine, old.Id, ctx.stopTimeoutSec)
         if (current.status === 'running' || current.status === 'restarting') undo.push('old container', () => startContainer(ctx.engine, old.Id))
       }
-      const container = await runContainer(ctx.engine, draft, image.ref, ctx.bindRoot, undo)
+      const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
       const next: DockerService = { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
       if (!(await ctx.services.change(name, () => next))) throw notFound(name)
       if (old) await removeContainer(ctx.engine, old.Id).catch((error) => ctx.logger.warn('could not remove a replaced container', { service: name, error: String(error) }))

@@ -28,6 +28,8 @@ export interface ManagerContext {
   readonly bindRoot: string | null
   /** How long stop gives a container after SIGTERM before SIGKILL. */
   readonly stopTimeoutSec: number
+  /** This deployment's id (deployment.ts): the label that makes a container ours. */
+  deploymentId(): Promise<string>
   /** Pulls (SERVICE_REGISTRY) or builds (dockerfile) the service's image, or finds it on the engine. */
   prepareImage(service: DockerService): Promise<PreparedImage>
 }

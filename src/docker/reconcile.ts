@@ -1,7 +1,7 @@
 /**
  * @module Keeping stored services true to the engine. At start-up, on every (re)connection and every
  * minute, each stored service is compared with its container; in between, the engine's event stream
- * (our containers only, by their ownership label) applies a container's start, death, health change or
+ * (this deployment's containers only, by their label: deployment.ts) applies a container's start, death, health change or
  * removal within moments. A container that died is `failed` with its exit code, one deleted behind our
  * back is `missing`; nothing is ever created or recreated here, so a restarted server (or a second node)
  * never makes duplicates.
@@ -9,7 +9,8 @@
  * The engine may be absent at start-up or restart later: the stream is reopened with backoff (up to 5 s
  * apart), and the server never waits for it.
  */
-import { MANAGED_LABEL, SERVICE_LABEL } from './container-spec.ts'
+import { SERVICE_LABEL } from './container-spec.ts'
+import { DEPLOYMENT_LABEL } from './deployment.ts'
 import { CHANGE_TIMEOUT_MS } from './lifecycle.ts'
 import type { ManagerContext } from './manager-context.ts'
 import { syncStatus } from './status-sync.ts'
@@ -124,7 +125,8 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
     while (isRunning) {
       try {
         await ctx.engine.ping()
-        const events = (await ctx.engine.docker.getEvents({ filters: { type: ['container'], label: [`${MANAGED_LABEL}=true`] } })) as NodeJS.ReadableStream
+        const deployment = await ctx.deploymentId()
+        const events = (await ctx.engine.docker.getEvents({ filters: { type: ['container'], label: [`${DEPLOYMENT_LABEL}=${deployment}`] } })) as NodeJS.ReadableStream
         if (!isRunning) {
           ;(events as unknown as { destroy?: () => void }).destroy?.()
           return

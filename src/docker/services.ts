@@ -9,6 +9,7 @@ import type { Clock, Logger } from '../lib/index.ts'
 import { createServiceNames, type Store } from '../store/index.ts'
 import { cleanupServices, foreignContainers } from './cleanup.ts'
 import type { Engine } from './engine.ts'
+import { createDeploymentId } from './deployment.ts'
 import { ensureImage } from './image.ts'
 import { configsOf, createLifecycle } from './lifecycle.ts'
 import type { ManagerContext } from './manager-context.ts'
@@ -69,6 +70,7 @@ export function createDockerServices(deps: DockerServicesDeps): DockerServices {
     nodeId: deps.nodeId,
     bindRoot: settings.bindRoot,
     stopTimeoutSec: settings.stopTimeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC,
+    deploymentId: createDeploymentId(deps.store),
     prepareImage: (service) => ensureImage(engine, { name: service.service_name, image: service.image, dockerfile: service.dockerfile, build_args: service.build_args }, { registry: settings.registry }),
   }
   const lifecycle = createLifecycle(ctx)

@@ -91,6 +91,8 @@ export const keys = {
   // ---- services ----
   /** The prefix of the name claims: which kind of service (external or docker) holds each service name. */
   serviceNameClaims: () => 'services/name/',
+  /** The random id every Docker container of this deployment (all nodes sharing this store) is labelled with. */
+  dockerDeployment: () => 'docker/deployment',
 
   // ---- ports ----
   /** Who holds a port of one kind ("http", "https": proxy instances; "service": Docker services' host ports); the claim is the unit of exclusivity. */
