@@ -19,7 +19,7 @@ import { startPebble, type TestPebble } from '../support/pebble.ts'
 import { isolatedPortRanges } from '../support/port-ranges.ts'
 import { waitFor } from '../support/ports.ts'
 import { makeTempDir } from '../support/serve.ts'
-import { startCluster, type ClusterNode, type TestCluster } from '../support/serve-cluster.ts'
+import { registerPublicClient, startCluster, type ClusterNode, type TestCluster } from '../support/serve-cluster.ts'
 import { httpsRequest } from '../support/tls-client.ts'
 
 /** haproxy's client: a loopback address other than haproxy's own 127.0.0.1. */
@@ -188,13 +188,7 @@ describe('two nodes behind haproxy (examples/haproxy.cfg)', () => {
 
   test(`a token revoked through node B is refused by both nodes within ${CONVERGENCE_MS} ms, though both had it cached; another token of the same client stays admitted`, async () => {
     // A public client registered through node A may revoke its own tokens at node B (RFC 7009 §2.1).
-    const registered = await fetch(`${a.url}/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', client_name: 'balanced' }),
-    })
-    expect(registered.status).toBe(201)
-    const clientId = ((await registered.json()) as { client_id: string }).client_id
+    const clientId = await registerPublicClient(a.url, 'balanced')
     const store = createRedisStore({ url: cluster.redis.url })
     const minter = tokenMinter(createKeyRing(store, systemClock, { retireAfterSec: 3600 }), 'https://edge.test')
     const [token, other] = await Promise.all([minter.valid(`http://${PROTECTED}`, { clientId }), minter.valid(`http://${PROTECTED}`, { clientId })])

@@ -21,9 +21,9 @@ import { createProxyTargets, CreateProxyTargetSchema } from '../../src/targets/i
 import { startTestEdge, type TestEdge } from '../support/edge.ts'
 import { httpsGet, viaHttp } from '../support/edge-clients.ts'
 import { isolatedPortRanges } from '../support/port-ranges.ts'
-import { freePort, waitFor } from '../support/ports.ts'
+import { waitFor } from '../support/ports.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
-import { cleanupSpawned, runCli, serveEnv, startServe, type ServedProcess } from '../support/serve.ts'
+import { startCluster, type ClusterNode, type TestCluster } from '../support/serve-cluster.ts'
 
 /** The acceptance bound: a change made on one node is live on every node within this. */
 const CONVERGENCE_MS = 1_000
@@ -57,42 +57,24 @@ async function answerOf(httpPort: number, host: string, path: string): Promise<s
 }
 
 describe('two serve processes on one Redis', () => {
-  let redis: TestRedis
-  let a: ServedProcess & { httpPort: number }
-  let b: ServedProcess & { httpPort: number }
-  let token: string
+  let cluster: TestCluster
+  let a: ClusterNode
+  let b: ClusterNode
 
   beforeAll(async () => {
-    redis = await startRedis()
     // Nodes behind one edge share PUBLIC_URL (the tokens' issuer and audience) and the store, so the same instance port ranges.
-    const shared = { REDIS_URL: redis.url, PUBLIC_URL: 'https://edge.test', LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'warn', ...isolatedPortRanges() }
-    const node = async (nodeId: string) => {
-      const httpPort = await freePort()
-      const served = await startServe({ env: await serveEnv({ ...shared, NODE_ID: nodeId, HTTP_PORT: String(httpPort), HTTPS_PORT: String(await freePort()) }) })
-      return Object.assign(served, { httpPort })
-    }
-    a = await node('node-a')
-    b = await node('node-b')
-    const issued = await runCli(['token', 'issue', '--user', 'alice', '--scope', 'admin'], { env: await serveEnv(shared) })
-    if (issued.code !== 0) throw new Error(`token issue exited ${issued.code}: ${issued.stderr}`)
-    token = issued.stdout.trim()
+    cluster = await startCluster({ nodeIds: ['node-a', 'node-b'] })
+    ;[a, b] = cluster.nodes as [ClusterNode, ClusterNode]
 
     // The proxy every test routes on, created through A and waited for on B.
     expect((await apiOnA('POST', '/proxy/targets', { proxy_hostname: 'nodes.test', target_url: backendUrl('own') })).status).toBe(201)
     await waitFor(async () => (await answerOf(b.httpPort, 'nodes.test', '/')) === '200 /own/', { timeoutMs: 5_000, what: 'nodes.test on node B' })
   }, 60_000)
   afterAll(async () => {
-    await cleanupSpawned()
-    await redis?.dispose()
+    await cluster?.stop()
   })
 
-  async function apiOnA(method: string, path: string, body?: unknown): Promise<Response> {
-    return fetch(`${a.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-  }
+  const apiOnA = (method: string, path: string, body?: unknown): Promise<Response> => cluster.api(a, method, path, body)
 
   /**
    * Makes the change on A and returns how long after A's answer node B's data plane first gave the wanted
@@ -108,8 +90,8 @@ describe('two serve processes on one Redis', () => {
   }
 
   test('the nodes are two processes with their own node ids and listeners', async () => {
-    const nodeIdOf = async (node: ServedProcess) => {
-      const response = await fetch(`${node.url}/system/info`, { headers: { authorization: `Bearer ${token}` } })
+    const nodeIdOf = async (node: ClusterNode) => {
+      const response = await fetch(`${node.url}/system/info`, { headers: { authorization: `Bearer ${cluster.adminToken}` } })
       return ((await response.json()) as { node_id: string }).node_id
     }
     expect([await nodeIdOf(a), await nodeIdOf(b)]).toEqual(['node-a', 'node-b'])

@@ -8,47 +8,32 @@ import { decodeJwt } from 'jose'
 import { systemClock } from '../../src/lib/index.ts'
 import { createKeyRing, issueAccessToken } from '../../src/oauth/index.ts'
 import { createRedisStore } from '../../src/store/index.ts'
-import { isolatedPortRanges } from '../support/port-ranges.ts'
-import { freePort } from '../support/ports.ts'
-import { startRedis, type TestRedis } from '../support/redis.ts'
-import { cleanupSpawned, runCli, serveEnv, startServe, type ServedProcess } from '../support/serve.ts'
+import { registerPublicClient, startCluster, type ClusterNode, type TestCluster } from '../support/serve-cluster.ts'
 
 /** The acceptance bound: a revocation made on one node holds on every node within this. */
 const CONVERGENCE_MS = 1_000
 
 describe('two serve processes on one Redis', () => {
-  let redis: TestRedis
-  let a: ServedProcess
-  let b: ServedProcess
+  let cluster: TestCluster
+  let a: ClusterNode
+  let b: ClusterNode
   let adminToken: string
 
   beforeAll(async () => {
-    redis = await startRedis()
-    const shared = { REDIS_URL: redis.url, PUBLIC_URL: 'https://edge.test', LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'warn', ...isolatedPortRanges() }
-    const node = async (nodeId: string) => startServe({ env: await serveEnv({ ...shared, NODE_ID: nodeId, HTTP_PORT: String(await freePort()), HTTPS_PORT: String(await freePort()) }) })
-    a = await node('node-a')
-    b = await node('node-b')
-    const issued = await runCli(['token', 'issue', '--user', 'alice', '--scope', 'admin'], { env: await serveEnv(shared) })
-    if (issued.code !== 0) throw new Error(`token issue exited ${issued.code}: ${issued.stderr}`)
-    adminToken = issued.stdout.trim()
+    cluster = await startCluster({ nodeIds: ['node-a', 'node-b'] })
+    ;[a, b] = cluster.nodes as [ClusterNode, ClusterNode]
+    adminToken = cluster.adminToken
   }, 60_000)
 
   afterAll(async () => {
-    await cleanupSpawned()
-    await redis?.dispose()
+    await cluster?.stop()
   })
 
   /** An admin token for the API, issued to a registered public client so that client may revoke it (RFC 7009 §2.1). */
   async function tokenOfPublicClient(): Promise<{ token: string; clientId: string }> {
-    const registered = await fetch(`${a.url}/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', client_name: 'revoker' }),
-    })
-    expect(registered.status).toBe(201)
-    const clientId = ((await registered.json()) as { client_id: string }).client_id
+    const clientId = await registerPublicClient(a.url, 'revoker')
     const { iss, aud } = decodeJwt(adminToken)
-    const store = createRedisStore({ url: redis.url })
+    const store = createRedisStore({ url: cluster.redis.url })
     try {
       const keyRing = createKeyRing(store, systemClock, { retireAfterSec: 3600 })
       const token = await issueAccessToken(keyRing, systemClock, {
@@ -66,7 +51,7 @@ describe('two serve processes on one Redis', () => {
     }
   }
 
-  const apiStatus = async (node: ServedProcess, token: string) =>
+  const apiStatus = async (node: ClusterNode, token: string) =>
     (await fetch(`${node.url}/system/info`, { headers: { authorization: `Bearer ${token}` } })).status
 
   test('a token revoked through node A is refused by node B within a second, though B had it cached', async () => {

@@ -2,7 +2,7 @@
  * @module Several `serve` processes on one Redis, as the nodes of one cluster: the same store, PUBLIC_URL
  * (the tokens' issuer and audience) and instance port ranges, each its own NODE_ID and public ports; and an
  * admin token from `token issue` on the host. Processes and temp dirs are tracked by serve.ts
- * (cleanupSpawned); stop() also removes the Redis.
+ * (cleanupSpawned); stop() also removes the Redis. And the public client whose tokens a test revokes.
  */
 import { isolatedPortRanges } from './port-ranges.ts'
 import { freePort } from './ports.ts'
@@ -72,4 +72,18 @@ export async function startCluster(options: { nodeIds: readonly string[]; env?: 
     await redis.dispose()
     throw error
   }
+}
+
+/**
+ * A public client (RFC 7591, token_endpoint_auth_method none) registered through `apiUrl`: the client tokens
+ * are minted for, so that it may revoke them itself (RFC 7009 §2.1) at any node.
+ */
+export async function registerPublicClient(apiUrl: string, clientName: string): Promise<string> {
+  const registered = await fetch(`${apiUrl}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', client_name: clientName }),
+  })
+  if (registered.status !== 201) throw new Error(`registering ${clientName} answered ${registered.status}: ${await registered.text()}`)
+  return ((await registered.json()) as { client_id: string }).client_id
 }
