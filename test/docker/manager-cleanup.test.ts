@@ -100,4 +100,23 @@ describe('what the engine reports', () => {
     await node.manager.remove(name)
     await expect(node.manager.logs(name, {})).rejects.toMatchObject({ kind: 'not_found' })
   }, 30_000)
+
+  test('followLogs delivers each new line as it is written (within 1 s) until its signal aborts', async () => {
+    const name = serviceName('follow')
+    await node.manager.create(httpdService(name, { labels, port_configs: [], command: ['sh', '-c', 'trap "exit 0" TERM; i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.3; done'] }), null)
+    const abort = new AbortController()
+    const seen: { text: string; atMs: number }[] = []
+    try {
+      for await (const line of node.manager.followLogs(name, { tail: 0, signal: abort.signal })) {
+        seen.push({ text: line.text, atMs: Date.now() })
+        if (seen.length === 3) abort.abort()
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) throw error
+    }
+    expect(seen.map((line) => line.text)).toHaveLength(3)
+    expect(seen.every((line) => /^line-\d+$/.test(line.text))).toBe(true)
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.atMs - seen[i - 1]!.atMs).toBeLessThan(1_000)
+    await node.manager.remove(name)
+  }, 30_000)
 })
