@@ -90,7 +90,11 @@ export function createInstanceManager(deps: InstanceManagerDeps): InstanceManage
     })
   }
 
-  /** The allocated port when it is free; an ephemeral one while an older server (being drained) still holds it. */
+  /**
+   * The allocated port when it is free; an ephemeral one while an older server (being drained) still
+   * holds it, or another process on this host does (another worker of serve --workers, or another node):
+   * the hand-off is in-process, so each process's listeners reach only its own instances, wherever they listen.
+   */
   const serveOnEitherPort = (hostname: string, scheme: 'http' | 'https', port: number) => {
     try {
       return serve(hostname, scheme, port)
