@@ -1,23 +1,32 @@
 /**
  * @module The fuzz suites' one way to run a property (#13): seeded, bounded in runs and in time, and
- * reproducible. Every property of a run uses the same seed: a fresh one per run (so CI keeps exploring),
- * or FUZZ_SEED to replay one. A failure names its seed, the fast-check path to the shrunk counterexample,
- * and the command that replays it; FUZZ_RUNS overrides how many inputs each property tries.
+ * reproducible. Every property of a run uses the same seed: DEFAULT_FUZZ_SEED unless FUZZ_SEED names
+ * another, so two CI runs of one commit try the same inputs in the same order and a red run stays red
+ * when run again. FUZZ_SEED=random explores with a fresh seed. A failure names its seed, the fast-check
+ * path to the shrunk counterexample, and the command that replays it; FUZZ_RUNS overrides how many
+ * inputs each property tries.
  *
  * CI budget: each property stops after its time limit (a success with fewer runs, never a failure), so
- * the suites stay within ~60 s in all even on a slower machine. A replay (FUZZ_SEED set) has no time
- * limit, so it goes at least as far as the run that failed.
+ * the suites stay within ~60 s in all even on a slower machine. What a run tries is then a prefix of the
+ * seed's one sequence, shorter on a slower machine; a replay (FUZZ_SEED set) has no time limit, so it
+ * goes at least as far as the run that failed.
  */
 import fc from 'fast-check'
 
 const envSeed = process.env.FUZZ_SEED
 const envRuns = process.env.FUZZ_RUNS
 
+/** The seed of a run that names none: fixed, so a CI run is reproducible (any value would do; changing it explores anew). */
+export const DEFAULT_FUZZ_SEED = 20_260_113
+const isRandom = envSeed === 'random'
+/** A seed named in FUZZ_SEED replays a run; "random" or none is a run of its own (with the time limit). */
+const isReplay = envSeed !== undefined && envSeed !== '' && !isRandom
+if (isReplay && !/^-?[0-9]+$/.test(envSeed!)) throw new Error(`FUZZ_SEED must be an integer (a seed a failure printed) or "random", not ${JSON.stringify(envSeed)}`)
+
 /** The seed every property of this run uses. */
-export const FUZZ_SEED: number = envSeed !== undefined && envSeed !== '' ? Number(envSeed) | 0 : (Math.random() * 0x7fffffff) | 0
+export const FUZZ_SEED: number = isReplay ? Number(envSeed) | 0 : isRandom ? (Math.random() * 0x7fffffff) | 0 : DEFAULT_FUZZ_SEED
 /** FUZZ_RUNS, or undefined: each property's own default. */
 export const FUZZ_RUNS: number | undefined = envRuns !== undefined && envRuns !== '' ? Math.max(1, Number(envRuns) | 0) : undefined
-const isReplay = envSeed !== undefined && envSeed !== ''
 
 /**
  * How long one property may run before it stops, successfully, with the runs it has done. The suites

@@ -1,14 +1,15 @@
 /**
- * A fuzz failure must be reproducible (#13): the seed a run prints regenerates the very inputs it
- * tried, FUZZ_SEED in the environment reaches the suites, and a failing property's report names the
- * seed (and path) that replays its counterexample.
+ * A fuzz failure must be reproducible (#13): a run without FUZZ_SEED uses one fixed seed (two CI runs
+ * try the same inputs), the seed a run prints regenerates the very inputs it tried, FUZZ_SEED in the
+ * environment reaches the suites (FUZZ_SEED=random explores), and a failing property's report names
+ * the seed (and path) that replays its counterexample.
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fuzz, mutated } from './fuzz.ts'
+import { DEFAULT_FUZZ_SEED, fuzz, mutated } from './fuzz.ts'
 import { requestBytesArb } from './http-request.ts'
 
 /** The inputs one property run tried, in order, as text. */
@@ -47,7 +48,8 @@ describe('seed replay', () => {
     expect(replayed.counterexample).toEqual(details.counterexample as typeof replayed.counterexample)
   })
 
-  test('FUZZ_SEED in the environment reaches a fresh process, which generates the same inputs as this one', async () => {
+  /** What a fresh process with this FUZZ_SEED (undefined: none) runs: its seed and the inputs one property tried. */
+  async function probeRun(fuzzSeed: string | undefined): Promise<{ seed: number; seen: string[] }> {
     const directory = mkdtempSync(join(tmpdir(), 'fuzz-replay-'))
     const probe = join(directory, 'probe.ts')
     writeFileSync(probe, [
@@ -59,16 +61,36 @@ describe('seed replay', () => {
       'console.log(JSON.stringify({ seed: FUZZ_SEED, seen }))',
     ].join('\n'))
     try {
-      const env: Record<string, string | undefined> = { ...process.env, FUZZ_SEED: '424242' }
+      const env: Record<string, string | undefined> = { ...process.env, FUZZ_SEED: fuzzSeed }
+      if (fuzzSeed === undefined) delete env.FUZZ_SEED
       delete env.FUZZ_RUNS
       const child = Bun.spawn([process.execPath, probe], { env, stdout: 'pipe', stderr: 'pipe' })
       const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
       expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: '' })
-      const { seed, seen } = JSON.parse(stdout) as { seed: number; seen: string[] }
-      expect(seed).toBe(424242)
-      expect(seen).toEqual(inputsOf(424242))
+      return JSON.parse(stdout) as { seed: number; seen: string[] }
     } finally {
       rmSync(directory, { recursive: true, force: true })
     }
+  }
+
+  test('FUZZ_SEED in the environment reaches a fresh process, which generates the same inputs as this one', async () => {
+    const { seed, seen } = await probeRun('424242')
+    expect(seed).toBe(424242)
+    expect(seen).toEqual(inputsOf(424242))
+  })
+
+  test('without FUZZ_SEED every run uses the same fixed seed: two fresh processes (two CI runs) try the same inputs', async () => {
+    const [first, second] = [await probeRun(undefined), await probeRun(undefined)]
+    expect(first.seed).toBe(DEFAULT_FUZZ_SEED)
+    expect(second.seed).toBe(DEFAULT_FUZZ_SEED)
+    expect(first.seen).toHaveLength(200)
+    expect(second.seen).toEqual(first.seen)
+    expect(first.seen).toEqual(inputsOf(DEFAULT_FUZZ_SEED))
+  })
+
+  test('FUZZ_SEED=random explores: each process its own seed', async () => {
+    const [first, second] = [await probeRun('random'), await probeRun('random')]
+    expect(first.seed).not.toBe(second.seed)
+    expect(first.seen).not.toEqual(second.seen)
   })
 })
