@@ -54,6 +54,12 @@ export function isAuthorizationServerPath(path: string): boolean {
   return AS_PATHS.has(routed) || AS_PREFIXES.some((prefix) => routed.startsWith(prefix))
 }
 
+/**
+ * Never counted: load balancers and orchestrators probe it on a schedule, a balancer every node from its
+ * one address, so counting it would refuse their checks (and take healthy nodes out) as a cluster grows.
+ */
+const HEALTH_PATH = '/health'
+
 /** RFC 6750 §2.1, as the API reads it (auth.ts). */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
 
@@ -74,6 +80,7 @@ export function apiRateLimit(limits: ApiRateLimits, verifyToken: VerifyApiToken)
 
   return async function rateLimit(c, next) {
     const path = getPath(c.req.raw)
+    if (path === HEALTH_PATH) return next()
     const address = clientAddressOf(c)
     // No address: an in-process call that is not the edge's (the edge always says who its client is).
     if (address !== null && limits.isExempt(address)) return next()

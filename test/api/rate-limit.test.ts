@@ -118,13 +118,21 @@ describe('the authorization server, per client address', () => {
 
 describe('the management API', () => {
   test(`per client address: under the limit served; past the burst of ${API_ADDRESS_BURST}, 429 too_many_requests with Retry-After`, async () => {
-    const replies = await repeat(API_ADDRESS_BURST + 1, () => httpFrom('127.0.0.30', apiPort, { path: '/health' }))
+    const replies = await repeat(API_ADDRESS_BURST + 1, () => httpFrom('127.0.0.30', apiPort, { path: '/system/version' }))
     expect(statuses(replies)).toEqual([...Array(API_ADDRESS_BURST).fill(200), 429])
     const refused = replies[API_ADDRESS_BURST]!
     expect(JSON.parse(refused.body)).toEqual({ error: 'too_many_requests', error_description: expect.stringMatching(/^too many requests; retry after \d+ s$/) })
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(3_000)
     // The authorization server's bucket is another one.
     expect((await httpFrom('127.0.0.30', apiPort, { path: METADATA })).status).toBe(200)
+  })
+
+  test('GET /health is never counted: a load balancer checks every node from its one address, on a schedule', async () => {
+    const checks = await repeat(API_ADDRESS_BURST * 3, () => httpFrom('127.0.0.31', apiPort, { path: '/health' }))
+    expect(statuses(checks)).toEqual(checks.map(() => 200))
+    // The address's bucket was not drawn on: its whole burst is left for the rest of the API.
+    const others = await repeat(API_ADDRESS_BURST + 1, () => httpFrom('127.0.0.31', apiPort, { path: '/system/version' }))
+    expect(statuses(others)).toEqual([...Array(API_ADDRESS_BURST).fill(200), 429])
   })
 
   test(`per token subject: one token from many addresses is limited after ${API_TOKEN_BURST}; another user's token is not`, async () => {

@@ -79,7 +79,7 @@ describe('two serve processes on one Redis', () => {
   })
 
   test(`the management API per address: ${API_ADDRESS_BURST} across both nodes, then 429 on each`, async () => {
-    const statuses = await alternating(API_ADDRESS_BURST + 2, (node) => httpFrom('127.0.0.72', node.apiPort, { path: '/health' }))
+    const statuses = await alternating(API_ADDRESS_BURST + 2, (node) => httpFrom('127.0.0.72', node.apiPort, { path: '/system/version' }))
     expect(statuses).toEqual([...Array(API_ADDRESS_BURST).fill(200), 429, 429])
   })
 
