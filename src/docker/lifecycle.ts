@@ -16,7 +16,7 @@ import { PortConfigSchema, type AllocatedPort, type CreateDockerService, type Do
 import { DockerServiceError } from './service-error.ts'
 import { statusOf } from './service-status.ts'
 import { syncStatus } from './status-sync.ts'
-import { createUndo } from './undo.ts'
+import { createUndo, type Undo } from './undo.ts'
 
 export interface Lifecycle {
   create(spec: CreateDockerService, actor: string | null): Promise<DockerService>
@@ -64,6 +64,24 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
     return before
   }
 
+  /**
+   * The document of a service about to run with these settings alone (a field left out now is gone, e.g.
+   * an image replacing a dockerfile); `origin` carries what outlives a recreation.
+   */
+  function draftOf(name: string, spec: CreateDockerService | UpdateDockerService, ports: AllocatedPort[], origin: Pick<DockerService, 'container_id' | 'image_id' | 'created_by' | 'created_at'>): DockerService {
+    const { internal_port: _shorthand, port_configs: _asked, ...settings } = spec
+    const { container_id, image_id, created_by, created_at } = origin
+    return { ...settings, service_name: name, kind: 'docker', ports, status: 'creating', exit_code: null, status_detail: null, health_status: null, container_id, image_id, created_by, created_at, updated_at: nowIso(ctx) }
+  }
+
+  /** Prepares the image, then (after beforeRun) runs the draft's container; the service as it now runs. */
+  async function launch(draft: DockerService, undo: Undo, beforeRun?: () => Promise<void>): Promise<DockerService> {
+    const image = await ctx.prepareImage(draft)
+    await beforeRun?.()
+    const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
+    return { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
+  }
+
   async function create(spec: CreateDockerService, actor: string | null): Promise<DockerService> {
     validateSpec(spec, { bindRoot: ctx.bindRoot })
     const name = spec.service_name
@@ -76,12 +94,8 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
     try {
       const ports = await ctx.ports.allocate(name, askedPorts(spec) ?? [], [])
       undo.push('host ports', () => ctx.ports.release(name, ports.map((port) => port.host_port)))
-      const { internal_port: _shorthand, port_configs: _asked, ...settings } = spec
       const stamp = nowIso(ctx)
-      const draft: DockerService = { ...settings, kind: 'docker', ports, status: 'creating', exit_code: null, status_detail: null, health_status: null, container_id: null, image_id: null, created_by: actor, created_at: stamp, updated_at: stamp }
-      const image = await ctx.prepareImage(draft)
-      const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
-      const service: DockerService = { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
+      const service = await launch(draftOf(name, spec, ports, { container_id: null, image_id: null, created_by: actor, created_at: stamp }), undo)
       if (!(await ctx.services.insert(service))) throw new DockerServiceError('conflict', `a service named ${name} already exists`)
       ctx.urls.set(service)
       await announce(ctx, { type: 'service_created', name }, { type: 'service_changed', name }, ...(service.status === 'running' ? [{ type: 'service_started' as const, name }] : []))
@@ -102,32 +116,13 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
       const ports = await ctx.ports.allocate(name, askedPorts(spec) ?? configsOf(current.ports), current.ports)
       const isNew = (port: number) => !current.ports.some((held) => held.host_port === port)
       undo.push('new host ports', () => ctx.ports.release(name, ports.map((port) => port.host_port).filter(isNew)))
-      const { internal_port: _shorthand, port_configs: _asked, ...settings } = spec
-      // Built from the new settings alone, so a field left out now is gone (an image replacing a dockerfile).
-      const draft: DockerService = {
-        service_name: name,
-        ...settings,
-        kind: 'docker',
-        ports,
-        status: 'creating',
-        exit_code: null,
-        status_detail: null,
-        health_status: null,
-        container_id: current.container_id,
-        image_id: current.image_id,
-        created_by: current.created_by,
-        created_at: current.created_at,
-        updated_at: nowIso(ctx),
-      }
-      const image = await ctx.prepareImage(draft)
-      // The old container must let go of its host ports before the new one is started.
       const old = current.container_id ? await inspectContainer(ctx.engine, current.container_id) : null
-      if (old) {
+      const next = await launch(draftOf(name, spec, ports, current), undo, async () => {
+        // The old container lets go of its host ports just before the new one starts (the image is ready by then).
+        if (!old) return
         await stopContainer(ctx.engine, old.Id, ctx.stopTimeoutSec)
         if (current.status === 'running' || current.status === 'restarting') undo.push('old container', () => startContainer(ctx.engine, old.Id))
-      }
-      const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
-      const next: DockerService = { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
+      })
       if (!(await ctx.services.change(name, () => next))) throw notFound(name)
       if (old) await removeContainer(ctx.engine, old.Id).catch((error) => ctx.logger.warn('could not remove a replaced container', { service: name, error: String(error) }))
       await ctx.ports.release(name, current.ports.map((port) => port.host_port).filter((port) => !ports.some((kept) => kept.host_port === port)))

@@ -4,11 +4,14 @@
  * nothing; containers we did not create are listed and never touched; health, logs and stats come from
  * the engine.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createEmbeddedStore, createServiceNames, keys, type Store } from '../../src/store/index.ts'
 import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, HTTPD_PORT, removeTestContainers, requireDocker, TEST_LABEL } from '../support/docker.ts'
 import { waitFor } from '../support/ports.ts'
 import { httpdService, serviceName, startTestManager, type TestManager } from './manager-fixture.ts'
+
+// Containers are created, stopped and recreated here: a loaded 2-core machine needs more than 5 s for some steps.
+setDefaultTimeout(30_000)
 
 const FILE_LABEL = 'ohp-test.file=manager-cleanup'
 const labels = { 'ohp-test': 'true', 'ohp-test.file': 'manager-cleanup' }

@@ -3,7 +3,7 @@
  * (create, stop, start, restart, update, delete), what each step leaves in the engine and the store,
  * rollback of a failed creation, and one namespace with external services.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import * as v from 'valibot'
 import { UpdateDockerServiceSchema, type DockerService } from '../../src/docker/index.ts'
 import { createMemoryBus } from '../../src/events/index.ts'
@@ -13,6 +13,9 @@ import { createRedisStore, keys, type Store } from '../../src/store/index.ts'
 import { docker, ensureBusyboxImage, inspect, removeTestContainers, requireDocker, TEST_LABEL } from '../support/docker.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
 import { httpdService, serviceName, startTestManager, type TestManager } from './manager-fixture.ts'
+
+// Containers are created, stopped and recreated here: a loaded 2-core machine needs more than 5 s for some steps.
+setDefaultTimeout(30_000)
 
 let redis: TestRedis
 let store: Store

@@ -4,7 +4,7 @@
  * recreated, a restarted manager or a second node finds the same services without duplicates, and an
  * engine that goes away and comes back is followed again.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,9 @@ import { docker, ensureBusyboxImage, removeTestContainers, requireDocker } from 
 import { waitFor } from '../support/ports.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
 import { httpdService, serviceName, startTestManager, type TestManager } from './manager-fixture.ts'
+
+// Containers are created, stopped and recreated here: a loaded 2-core machine needs more than 5 s for some steps.
+setDefaultTimeout(30_000)
 
 const FILE_LABEL = 'ohp-test.file=manager-reconcile'
 const labels = { 'ohp-test': 'true', 'ohp-test.file': 'manager-reconcile' }

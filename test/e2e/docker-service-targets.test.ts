@@ -6,13 +6,16 @@
  * resolves live: a stopped service answers 502 on both paths, and a port moved to another host port is
  * followed without touching the proxy.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { DockerService } from '../../src/docker/index.ts'
 import { ensureBusyboxImage, HTTPD_PORT, INDEX_HTML, removeTestContainers, requireDocker } from '../support/docker.ts'
 import { startTestEdge, type TestEdge } from '../support/edge.ts'
 import { inTurnOn, openClient, type RawReply } from '../fixtures/raw-backends.ts'
 import { freePort, waitFor } from '../support/ports.ts'
 import { freeServicePorts, httpdService, serviceName } from '../docker/manager-fixture.ts'
+
+// Containers are created, stopped and recreated here: a loaded 2-core machine needs more than 5 s for some steps.
+setDefaultTimeout(30_000)
 
 const FILE_LABEL = 'ohp-test.file=docker-service-targets'
 const ALT_PORT = 8081
