@@ -1,9 +1,11 @@
 /**
  * Two `serve` processes on one Redis behind a real haproxy running examples/haproxy.cfg (issue #15): TCP
- * mode, PROXY v2 to both nodes (PROXY_PROTOCOL_TRUSTED=127.0.0.1/32, haproxy's address), health checks on
- * each node's GET /health (200 only while its store answers). haproxy's client connects from 127.0.0.5, so
- * its address is told apart from haproxy's own. Direct connections to a node from 127.0.0.5 are plain
- * clients there (not trusted, so no PROXY header), which is how one node is asked on its own.
+ * mode, PROXY v2 to both nodes, health checks on each node's GET /health (200 only while its store
+ * answers). Addresses as in a deployment, where each is a host of its own: haproxy connects to the nodes
+ * from 127.0.0.2 (PROXY_PROTOCOL_TRUSTED, and not exempt from the API's rate limits); its client connects
+ * from 127.0.0.5; the test's own API calls come from 127.0.0.1 (RATE_LIMIT_EXEMPT). Direct connections to a
+ * node from 127.0.0.5 are plain clients there (not trusted, so no PROXY header), which is how one node is
+ * asked on its own.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { systemClock } from '../../src/lib/index.ts'
@@ -22,8 +24,10 @@ import { makeTempDir } from '../support/serve.ts'
 import { registerPublicClient, startCluster, type ClusterNode, type TestCluster } from '../support/serve-cluster.ts'
 import { httpsRequest } from '../support/tls-client.ts'
 
-/** haproxy's client: a loopback address other than haproxy's own 127.0.0.1. */
+/** haproxy's client. */
 const CLIENT = '127.0.0.5'
+/** haproxy itself, towards the nodes: its data connections and its health checks. */
+const BALANCER = '127.0.0.2'
 /** Served through the balancer; its backend answers with the path. */
 const APP = 'lb.test'
 /** Protected with auth_enabled: a bearer token for http://auth.test is needed. */
@@ -54,12 +58,23 @@ beforeAll(async () => {
   pebble = await startPebble({ httpPort: balancer.http })
   cluster = await startCluster({
     nodeIds: ['node-a', 'node-b'],
-    env: { ...ranges, PROXY_PROTOCOL_TRUSTED: '127.0.0.1/32', NODE_EXTRA_CA_CERTS: trustFile([pebble.caCertPem]), ACME_DIRECTORY_URL: pebble.directoryUrl, ACME_STAGING_URL: pebble.altDirectoryUrl },
+    env: {
+      ...ranges,
+      PROXY_PROTOCOL_TRUSTED: `${BALANCER}/32`,
+      RATE_LIMIT_EXEMPT: '127.0.0.1/32',
+      // Stricter than the default 10/s, as the default is for more nodes or balancers: a balancer checks every
+      // node from its one address, which all nodes count together. /health must not be counted (it was: the
+      // nodes flapped DOWN).
+      RATE_LIMIT_API_ADDRESS: '1/s,2',
+      NODE_EXTRA_CA_CERTS: trustFile([pebble.caCertPem]),
+      ACME_DIRECTORY_URL: pebble.directoryUrl,
+      ACME_STAGING_URL: pebble.altDirectoryUrl,
+    },
   })
   ;[a, b] = cluster.nodes as [ClusterNode, ClusterNode]
   statsSocket = `${makeTempDir('ohp-haproxy-stats-')}/admin.sock`
   const nodePorts = (node: ClusterNode) => ({ httpPort: node.httpPort, httpsPort: node.httpsPort, apiPort: node.port })
-  const config = runnableHaproxyExample(readHaproxyExample(), { httpPort: balancer.http, httpsPort: balancer.https, statsSocket, nodes: { 'node-a': nodePorts(a), 'node-b': nodePorts(b) } })
+  const config = runnableHaproxyExample(readHaproxyExample(), { httpPort: balancer.http, httpsPort: balancer.https, statsSocket, balancerAddress: BALANCER, nodes: { 'node-a': nodePorts(a), 'node-b': nodePorts(b) } })
   haproxy = await startHaproxyWithConfig(config, balancer)
   await waitFor(async () => Object.values(await haproxyServerStatus(statsSocket)).join() === 'UP,UP,UP,UP', { timeoutMs: 15_000, what: 'haproxy to see both nodes UP' })
 

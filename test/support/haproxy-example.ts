@@ -1,8 +1,8 @@
 /**
  * @module examples/haproxy.cfg made runnable on loopback: the text of the example with only its addresses,
- * ports and stats socket path replaced, so a test that runs it checks the file users copy. Every
- * replacement must find what it replaces; an example whose shape changed fails here instead of running
- * something else.
+ * ports and stats socket path replaced, and the balancer's own source address added, so a test that runs
+ * it checks the file users copy. Every replacement must find what it replaces; an example whose shape
+ * changed fails here instead of running something else.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -26,6 +26,11 @@ export interface ExampleSubstitutions {
   readonly httpPort: number
   readonly httpsPort: number
   readonly statsSocket: string
+  /**
+   * The balancer's own address (`source`, added to the defaults): in a deployment it is a host of its own,
+   * here a loopback address apart from the test's 127.0.0.1, so the nodes can tell the two apart.
+   */
+  readonly balancerAddress: string
   /** By the example's server names (node-a, node-b): where that node listens on 127.0.0.1. */
   readonly nodes: Readonly<Record<string, ExampleNodePorts>>
 }
@@ -44,6 +49,7 @@ export function runnableHaproxyExample(example: string, to: ExampleSubstitutions
   replaceOnce(new RegExp(`^(\\s*)bind :${EXAMPLE_HTTP_PORT}$`, 'm'), (indent) => `${indent}bind 127.0.0.1:${to.httpPort}`, `"bind :${EXAMPLE_HTTP_PORT}"`)
   replaceOnce(new RegExp(`^(\\s*)bind :${EXAMPLE_HTTPS_PORT}$`, 'm'), (indent) => `${indent}bind 127.0.0.1:${to.httpsPort}`, `"bind :${EXAMPLE_HTTPS_PORT}"`)
   replaceOnce(/^(\s*stats socket )\S+/m, (head) => `${head}${to.statsSocket}`, 'stats socket')
+  replaceOnce(/^defaults\n/m, () => `defaults\n  source ${to.balancerAddress}\n`, 'defaults section')
 
   const serverLine = /^(\s*server (\S+) )[^\s:]+:(\d+)(.*)$/gm
   const seen = new Set<string>()
