@@ -50,7 +50,7 @@ import {
   type RecordActivity,
   type ResolveIssuer,
 } from './oauth/index.ts'
-import { createExemptions } from './ratelimit/index.ts'
+import { createExemptions, type RateLimitCounts } from './ratelimit/index.ts'
 import type { Store } from './store/index.ts'
 import { createTargetCache, hostnamesTargeting, type ProxyTargets } from './targets/index.ts'
 
@@ -79,6 +79,8 @@ export interface OAuthDeps {
   readonly apiOrigin: () => string
   /** The OAuth activity log (logs/oauth-activity.ts). */
   readonly activity: { record(event: OAuthEventInput): void }
+  /** The node's rate-limit refusal counts (/metrics): the registration limit's 429s go there too. */
+  readonly rateLimitCounts?: RateLimitCounts
 }
 
 interface Requester {
@@ -113,7 +115,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
   const registrationTokens = createRegistrationTokens(store, clock)
   const registrationLimiter = createRegistrationLimiter(store, clock, config.oauth.registration.perAddressPerHour)
   const { mode } = config.oauth.registration
-  const limit = { limiter: registrationLimiter, isExempt: createExemptions(config.rateLimits.exempt), logger }
+  const limit = { limiter: registrationLimiter, isExempt: createExemptions(config.rateLimits.exempt), logger, counts: deps.rateLimitCounts }
   const registrationGate: RegistrationGate = mode === 'token' ? { mode, tokens: registrationTokens, ...limit } : { mode, ...limit }
   const cimd = createCimdResolver({ clock, allowPrivateAddresses: config.oauth.cimdAllowPrivate, logger })
   // An issuer is ours when a request to its host would resolve to exactly that issuer.

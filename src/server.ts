@@ -149,7 +149,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let apiRouteTable: RouteTable | undefined
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
-    const oauth = composeOAuthServer({ config, store, bus, clock, logger: logger.child('oauth'), keyRing, targets, apiOrigin: () => apiUrl, activity: oauthActivity })
+    // Rate limits (#13): the API's in the store (every node counts together), proxies' in this node's memory.
+    const rateLimitCounts = createRateLimitCounts()
+    const oauth = composeOAuthServer({ config, store, bus, clock, logger: logger.child('oauth'), keyRing, targets, apiOrigin: () => apiUrl, activity: oauthActivity, rateLimitCounts })
     // One verifier per node for the API and every proxy, browser sign-in, and the edge's auth gate.
     const resourceServer = composeResourceServer({ config, store, bus, clock, logger: logger.child('auth'), keyRing, grants: oauth.grants, isOurIssuer: oauth.isOurIssuer })
     cleanups.push(async () => resourceServer.close())
@@ -157,8 +159,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let forwardAuth: ForwardAuth | null = null
     // GET /metrics: requests counted from the edge's records, the rest read at each scrape.
     let runningEdge: Edge | null = null
-    // Rate limits (#13): the API's in the store (every node counts together), proxies' in this node's memory.
-    const rateLimitCounts = createRateLimitCounts()
     const isRateLimitExempt = createExemptions(config.rateLimits.exempt)
     const rateLimitLogger = logger.child('ratelimit')
     const storeLimiter = (scope: RateLimitScope, limit: RateLimit | null) =>

@@ -175,7 +175,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   })
   registry.collected({
     name: 'ohp_rate_limited_total',
-    help: 'Requests refused with 429 by a rate limit, by scope: oauth (per address, authorization server), api_address and api_token (management API), proxy (a proxy\'s rate_limit, this node).',
+    help: 'Requests refused with 429 by a rate limit, by scope: oauth (per address, authorization server), registration (per address and hour, POST /register), api_address and api_token (management API), proxy (a proxy\'s rate_limit, this node).',
     type: 'counter',
     labelNames: ['scope'],
     read: () => Object.entries(sources.rateLimited?.() ?? {}).map(([scope, value]) => ({ labelValues: [scope], value })),

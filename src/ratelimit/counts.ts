@@ -6,10 +6,11 @@
 
 /**
  * What a limit counts per: `oauth` the client address on the authorization server's endpoints,
- * `api_address` and `api_token` the address and the token's subject on the management API, `proxy`
- * a proxy's own rate_limit per client address on the data plane.
+ * `registration` the client address's registrations per hour (OAUTH_REGISTRATIONS_PER_HOUR, RFC 7591
+ * §5), `api_address` and `api_token` the address and the token's subject on the management API,
+ * `proxy` a proxy's own rate_limit per client address on the data plane.
  */
-export const RATE_LIMIT_SCOPES = ['oauth', 'api_address', 'api_token', 'proxy'] as const
+export const RATE_LIMIT_SCOPES = ['oauth', 'registration', 'api_address', 'api_token', 'proxy'] as const
 export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number]
 
 export interface RateLimitCounts {
@@ -20,7 +21,7 @@ export interface RateLimitCounts {
 }
 
 export function createRateLimitCounts(): RateLimitCounts {
-  const counts: Record<RateLimitScope, number> = { oauth: 0, api_address: 0, api_token: 0, proxy: 0 }
+  const counts = Object.fromEntries(RATE_LIMIT_SCOPES.map((scope) => [scope, 0])) as Record<RateLimitScope, number>
   return {
     refused: (scope) => void counts[scope]++,
     snapshot: () => ({ ...counts }),

@@ -31,7 +31,7 @@ describe('store rate limiter on the embedded store', () => {
     expect(await limiter.check('203.0.113.1')).toEqual({ isAdmitted: false, retryAfterMs: 500 })
     // Another client is not affected.
     expect(await limiter.check('203.0.113.2')).toEqual({ isAdmitted: true })
-    expect(counts.snapshot()).toEqual({ oauth: 1, api_address: 0, api_token: 0, proxy: 0 })
+    expect(counts.snapshot()).toEqual({ oauth: 1, registration: 0, api_address: 0, api_token: 0, proxy: 0 })
     await store.close()
   })
 

@@ -13,6 +13,7 @@
 import type { Context } from 'hono'
 import type { Logger } from '../../lib/index.ts'
 import type { RegistrationLimiter, RegistrationTokens } from '../../oauth/index.ts'
+import type { RateLimitCounts } from '../../ratelimit/index.ts'
 import { clientAddressOf } from '../client-address.ts'
 import { ApiError } from '../errors.ts'
 import { bearerToken, invalidToken } from './registration-bearer.ts'
@@ -26,6 +27,8 @@ interface GateLimit {
   readonly isExempt?: (address: string) => boolean
   /** Where a refusal over the limit is told (the count in the logs). */
   readonly logger?: Logger
+  /** The node's refusal counts (ohp_rate_limited_total): a refusal over the limit counts as scope `registration`. */
+  readonly counts?: Pick<RateLimitCounts, 'refused'>
 }
 
 export type RegistrationGate = GateLimit & ({ readonly mode: 'open' | 'closed' } | { readonly mode: 'token'; readonly tokens: RegistrationTokens })
@@ -68,6 +71,7 @@ export async function admitRegistration(c: Context, gate: RegistrationGate): Pro
     const admission = await gate.limiter.admit(address)
     if (!admission.ok) {
       gate.logger?.info('registration refused: over the hourly limit of its address', { address, limit: admission.limit })
+      gate.counts?.refused('registration')
       // RFC 6585 §4 429 with Retry-After.
       throw new ApiError(
         429,
