@@ -13,6 +13,7 @@ import { SERVICE_LABEL } from './container-spec.ts'
 import { DEPLOYMENT_LABEL } from './deployment.ts'
 import { CHANGE_TIMEOUT_MS } from './lifecycle.ts'
 import type { ManagerContext } from './manager-context.ts'
+import type { DockerService } from './model.ts'
 import { syncStatus } from './status-sync.ts'
 
 export interface Reconciler {
@@ -54,13 +55,9 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
   let following: Promise<void> | null = null
   let unsubscribe: (() => void) | null = null
 
-  async function reloadUrls(): Promise<void> {
-    ctx.urls.replaceAll(await ctx.services.list())
-  }
-
   async function reconcileAll(): Promise<void> {
-    const services = await ctx.services.list()
-    ctx.urls.replaceAll(services)
+    let services: DockerService[] = []
+    await ctx.urls.reload(async () => (services = await ctx.services.list()))
     for (const service of services) {
       // A change in progress on some node owns the document until it ends (or is abandoned).
       if (service.status === 'creating' && ctx.clock.nowMs() - Date.parse(service.updated_at) < CHANGE_TIMEOUT_MS) continue
@@ -166,7 +163,7 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
         if (service) ctx.urls.set(service)
         else ctx.urls.delete(event.name)
       })
-      await reloadUrls().catch((error) => logger.warn('could not load Docker services from the store', { error: String(error) }))
+      await ctx.urls.reload(() => ctx.services.list()).catch((error) => logger.warn('could not load Docker services from the store', { error: String(error) }))
       following = follow()
       periodic = setInterval(() => {
         if (stream) reconcileAll().catch((error) => logger.warn('reconcile failed', { error: String(error) }))

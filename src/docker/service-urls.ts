@@ -5,12 +5,17 @@
  */
 import type { AllocatedPort, DockerService } from './model.ts'
 
+type Published = Pick<DockerService, 'service_name' | 'ports'>
+
 export interface ServiceUrls {
   urlOf(name: string, portName?: string): string | undefined
-  set(service: Pick<DockerService, 'service_name' | 'ports'>): void
+  set(service: Published): void
   delete(name: string): void
-  /** Replaces everything (a reload from the store). */
-  replaceAll(services: readonly Pick<DockerService, 'service_name' | 'ports'>[]): void
+  /**
+   * Replaces everything with what read() returns (a reload from the store), except the names set or
+   * deleted while it was reading: those changes are newer than its snapshot.
+   */
+  reload(read: () => Promise<readonly Published[]>): Promise<void>
 }
 
 /** The address the edge dials: a wildcard bind is reached on loopback; IPv6 goes in brackets (RFC 3986 §3.2.2). */
@@ -22,6 +27,9 @@ function hostOf(bindAddress: string): string {
 
 export function createServiceUrls(): ServiceUrls {
   const ports = new Map<string, readonly AllocatedPort[]>()
+  /** Counts changes; a name's last change, so a reload that read before it leaves it alone. */
+  let epoch = 0
+  const changedAt = new Map<string, number>()
   return {
     urlOf(name, portName) {
       const published = ports.get(name)
@@ -30,14 +38,23 @@ export function createServiceUrls(): ServiceUrls {
       return port ? `http://${hostOf(port.bind_address)}:${port.host_port}` : undefined
     },
     set(service) {
+      changedAt.set(service.service_name, ++epoch)
       ports.set(service.service_name, service.ports)
     },
     delete(name) {
+      changedAt.set(name, ++epoch)
       ports.delete(name)
     },
-    replaceAll(services) {
-      ports.clear()
-      for (const service of services) ports.set(service.service_name, service.ports)
+    async reload(read) {
+      const startEpoch = epoch
+      const stored = new Map((await read()).map((service) => [service.service_name, service.ports]))
+      for (const name of new Set([...ports.keys(), ...stored.keys()])) {
+        if ((changedAt.get(name) ?? 0) > startEpoch) continue
+        const published = stored.get(name)
+        if (published) ports.set(name, published)
+        else ports.delete(name)
+      }
+      for (const [name, at] of changedAt) if (at <= startEpoch) changedAt.delete(name)
     },
   }
 }
