@@ -81,6 +81,8 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
   /** Reads newline-separated JSON events until the stream ends (the engine stopped) or stop() is called. */
   async function consume(events: NodeJS.ReadableStream): Promise<void> {
     let buffered = ''
+    // Streaming decode: a label's multi-byte character may be cut between two chunks.
+    const decoder = new TextDecoder()
     const pending: EngineEvent[] = []
     await new Promise<void>((resolve) => {
       let draining: Promise<void> = Promise.resolve()
@@ -92,7 +94,7 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
         })
       }
       events.on('data', (chunk: Buffer | string) => {
-        buffered += chunk.toString()
+        buffered += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
         let newline = buffered.indexOf('\n')
         while (newline !== -1) {
           const line = buffered.slice(0, newline).trim()
