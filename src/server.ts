@@ -19,7 +19,7 @@ import { createLogger, describeBindError, parseServiceRef, StartupError, systemC
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
 import { VERSION } from './version.ts'
-import { applyLogLevelChange, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes } from './api/index.ts'
+import { applyLogLevelChange, createLogFollows, dockerServiceRoutes, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes, type LogFollows } from './api/index.ts'
 import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
 import { createMetrics } from './logs/index.ts'
 import { createExemptions, createLocalRateLimiter, createRateLimitCounts, createStoreRateLimiter, type RateLimit, type RateLimitScope } from './ratelimit/index.ts'
@@ -193,6 +193,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       apiResource: audience,
       verifyToken: (token) => resourceServer.verifier.verify(token, audience),
     })
+    // What points at a service (Docker or external: one namespace), for the 409 that names them on delete.
+    const dependentsOfService = async (name: string) => ({
+      proxies: (await targets.list()).filter((target) => serviceNameOf(target) === name).map((target) => target.proxy_hostname),
+      routes: routesTargeting(await routes.list(), 'service', name).map((route) => route.route_id),
+    })
+    // Docker services' log follows (SSE): ended by the drain, as the request log's tails are.
+    const serviceLogFollows = createLogFollows()
     const app = createApiApp({
       config,
       store,
@@ -226,11 +233,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           applicableRoutes: async (target) => (apiRouteTable = compileRouteTable(await routes.list(), apiRouteTable)).applicable(target),
           routeExists: async (routeId) => (await routes.get(routeId)) !== null,
         }),
-        ...externalServiceRoutes(services, {
-          dependentsOfService: async (name) => ({
-            proxies: (await targets.list()).filter((target) => serviceNameOf(target) === name).map((target) => target.proxy_hostname),
-            routes: routesTargeting(await routes.list(), 'service', name).map((route) => route.route_id),
-          }),
+        ...externalServiceRoutes(services, { dependentsOfService }),
+        // After /services/external: /services/{name} would otherwise match it (the order is dockerServiceRoutes' own too).
+        ...dockerServiceRoutes(dockerServices, {
+          targets,
+          externalServices: services,
+          dependentsOfService,
+          baseDomain: config.baseDomain,
+          acmeEmail: config.acme.email ?? null,
+          clock,
+          follows: serviceLogFollows,
+          logger: logger.child('api'),
         }),
         ...portRoutes(ports),
         ...certificateRoutes(certificates, {
@@ -260,6 +273,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => api.stop())
     // Live tails never end by themselves; the API's stop waits for its requests, so they end first.
     cleanups.push(async () => requestLog.endFollows())
+    cleanups.push(async () => serviceLogFollows.endAll())
     apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
@@ -275,7 +289,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
     let stopping: Promise<void> | null = null
-    const stop = (drainMs = 0) => (stopping ??= drainThenStop({ edge, api, requestLog }, drainMs, stopAll))
+    const stop = (drainMs = 0) => (stopping ??= drainThenStop({ edge, api, requestLog, serviceLogFollows }, drainMs, stopAll))
     return { apiUrl, store, bus, keyRing, targets, routes, services, dockerServices, certificates, captures, requestLog, edge, stop }
   } catch (error) {
     await stopAll()
@@ -288,14 +302,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
  * the drain ends. Live tails (GET /logs/follow) never end by themselves, so they are ended once
  * everything else has, with the records of the last requests in them.
  */
-async function drainThenStop(parts: { edge: Edge; api: ReturnType<typeof Bun.serve>; requestLog: RequestLog }, drainMs: number, stopAll: () => Promise<void>): Promise<void> {
-  const { edge, api, requestLog } = parts
+async function drainThenStop(parts: { edge: Edge; api: ReturnType<typeof Bun.serve>; requestLog: RequestLog; serviceLogFollows: LogFollows }, drainMs: number, stopAll: () => Promise<void>): Promise<void> {
+  const { edge, api, requestLog, serviceLogFollows } = parts
   const untilMs = performance.now() + drainMs
   void api.stop(false)
   const edgeDrained = edge.drain(drainMs)
-  await waitWhile(() => api.pendingRequests + api.pendingWebSockets > requestLog.followers(), untilMs)
+  await waitWhile(() => api.pendingRequests + api.pendingWebSockets > requestLog.followers() + serviceLogFollows.count(), untilMs)
   await edgeDrained
   requestLog.endFollows()
+  serviceLogFollows.endAll()
   // The tails' last bytes, and the answers still due, get a moment within the drain.
   await waitWhile(() => api.pendingRequests > 0, Math.min(untilMs, performance.now() + FOLLOW_END_GRACE_MS))
   void api.stop(true)

@@ -40,6 +40,8 @@ const LogsQuerySchema = v.strictObject(
 /** The open follows, so the server's stop can end them (the API's stop waits for open requests). */
 export interface LogFollows {
   add(close: () => void): () => void
+  /** How many are open: the drain does not wait for these, it ends them. */
+  count(): number
   endAll(): void
 }
 
@@ -50,6 +52,7 @@ export function createLogFollows(): LogFollows {
       open.add(close)
       return () => open.delete(close)
     },
+    count: () => open.size,
     endAll() {
       for (const close of [...open]) close()
     },

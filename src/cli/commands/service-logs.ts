@@ -81,6 +81,7 @@ export const logsCommand = defineApiCommand({
         await response.body?.cancel().catch(() => {})
         throw new CliError(`unexpected answer from ${client.serverUrl}${path}: not an event stream`)
       }
+      process.stderr.write(`following ${sanitize(args.name)}'s output; Ctrl-C to stop\n`)
       await readEvents(response.body, onEvent, stop.signal)
       if (stop.signal.aborted || outcome === 'ended') return
       throw new CliError(outcome === 'failed' ? `the engine stopped sending ${args.name}'s output` : `the log stream from ${client.serverUrl} dropped`)
