@@ -124,7 +124,7 @@ beforeAll(async () => {
   token = issued.stdout.trim()
   await createProxy(HOST)
   await waitFor(serves(HOST), { what: `${HOST} served` })
-})
+}, 60_000)
 
 afterAll(async () => {
   await cleanupSpawned()

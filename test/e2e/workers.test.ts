@@ -245,7 +245,7 @@ describe('serve --workers 2 on Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis()
-  })
+  }, 30_000)
   afterAll(async () => {
     await cleanupSpawned()
     await redis?.stop()
