@@ -17,11 +17,14 @@ const BASE_DOMAIN = 'svc-api.test'
 let edge: TestEdge
 let userToken: string
 
+/** httpd under a shell that exits on SIGTERM: a PID 1 without a handler ignores it, and each stop would wait 10 s. */
+const COMMAND = ['sh', '-c', `trap "exit 0" TERM; ${HTTPD_COMMAND.join(' ')} & wait`]
+
 /** A small httpd service; `extra` replaces fields. */
 const spec = (name: string, extra: Record<string, unknown> = {}) => ({
   service_name: name,
   image: BUSYBOX_IMAGE,
-  command: [...HTTPD_COMMAND],
+  command: COMMAND,
   internal_port: HTTPD_PORT,
   memory_limit: '32m',
   labels: LABELS,
@@ -244,6 +247,43 @@ describe('conflicts → 409', () => {
     await call('DELETE', `/routes/${route.route_id}`)
     await call('DELETE', '/proxy/targets/api-web.other.test')
     expect((await call('GET', '/services/api-web')).status).toBe(200)
+  }, 60_000)
+})
+
+describe('ports and replacing the settings', () => {
+  test('a port added, changed and removed (the container recreated each time); check says which host ports are free', async () => {
+    const added = await call('POST', '/services/api-web/ports', { body: { name: 'admin', container_port: 9000, description: 'the admin page' } })
+    expect(added.status).toBe(201)
+    expect(added.headers.get('location')).toBe('/services/api-web/ports/admin')
+    const port = (await added.json()) as { name: string; host_port: number; auto: boolean; bind_address: string }
+    expect(port).toMatchObject({ name: 'admin', container_port: 9000, auto: true, bind_address: '127.0.0.1', protocol: 'tcp', description: 'the admin page' })
+    const [container] = await containersOf('api-web')
+    const bindings = JSON.parse(await docker('inspect', '--format', '{{json .HostConfig.PortBindings}}', container!)) as Record<string, { HostIp: string; HostPort: string }[]>
+    expect(bindings['9000/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port.host_port) }])
+
+    const held = (await (await call('POST', '/services/ports/check', { body: { port: port.host_port } })).json()) as { available: boolean; reason: string | null }
+    expect(held).toMatchObject({ port: port.host_port, bind_address: '127.0.0.1', available: false, reason: expect.any(String) })
+    const free = ((await (await call('GET', '/services/ports/available?limit=1')).json()) as number[])[0]!
+    expect(await (await call('POST', '/services/ports/check', { body: { port: free } })).json()).toMatchObject({ port: free, available: true, reason: null })
+
+    const changed = await call('PUT', '/services/api-web/ports/admin', { body: { container_port: 9001, host_port: free } })
+    expect(changed.status).toBe(200)
+    expect(await changed.json()).toMatchObject({ name: 'admin', container_port: 9001, host_port: free, auto: false })
+    expect(((await (await call('GET', '/services/api-web/ports')).json()) as { name: string }[]).map((item) => item.name)).toEqual(['http', 'admin'])
+
+    expect((await call('DELETE', '/services/api-web/ports/admin')).status).toBe(204)
+    expect(((await (await call('GET', '/services/api-web/ports')).json()) as { name: string }[]).map((item) => item.name)).toEqual(['http'])
+    expect(((await (await call('GET', '/services/ports')).json()) as { port: number }[]).map((item) => item.port)).not.toContain(free)
+  }, 60_000)
+
+  test('PUT: the container is recreated with the new settings, on the host port given', async () => {
+    const before = (await (await call('GET', '/services/api-web')).json()) as { ports: { host_port: number }[]; memory_limit: string }
+    expect(before.memory_limit).toBe('32m')
+    const replaced = await call('PUT', '/services/api-web', { body: { image: BUSYBOX_IMAGE, command: COMMAND, port_configs: [{ name: 'http', container_port: HTTPD_PORT, host_port: before.ports[0]!.host_port }], labels: LABELS, memory_limit: '40m' } })
+    expect(replaced.status).toBe(200)
+    const after = (await replaced.json()) as { container_id: string }
+    expect(after).toMatchObject({ memory_limit: '40m', status: 'running', ports: [{ name: 'http', host_port: before.ports[0]!.host_port }] })
+    expect(await docker('inspect', '--format', '{{.HostConfig.Memory}}', after.container_id)).toBe(String(40 * 1024 * 1024))
   }, 60_000)
 })
 

@@ -110,6 +110,14 @@ describe('service (Docker)', () => {
     expect(await cli.json(['service', 'start', NAME, '--json'])).toMatchObject({ service_name: NAME, status: 'running' })
   }, 30_000)
 
+  test('update: the fields given change; the others, and the host port, stay', async () => {
+    const before = await apiJson<{ ports: { host_port: number }[]; command: string[]; labels: Record<string, string> }>(edge, `/services/${NAME}`)
+    const updated = await cli.json<Record<string, unknown>>(['service', 'update', NAME, '--memory-limit', '64m', '--env', 'GREETING=hi', '--json'])
+    expect(updated).toMatchObject({ memory_limit: '64m', environment: { GREETING: 'hi' }, command: before.command, labels: before.labels, status: 'running', ports: [{ name: 'http', host_port: before.ports[0]!.host_port }] })
+    const nothing = await cli.run(['service', 'update', NAME])
+    expectFailure(nothing, 2, /nothing to change/)
+  }, 30_000)
+
   test('failures: a usage error (2), a missing service (4), a user token on a write (3), a refused field (1, naming it)', async () => {
     const [noName, volume, missing, user, privileged] = await Promise.all([
       cli.run(['service', 'create', '--image', BUSYBOX_IMAGE]),

@@ -122,6 +122,10 @@ describe('logs and stats', () => {
     const tail = await api<{ logs: { stream: string; text: string; time?: string }[] }>('GET', `/services/${WEB}/logs?tail=1`)
     expect(tail.logs).toHaveLength(1)
     expect(tail.logs[0]!.time).toBeUndefined()
+    // since: a time ago, an ISO time, or seconds since the epoch (Docker's forms).
+    expect((await api<{ logs: unknown[] }>('GET', `/services/${WEB}/logs?since=1h`)).logs.length).toBe(answer.logs.length)
+    expect((await api<{ logs: unknown[] }>('GET', `/services/${WEB}/logs?since=${new Date(Date.now() + 60_000).toISOString()}`)).logs).toEqual([])
+    expect((await api<{ logs: unknown[] }>('GET', `/services/${WEB}/logs?since=${Math.floor(Date.parse(times[0]!) / 1000)}`)).logs.length).toBe(answer.logs.length)
   })
 
   test('follow: a line the container writes arrives as a `log` event within 1 s', async () => {
