@@ -64,10 +64,11 @@ describe('a proxy may target a service', () => {
     return result.success ? null : result.issues[0].message
   }
 
-  test('service://<name> is accepted for a valid service name, and nothing else with that scheme', () => {
+  test('service://<name>[:<port name>] is accepted for a valid service name (and a Docker service port name), and nothing else with that scheme', () => {
     expect(targetIssue('service://billing')).toBeNull()
     expect(targetIssue('service://my_api-2')).toBeNull()
-    for (const bad of ['service://', 'service://Billing', 'service://external', 'service://a/b', 'service://a:http', 'service://a?x', 'SERVICE://a', 'service:a']) {
+    expect(targetIssue('service://web:admin-2')).toBeNull()
+    for (const bad of ['service://', 'service://Billing', 'service://external', 'service://a/b', 'service://a:', 'service://a:Http', 'service://a:8080', 'service://a:b:c', 'service://a?x', 'SERVICE://a', 'service:a']) {
       expect(targetIssue(bad)).not.toBeNull()
     }
   })
