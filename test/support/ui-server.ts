@@ -5,6 +5,9 @@
  * http://127.0.0.1:<API_PORT>, so sign-in crosses from the UI's origin to the authorization server's
  * and back, as it does by default.
  */
+import { AxeBuilder } from '@axe-core/playwright'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createGitHubFake, type GitHubFake } from '../fixtures/github-fake.ts'
 import { lowFreePort, trustFile } from './acme-e2e.ts'
@@ -12,7 +15,7 @@ import { launchChromium } from './chromium.ts'
 import { startPebble, type TestPebble } from './pebble.ts'
 import { isolatedPortRanges } from './port-ranges.ts'
 import { freePort } from './ports.ts'
-import { runCli, serveEnv, startServe, type ServedProcess } from './serve.ts'
+import { REPO_ROOT, runCli, serveEnv, startServe, type ServedProcess } from './serve.ts'
 
 const GITHUB_APP = { clientId: 'Iv1.webui', clientSecret: 'web-ui-secret' }
 export const ADMIN = 'alice'
@@ -99,14 +102,14 @@ export interface SignedIn {
   readonly page: Page
   /** Every page navigation, in order. */
   readonly visited: string[]
-  /** Every failed request and console error, which the tests expect to stay empty. */
+  /** Every console error, page error and answer of 400 or more, which the tests expect to stay empty where nothing should fail. */
   readonly problems: string[]
 }
 
 /** A fresh browser profile (light or dark) that may reach only the UI, the authorization server and the GitHub fake. */
 export async function newProfile(setting: UiSetting, colorScheme: 'light' | 'dark' = 'light'): Promise<SignedIn> {
   const context = await setting.browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } })
-  const allowed = new Set([setting.ui, setting.issuer, new URL(setting.github.webUrl).origin])
+  const allowed = new Set([setting.ui, `http://localhost:${setting.httpPort}`, setting.issuer, new URL(setting.github.webUrl).origin])
   await context.route('**/*', (route) => (allowed.has(new URL(route.request().url()).origin) ? route.continue() : route.abort('blockedbyclient')))
   const page = await context.newPage()
   const visited: string[] = []
@@ -114,6 +117,7 @@ export async function newProfile(setting: UiSetting, colorScheme: 'light' | 'dar
   page.on('request', (request) => request.isNavigationRequest() && visited.push(request.url()))
   page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`))
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('response', (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.request().method()} ${response.url()}`))
   return { context, page, visited, problems }
 }
 
@@ -125,4 +129,30 @@ export async function signIn(setting: UiSetting, profile: SignedIn, login: strin
   await page.getByRole('link', { name: 'Sign in' }).click()
   await page.waitForURL(`${setting.ui}/ui/`, { timeout: 10_000 })
   await page.getByText(`${login} (`).waitFor({ timeout: 5_000 })
+}
+
+/** Where each page's screenshots go (git-ignored): light and dark, for a reviewer to look at. */
+export const SCREENSHOT_DIR = join(REPO_ROOT, 'test-results', 'ui')
+
+/**
+ * axe-core's serious and critical findings on the page as it is now: every rule (WCAG 2.x A and AA and
+ * best practices), or only `rules` (the dark scheme changes colours and nothing else: color-contrast).
+ */
+export async function seriousViolations(page: Page, rules?: string[]): Promise<string[]> {
+  const builder = new AxeBuilder({ page })
+  const results = await (rules ? builder.withRules(rules) : builder).analyze()
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)
+}
+
+/** Once the page's heading is there and nothing says it is still loading. */
+export async function pageSettled(page: Page): Promise<void> {
+  await page.getByRole('heading', { level: 1 }).waitFor()
+  await page.waitForFunction(() => !/\bLoading\b/.test(document.querySelector('main')?.textContent ?? 'Loading'), undefined, { timeout: 10_000 })
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
 }

@@ -70,7 +70,7 @@ function Shell(props: { session: Session; onSignedOut: () => void }) {
       </nav>
       <main id="content">
         <ErrorAlert error={failure} />
-        {pageFor(path, location)}
+        {pageFor(path)}
       </main>
     </SessionContext.Provider>
   )

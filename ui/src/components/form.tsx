@@ -1,6 +1,17 @@
 /** @module Labelled form controls; a field the API named in its 400 shows the API's message beside it. */
 import { useId, type Child } from 'hono/jsx/dom'
 import { ApiFailure } from '../api.ts'
+import { useCanWrite } from '../session.tsx'
+
+/** What a reader sees instead of a control: the label and the value, nothing to change. */
+function ValueView(props: { label: string; value: string }) {
+  return (
+    <div class="field">
+      <span class="label">{props.label}</span>
+      <span class="value">{props.value === '' ? '—' : props.value}</span>
+    </div>
+  )
+}
 
 interface FieldProps {
   readonly label: string
@@ -15,10 +26,16 @@ interface FieldProps {
   readonly disabled?: boolean
   readonly multiline?: boolean
   readonly autocomplete?: string
+  readonly inputmode?: 'numeric' | 'text' | 'email' | 'url'
+  /** A search or filter box: editable for readers too. */
+  readonly filter?: boolean
 }
 
+/** Forms of settings render as plain values for someone who may not change them (a `user`). */
 export function TextField(props: FieldProps) {
+  const canWrite = useCanWrite()
   const id = useId()
+  if (!canWrite && !props.filter) return <ValueView label={props.label} value={props.value} />
   const hintId = `${id}-hint`
   const errorId = `${id}-error`
   const described = [props.hint ? hintId : '', props.error ? errorId : ''].filter(Boolean).join(' ') || undefined
@@ -36,7 +53,7 @@ export function TextField(props: FieldProps) {
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      {props.multiline ? <textarea {...common} /> : <input type={props.type ?? 'text'} autocomplete={props.autocomplete ?? 'off'} {...common} />}
+      {props.multiline ? <textarea {...common} /> : <input type={props.type ?? 'text'} inputmode={props.inputmode} autocomplete={props.autocomplete ?? 'off'} {...common} />}
       {props.hint && (
         <span id={hintId} class="hint">
           {props.hint}
@@ -51,8 +68,10 @@ export function TextField(props: FieldProps) {
   )
 }
 
-export function CheckField(props: { label: string; name: string; checked: boolean; onChange: (checked: boolean) => void; disabled?: boolean }) {
+export function CheckField(props: { label: string; name: string; checked: boolean; onChange: (checked: boolean) => void; disabled?: boolean; filter?: boolean }) {
+  const canWrite = useCanWrite()
   const id = useId()
+  if (!canWrite && !props.filter) return <ValueView label={props.label} value={props.checked ? 'yes' : 'no'} />
   return (
     <div class="check">
       <input id={id} type="checkbox" name={props.name} checked={props.checked} disabled={props.disabled} onChange={(event: Event) => props.onChange((event.target as HTMLInputElement).checked)} />
@@ -61,8 +80,10 @@ export function CheckField(props: { label: string; name: string; checked: boolea
   )
 }
 
-export function SelectField(props: { label: string; name: string; value: string; options: readonly (readonly [string, string])[]; onChange: (value: string) => void; error?: string | null }) {
+export function SelectField(props: { label: string; name: string; value: string; options: readonly (readonly [string, string])[]; onChange: (value: string) => void; error?: string | null; filter?: boolean }) {
+  const canWrite = useCanWrite()
   const id = useId()
+  if (!canWrite && !props.filter) return <ValueView label={props.label} value={props.options.find(([value]) => value === props.value)?.[1] ?? props.value} />
   return (
     <div class="field">
       <label for={id}>{props.label}</label>

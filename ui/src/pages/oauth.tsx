@@ -1,0 +1,248 @@
+/**
+ * @module OAuth: the registered clients, one user's token families (an admin revokes them: the
+ * refresh token and its live access tokens stop working), and the signing keys (an admin rotates).
+ */
+import { useContext, useState } from 'hono/jsx/dom'
+import { call, enc, getJson, send } from '../api.ts'
+import { ConfirmDialog } from '../components/dialog.tsx'
+import { ErrorAlert, fieldError, TextField } from '../components/form.tsx'
+import { Badge, formatTime, Loading } from '../components/status.tsx'
+import { useData } from '../components/use-data.ts'
+import { PageTitle } from '../router.tsx'
+import { SessionContext, useCanWrite } from '../session.tsx'
+
+interface Client {
+  client_id: string
+  client_name?: string
+  redirect_uris: string[]
+  token_endpoint_auth_method: string
+  last_used_at: number | null
+  expires_at: number | null
+}
+interface Family {
+  family_id: string
+  client_id: string
+  username: string
+  scopes: string[]
+  resource: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+}
+interface SigningKey {
+  kid: string
+  alg: string
+  active: boolean
+  created_at: string
+  retired_at?: string
+}
+
+const epoch = (seconds: number | null) => (seconds === null ? null : seconds * 1000)
+
+function Clients() {
+  const clients = useData((signal) => getJson<Client[]>('/oauth/clients', signal))
+  return (
+    <section aria-labelledby="clients-heading">
+      <h2 id="clients-heading">Registered clients</h2>
+      <ErrorAlert error={clients.error} />
+      {!clients.data ? (
+        !clients.error && <Loading what="clients" />
+      ) : clients.data.length === 0 ? (
+        <p class="muted">No client has registered.</p>
+      ) : (
+        <div class="table-wrap">
+          <table aria-label="Registered clients">
+            <thead>
+              <tr>
+                <th scope="col">Client</th>
+                <th scope="col">Redirect URIs</th>
+                <th scope="col">Authentication</th>
+                <th scope="col">Last used</th>
+              </tr>
+            </thead>
+            <tbody>
+              {clients.data.map((client) => (
+                <tr key={client.client_id}>
+                  <td>
+                    {client.client_name ?? <span class="muted">unnamed</span>}
+                    <div class="mono muted">{client.client_id}</div>
+                  </td>
+                  <td class="mono">{client.redirect_uris.join(' ')}</td>
+                  <td>{client.token_endpoint_auth_method}</td>
+                  <td>{client.last_used_at === null ? <span class="muted">never</span> : formatTime(epoch(client.last_used_at))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  )
+}
+
+function Families() {
+  const canWrite = useCanWrite()
+  const me = useContext(SessionContext).username
+  const [draft, setDraft] = useState('')
+  const [username, setUsername] = useState('')
+  const [revoking, setRevoking] = useState<Family | null>(null)
+  const [failure, setFailure] = useState<unknown>(null)
+  const [revoked, setRevoked] = useState<string | null>(null)
+  const families = useData(async (signal) => (username ? getJson<Family[]>(`/oauth/tokens?username=${enc(username)}`, signal) : null), [username])
+  const revoke = async (family: Family) => {
+    setRevoking(null)
+    setFailure(null)
+    try {
+      await call('DELETE', `/oauth/tokens/${enc(family.family_id)}`)
+      setRevoked(`Revoked the ${family.client_id} family of ${family.username}.`)
+      families.reload()
+    } catch (error) {
+      setFailure(error)
+    }
+  }
+  return (
+    <section aria-labelledby="families-heading">
+      <h2 id="families-heading">Token families</h2>
+      <form
+        class="filters"
+        aria-label="Find token families"
+        onSubmit={(event: Event) => {
+          event.preventDefault()
+          setRevoked(null)
+          setUsername(draft.trim())
+        }}
+      >
+        <TextField filter label="GitHub login" name="username" value={draft} onInput={setDraft} error={fieldError(families.error, 'username')} />
+        <button type="submit" class="primary">
+          Show families
+        </button>
+      </form>
+      {revoked && <p role="status">{revoked}</p>}
+      <ErrorAlert error={failure} />
+      {families.data && (
+        families.data.length === 0 ? (
+          <p role="status">{username} has no live token family.</p>
+        ) : (
+          <div class="table-wrap">
+            <table aria-label={`Token families of ${username}`}>
+              <thead>
+                <tr>
+                  <th scope="col">Client</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Resource</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Expires</th>
+                  {canWrite && <th scope="col">Actions</th>}
+                </tr>
+              </thead>
+              <tbody>
+                {families.data.map((family) => (
+                  <tr key={family.family_id} data-family={family.family_id}>
+                    <td class="mono">{family.client_id}</td>
+                    <td>{family.scopes.join(' ')}</td>
+                    <td class="mono">{family.resource}</td>
+                    <td>{formatTime(family.last_used_at)}</td>
+                    <td>{formatTime(family.expires_at)}</td>
+                    {canWrite && (
+                      <td>
+                        <button type="button" class="danger" onClick={() => setRevoking(family)}>
+                          Revoke <span class="sr-only">{family.client_id}</span>
+                        </button>
+                      </td>
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      )}
+      {revoking && (
+        <ConfirmDialog title={`Revoke this token family of ${revoking.username}?`} confirmText="Revoke" onCancel={() => setRevoking(null)} onConfirm={() => revoke(revoking)}>
+          <p>
+            Its refresh token and its live access tokens stop working at once, on every node; {revoking.client_id} must sign in again.
+            {revoking.username === me && ' If this is your own sign-in to this page, you will be signed out.'}
+          </p>
+        </ConfirmDialog>
+      )}
+    </section>
+  )
+}
+
+function Keys() {
+  const canWrite = useCanWrite()
+  const keys = useData((signal) => getJson<SigningKey[]>('/oauth/keys', signal))
+  const [confirming, setConfirming] = useState(false)
+  const [failure, setFailure] = useState<unknown>(null)
+  const rotate = async () => {
+    setConfirming(false)
+    try {
+      await send('POST', '/oauth/keys/rotate')
+      keys.reload()
+    } catch (error) {
+      setFailure(error)
+    }
+  }
+  return (
+    <section aria-labelledby="keys-heading">
+      <h2 id="keys-heading">Signing keys</h2>
+      <ErrorAlert error={keys.error ?? failure} />
+      {keys.data ? (
+        <div class="table-wrap">
+          <table aria-label="Signing keys">
+            <thead>
+              <tr>
+                <th scope="col">Key id</th>
+                <th scope="col">Algorithm</th>
+                <th scope="col">State</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <tr key={key.kid}>
+                  <td class="mono">{key.kid}</td>
+                  <td>{key.alg}</td>
+                  <td>{key.active ? <Badge text="signing" tone="ok" /> : <Badge text={`retired ${formatTime(key.retired_at)}`} tone="muted" />}</td>
+                  <td>{formatTime(key.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <Loading what="keys" />
+      )}
+      {canWrite && (
+        <div class="actions">
+          <button type="button" onClick={() => setConfirming(true)}>
+            Rotate signing key
+          </button>
+        </div>
+      )}
+      {confirming && (
+        <ConfirmDialog title="Sign with a new key?" confirmText="Rotate" onCancel={() => setConfirming(false)} onConfirm={rotate}>
+          <p>New tokens are signed with a new key from now on. Tokens signed with the current one stay valid until they expire.</p>
+        </ConfirmDialog>
+      )}
+    </section>
+  )
+}
+
+export function OAuthPage() {
+  const canWrite = useCanWrite()
+  return (
+    <>
+      <PageTitle>OAuth</PageTitle>
+      {canWrite ? (
+        <>
+          <Clients />
+          <Families />
+        </>
+      ) : (
+        <p>Clients and token families are for admins.</p>
+      )}
+      <Keys />
+    </>
+  )
+}
