@@ -67,6 +67,7 @@ export function verifyRoutes(deps: VerifyRoutesDeps): RouteSpec[] {
       authorization: headers.get('authorization'),
       cookies: headers.get('cookie'),
       origin: headers.get('origin'),
+      referer: headers.get('referer'),
       accept: headers.get('accept'),
     })
     return query.redirect_status === '401' ? redirectAs401(answer) : answer

@@ -14,7 +14,7 @@ import { BROWSER_CALLBACK_PATH, LOGIN_COOKIE, SESSION_COOKIE, type BrowserLogin,
 import { createBrowserSessions, type BrowserSessionsOptions, type SignedInTokens, type TokenOutcome } from './browser-sessions.ts'
 import { createSignIns, SIGN_IN_TTL_SEC, type PendingSignIn } from './browser-sign-ins.ts'
 import { clearedHostCookie, cookieValues, hostCookie, withoutCookies } from './cookies.ts'
-import { accessDeniedPage, methodNotAllowed, NO_STORE, signedOutPage, signInExpiredPage, signInFailedPage } from './pages.ts'
+import { accessDeniedPage, methodNotAllowed, NO_STORE, signedOutPage, signInExpiredPage, signInFailedPage, signOutConfirmPage } from './pages.ts'
 import { s256Challenge } from './pkce.ts'
 import { returnPathOf, returnUrl } from './return-path.ts'
 import { isSecretId, newSecretId } from './secret-id.ts'
@@ -81,6 +81,7 @@ function single(query: URLSearchParams, name: string): string | undefined | 'rep
   return all.length > 1 ? 'repeated' : all[0]
 }
 
+const pathOf = (target: string) => (target.includes('?') ? target.slice(0, target.indexOf('?')) : target)
 const queryOf = (target: string) => new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '')
 
 function redirect(location: string, cookies: readonly string[]): GateAnswer {
@@ -195,7 +196,9 @@ export function createBrowserLogin(deps: BrowserLoginDeps): BrowserLoginService 
     },
 
     async signOut(request) {
-      if (request.method !== 'GET' && request.method !== 'POST') return methodNotAllowed('GET, POST')
+      // A GET changes nothing (RFC 9110 §9.2.1, safe methods): it only asks.
+      if (request.method === 'GET' || request.method === 'HEAD') return signOutConfirmPage(request.origin, pathOf(request.target))
+      if (request.method !== 'POST') return methodNotAllowed('GET, HEAD, POST')
       for (const id of cookieValues(request.cookies, sessionCookie)) await sessions.end(id, 'signed out')
       return signedOutPage(request.origin, [['set-cookie', clearedHostCookie(sessionCookie)]])
     },

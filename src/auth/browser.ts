@@ -47,7 +47,12 @@ export interface BrowserLogin {
   signIn(request: BrowserRequest): Promise<GateAnswer>
   /** GET /_oauth/callback?code&state (or ?error): the code exchanged, a session cookie set, 302 back to the original URL; a clear 403 page when access was denied. */
   callback(request: BrowserRequest): Promise<GateAnswer>
-  /** /_oauth/logout: ends the session (its tokens revoked), clears the cookie, and says so. */
+  /**
+   * /_oauth/logout. GET (or HEAD): a page asking to confirm, whose button POSTs here; it ends nothing,
+   * so a cross-site <img src> or link cannot sign anybody out. POST: ends the session (its tokens
+   * revoked), clears the cookie, and says so; the caller has checked that the POST is same-origin
+   * (the edge's auth step for a proxy, the web UI its own CSRF check). Anything else: 405.
+   */
   signOut(request: BrowserRequest): Promise<GateAnswer>
   /** The Cookie header for the backend: ours removed (null when nothing is left). */
   backendCookies(cookies: string): string | null

@@ -30,3 +30,4 @@ export {
 } from './browser-login.ts'
 export { FRESH_MARGIN_MS, type SessionTokens, type SignedInTokens, type TokenOutcome } from './browser-sessions.ts'
 export { cookieValues } from './cookies.ts'
+export { isSameOriginRequest } from './same-origin.ts'

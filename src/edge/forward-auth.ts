@@ -20,6 +20,7 @@ export interface ForwardAuthRequest {
   readonly authorization: string | null
   readonly cookies: string | null
   readonly origin: string | null
+  readonly referer: string | null
   readonly accept: string | null
 }
 
@@ -44,6 +45,7 @@ export function createForwardAuth(tables: DecisionTables, gate: AuthGate): Forwa
       authorization: request.authorization,
       cookies: request.cookies,
       origin: request.origin,
+      referer: request.referer,
       accept: request.accept,
       // The front proxy asks about the request it holds; a preflight it answers (or passes) itself.
       isPreflight: false,

@@ -98,6 +98,7 @@ export function createInstanceHandler(proxyHostname: string, scheme: Scheme, dep
           authorization: headers.get('authorization'),
           cookies: headers.get('cookie'),
           origin: headers.get('origin'),
+          referer: headers.get('referer'),
           accept: headers.get('accept'),
           isPreflight: headers.has('access-control-request-method'),
         })

@@ -304,12 +304,37 @@ describe('sessions', () => {
 })
 
 describe('signing out', () => {
-  test('ends the session, revokes its tokens (RFC 7009), clears the cookie (Max-Age=0) and says so', async () => {
+  test('GET (and HEAD) only asks: a page whose button POSTs to the same path, escaped, under a CSP that lets the form go to its own origin; the session goes on', async () => {
+    const browser = new TestBrowser()
+    await signIn(node, browser)
+    for (const method of ['GET', 'HEAD']) {
+      const answer = browser.absorb(await node.login.signOut(browser.request('/_oauth/logout?next=%3Cscript%3E', method)))
+      expect(answer.status).toBe(200)
+      expect(headers(answer, 'set-cookie')).toEqual([])
+      expect(answer.body).toContain('<form method="post" action="/_oauth/logout"><button type="submit">Sign out</button></form>')
+      expect(answer.body).toContain(`Sign out of ${PROXY}?`)
+      expect(header(answer, 'content-security-policy')).toContain("form-action 'self'")
+      expect(header(answer, 'content-security-policy')).toContain("frame-ancestors 'none'")
+      // With no-referrer the browser would send the form's POST with "Origin: null".
+      expect(header(answer, 'referrer-policy')).toBe('same-origin')
+    }
+    expect(browser.jar.has(SESSION_COOKIE)).toBe(true)
+    expect(await sessionTokenOf(node, browser)).toBeString()
+    expect(node.events.filter((event) => event.type === 'session_ended')).toEqual([])
+  })
+
+  test('a path with markup in it is escaped in the form', async () => {
+    const answer = await node.login.signOut(new TestBrowser().request('/_oauth/logout"><script>x</script>'))
+    expect(answer.body).not.toContain('<script>')
+    expect(answer.body).toContain('action="/_oauth/logout&quot;&gt;&lt;script&gt;x&lt;/script&gt;"')
+  })
+
+  test('POST ends the session, revokes its tokens (RFC 7009), clears the cookie (Max-Age=0) and says so', async () => {
     const browser = new TestBrowser()
     await signIn(node, browser)
     const sessionId = browser.jar.get(SESSION_COOKIE)!
     const token = node.login.sessionToken(browser.request('/')) as string
-    const answer = browser.absorb(await node.login.signOut(browser.request('/_oauth/logout')))
+    const answer = browser.absorb(await node.login.signOut(browser.request('/_oauth/logout', 'POST')))
     expect(answer.status).toBe(200)
     expect(answer.body).toContain('Signed out')
     expect(answer.body).toContain(`You are signed out of ${PROXY}.`)
@@ -333,7 +358,8 @@ describe('signing out', () => {
     expect(headers(answer, 'set-cookie')[0]).toContain('Max-Age=0')
     // A made-up cookie puts nothing on the bus.
     expect(node.events.filter((event) => event.type === 'session_ended')).toEqual([])
-    expect((await node.login.signOut(browser.request('/_oauth/logout', 'PUT'))).status).toBe(405)
+    const put = await node.login.signOut(browser.request('/_oauth/logout', 'PUT'))
+    expect([put.status, header(put, 'allow')]).toEqual([405, 'GET, HEAD, POST'])
   })
 })
 

@@ -60,7 +60,7 @@ describe('two nodes on one Redis', () => {
     expect(typeof b.login.sessionToken(browser.request('/'))).toBe('string')
 
     const signedOutAt = performance.now()
-    await a.login.signOut(browser.request('/_oauth/logout'))
+    await a.login.signOut(browser.request('/_oauth/logout', 'POST'))
     // Node B's cache entry is still fresh by its clock (manual, not advanced): only the event can evict it.
     while (typeof b.login.sessionToken(browser.request('/')) === 'string') {
       if (performance.now() - signedOutAt > 1_000) throw new Error('node B still answered from its cache a second after the sign-out')

@@ -2,8 +2,10 @@
  * Redirect mode in a real headless Chromium: a proxy on app.localhost (a site unrelated to the
  * authorization server on 127.0.0.1) sends a browser without a session through our /authorize, the
  * consent page, the GitHub fake and our /callback back to its own /_oauth/callback, which sets the
- * __Host- session cookie and returns to the page first asked for. Then sign-out, and a GitHub user
- * outside the allowlist, who gets the 403 page instead of a loop.
+ * __Host- session cookie and returns to the page first asked for. Then sign-out (a page asking to
+ * confirm, whose button POSTs), a page on another site that tries to sign the user out (an image, a
+ * link, a form it submits: none does), and a GitHub user outside the allowlist, who gets the 403 page
+ * instead of a loop.
  *
  * The proxy is plain http on a *.localhost name: Chromium treats such origins as potentially
  * trustworthy, so it accepts Secure (and __Host-) cookies from them; this test is where that is proven.
@@ -139,8 +141,18 @@ describe('redirect mode in Chromium', () => {
     expect((await echoOf(page)).headers['x-auth-user']).toBe('alice')
     expect(visited).toEqual([`${app}/other`])
 
-    const signedOut = await page.goto(`${app}/_oauth/logout`)
-    expect(signedOut!.status()).toBe(200)
+    // A GET only asks; the button POSTs from this very origin (the browser's own Origin header).
+    const confirm = await page.goto(`${app}/_oauth/logout`)
+    expect(confirm!.status()).toBe(200)
+    expect(await page.locator('h1').innerText()).toBe('Sign out')
+    expect((await context.cookies(app)).map((cookie) => cookie.name)).toContain('__Host-ohp-session')
+    const [signedOut] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === 'POST' && response.url() === `${app}/_oauth/logout`),
+      page.locator('button[type="submit"]').click(),
+    ])
+    expect(signedOut.status()).toBe(200)
+    expect(await signedOut.request().headerValue('origin')).toBe(app)
+    await page.waitForLoadState('load')
     expect(await page.locator('h1').innerText()).toBe('Signed out')
     expect((await context.cookies(app)).map((cookie) => cookie.name)).not.toContain('__Host-ohp-session')
 
@@ -155,6 +167,54 @@ describe('redirect mode in Chromium', () => {
     // Signing in again starts at the authorization server; nobody is signed in at GitHub, so it waits there.
     await page.goto(`${app}/private/page`)
     expect(new URL(page.url()).origin).not.toBe(new URL(app).origin)
+    await context.close()
+  }, 30_000)
+
+  test('logout CSRF: a page on another site cannot sign the user out — not by an image, a link it follows, or a form it submits', async () => {
+    const { context, page } = await newBrowser()
+    await page.goto(`${app}/private/page`)
+    await approveConsent(page, 'alice')
+    await page.waitForURL(`${app}/private/page`, { timeout: 5_000 })
+    const isSignedIn = async () => {
+      const probe = await context.newPage()
+      await probe.goto(`${app}/other`)
+      const signedIn = new URL(probe.url()).origin === new URL(app).origin && (await echoOf(probe)).headers['x-auth-user'] === 'alice'
+      await probe.close()
+      return signedIn
+    }
+    expect(await isSignedIn()).toBe(true)
+
+    // The other site's pages, served by the browser's router (registered last, so it comes first).
+    const evil = 'http://evil.localhost'
+    const pages: Record<string, string> = {
+      '/image': `<img src="${app}/_oauth/logout"><p>image</p>`,
+      '/link': `<a id="go" href="${app}/_oauth/logout">go</a>`,
+      '/form': `<form method="post" action="${app}/_oauth/logout"></form><script>document.forms[0].submit()</script>`,
+    }
+    await context.route(`${evil}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: pages[new URL(route.request().url()).pathname] ?? '' }))
+
+    const logoutAnswers: { method: string; status: number }[] = []
+    page.on('response', (response) => {
+      if (response.url() === `${app}/_oauth/logout`) logoutAnswers.push({ method: response.request().method(), status: response.status() })
+    })
+    await page.goto(`${evil}/image`)
+    await page.waitForLoadState('networkidle')
+    expect(await isSignedIn()).toBe(true)
+
+    // A top-level navigation from another site carries the SameSite=Lax cookie: it lands on the question.
+    await page.goto(`${evil}/link`)
+    await page.locator('#go').click()
+    await page.waitForURL(`${app}/_oauth/logout`)
+    expect(await page.locator('h1').innerText()).toBe('Sign out')
+    expect(await isSignedIn()).toBe(true)
+
+    // A cross-site POST (no cookie under SameSite=Lax, but its answer could still clear it): refused.
+    await page.goto(`${evil}/form`)
+    await page.waitForURL(`${app}/_oauth/logout`)
+    await page.waitForLoadState('load')
+    expect(logoutAnswers.filter((answer) => answer.method === 'POST')).toEqual([{ method: 'POST', status: 403 }])
+    expect(await isSignedIn()).toBe(true)
+    expect((await context.cookies(app)).map((cookie) => cookie.name)).toContain('__Host-ohp-session')
     await context.close()
   }, 30_000)
 

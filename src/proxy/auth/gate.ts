@@ -8,7 +8,7 @@
  * §3, RFC 9728 §5.1); redirect sends a browser without a session to sign in; passthrough lets
  * anonymous requests through without identity.
  */
-import { LOGIN_COOKIE, SESSION_COOKIE, type BrowserLogin, type BrowserRequest, type GateAnswer, type TokenVerifier, type VerifyOutcome } from '../../auth/index.ts'
+import { isSameOriginRequest, LOGIN_COOKIE, SESSION_COOKIE, type BrowserLogin, type BrowserRequest, type GateAnswer, type TokenVerifier, type VerifyOutcome } from '../../auth/index.ts'
 import type { Logger } from '../../lib/index.ts'
 import { scopesSatisfy, type AccessTokenClaims, type VerifyFailure } from '../../oauth/index.ts'
 import type { Scheme } from '../handler.ts'
@@ -27,6 +27,8 @@ export interface GateRequest {
   readonly authorization: string | null
   readonly cookies: string | null
   readonly origin: string | null
+  /** The Referer as sent: the same-origin check of a sign-out falls back to it when there is no Origin. */
+  readonly referer: string | null
   readonly accept: string | null
   /** A CORS preflight (Fetch §4.8): OPTIONS with Origin and Access-Control-Request-Method. */
   readonly isPreflight: boolean
@@ -89,6 +91,10 @@ export function createAuthGate(deps: AuthGateDeps): AuthGate {
       case 'callback':
       case 'logout': {
         if (!browserLogin) return answer(forbiddenAnswer('browser sign-in is not available on this server', 'not_available', request.accept))
+        // Logout CSRF: only a page of this very origin may sign its user out (a GET only asks to confirm).
+        if (step.kind === 'logout' && request.method === 'POST' && !isSameOriginRequest(origin, request.origin, request.referer)) {
+          return answer(forbiddenAnswer('signing out needs a request from this site (its Origin or Referer); use the Sign out button', 'invalid_origin', request.accept))
+        }
         const browser = browserRequest(auth, origin, proxyHostname, request)
         return (step.kind === 'callback' ? browserLogin.callback(browser) : browserLogin.signOut(browser)).then(answer)
       }

@@ -428,6 +428,7 @@ function gateRequestOf(scheme: Scheme, head: RequestHead): GateRequest {
     authorization: head.authorization,
     cookies: head.cookie,
     origin: head.origin,
+    referer: head.referer,
     accept: head.accept,
     isPreflight: head.isPreflight,
   }

@@ -33,6 +33,8 @@ export interface RequestHead {
   readonly authorization: string | null
   readonly cookie: string | null
   readonly origin: string | null
+  /** The Referer as sent (its line goes on): the auth step's same-origin check of a sign-out may need it. */
+  readonly referer: string | null
   /** The client's X-Request-Id when it is a usable one (its line then goes on); an unusable one is dropped. */
   readonly requestId: string | null
   readonly userAgent: string | null
@@ -123,6 +125,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
   let authorization: string | null = null
   let cookie: string | null = null
   let origin: string | null = null
+  let referer: string | null = null
   let requestId: string | null = null
   let userAgent: string | null = null
   let isPreflight = false
@@ -169,6 +172,11 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       } else if (name === 'origin') {
         if (origin !== null) return UNSUPPORTED
         origin = valueOf(text, colon, lineEnd)
+        isDropped = false
+      } else if (name === 'referer') {
+        // Two could be read two ways; the hand-over server reads them as one list, which no URL parses.
+        if (referer !== null) return UNSUPPORTED
+        referer = valueOf(text, colon, lineEnd)
         isDropped = false
       } else if (name === 'x-request-id') {
         const value = valueOf(text, colon, lineEnd)
@@ -239,6 +247,7 @@ export function parseRequestHead(bytes: Buffer, dropNames: ReadonlySet<string>, 
       authorization,
       cookie,
       origin,
+      referer,
       requestId,
       userAgent,
       isPreflight,
