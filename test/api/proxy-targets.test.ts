@@ -67,8 +67,8 @@ describe('POST /proxy/targets', () => {
     expect((await edge.api('GET', '/proxy/targets/url.example.com')).status).toBe(404)
   })
 
-  test('target_url may name an external service as service://<name>; a bad name there → 400 naming target_url', async () => {
-    for (const target_url of ['service://', 'service://Billing', 'service://ports', 'service://a/b', 'service://a:b']) {
+  test('target_url may name a service as service://<name>[:<port name>]; a bad name there → 400 naming target_url', async () => {
+    for (const target_url of ['service://', 'service://Billing', 'service://ports', 'service://a/b', 'service://a:B', 'service://a:8080']) {
       const response = await create({ proxy_hostname: 'svc.example.com', target_url })
       expect(response.status).toBe(400)
       expect(await describeError(response)).toStartWith('field target_url:')
