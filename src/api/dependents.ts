@@ -4,9 +4,10 @@
  */
 import * as v from 'valibot'
 import { ApiError } from './errors.ts'
+import { queryFlag } from './query-flag.ts'
 
 export const ForceQuerySchema = v.object({
-  force: v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true')), 'false'),
+  force: queryFlag(false),
 })
 
 export interface Dependents {

@@ -7,6 +7,7 @@ import * as v from 'valibot'
 import { isValidHostname, SERVICE_SCHEME } from '../lib/index.ts'
 import { CreateProxyTargetSchema, HostnameSchema, TargetError, type ProxyTarget, type ProxyTargets } from '../targets/index.ts'
 import { ApiError } from './errors.ts'
+import { optionalQueryFlag } from './query-flag.ts'
 
 /** Every setting of a new proxy (auth included, with a new proxy's defaults) except its hostname and target. */
 export const ServiceProxySchema = v.strictObject(
@@ -22,7 +23,7 @@ export type ServiceProxySettings = v.InferOutput<typeof ServiceProxySchema>
 /** The original's query form (`?hostname=…&enable_https=false`), for callers that send no body. */
 export const ServiceProxyQueryEntries = {
   hostname: v.optional(HostnameSchema),
-  enable_https: v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true'))),
+  enable_https: optionalQueryFlag(),
 }
 
 export interface ServiceProxyDeps {

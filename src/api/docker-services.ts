@@ -25,7 +25,7 @@ import {
   type ServiceProxyDeps,
 } from './docker-service-proxy.ts'
 import { ApiError } from './errors.ts'
-import { queryFlag } from './query-flag.ts'
+import { optionalQueryFlag, queryFlag } from './query-flag.ts'
 import { unifiedServiceRoutes } from './services-unified.ts'
 
 export interface DockerServiceRoutesDeps extends ServiceProxyDeps, DockerServiceLogRoutesDeps {
@@ -68,7 +68,7 @@ const CreateBodyObject = v.strictObject(
 // The checks read only the service's fields, which this body has too.
 const CreateBodySchema = v.pipe(CreateBodyObject, ...(createChecks as unknown as [v.GenericPipeAction<v.InferOutput<typeof CreateBodyObject>>]))
 
-const CreateQuerySchema = v.object({ auto_proxy: v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true'))), ...ServiceProxyQueryEntries })
+const CreateQuerySchema = v.object({ auto_proxy: optionalQueryFlag(), ...ServiceProxyQueryEntries })
 const ListQuerySchema = v.object({ owned_only: queryFlag(false) })
 const DeleteQuerySchema = v.object({ force: queryFlag(false), delete_proxy: queryFlag(false) })
 const ProxyQuerySchema = v.object(ServiceProxyQueryEntries)

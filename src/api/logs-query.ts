@@ -7,6 +7,7 @@
 import * as v from 'valibot'
 import { BACKEND_ERROR_KINDS, OUTCOMES, parseAddressFilter, parseQueryTerms, parseTimeBound, statusCondition, TIME_BOUND_HINT, type Condition } from '../logs/index.ts'
 import { ApiError } from './errors.ts'
+import { queryCount } from './query-flag.ts'
 
 const HOST = /^[A-Za-z0-9.*:[\]_-]{1,253}$/
 const nonEmpty = (max: number) => v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(max, `at most ${max} characters`))
@@ -36,14 +37,6 @@ const queryTerms = v.pipe(
   }),
 )
 const timeBound = v.pipe(v.string(), v.check((text) => parseTimeBound(text, 0) !== null, TIME_BOUND_HINT))
-const wholeNumber = (min: number, max: number) =>
-  v.pipe(
-    v.string(),
-    v.regex(/^\d{1,9}$/, `expected a whole number from ${min} to ${max}`),
-    v.transform(Number),
-    v.minValue(min, `expected a whole number from ${min} to ${max}`),
-    v.maxValue(max, `expected a whole number from ${min} to ${max}`),
-  )
 
 /** Filters that never reveal who called (no address, user or free text): what /logs/stats, a `user` endpoint, allows. */
 export const AGGREGATE_FILTERS = {
@@ -69,11 +62,11 @@ export const RECORD_FILTERS = {
 export const WINDOW = {
   from: v.optional(timeBound),
   to: v.optional(timeBound),
-  hours: v.optional(wholeNumber(1, 8_760)),
+  hours: v.optional(queryCount(1, 8_760)),
 }
 
 export const PAGE = {
-  limit: v.optional(wholeNumber(1, 1_000), '100'),
+  limit: v.optional(queryCount(1, 1_000), '100'),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(64, 'not a cursor from this API'))),
 }
 
@@ -86,7 +79,7 @@ export const StatsQuerySchema = v.strictObject(
     ...AGGREGATE_FILTERS,
     ...WINDOW,
     bucket: v.optional(v.picklist(['hour', 'minute'], 'expected hour or minute'), 'hour'),
-    top: v.optional(wholeNumber(1, 100), '10'),
+    top: v.optional(queryCount(1, 100), '10'),
   },
   UNKNOWN,
 )

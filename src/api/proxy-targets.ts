@@ -10,6 +10,7 @@ import {
 } from '../targets/index.ts'
 import { ForceQuerySchema, refuseIfDependents } from './dependents.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
+import { queryFlag } from './query-flag.ts'
 
 /** The `:hostname` of every /proxy/targets/{hostname} path. */
 export const HostnameParams = v.object({ hostname: HostnameSchema })
@@ -24,7 +25,7 @@ export interface ProxyTargetRoutesDeps {
 const DeleteProxyQuerySchema = v.object({
   ...ForceQuerySchema.entries,
   /** The original's option: the proxy's certificate (its cert_name, or its hostname) goes with it. */
-  delete_certificate: v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true')), 'false'),
+  delete_certificate: queryFlag(false),
 })
 
 export function proxyTargetRoutes(targets: ProxyTargets, deps: ProxyTargetRoutesDeps): RouteSpec[] {

@@ -17,6 +17,7 @@ import { parseConfigDocument } from './config-parse.ts'
 import { hasChanges, planImport, summarizePlan } from './config-plan.ts'
 import { defineRoute, type RouteSpec } from './define-route.ts'
 import { ApiError } from './errors.ts'
+import { queryFlag } from './query-flag.ts'
 
 const TAG = 'system'
 /** Thousands of proxies and routes fit with room to spare; a bound on what one request makes us parse. */
@@ -24,7 +25,7 @@ const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 /** Listed in the 400, so an operator sees many problems at once without a wall of text. */
 const MAX_ISSUES_SHOWN = 20
 
-const flag = v.optional(v.pipe(v.picklist(['true', 'false'], 'expected true or false'), v.transform((text) => text === 'true')), 'false')
+const flag = queryFlag(false)
 const ExportQuerySchema = v.strictObject(
   {
     /** json (the default) or yaml; without it, `Accept: application/yaml` picks YAML. */
