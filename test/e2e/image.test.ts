@@ -2,7 +2,8 @@
  * The container image (#15), built offline by scripts/build-image.sh and run on the real Docker engine
  * the way compose.yaml runs it (read-only root, no capabilities, no new privileges, the unprivileged-port
  * sysctl), with its ports published on 127.0.0.1 and a busybox httpd as the backend on a network of the
- * test's own. It serves what the executable embeds, runs as a non-root user, its health check (the executable itself) turns healthy, a proxy
+ * test's own. It serves what the executable embeds, runs as a non-root user (who cannot use the Docker
+ * socket without its group), its health check (the executable itself) turns healthy, a proxy
  * created through its API serves over HTTP and HTTPS, and its data outlives the container in the /data volume.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -19,6 +20,8 @@ const USER_ID = 10001
 const HOSTNAME = 'app.example.com'
 /** A static busybox, bind-mounted read-only so that `id` runs inside a container whose image has no programs but ours. */
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((path) => existsSync(path))
+/** The engine's socket (DOCKER_HOST when it names one), mounted as compose.yaml mounts it but without its group. */
+const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock'
 
 let image: string
 let backend: string
@@ -34,7 +37,7 @@ interface RunningApp {
 /** Runs the image as compose.yaml does, its ports on random 127.0.0.1 ports, and waits until its API answers. */
 async function runApp(): Promise<RunningApp> {
   const id = await docker(
-    'run', '-d', '--label', TEST_LABEL, '--network', NETWORK, '-v', `${VOLUME}:/data`, '-v', `${BUSYBOX}:/busybox:ro`,
+    'run', '-d', '--label', TEST_LABEL, '--network', NETWORK, '-v', `${VOLUME}:/data`, '-v', `${BUSYBOX}:/busybox:ro`, '-v', `${SOCKET}:/var/run/docker.sock`,
     '--sysctl', 'net.ipv4.ip_unprivileged_port_start=0', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
     '--health-interval', '1s', '-p', '127.0.0.1::80', '-p', '127.0.0.1::443', '-p', '127.0.0.1::9000', '-e', 'LOG_LEVEL=warn',
     image,
@@ -106,6 +109,14 @@ describe('the container image', () => {
     expect(status).toMatch(new RegExp(`^Uid:\\t${USER_ID}\\t${USER_ID}\\t${USER_ID}\\t${USER_ID}$`, 'm'))
     expect(status).toMatch(new RegExp(`^Gid:\\t${USER_ID}\\t${USER_ID}\\t${USER_ID}\\t${USER_ID}$`, 'm'))
     expect(status).toMatch(/^CapEff:\t0{16}$/m)
+  })
+
+  test('the Docker socket mounted without its group (compose.yaml with no DOCKER_GID): the non-root server cannot use it, so creating a Docker service answers 503', async () => {
+    const token = await issueAdminToken(app.id)
+    const created = await api('POST', '/services', token, { service_name: 'refused', image: BUSYBOX_IMAGE })
+    expect(created.status).toBe(503)
+    expect(await created.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'the Docker engine does not answer' })
+    expect(await docker('ps', '-aq', '--filter', 'label=io.oauth-https-proxy.service=refused')).toBe('')
   })
 
   test('its health check (`oauth-https-proxy health`) turns healthy', async () => {
