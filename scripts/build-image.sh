@@ -35,8 +35,8 @@ if [ -z "$base" ]; then
   trap 'rm -rf "$root"' EXIT
   root_new "$root"
   root_add_user "$root" ohp 10001 /data
-  root_add_executable "$root" "$STAGE/oauth-https-proxy" /usr/local/bin/oauth-https-proxy
-  rm "$root/usr/local/bin/oauth-https-proxy" # the Dockerfile adds it: the base changes only with the libraries
+  # Not the executable itself: the Dockerfile adds it, so the base changes only with the libraries.
+  root_add_libraries_of "$root" "$STAGE/oauth-https-proxy"
   libc=$(ldd "$STAGE/oauth-https-proxy" | awk '$1 == "libc.so.6" { print $3 }')
   [ -e "$(dirname "$libc")/libgcc_s.so.1" ] && root_add_library "$root" "$(dirname "$libc")/libgcc_s.so.1"
   root_import "$root" "$LOCAL_BASE" "" 0 'ENV PATH=/usr/local/bin'

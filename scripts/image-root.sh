@@ -21,21 +21,27 @@ root_add_user() {
   printf '%s:x:%s:\n' "$name" "$uid" >>"$root/etc/group"
 }
 
-# root_add_executable DIR SOURCE DEST: SOURCE at DEST inside the root, with every shared library ldd names
-# for it and the dynamic loader, each at the path the loader looks for it.
+# root_add_executable DIR SOURCE DEST: SOURCE at DEST inside the root, with the libraries it needs.
 root_add_executable() {
-  local root=$1 source=$2 dest=$3 library
+  local root=$1 source=$2 dest=$3
   mkdir -p "$root$(dirname "$dest")"
   cp -L "$source" "$root$dest"
   chmod 0755 "$root$dest"
+  root_add_libraries_of "$root" "$source"
+}
+
+# root_add_libraries_of DIR EXECUTABLE: every shared library ldd names for EXECUTABLE, and the dynamic
+# loader, each at the path the loader looks for it.
+root_add_libraries_of() {
+  local root=$1 executable=$2 library
   # "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)";
   # linux-vdso has no file. A "not found" line fails the build instead of the container.
-  if ldd "$source" | grep -q 'not found'; then
-    echo "image-root: $source needs libraries this machine lacks:" >&2
-    ldd "$source" | grep 'not found' >&2
+  if ldd "$executable" | grep -q 'not found'; then
+    echo "image-root: $executable needs libraries this machine lacks:" >&2
+    ldd "$executable" | grep 'not found' >&2
     return 1
   fi
-  for library in $(ldd "$source" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+  for library in $(ldd "$executable" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
     root_add_library "$root" "$library"
   done
 }
