@@ -86,6 +86,23 @@ export async function readEvents(body: ReadableStream<Uint8Array> | null, onEven
   }
 }
 
+/** Aborted by Ctrl-C (SIGINT), SIGTERM, or a reader that went away (`| head`); `release` stops listening. */
+export function stopOnSignals(): { readonly signal: AbortSignal; release(): void } {
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.stdout.on('error', onSignal)
+  return {
+    signal: stop.signal,
+    release() {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      process.stdout.off('error', onSignal)
+    },
+  }
+}
+
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms)
@@ -106,12 +123,7 @@ export const followCommand = defineApiCommand({
     const client = createApiClient(args)
     const query = filterQuery(args)
     const print = printerFor(args)
-    const stop = new AbortController()
-    const onSignal = () => stop.abort()
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    // A reader that went away (`| head`) is a stop too.
-    process.stdout.on('error', onSignal)
+    const stop = stopOnSignals()
     const where = `${client.serverUrl}/logs/follow`
     const onEvent = (event: ServerSentEvent) => {
       if (event.type !== 'request' || stop.signal.aborted) return
@@ -142,9 +154,7 @@ export const followCommand = defineApiCommand({
       if (stop.signal.aborted) return
       throw error
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      process.stdout.off('error', onSignal)
+      stop.release()
     }
   },
 })

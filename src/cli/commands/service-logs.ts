@@ -7,7 +7,7 @@
  */
 import { API_ARGS, apiPath, CliError, createApiClient, printable, printJson, redact, sanitize, type Query } from '../client/index.ts'
 import { defineApiCommand, parseInteger } from './flags.ts'
-import { readEvents } from './log-follow.ts'
+import { readEvents, stopOnSignals } from './log-follow.ts'
 import type { ServerSentEvent } from './log-sse.ts'
 
 const CLI = 'oauth-https-proxy service logs'
@@ -59,11 +59,7 @@ export const logsCommand = defineApiCommand({
       for (const line of answer.logs) print(line)
       return
     }
-    const stop = new AbortController()
-    const onSignal = () => stop.abort()
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    process.stdout.on('error', onSignal)
+    const stop = stopOnSignals()
     let outcome = 'open' as 'open' | 'ended' | 'failed'
     const onEvent = (event: ServerSentEvent) => {
       if (event.type === 'end') return void (outcome = 'ended')
@@ -89,9 +85,7 @@ export const logsCommand = defineApiCommand({
       if (stop.signal.aborted) return
       throw error
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      process.stdout.off('error', onSignal)
+      stop.release()
     }
   },
 })
