@@ -79,8 +79,9 @@ const LIFECYCLE = {
   restart: 'Restart a service (its container keeps its settings; a new address is followed by its proxies)',
 } as const
 
+const actorOf = (c: Context) => c.get('principal').username as string
+
 function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRoutesDeps): RouteSpec[] {
-  const actorOf = (c: Context) => c.get('principal').username as string
   return [
     defineRoute({
       method: 'post',
@@ -100,8 +101,10 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
       async handler(c, { body, query }) {
         const manager = managerOf(docker)
         const { auto_proxy: bodyAutoProxy, proxy: bodyProxy, ...spec } = body
-        const autoProxy = bodyAutoProxy ?? query.auto_proxy ?? bodyProxy !== undefined
-        if (!autoProxy && bodyProxy !== undefined) throw new ApiError(400, 'invalid_request', 'field proxy: only with auto_proxy (leave auto_proxy out, or set it to true)')
+        // Proxy settings given (the body's proxy, the query's hostname or enable_https) ask for the proxy too.
+        const proxyField = bodyProxy !== undefined ? 'field proxy' : query.hostname !== undefined ? 'query parameter hostname' : query.enable_https !== undefined ? 'query parameter enable_https' : null
+        const autoProxy = bodyAutoProxy ?? query.auto_proxy ?? proxyField !== null
+        if (!autoProxy && proxyField) throw new ApiError(400, 'invalid_request', `${proxyField}: only with auto_proxy (leave auto_proxy out, or set it to true)`)
         const settings = autoProxy ? proxySettingsOf(bodyProxy, query) : null
         const hostname = settings ? proxyHostnameFor(spec.service_name, settings, deps.baseDomain, 'proxy.hostname') : null
         if (hostname) await refuseTakenHostname(deps.targets, hostname)
@@ -166,7 +169,6 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
 
 /** The /services/{name} routes; mounted after every fixed path under /services. */
 function nameRoutes(docker: DockerServices | null, deps: DockerServiceRoutesDeps): RouteSpec[] {
-  const actorOf = (c: Context) => c.get('principal').username as string
   const lifecycle = (Object.keys(LIFECYCLE) as (keyof typeof LIFECYCLE)[]).map((action) =>
     defineRoute({
       method: 'post',
