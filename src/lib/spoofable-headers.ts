@@ -2,7 +2,8 @@
  * @module The request headers a client must never be able to set for a backend: what a backend (or a
  * framework in front of it) reads as the client's address, as the authenticated user, or as the real
  * request path. Shared by the proxy, which strips them on every path, and by the proxy settings, whose
- * `trusted_request_headers` may admit the client-address family — and only it.
+ * `trusted_request_headers` may admit the client-address family — and only it, and only on requests
+ * through a load balancer in PROXY_PROTOCOL_TRUSTED (proxy/headers.ts trustedHeadersFor).
  *
  * Names are compared folded: lower-case, with "_" as "-", because WSGI, PHP, CGI and Rack fold
  * X_Client_IP and X-Client-IP into the same variable (HTTP_X_CLIENT_IP).

@@ -31,6 +31,17 @@ export function isStrippedRequestHeader(folded: string, hasUnderscore: boolean, 
 
 const NOTHING_TRUSTED: ReadonlySet<string> = new Set()
 
+/**
+ * The client-address headers a request may pass on as sent: its proxy's `trusted_request_headers`,
+ * only when the request came through a load balancer in PROXY_PROTOCOL_TRUSTED. That is the one list
+ * of who may say who the client is (its X-Forwarded-For and Forwarded chains are kept on the same
+ * condition); from anyone else a CF-Connecting-IP is as much the client's own claim as an
+ * X-Forwarded-For, and is stripped. Both data-plane paths ask this.
+ */
+export function trustedHeadersFor(client: ClientInfo, trusted: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  return client.isViaTrustedProxy && trusted !== undefined ? trusted : NOTHING_TRUSTED
+}
+
 /** Forwarding headers describe the hop; from an untrusted client they are lies and get replaced. */
 export const FORWARDING: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip'])
 
@@ -45,7 +56,7 @@ export interface UpstreamHeaderOptions {
   readonly passed?: (GateOutcome & { kind: 'pass' }) | null
   /** X-Request-Id for the backend: replaces the client's (which is the same value when it was usable). */
   readonly requestId?: string
-  /** The client-address headers the proxy passes on as sent (its `trusted_request_headers`, folded); none by default. */
+  /** The client-address headers the proxy trusts (its `trusted_request_headers`, folded; none by default): passed on as sent from a trusted load balancer only. */
   readonly trustedHeaders?: ReadonlySet<string>
 }
 
@@ -54,7 +65,7 @@ export function buildUpstreamHeaders(incoming: Headers, options: UpstreamHeaderO
   const connectionListed = listedInConnection(incoming)
   // Compared with "_" as "-", like the client's names below: a custom X_Team also drops the client's X-Team.
   const customNames = new Set(Object.keys(options.customHeaders).map((name) => name.toLowerCase().replaceAll('_', '-')))
-  const trusted = options.trustedHeaders ?? NOTHING_TRUSTED
+  const trusted = trustedHeadersFor(client, options.trustedHeaders)
   const headers = new Headers()
   let priorForwardedFor: string | null = null
   let priorForwarded: string | null = null

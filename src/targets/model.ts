@@ -97,7 +97,7 @@ export const ProxySettingsEntries = {
   proxy_protocol: v.optional(ProxyProtocolSchema, null),
   /** Seconds to wait for the backend's response head before answering 504. */
   upstream_timeout: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1), v.maxValue(3600)), 60),
-  /** Client-address headers passed to the backend as the client (its CDN) sent them; every other spoofable header is stripped. */
+  /** Client-address headers passed to the backend as its CDN sent them, on requests through a load balancer in PROXY_PROTOCOL_TRUSTED only; every other spoofable header is stripped. */
   trusted_request_headers: v.optional(v.pipe(v.array(TrustedRequestHeader, 'expected a list of header names'), v.maxLength(CLIENT_ADDRESS_HEADERS.size, `expected at most ${CLIENT_ADDRESS_HEADERS.size} names`)), []),
   /** Requests a client address may send (429 with Retry-After beyond it); null: no limit. */
   rate_limit: v.optional(v.nullable(ProxyRateLimitSchema), null),

@@ -6,11 +6,13 @@
  * PHP and CGI read as the same variable, RFC 3875 §4.1.18; upper-case), is stripped on the relay, on
  * the hand-over server (HTTP/1.0 on a connection already handed over, checked through the edge's
  * handoffs count), over HTTP and HTTPS, and on WebSocket upgrades (RFC 6455 §4.1). A proxy's
- * trusted_request_headers lets exactly those names through, spelled with "-", as the client sent them;
- * a PUT changes that for the next request.
+ * trusted_request_headers lets exactly those names through, spelled with "-", as the client sent them,
+ * and only for requests that came through a load balancer in PROXY_PROTOCOL_TRUSTED (here 127.0.0.9,
+ * sending PROXY v1): the same headers sent straight from any other address are stripped. A PUT changes
+ * the list for the next request.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { inTurnOn, openClient, startRawBackend, type RawBackend, type RawRequest } from '../fixtures/raw-backends.ts'
+import { inTurnOn, openClient, startRawBackend, type RawBackend, type RawClientSource, type RawRequest } from '../fixtures/raw-backends.ts'
 import { startTestEdge, type TestEdge } from '../support/edge.ts'
 import type { Scheme } from '../support/edge-clients.ts'
 import { waitFor } from '../support/ports.ts'
@@ -36,7 +38,8 @@ let backend: RawBackend
 let wsBackend: ReturnType<typeof Bun.serve>
 /** The upgrade requests the WebSocket backend accepted, as its runtime gives their headers. */
 const upgrades: [string, string][][] = []
-const stats = () => edge.server.edge.stats()
+/** The same proxies on an edge with PROXY_PROTOCOL_TRUSTED=127.0.0.9/32: a load balancer there, anyone else straight. */
+let balanced: TestEdge
 
 const PLAIN = 'plain.test'
 const CDN = 'cdn.test'
@@ -44,6 +47,19 @@ const LIVE = 'live.test'
 const WS = 'ws.test'
 const WS_CDN = 'ws-cdn.test'
 const TRUSTED = ['CF-Connecting-IP', 'True-Client-IP']
+/** The load balancer in PROXY_PROTOCOL_TRUSTED, in front of a client at 198.51.100.7. */
+const BALANCER: RawClientSource = { localAddress: '127.0.0.9', proxyHeader: 'PROXY TCP4 198.51.100.7 127.0.0.1 40000 443\r\n' }
+/**
+ * How a request reaches an edge: `plain` to the edge that trusts no peer; to the balanced one, through
+ * the trusted balancer or `direct` from an address in no trusted list (closed with a reset: the HTTPS
+ * listener of an edge with trusted peers pipes to its TLS terminator and lingers on a FIN).
+ */
+type Sender = 'plain' | 'balancer' | 'direct'
+const DIRECT: RawClientSource = { localAddress: '127.0.0.1' }
+const edgeOf = (sender: Sender) => (sender === 'plain' ? edge : balanced)
+const sourceOf = (sender: Sender) => (sender === 'plain' ? undefined : sender === 'balancer' ? BALANCER : DIRECT)
+/** That listener's pipe is a hand-off of its own: one more on HTTPS to the balanced edge. */
+const pipedHandoffs = (scheme: Scheme, sender: Sender) => (sender !== 'plain' && scheme === 'https' ? 1 : 0)
 
 async function ok(response: Promise<Response>, status = 200): Promise<unknown> {
   const answered = await response
@@ -52,7 +68,7 @@ async function ok(response: Promise<Response>, status = 200): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  edge = await startTestEdge()
+  ;[edge, balanced] = await Promise.all([startTestEdge(), startTestEdge({ PROXY_PROTOCOL_TRUSTED: '127.0.0.9/32' })])
   backend = startRawBackend({ answer: () => 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok' })
   wsBackend = Bun.serve({
     hostname: '127.0.0.1',
@@ -63,15 +79,17 @@ beforeAll(async () => {
     },
     websocket: { message: (ws, message) => void ws.send(message) },
   })
-  await edge.createProxy(PLAIN, backend.url)
-  await edge.createProxy(LIVE, backend.url)
-  await edge.createProxy(CDN, backend.url, { trusted_request_headers: TRUSTED })
-  await edge.createProxy(WS, `http://127.0.0.1:${wsBackend.port}`)
-  await edge.createProxy(WS_CDN, `http://127.0.0.1:${wsBackend.port}`, { trusted_request_headers: TRUSTED })
-  await edge.server.edge.reconcile()
+  for (const target of [edge, balanced]) {
+    await target.createProxy(PLAIN, backend.url)
+    await target.createProxy(LIVE, backend.url)
+    await target.createProxy(CDN, backend.url, { trusted_request_headers: TRUSTED })
+    await target.createProxy(WS, `http://127.0.0.1:${wsBackend.port}`)
+    await target.createProxy(WS_CDN, `http://127.0.0.1:${wsBackend.port}`, { trusted_request_headers: TRUSTED })
+    await target.server.edge.reconcile()
+  }
 })
 afterAll(async () => {
-  await edge.stop()
+  await Promise.all([edge.stop(), balanced.stop()])
   backend.stop()
   wsBackend.stop(true)
 })
@@ -86,20 +104,23 @@ const SCHEMES: readonly Scheme[] = ['http', 'https']
  * (RFC 9112 §3.2.2) that only the hand-over server reads, which hands the connection over (handoffs 1).
  * Answers the request as the backend received it.
  */
-async function send(scheme: Scheme, host: string, path: Path, lines: string): Promise<RawRequest> {
+async function send(scheme: Scheme, host: string, path: Path, lines: string, sender: Sender = 'plain'): Promise<RawRequest> {
   const before = backend.requests.length
+  const target = edgeOf(sender)
+  const stats = () => target.server.edge.stats()
+  const piped = pipedHandoffs(scheme, sender)
   await waitFor(() => stats().handoffs === 0, { timeoutMs: 3_000, what: `earlier hand-overs to end (${JSON.stringify(stats())})` })
-  const client = await openClient(edge, scheme, host)
+  const client = await openClient(target, scheme, host, sourceOf(sender))
   try {
     if (path === 'hand-over') {
       const [carried] = await inTurnOn(client, [`GET ${scheme}://${host}/carrier HTTP/1.1\r\nHost: ${host}\r\n\r\n`])
       expect(carried!.status).toBe(200)
-      expect({ path, handoffs: stats().handoffs }).toEqual({ path, handoffs: 1 })
+      expect({ path, handoffs: stats().handoffs }).toEqual({ path, handoffs: piped + 1 })
     }
     const version = path === 'relay' ? '1.1' : '1.0'
     const [reply] = await inTurnOn(client, [`GET /strip HTTP/${version}\r\nHost: ${host}\r\nX-Benign: kept\r\n${lines}CF-Ray: 8a1b-LHR\r\n\r\n`])
     expect(reply!.status).toBe(200)
-    if (path === 'relay') expect({ path, handoffs: stats().handoffs }).toEqual({ path, handoffs: 0 })
+    if (path === 'relay') expect({ path, handoffs: stats().handoffs }).toEqual({ path, handoffs: piped })
   } finally {
     client.close()
   }
@@ -125,20 +146,31 @@ describe('every listed header, in three spellings, is stripped', () => {
   }
 })
 
-describe("a proxy's trusted_request_headers lets exactly those through", () => {
+describe("a proxy's trusted_request_headers lets exactly those through, from a trusted load balancer only", () => {
   /** What cdn.test's backend must get: the trusted names, "-" spellings (0 and 2) only, in order. */
   const expected = TRUSTED.flatMap((name) => [0, 2].map((s) => [fold(name), `spoof:${fold(name)}:${s}`])).sort()
 
   for (const scheme of SCHEMES) {
     for (const path of PATHS) {
-      test(`${scheme}, ${path}: CF-Connecting-IP and True-Client-IP as sent; their "_" spellings, the other client-address names, identity and path overrides not`, async () => {
-        const arrived = await send(scheme, CDN, path, allSpellings(ALL))
+      test(`${scheme}, ${path}: through the balancer, CF-Connecting-IP and True-Client-IP as sent; their "_" spellings, the other client-address names, identity and path overrides not`, async () => {
+        const arrived = await send(scheme, CDN, path, allSpellings(ALL), 'balancer')
         expect(listedAt(arrived.fields).sort()).toEqual(expected)
         expect([valueOf(arrived, 'x-benign'), valueOf(arrived, 'cf-ray')]).toEqual(['kept', '8a1b-LHR'])
+        // The client is the one the balancer's PROXY header names.
+        expect(valueOf(arrived, 'x-real-ip')).toBe('198.51.100.7')
       })
 
-      test(`${scheme}, ${path}: the same request to a proxy that trusts nothing gets none of them`, async () => {
-        const arrived = await send(scheme, PLAIN, path, allSpellings(ALL))
+      test(`${scheme}, ${path}: the same spoofed headers sent straight from an address outside PROXY_PROTOCOL_TRUSTED, or to an edge with no trusted peers, get none of them through`, async () => {
+        for (const sender of ['direct', 'plain'] as const) {
+          const arrived = await send(scheme, CDN, path, allSpellings(ALL), sender)
+          expect({ sender, listed: listedAt(arrived.fields) }).toEqual({ sender, listed: [] })
+          expect(arrived.head).not.toContain('spoof:')
+          expect(valueOf(arrived, 'x-real-ip')).toBe('127.0.0.1')
+        }
+      })
+
+      test(`${scheme}, ${path}: the same request through the balancer to a proxy that trusts nothing gets none of them`, async () => {
+        const arrived = await send(scheme, PLAIN, path, allSpellings(ALL), 'balancer')
         expect(listedAt(arrived.fields)).toEqual([])
       })
     }
@@ -146,17 +178,17 @@ describe("a proxy's trusted_request_headers lets exactly those through", () => {
 
   test('PUT /proxy/targets/{h} changes the list for the next request, on both paths; an empty list strips them again', async () => {
     const lines = allSpellings(CLIENT_ADDRESS)
-    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines)).fields) }).toEqual({ path, listed: [] })
+    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines, 'balancer')).fields) }).toEqual({ path, listed: [] })
 
-    const updated = (await ok(edge.api('PUT', `/proxy/targets/${LIVE}`, { trusted_request_headers: ['Fastly-Client-IP', 'X-Client-IP'] }))) as { trusted_request_headers: string[] }
+    const updated = (await ok(balanced.api('PUT', `/proxy/targets/${LIVE}`, { trusted_request_headers: ['Fastly-Client-IP', 'X-Client-IP'] }))) as { trusted_request_headers: string[] }
     expect(updated.trusted_request_headers).toEqual(['fastly-client-ip', 'x-client-ip'])
-    await edge.server.edge.reconcile()
+    await balanced.server.edge.reconcile()
     const admitted = ['fastly-client-ip', 'x-client-ip'].flatMap((name) => [0, 2].map((s) => [name, `spoof:${name}:${s}`])).sort()
-    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines)).fields).sort() }).toEqual({ path, listed: admitted })
+    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines, 'balancer')).fields).sort() }).toEqual({ path, listed: admitted })
 
-    await ok(edge.api('PUT', `/proxy/targets/${LIVE}`, { trusted_request_headers: [] }))
-    await edge.server.edge.reconcile()
-    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines)).fields) }).toEqual({ path, listed: [] })
+    await ok(balanced.api('PUT', `/proxy/targets/${LIVE}`, { trusted_request_headers: [] }))
+    await balanced.server.edge.reconcile()
+    for (const path of PATHS) expect({ path, listed: listedAt((await send('http', LIVE, path, lines, 'balancer')).fields) }).toEqual({ path, listed: [] })
   })
 })
 
@@ -165,9 +197,9 @@ describe('WebSocket upgrades (RFC 6455 §4.1): the upgrade request is stripped t
     `GET /socket HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Benign: kept\r\n${lines}\r\n`
 
   /** Sends the upgrade, expects 101, and answers the headers the backend's upgrade request carried. */
-  async function upgrade(scheme: Scheme, host: string, lines: string): Promise<[string, string][]> {
+  async function upgrade(scheme: Scheme, host: string, lines: string, sender: Sender = 'plain'): Promise<[string, string][]> {
     const before = upgrades.length
-    const client = await openClient(edge, scheme, host)
+    const client = await openClient(edgeOf(sender), scheme, host, sourceOf(sender))
     try {
       client.write(upgradeRequest(host, lines))
       const head = await client.until((bytes) => {
@@ -192,9 +224,11 @@ describe('WebSocket upgrades (RFC 6455 §4.1): the upgrade request is stripped t
       })
     }
 
-    test(`${scheme}: a proxy trusting CF-Connecting-IP and True-Client-IP passes exactly those ("-" spellings)`, async () => {
-      const arrived = await upgrade(scheme, WS_CDN, allSpellings(ALL))
+    test(`${scheme}: a proxy trusting CF-Connecting-IP and True-Client-IP passes exactly those ("-" spellings) through the balancer, none straight from an untrusted address`, async () => {
+      const arrived = await upgrade(scheme, WS_CDN, allSpellings(ALL), 'balancer')
       expect(listedAt(arrived).sort()).toEqual(TRUSTED.flatMap((name) => [0, 2].map((s) => [fold(name), `spoof:${fold(name)}:${s}`])).sort())
+      expect(listedAt(await upgrade(scheme, WS_CDN, allSpellings(ALL), 'direct'))).toEqual([])
+      expect(listedAt(await upgrade(scheme, WS_CDN, allSpellings(ALL), 'plain'))).toEqual([])
     })
   }
 })

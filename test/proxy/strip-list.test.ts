@@ -96,12 +96,14 @@ describe('withTrustedFields: what the relay puts back after the decision', () =>
 
 describe('buildUpstreamHeaders (the hand-over path and WebSocket upgrades)', () => {
   const client = { address: '198.51.100.4', port: 4000, isTls: false, isViaTrustedProxy: false }
+  /** The same client as a trusted load balancer (PROXY_PROTOCOL_TRUSTED) names it. */
+  const balanced = { ...client, isViaTrustedProxy: true }
   const incoming = () => {
     const headers = new Headers({ 'x-benign': 'yes', 'cf-ray': '8a1b' })
     for (const name of [...CLIENT_ADDRESS, ...IDENTITY, ...PATH_OVERRIDES]) for (const [i, spelling] of spellingsOf(name).entries()) headers.append(spelling, `${name.toLowerCase()}-${i}`)
     return headers
   }
-  const build = (trustedHeaders?: ReadonlySet<string>) => buildUpstreamHeaders(incoming(), { client, requestHost: 'a.test', upstreamHost: 'a.test', customHeaders: {}, trustedHeaders })
+  const build = (trustedHeaders?: ReadonlySet<string>, from = balanced) => buildUpstreamHeaders(incoming(), { client: from, requestHost: 'a.test', upstreamHost: 'a.test', customHeaders: {}, trustedHeaders })
   const spoofableNamesIn = (headers: Headers) => [...headers.keys()].filter((name) => spoofableFamilyOf(fold(name)) !== null)
 
   test('none of the three families in any spelling; the benign fields stay', () => {
@@ -110,15 +112,19 @@ describe('buildUpstreamHeaders (the hand-over path and WebSocket upgrades)', () 
     expect([headers.get('x-benign'), headers.get('cf-ray')]).toEqual(['yes', '8a1b'])
   })
 
-  test('a trusted list lets exactly its names through, "-" spellings only, values as sent', () => {
+  test('through a trusted load balancer a trusted list lets exactly its names through, "-" spellings only, values as sent', () => {
     const headers = build(new Set(['cf-connecting-ip', 'true-client-ip']))
     expect(spoofableNamesIn(headers).sort()).toEqual(['cf-connecting-ip', 'true-client-ip'])
     expect(headers.get('cf-connecting-ip')).toBe('cf-connecting-ip-0, cf-connecting-ip-2')
     expect(headers.get('true-client-ip')).toBe('true-client-ip-0, true-client-ip-2')
   })
 
+  test('from a client that did not come through a trusted load balancer the trusted list lets nothing through', () => {
+    expect(spoofableNamesIn(build(new Set(['cf-connecting-ip', 'true-client-ip']), client))).toEqual([])
+  })
+
   test("a custom header of the same name wins over a trusted client's", () => {
-    const headers = buildUpstreamHeaders(incoming(), { client, requestHost: 'a.test', upstreamHost: 'a.test', customHeaders: { 'CF-Connecting-IP': 'ours' }, trustedHeaders: new Set(['cf-connecting-ip']) })
+    const headers = buildUpstreamHeaders(incoming(), { client: balanced, requestHost: 'a.test', upstreamHost: 'a.test', customHeaders: { 'CF-Connecting-IP': 'ours' }, trustedHeaders: new Set(['cf-connecting-ip']) })
     expect(headers.get('cf-connecting-ip')).toBe('ours')
   })
 })

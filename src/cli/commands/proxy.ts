@@ -53,7 +53,7 @@ const SETTINGS_ARGS = {
   'trusted-request-headers': {
     type: 'string',
     valueHint: 'name,...',
-    description: 'client-address headers your CDN sets (CF-Connecting-IP, True-Client-IP, …) passed to the backend as sent; comma-separated or repeatable; replaces the list; "none" empties it',
+    description: 'client-address headers your CDN sets (CF-Connecting-IP, True-Client-IP, …) passed to the backend as sent, on requests through a load balancer in PROXY_PROTOCOL_TRUSTED only; comma-separated or repeatable; replaces the list; "none" empties it',
   },
   'rate-limit': { type: 'string', valueHint: 'rps,burst', description: 'requests each client address may send: per second, and at once ("10,20"); beyond, 429; counted on each node; "none": no limit' },
 } as const

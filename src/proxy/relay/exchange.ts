@@ -18,6 +18,8 @@ import { withoutFields, type RequestHead } from './request-head.ts'
 import { parseResponseHeadForRelay } from './response-head.ts'
 import { afterAuthStep, buildUpstreamHead, withTrustedFields, type RelayTarget } from './upstream-head.ts'
 import type { GateOutcome } from '../auth/gate.ts'
+import type { ClientInfo } from '../client.ts'
+import { trustedHeadersFor } from '../headers.ts'
 import { backendErrorOf, fieldPairs, writeRecord, type RequestLogging, type RequestStart } from '../request-log.ts'
 import type { BackendErrorKind } from '../../logs/index.ts'
 import { resumeReading, type UpstreamConnection, type UpstreamListener, type UpstreamPool } from './upstream-pool.ts'
@@ -91,12 +93,13 @@ export class Exchange implements UpstreamListener, Expiring {
     private readonly head: RequestHead,
     private readonly decision: ForwardDecision,
     forwarding: string,
+    client: ClientInfo,
     private readonly passed: (GateOutcome & { kind: 'pass' }) | null,
     private readonly recording: ExchangeRecording,
   ) {
     const target = decision.backend.relay!
     this.target = target
-    let kept = withTrustedFields(head.keptFields, head.clientAddressFields, decision.site.trustedRequestHeaders)
+    let kept = withTrustedFields(head.keptFields, head.clientAddressFields, trustedHeadersFor(client, decision.site.trustedRequestHeaders))
     // The client's copies of the proxy's custom headers are dropped: the proxy's own values go instead.
     if (target.customHeaderNames.size > 0) kept = withoutFields(kept, target.customHeaderNames)
     if (passed !== null) kept = afterAuthStep(kept, head, passed)

@@ -242,7 +242,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
   }
 
   const startExchange = (head: RequestHead, decision: ForwardDecision, passed: (GateOutcome & { kind: 'pass' }) | null, start: Started) => {
-    const current = new Exchange(session, head, decision, forwardingFor(head), passed, { logging: deps.logging, start, requestId: start.requestId, clientIp: client.address })
+    const current = new Exchange(session, head, decision, forwardingFor(head), client, passed, { logging: deps.logging, start, requestId: start.requestId, clientIp: client.address })
     exchange = current
     bodyBytesInWindow = 0
     deadlines.track(clock, Math.min(timeouts.headMs, timeouts.idleMs))
