@@ -3,10 +3,13 @@
  * this host and its store answer, 1 when the store is down, nothing listens or something else answers,
  * 2 for a bad API_PORT. It finds the server from API_HOST/API_PORT and never from PUBLIC_URL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { freePort, waitFor } from '../support/ports.ts'
 import { startRedis, type TestRedis } from '../support/redis.ts'
 import { cleanupSpawned, runCli, serveEnv, startServe } from '../support/serve.ts'
+
+// Each test spawns processes or containers: room for a loaded machine (bun's default is 5 s).
+setDefaultTimeout(30_000)
 
 let redis: TestRedis
 let redisEnv: Record<string, string>

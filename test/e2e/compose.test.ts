@@ -10,7 +10,7 @@
  * `scripts/test-services.sh stop` removes them after a crashed run. (Networks and volumes keep their
  * definitions: docker-compose 1.29 replaces a top-level entry that a second file names, dropping its `name`.)
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,9 @@ import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, INDEX_HTML, requireDocker, T
 import { viaHttp, viaHttps } from '../support/edge-clients.ts'
 import { freePort, waitFor } from '../support/ports.ts'
 import { REPO_ROOT } from '../support/serve.ts'
+
+// Each test spawns processes or containers: room for a loaded machine (bun's default is 5 s).
+setDefaultTimeout(30_000)
 
 const RUN = `${process.pid}x${Date.now().toString(36)}`
 const PROJECT = `ohpcompose${RUN}`

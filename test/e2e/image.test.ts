@@ -6,12 +6,15 @@
  * socket without its group), its health check (the executable itself) turns healthy, a proxy
  * created through its API serves over HTTP and HTTPS, and its data outlives the container in the /data volume.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import { ensureAppImage } from '../support/app-image.ts'
 import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, HTTPD_COMMAND, HTTPD_PORT, INDEX_HTML, inspect, requireDocker, TEST_LABEL } from '../support/docker.ts'
 import { httpsGet, viaHttp, viaHttps } from '../support/edge-clients.ts'
 import { waitFor } from '../support/ports.ts'
+
+// Each test spawns processes or containers: room for a loaded machine (bun's default is 5 s).
+setDefaultTimeout(30_000)
 
 const RUN = `${process.pid}-${Date.now().toString(36)}`
 const NETWORK = `ohp-image-${RUN}`
