@@ -91,6 +91,11 @@ beforeAll(async () => {
 }, 240_000)
 
 afterAll(async () => {
+  // A Docker service a failed test left on the named network would keep `down` from removing the network.
+  const leftOnNetwork = (await docker('ps', '-aq', '--filter', `network=${NETWORK}`).catch(() => '')).split('\n').filter(Boolean)
+  const ours = new Set((await docker('ps', '-aq', '--filter', `label=${PROJECT_LABEL}`).catch(() => '')).split('\n'))
+  const strays = leftOnNetwork.filter((id) => !ours.has(id))
+  if (strays.length > 0) await docker('rm', '-f', ...strays).catch(() => {})
   if (isUp) await compose('down', '-v', '--timeout', '5').catch(() => {})
   rmSync(work, { recursive: true, force: true })
 }, 60_000)
