@@ -16,7 +16,7 @@ echo "typecheck: tsc --noEmit -p ."
 node_modules/.bin/tsc --noEmit -p . || typecheck_passed=0
 
 log=$(mktemp)
-node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+node_modules/.bin/bun test --timeout 30000 "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
 count() { local n; n=$(sed -n "s/^ *\([0-9][0-9]*\) $1\$/\1/p" "$log" | tail -1); echo "${n:-0}"; }
