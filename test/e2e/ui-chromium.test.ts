@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Server } from 'bun'
 import { startEchoBackend } from '../fixtures/backends.ts'
+import { BUSYBOX_IMAGE, ensureBusyboxImage, removeTestContainers, requireDocker, TEST_LABELS } from '../support/docker.ts'
 import { cleanupSpawned } from '../support/serve.ts'
 import { ADMIN, newProfile, pageSettled, READER, screenshot, seriousViolations, signIn, startUiSetting, type SignedIn, type UiSetting } from '../support/ui-server.ts'
 
@@ -18,6 +19,8 @@ import { ADMIN, newProfile, pageSettled, READER, screenshot, seriousViolations, 
 const TAIL_WITHIN_MS = 2_000
 const PROXIES_PAGE_WITHIN_MS = 1_000
 const PROXY = 'shop.test'
+const SERVICE = 'ui-ticker'
+const SERVICE_LABEL = 'ohp-test.file=ui-chromium'
 
 let setting: UiSetting
 let backend: Server<undefined>
@@ -25,11 +28,15 @@ let admin: SignedIn
 let reader: SignedIn
 
 beforeAll(async () => {
+  await requireDocker()
+  await ensureBusyboxImage()
   backend = startEchoBackend()
   setting = await startUiSetting()
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
+  await setting?.api('DELETE', `/services/${SERVICE}?force=true`).catch(() => {})
+  await removeTestContainers(SERVICE_LABEL)
   await setting?.stop()
   backend?.stop(true)
   await cleanupSpawned()
@@ -59,8 +66,8 @@ async function timeUntil({ act, text, link }: { act: 'navigate' | 'search'; text
 /** A request through the edge's HTTP listener for `host`. */
 const throughEdge = (host: string, path: string) => fetch(`http://127.0.0.1:${setting.httpPort}${path}`, { headers: { host } })
 
-const PAGES = ['/ui/', '/ui/proxies', `/ui/proxies/${PROXY}`, '/ui/proxies/new', '/ui/routes', '/ui/certificates', '/ui/logs', '/ui/oauth', '/ui/system']
-const WRITE_CONTROLS = /^(New proxy|Create proxy|Save|Delete|Add route|Disable|Enable|Order certificate|Renew|Revoke|Rotate signing key|Dry run|Import|Export as YAML)/
+const PAGES = ['/ui/', '/ui/proxies', `/ui/proxies/${PROXY}`, '/ui/proxies/new', '/ui/routes', '/ui/certificates', '/ui/services', '/ui/logs', '/ui/oauth', '/ui/system']
+const WRITE_CONTROLS = /^(New proxy|Create proxy|Save|Delete|Add route|Disable|Enable|Order certificate|Renew|Start|Stop|Restart|Add service|Revoke|Rotate signing key|Dry run|Import|Export as YAML)/
 
 describe('signing in', () => {
   test('the UI signs in as its own first-party client: code + PKCE through /authorize and GitHub, no consent page, tokens behind an HttpOnly __Host- cookie', async () => {
@@ -189,6 +196,48 @@ describe('an admin at work', () => {
   }, 45_000)
 })
 
+describe('services', () => {
+  test('a Docker service: its state, live output and resource use; stopped and started again from the page', async () => {
+    const created = await setting.api('POST', '/services', {
+      service_name: SERVICE,
+      image: BUSYBOX_IMAGE,
+      // A shell that exits on SIGTERM (PID 1 without a handler ignores it) and says something every half second.
+      command: ['sh', '-c', 'trap "exit 0" TERM; while true; do echo tick; sleep 0.5; done & wait'],
+      memory_limit: '32m',
+      labels: { ...TEST_LABELS, 'ohp-test.file': 'ui-chromium' },
+    })
+    expect(created.status).toBe(201)
+    const { page } = admin
+    await page.getByRole('link', { name: 'Services', exact: true }).click()
+    const row = page.getByRole('table', { name: 'Docker services' }).getByRole('row').filter({ hasText: SERVICE })
+    await row.getByText('running', { exact: true }).waitFor({ timeout: 10_000 })
+    await row.getByRole('button', { name: `Logs of ${SERVICE}` }).click()
+    await page.getByRole('log', { name: `Output of ${SERVICE}` }).getByText('tick').first().waitFor({ timeout: 10_000 })
+    await row.getByRole('button', { name: `Resource use of ${SERVICE}` }).click()
+    await page.getByTestId(`stats-${SERVICE}`).getByText(/CPU .* memory .* MiB/).waitFor({ timeout: 10_000 })
+    await row.getByRole('button', { name: `Stop ${SERVICE}`, exact: true }).click()
+    await row.getByText('stopped', { exact: true }).waitFor({ timeout: 20_000 })
+    await row.getByRole('button', { name: `Start ${SERVICE}`, exact: true }).click()
+    await row.getByText('running', { exact: true }).waitFor({ timeout: 20_000 })
+  }, 60_000)
+
+  test('an external service is added (its 400 beside the field first) and deleted after a confirmation', async () => {
+    const { page } = admin
+    await page.getByLabel('Service name').fill('billing')
+    await page.getByLabel('Service URL').fill('ftp://billing')
+    await page.getByRole('button', { name: 'Add service' }).click()
+    await page.locator('[data-field-error="target_url"]').waitFor({ timeout: 5_000 })
+    await page.getByLabel('Service URL').fill(`http://127.0.0.1:${backend.port}`)
+    await page.getByRole('button', { name: 'Add service' }).click()
+    const row = page.getByRole('table', { name: 'External services' }).getByRole('row').filter({ hasText: 'billing' })
+    await row.waitFor({ timeout: 5_000 })
+    await row.getByRole('button', { name: 'Delete billing' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete service' }).click()
+    await row.waitFor({ state: 'detached', timeout: 5_000 })
+    expect((await setting.api('GET', '/services/external/billing')).status).toBe(404)
+  }, 20_000)
+})
+
 describe('a reader', () => {
   test('sees every page without a single write control', async () => {
     reader = await newProfile(setting)
@@ -241,7 +290,7 @@ describe('accessibility and looks', () => {
     await page.emulateMedia({ colorScheme: 'light' })
     expect(found).toEqual([])
     expect(admin.problems.slice(problemsBefore)).toEqual([])
-  }, 90_000)
+  }, 180_000)
 
   test('the keyboard alone reaches the navigation, a page and its controls, with a visible focus', async () => {
     const { page } = admin

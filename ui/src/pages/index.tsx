@@ -7,6 +7,7 @@ import { OAuthPage } from './oauth.tsx'
 import { ProxiesPage } from './proxies.tsx'
 import { NewProxyPage, ProxyDetailPage } from './proxy-detail.tsx'
 import { RoutesPage } from './routes.tsx'
+import { ServicesPage } from './services.tsx'
 import { SystemPage } from './system.tsx'
 
 export const NAVIGATION: readonly (readonly [string, string])[] = [
@@ -14,6 +15,7 @@ export const NAVIGATION: readonly (readonly [string, string])[] = [
   ['/ui/proxies', 'Proxies'],
   ['/ui/routes', 'Routes'],
   ['/ui/certificates', 'Certificates'],
+  ['/ui/services', 'Services'],
   ['/ui/logs', 'Logs'],
   ['/ui/oauth', 'OAuth'],
   ['/ui/system', 'System'],
@@ -31,6 +33,8 @@ export function pageFor(path: string) {
       return name === undefined ? <RoutesPage /> : <NotFound />
     case 'certificates':
       return name === undefined ? <CertificatesPage /> : <NotFound />
+    case 'services':
+      return name === undefined ? <ServicesPage /> : <NotFound />
     case 'logs':
       return name === undefined ? <LogsPage /> : <NotFound />
     case 'oauth':

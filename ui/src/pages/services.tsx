@@ -1,0 +1,274 @@
+/**
+ * @module Services: Docker services (state, start, stop, restart, live logs over SSE, resource use)
+ * and external services (named backend URLs; an admin adds and deletes them). When the server runs no
+ * Docker engine, that part says so and the rest works.
+ */
+import { useEffect, useState } from 'hono/jsx/dom'
+import { ApiFailure, call, enc, getJson, send } from '../api.ts'
+import { ConfirmDialog } from '../components/dialog.tsx'
+import { ErrorAlert, fieldError, isFieldFailure, TextField } from '../components/form.tsx'
+import { Badge, Loading } from '../components/status.tsx'
+import { useData, useInterval } from '../components/use-data.ts'
+import { useForm } from '../components/use-form.ts'
+import { PageTitle } from '../router.tsx'
+import { useCanWrite } from '../session.tsx'
+
+const LOG_LINES = 300
+/** The floor for anything the page polls. */
+const STATS_EVERY_MS = 5_000
+
+interface DockerService {
+  service_name: string
+  image: string | null
+  status: string
+  status_detail: string | null
+  health_status: string | null
+  ports: { name: string; host_port: number; container_port: number; bind_address: string; protocol: string }[]
+}
+interface DockerList {
+  services: DockerService[]
+  foreign: unknown[]
+  warnings: string[]
+}
+interface ExternalService {
+  service_name: string
+  target_url: string
+  description: string
+}
+interface Stats {
+  cpu_percent: number
+  memory_usage: number
+  memory_limit: number
+  memory_percent: number
+  pids: number
+}
+
+const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`
+
+/** A running container's output as it comes (GET /services/{name}/logs?follow=true, Server-Sent Events). */
+function LiveLogs(props: { name: string }) {
+  const [lines, setLines] = useState<string[]>([])
+  const [ended, setEnded] = useState<string | null>(null)
+  useEffect(() => {
+    const source = new EventSource(`/services/${enc(props.name)}/logs?follow=true&tail=50`)
+    source.addEventListener('log', (event) => {
+      const line = JSON.parse((event as MessageEvent<string>).data) as { stream: string; text: string }
+      setLines((current) => [...current, `${line.stream === 'stderr' ? '! ' : ''}${line.text}`].slice(-LOG_LINES))
+    })
+    source.addEventListener('end', () => (setEnded('The container stopped.'), source.close()))
+    return () => source.close()
+  }, [props.name])
+  return (
+    <div>
+      <div class="tail" role="log" aria-label={`Output of ${props.name}`} tabIndex={0}>
+        {lines.map((line) => (
+          <div>{line}</div>
+        ))}
+      </div>
+      {ended && <p role="status">{ended}</p>}
+    </div>
+  )
+}
+
+function ResourceUse(props: { name: string }) {
+  const stats = useData((signal) => getJson<Stats>(`/services/${enc(props.name)}/stats`, signal), [props.name])
+  useInterval(stats.reload, STATS_EVERY_MS)
+  if (stats.error) return <ErrorAlert error={stats.error} />
+  if (!stats.data) return <Loading what="resource use" />
+  return (
+    <p role="status" data-testid={`stats-${props.name}`}>
+      CPU {stats.data.cpu_percent.toFixed(1)} %, memory {mib(stats.data.memory_usage)} of {mib(stats.data.memory_limit)} ({stats.data.memory_percent.toFixed(1)} %), {stats.data.pids} processes
+    </p>
+  )
+}
+
+function DockerServices() {
+  const canWrite = useCanWrite()
+  const list = useData((signal) => getJson<DockerList>('/services', signal))
+  useInterval(list.reload, 15_000)
+  const [open, setOpen] = useState<{ name: string; what: 'logs' | 'stats' } | null>(null)
+  const [failure, setFailure] = useState<unknown>(null)
+  const act = async (name: string, action: 'start' | 'stop' | 'restart') => {
+    setFailure(null)
+    try {
+      await send('POST', `/services/${enc(name)}/${action}`)
+    } catch (error) {
+      setFailure(error)
+    }
+    list.reload()
+  }
+  if (list.error instanceof ApiFailure && list.error.status === 503) {
+    return <p class="notice">Docker services are not available on this server: {list.error.description}</p>
+  }
+  return (
+    <section aria-labelledby="docker-heading">
+      <h2 id="docker-heading">Docker services</h2>
+      <ErrorAlert error={list.error ?? failure} />
+      {list.data?.warnings.map((warning) => (
+        <p class="notice">{warning}</p>
+      ))}
+      {!list.data ? (
+        !list.error && <Loading what="Docker services" />
+      ) : list.data.services.length === 0 ? (
+        <p class="muted">No Docker service. Create them with the API or the command line (service create --file spec.yaml).</p>
+      ) : (
+        <div class="table-wrap">
+          <table aria-label="Docker services">
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">Image</th>
+                <th scope="col">State</th>
+                <th scope="col">Ports</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.services.map((service) => (
+                <tr key={service.service_name} data-service={service.service_name}>
+                  <td>{service.service_name}</td>
+                  <td class="mono">{service.image ?? 'built'}</td>
+                  <td>
+                    <Badge text={service.status} /> {service.health_status && <Badge text={service.health_status} tone={service.health_status === 'healthy' ? 'ok' : 'warn'} />}
+                    {service.status_detail && <div class="muted">{service.status_detail}</div>}
+                  </td>
+                  <td>{service.ports.map((port) => `${port.bind_address}:${port.host_port} → ${port.container_port}/${port.protocol}`).join(', ')}</td>
+                  <td>
+                    <span class="actions">
+                      {canWrite &&
+                        (['start', 'stop', 'restart'] as const).map((action) => (
+                          <button type="button" onClick={() => act(service.service_name, action)}>
+                            {action[0]!.toUpperCase() + action.slice(1)} <span class="sr-only">{service.service_name}</span>
+                          </button>
+                        ))}
+                      <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'logs'} onClick={() => setOpen({ name: service.service_name, what: 'logs' })}>
+                        Logs <span class="sr-only">of {service.service_name}</span>
+                      </button>
+                      <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'stats'} onClick={() => setOpen({ name: service.service_name, what: 'stats' })}>
+                        Resource use <span class="sr-only">of {service.service_name}</span>
+                      </button>
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {list.data && list.data.foreign.length > 0 && <p class="muted">The engine runs {list.data.foreign.length} other containers, which this server does not manage.</p>}
+      {open && (
+        <section aria-labelledby="service-panel-heading">
+          <h3 id="service-panel-heading">
+            {open.what === 'logs' ? 'Live output' : 'Resource use'} of {open.name}
+          </h3>
+          {open.what === 'logs' ? <LiveLogs name={open.name} key={open.name} /> : <ResourceUse name={open.name} key={open.name} />}
+          <button type="button" onClick={() => setOpen(null)}>
+            Close
+          </button>
+        </section>
+      )}
+    </section>
+  )
+}
+
+function AddExternalService(props: { onAdded: () => void }) {
+  const empty = { service_name: '', target_url: '', description: '' }
+  const form = useForm(empty)
+  const { values, failure } = form
+  const add = async (event: Event) => {
+    event.preventDefault()
+    if (await form.submit((current) => send('POST', '/services/external', current).then(() => undefined))) {
+      form.reset(empty)
+      props.onAdded()
+    }
+  }
+  return (
+    <form onSubmit={add} aria-label="Add an external service" noValidate>
+      {!isFieldFailure(failure, ['service_name', 'target_url', 'description']) && <ErrorAlert error={failure} />}
+      <div class="grid2">
+        <TextField label="Service name" name="service_name" value={values.service_name} onInput={form.set('service_name')} error={fieldError(failure, 'service_name')} hint="proxies and routes name it as service://name" />
+        <TextField label="Service URL" name="target_url" value={values.target_url} onInput={form.set('target_url')} error={fieldError(failure, 'target_url')} />
+      </div>
+      <TextField label="Service description" name="description" value={values.description} onInput={form.set('description')} error={fieldError(failure, 'description')} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={form.busy}>
+          Add service
+        </button>
+      </div>
+    </form>
+  )
+}
+
+function ExternalServices() {
+  const canWrite = useCanWrite()
+  const list = useData((signal) => getJson<ExternalService[]>('/services/external', signal))
+  const [deleting, setDeleting] = useState<string | null>(null)
+  const [failure, setFailure] = useState<unknown>(null)
+  const remove = async (name: string) => {
+    setDeleting(null)
+    setFailure(null)
+    try {
+      await call('DELETE', `/services/external/${enc(name)}`)
+    } catch (error) {
+      // 409 names the proxies and routes that point at it.
+      setFailure(error)
+    }
+    list.reload()
+  }
+  return (
+    <section aria-labelledby="external-heading">
+      <h2 id="external-heading">External services</h2>
+      <ErrorAlert error={list.error ?? failure} />
+      {!list.data ? (
+        !list.error && <Loading what="external services" />
+      ) : list.data.length === 0 ? (
+        <p class="muted">No external service.</p>
+      ) : (
+        <div class="table-wrap">
+          <table aria-label="External services">
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">URL</th>
+                <th scope="col">Description</th>
+                {canWrite && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.map((service) => (
+                <tr key={service.service_name}>
+                  <td>{service.service_name}</td>
+                  <td class="mono">{service.target_url}</td>
+                  <td>{service.description}</td>
+                  {canWrite && (
+                    <td>
+                      <button type="button" class="danger" onClick={() => setDeleting(service.service_name)}>
+                        Delete <span class="sr-only">{service.service_name}</span>
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {deleting && (
+        <ConfirmDialog title={`Delete the service ${deleting}?`} confirmText="Delete service" onCancel={() => setDeleting(null)} onConfirm={() => remove(deleting)}>
+          <p>Refused while proxies or routes point at it; the refusal names them.</p>
+        </ConfirmDialog>
+      )}
+      {canWrite && <AddExternalService onAdded={list.reload} />}
+    </section>
+  )
+}
+
+export function ServicesPage() {
+  return (
+    <>
+      <PageTitle>Services</PageTitle>
+      <DockerServices />
+      <ExternalServices />
+    </>
+  )
+}
