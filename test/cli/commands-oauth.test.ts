@@ -139,3 +139,43 @@ describe('oauth client delete', () => {
     expectFailure(await cli.run(['oauth', 'client', 'show', client.client_id]), 4, /404 not_found: no registered client/)
   })
 })
+
+describe('oauth registration-token', () => {
+  type Listed = { id: string; label: string | null; uses: number; single_use: boolean }
+
+  test('create --label prints the token once (-q: alone); list --json is the API\'s list, the table never holds the token; delete removes it (-q: the id)', async () => {
+    const created = await cli.run(['oauth', 'registration-token', 'create', '--label', 'build farm', '--reusable', '-q'])
+    expect(created.code).toBe(0)
+    const token = created.stdout.trim()
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    issued.push(token)
+
+    const listed = await cli.json<Listed[]>(['oauth', 'registration-token', 'list', '--json'])
+    expect(listed).toEqual(await apiJson(t.edge, '/oauth/registration-tokens'))
+    const mine = listed.find((entry) => entry.label === 'build farm')!
+    expect(mine).toMatchObject({ single_use: false, uses: 0 })
+    const table = await cli.run(['oauth', 'registration-token', 'list'])
+    const lines = table.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^ID +LABEL +SINGLE USE +USES +CREATED BY +CREATED +EXPIRES$/)
+    expect(table.stdout).toMatch(new RegExp(`^${mine.id} +build farm +no +0 +test-admin +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}$`, 'm'))
+    expectNoTokens(table.stdout, JSON.stringify(listed))
+
+    expect(await cli.run(['oauth', 'registration-token', 'delete', mine.id, '-q'])).toEqual({ code: 0, stdout: `${mine.id}\n`, stderr: '' })
+    expect((await cli.json<Listed[]>(['oauth', 'registration-token', 'list', '--json'])).map((entry) => entry.id)).not.toContain(mine.id)
+  }, 30_000)
+
+  test('failures: no id (2), an unknown id (4), a malformed one (the API\'s 400 naming it), a user-scope token (3)', async () => {
+    const [noId, unknown, malformed, user, userList] = await Promise.all([
+      cli.run(['oauth', 'registration-token', 'delete']),
+      cli.run(['oauth', 'registration-token', 'delete', '0123456789abcdef']),
+      cli.run(['oauth', 'registration-token', 'delete', 'nope']),
+      cli.run(['oauth', 'registration-token', 'delete', '0123456789abcdef'], { token: userToken }),
+      cli.run(['oauth', 'registration-token', 'list'], { token: userToken }),
+    ])
+    expectFailure(noId, 2, /positional argument: ID/)
+    expectFailure(unknown, 4, /404 not_found: no registration token 0123456789abcdef/)
+    expectFailure(malformed, 1, /400 invalid_request: path parameter id: expected the 16 hex digits/)
+    expectFailure(user, 3, /403/)
+    expectFailure(userList, 3, /403/)
+  }, 30_000)
+})

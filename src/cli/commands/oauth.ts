@@ -1,9 +1,9 @@
 /**
  * @module `oauth-https-proxy oauth client list|show|delete` (/oauth/clients), `oauth token list|revoke`
  * (/oauth/tokens: a user's refresh-token families), `oauth keys list|rotate` (/oauth/keys, over HTTP;
- * the host command `keys` works on the store instead) and `oauth registration-token create` (an initial
- * access token for OAUTH_REGISTRATION=token). Nothing here ever shows a token or secret but the one
- * `registration-token create` exists to print: the API returns none.
+ * the host command `keys` works on the store instead) and `oauth registration-token create|list|delete`
+ * (initial access tokens for OAUTH_REGISTRATION=token). Nothing here ever shows a token or secret but
+ * the one `registration-token create` exists to print: the API returns none.
  */
 import { defineCommand } from 'citty'
 import { API_ARGS, apiPath, createApiClient, printJson, printJsonOrTable, printRecord, printTable, type Column } from '../client/index.ts'
@@ -37,6 +37,16 @@ const KEY_COLUMNS: Column[] = [
   { key: 'active', header: 'active' },
   { key: 'created_at', header: 'created', format: shortTime },
   { key: 'retired_at', header: 'retired', format: shortTime },
+]
+
+const REGISTRATION_TOKEN_COLUMNS: Column[] = [
+  { key: 'id', header: 'id' },
+  { key: 'label', header: 'label' },
+  { key: 'single_use', header: 'single use' },
+  { key: 'uses', header: 'uses' },
+  { key: 'created_by', header: 'created by' },
+  { key: 'created_at', header: 'created', format: shortTime },
+  { key: 'expires_at', header: 'expires', format: shortTime },
 ]
 
 const CLIENT_ID_ARG = { 'client-id': { type: 'positional', required: true, valueHint: 'client-id', description: 'the registered client\'s id' } } as const
@@ -118,6 +128,7 @@ const registrationTokenCreate = defineApiCommand({
   args: {
     'expires-in': { type: 'string', valueHint: 'seconds', description: 'how long it stays valid (default 86400, at most 31536000)' },
     reusable: { type: 'boolean', description: 'any number of registrations until it expires (default: one)' },
+    label: { type: 'string', valueHint: 'text', description: 'what it is for, shown by registration-token list' },
     ...API_ARGS,
   },
   async run({ args }) {
@@ -125,9 +136,27 @@ const registrationTokenCreate = defineApiCommand({
     const created = await createApiClient(args).post<Record<string, unknown>>('/oauth/registration-tokens', {
       ...(expiresIn === undefined || expiresIn === null ? {} : { expires_in: expiresIn }),
       ...(args.reusable ? { single_use: false } : {}),
+      ...(args.label === undefined ? {} : { label: args.label }),
     })
     // The token is what this command is for: printed alone with --quiet, for scripts.
     printRecord(created, { ...args, idKey: 'initial_access_token' })
+  },
+})
+
+const registrationTokenList = defineApiCommand({
+  meta: { name: 'list', description: `List the initial access tokens that have not expired: id, label, uses, who issued them, expiry (never the token)\nExample: ${CLI} registration-token list` },
+  args: { ...API_ARGS },
+  async run({ args }) {
+    printJsonOrTable(await createApiClient(args).get('/oauth/registration-tokens'), REGISTRATION_TOKEN_COLUMNS, { ...args, empty: 'no registration tokens' })
+  },
+})
+
+const registrationTokenDelete = defineApiCommand({
+  meta: { name: 'delete', description: `Delete an initial access token: it admits no registration from now on\nExample: ${CLI} registration-token delete 3f9a0c1d2e4b5a69` },
+  args: { id: { type: 'positional', required: true, valueHint: 'id', description: 'from: oauth registration-token list' }, ...API_ARGS },
+  async run({ args }) {
+    await createApiClient(args).delete(apiPath`/oauth/registration-tokens/${args.id}`)
+    printDone(`deleted registration token ${args.id}`, args.id, args)
   },
 })
 
@@ -139,7 +168,7 @@ export const oauthCommand = defineCommand({
     keys: defineCommand({ meta: { name: 'keys', description: 'Signing keys, over the API (the host command `keys` reads the store)' }, subCommands: { list: keysList, rotate: keysRotate } }),
     'registration-token': defineCommand({
       meta: { name: 'registration-token', description: 'Initial access tokens for client registration (OAUTH_REGISTRATION=token)' },
-      subCommands: { create: registrationTokenCreate },
+      subCommands: { create: registrationTokenCreate, list: registrationTokenList, delete: registrationTokenDelete },
     }),
   },
 })

@@ -35,7 +35,10 @@ export { addressBucket, createRegistrationLimiter, type RegistrationAdmission, t
 export {
   createRegistrationTokens,
   DEFAULT_REGISTRATION_TOKEN_TTL_SEC,
+  MAX_REGISTRATION_TOKEN_LABEL_LENGTH,
   MAX_REGISTRATION_TOKEN_TTL_SEC,
+  REGISTRATION_TOKEN_ID,
   type IssuedRegistrationToken,
   type RegistrationTokens,
+  type RegistrationTokenSummary,
 } from './registration-tokens.ts'
