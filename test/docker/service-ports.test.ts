@@ -85,8 +85,8 @@ for (const [adapter, open] of ADAPTERS) {
       const range = freeRange(4)
       const ports = createServicePorts(store, settingsFor(range))
       try {
-        const held = await ports.allocate('svc', [port({ name: 'web' }), port({ name: 'admin', container_port: 81, host_port: range.first })], [])
         await ports.allocate('other', [port({ host_port: range.first + 1 })], [])
+        const held = await ports.allocate('svc', [port({ name: 'web' }), port({ name: 'admin', container_port: 81, host_port: range.first })], [])
         // A new auto port, then a conflict: the new claim goes, the held ones stay.
         const before = await ports.claims()
         await expect(ports.allocate('svc', [...held.map(({ auto, ...config }) => ({ ...config, host_port: auto ? ('auto' as const) : config.host_port })), port({ name: 'extra', container_port: 82 }), port({ name: 'bad', container_port: 83, host_port: range.first + 1 })], held)).rejects.toMatchObject({ kind: 'conflict' })
