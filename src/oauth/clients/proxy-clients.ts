@@ -38,11 +38,14 @@ export function proxyHostnameOf(clientId: string): string | null {
   return hostname === hostname.toLowerCase() && isValidHostname(hostname) ? hostname : null
 }
 
-/** The synthetic client. redirect_uris is empty: the rule below decides, so a request must name its redirect_uri. */
-export function proxyClient(hostname: string): OAuthClient {
+/**
+ * A first-party browser client nobody registers (a proxy's, the web UI's): public, code and refresh
+ * grants only, and redirect_uris empty: a rule decides, so a request must name its redirect_uri.
+ */
+export function firstPartyClient(clientId: string, clientName: string): OAuthClient {
   return {
-    client_id: proxyClientId(hostname),
-    client_name: hostname,
+    client_id: clientId,
+    client_name: clientName,
     redirect_uris: [],
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
@@ -51,6 +54,8 @@ export function proxyClient(hostname: string): OAuthClient {
     client_id_issued_at: 0,
   }
 }
+
+export const proxyClient = (hostname: string): OAuthClient => firstPartyClient(proxyClientId(hostname), hostname)
 
 /** Whether `url` is on an origin of this proxy: https on any port (not 0), http only for loopback names, a host the proxy serves. */
 async function servedHost(directory: ProxyDirectory, hostname: string, url: URL): Promise<boolean> {

@@ -10,6 +10,7 @@
  * "confused deputy"); this client is the server's own page, and its code can only land on the server.
  */
 import type { OAuthClient } from './model.ts'
+import { firstPartyClient } from './proxy-clients.ts'
 
 export const UI_CLIENT_ID = 'oauth-https-proxy-ui'
 /** Where the UI takes the authorization response, on its own origin. */
@@ -23,18 +24,7 @@ export interface UiOrigins {
   readonly apiResource: string
 }
 
-export function uiClient(): OAuthClient {
-  return {
-    client_id: UI_CLIENT_ID,
-    client_name: 'oauth-https-proxy web UI',
-    redirect_uris: [],
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    application_type: 'web',
-    client_id_issued_at: 0,
-  }
-}
+export const uiClient = (): OAuthClient => firstPartyClient(UI_CLIENT_ID, 'oauth-https-proxy web UI')
 
 /** OAuth 2.1 §4.1.1 exact match against the rule: the string a browser navigates to, on one of the API's origins. */
 export async function isUiRedirectUri(origins: UiOrigins, uri: string): Promise<boolean> {

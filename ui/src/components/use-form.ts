@@ -47,3 +47,27 @@ export function numberOrNull(text: string): number | null | string {
   const value = Number(text)
   return Number.isFinite(value) ? value : text
 }
+
+export interface Action {
+  /** The last failure, for an alert; cleared when the next action starts. */
+  readonly failure: unknown
+  /** Runs `work`, keeps its failure, then calls the hook's `after` (a reload) either way. */
+  run(work: () => Promise<unknown>): Promise<void>
+}
+
+/** A button's work (delete, revoke, start…): what the page shows when it fails, and a reload after it. */
+export function useAction(after?: () => void): Action {
+  const [failure, setFailure] = useState<unknown>(null)
+  return {
+    failure,
+    async run(work) {
+      setFailure(null)
+      try {
+        await work()
+      } catch (error) {
+        setFailure(error)
+      }
+      after?.()
+    },
+  }
+}

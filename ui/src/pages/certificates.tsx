@@ -9,7 +9,7 @@ import { ConfirmDialog } from '../components/dialog.tsx'
 import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, TextField } from '../components/form.tsx'
 import { Badge, daysUntil, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
-import { useForm } from '../components/use-form.ts'
+import { useAction, useForm } from '../components/use-form.ts'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Certificate } from '../types.ts'
@@ -103,25 +103,15 @@ export function CertificatesPage() {
   const certificates = useData((signal) => getJson<Certificate[]>('/certificates', signal))
   const [following, setFollowing] = useState<string[]>([])
   const [deleting, setDeleting] = useState<string | null>(null)
-  const [failure, setFailure] = useState<unknown>(null)
+  const action = useAction(certificates.reload)
   const follow = (name: string) => {
     setFollowing((names) => [...names.filter((other) => other !== name), name])
     certificates.reload()
   }
-  const act = async (work: () => Promise<unknown>, then?: () => void) => {
-    setFailure(null)
-    try {
-      await work()
-      then?.()
-      certificates.reload()
-    } catch (error) {
-      setFailure(error)
-    }
-  }
   return (
     <>
       <PageTitle>Certificates</PageTitle>
-      <ErrorAlert error={certificates.error ?? failure} />
+      <ErrorAlert error={certificates.error ?? action.failure} />
       {following.map((name) => (
         <OrderProgress key={name} name={name} onSettled={certificates.reload} />
       ))}
@@ -160,7 +150,7 @@ export function CertificatesPage() {
                   {canWrite && (
                     <td>
                       <span class="actions">
-                        <button type="button" onClick={() => act(() => send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), () => follow(certificate.cert_name))}>
+                        <button type="button" onClick={() => action.run(async () => (await send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), follow(certificate.cert_name)))}>
                           Renew <span class="sr-only">{certificate.cert_name}</span>
                         </button>
                         <button type="button" class="danger" onClick={() => setDeleting(certificate.cert_name)}>
@@ -176,7 +166,7 @@ export function CertificatesPage() {
         </div>
       )}
       {deleting && (
-        <ConfirmDialog title={`Delete the certificate ${deleting}?`} confirmText="Delete certificate" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), act(() => call('DELETE', `/certificates/${enc(deleting)}`)))}>
+        <ConfirmDialog title={`Delete the certificate ${deleting}?`} confirmText="Delete certificate" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), action.run(() => call('DELETE', `/certificates/${enc(deleting)}`)))}>
           <p>Its key goes with it. The proxies that served it fall back to a self-signed certificate, and to a new order for their own name.</p>
         </ConfirmDialog>
       )}

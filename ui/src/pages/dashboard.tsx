@@ -7,6 +7,7 @@ import { getJson } from '../api.ts'
 import { ErrorAlert } from '../components/form.tsx'
 import { NodesTable } from '../components/nodes-table.tsx'
 import { Badge, daysUntil, formatTime, Loading } from '../components/status.tsx'
+import { TrafficCards } from '../components/traffic-cards.tsx'
 import { TrafficChart } from '../components/traffic-chart.tsx'
 import { useData, useInterval } from '../components/use-data.ts'
 import { Link, PageTitle } from '../router.tsx'
@@ -50,20 +51,7 @@ function Traffic() {
       <ErrorAlert error={stats.error} />
       {s ? (
         <>
-          <div class="cards">
-            <div class="card">
-              <div>Requests per minute</div>
-              <div class="value">{s.requests_per_minute.toFixed(1)}</div>
-            </div>
-            <div class="card">
-              <div>Error rate</div>
-              <div class="value">{(s.error_rate * 100).toFixed(1)} %</div>
-            </div>
-            <div class="card">
-              <div>Latency p50 / p99</div>
-              <div class="value">{s.latency_ms ? `${s.latency_ms.p50.toFixed(0)} / ${s.latency_ms.p99.toFixed(0)} ms` : '—'}</div>
-            </div>
-          </div>
+          <TrafficCards stats={s} requests="per minute" />
           <TrafficChart points={s.buckets} summary={`${s.requests} requests and ${s.errors} errors in the last hour, per minute`} />
         </>
       ) : (

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'hono/jsx/dom'
 import { ApiFailure, getJson } from '../api.ts'
 import { ErrorAlert, fieldError, SelectField, TextField } from '../components/form.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
+import { TrafficCards } from '../components/traffic-cards.tsx'
 import { useData } from '../components/use-data.ts'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
@@ -105,23 +106,7 @@ function StatsSummary() {
   const stats = useData((signal) => getJson<Stats>('/logs/stats?from=1h&bucket=minute', signal))
   if (stats.error) return <ErrorAlert error={stats.error} />
   if (!stats.data) return <Loading what="statistics" />
-  const s = stats.data
-  return (
-    <div class="cards">
-      <div class="card">
-        <div>Requests in the last hour</div>
-        <div class="value">{s.requests}</div>
-      </div>
-      <div class="card">
-        <div>Error rate</div>
-        <div class="value">{(s.error_rate * 100).toFixed(1)} %</div>
-      </div>
-      <div class="card">
-        <div>Latency p50 / p99</div>
-        <div class="value">{s.latency_ms ? `${s.latency_ms.p50.toFixed(0)} / ${s.latency_ms.p99.toFixed(0)} ms` : '—'}</div>
-      </div>
-    </div>
-  )
+  return <TrafficCards stats={stats.data} requests="in all" />
 }
 
 export function LogsPage() {

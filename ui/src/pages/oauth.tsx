@@ -8,6 +8,7 @@ import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, TextField } from '../components/form.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
+import { useAction } from '../components/use-form.ts'
 import { PageTitle } from '../router.tsx'
 import { SessionContext, useCanWrite } from '../session.tsx'
 
@@ -86,19 +87,15 @@ function Families() {
   const [draft, setDraft] = useState('')
   const [username, setUsername] = useState('')
   const [revoking, setRevoking] = useState<Family | null>(null)
-  const [failure, setFailure] = useState<unknown>(null)
   const [revoked, setRevoked] = useState<string | null>(null)
   const families = useData(async (signal) => (username ? getJson<Family[]>(`/oauth/tokens?username=${enc(username)}`, signal) : null), [username])
-  const revoke = async (family: Family) => {
+  const revocation = useAction(families.reload)
+  const revoke = (family: Family) => {
     setRevoking(null)
-    setFailure(null)
-    try {
+    return revocation.run(async () => {
       await call('DELETE', `/oauth/tokens/${enc(family.family_id)}`)
       setRevoked(`Revoked the ${family.client_id} family of ${family.username}.`)
-      families.reload()
-    } catch (error) {
-      setFailure(error)
-    }
+    })
   }
   return (
     <section aria-labelledby="families-heading">
@@ -118,7 +115,7 @@ function Families() {
         </button>
       </form>
       {revoked && <p role="status">{revoked}</p>}
-      <ErrorAlert error={failure} />
+      <ErrorAlert error={revocation.failure} />
       {families.data && (
         families.data.length === 0 ? (
           <p role="status">{username} has no live token family.</p>
@@ -173,20 +170,12 @@ function Keys() {
   const canWrite = useCanWrite()
   const keys = useData((signal) => getJson<SigningKey[]>('/oauth/keys', signal))
   const [confirming, setConfirming] = useState(false)
-  const [failure, setFailure] = useState<unknown>(null)
-  const rotate = async () => {
-    setConfirming(false)
-    try {
-      await send('POST', '/oauth/keys/rotate')
-      keys.reload()
-    } catch (error) {
-      setFailure(error)
-    }
-  }
+  const rotation = useAction(keys.reload)
+  const rotate = () => (setConfirming(false), rotation.run(() => send('POST', '/oauth/keys/rotate')))
   return (
     <section aria-labelledby="keys-heading">
       <h2 id="keys-heading">Signing keys</h2>
-      <ErrorAlert error={keys.error ?? failure} />
+      <ErrorAlert error={keys.error ?? rotation.failure} />
       {keys.data ? (
         <div class="table-wrap">
           <table aria-label="Signing keys">

@@ -6,7 +6,7 @@ import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, SelectField
 import { RouteTable } from '../components/route-table.tsx'
 import { Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
-import { numberOrNull, useForm } from '../components/use-form.ts'
+import { numberOrNull, useAction, useForm } from '../components/use-form.ts'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Route } from '../types.ts'
@@ -96,16 +96,7 @@ export function RoutesPage() {
   const routes = useData((signal) => getJson<Route[]>('/routes', signal))
   const [page, setPage] = useState(0)
   const [deleting, setDeleting] = useState<Route | null>(null)
-  const [failure, setFailure] = useState<unknown>(null)
-  const act = async (work: () => Promise<unknown>) => {
-    setFailure(null)
-    try {
-      await work()
-      routes.reload()
-    } catch (error) {
-      setFailure(error)
-    }
-  }
+  const action = useAction(routes.reload)
   const all = routes.data ?? []
   const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE))
   const shown = all.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)
@@ -113,7 +104,7 @@ export function RoutesPage() {
     <>
       <PageTitle>Routes</PageTitle>
       <p class="muted">Tried in this order: higher priority first, then the older route. The first whose path and method match decides where a request goes.</p>
-      <ErrorAlert error={routes.error ?? failure} />
+      <ErrorAlert error={routes.error ?? action.failure} />
       {routes.data === undefined ? (
         <Loading what="routes" />
       ) : (
@@ -124,7 +115,7 @@ export function RoutesPage() {
             canWrite
               ? (route) => (
                   <span class="actions">
-                    <button type="button" onClick={() => act(() => send('PUT', `/routes/${enc(route.route_id)}`, { enabled: !route.enabled }))}>
+                    <button type="button" onClick={() => action.run(() => send('PUT', `/routes/${enc(route.route_id)}`, { enabled: !route.enabled }))}>
                       {route.enabled ? 'Disable' : 'Enable'} <span class="sr-only">{route.path_pattern}</span>
                     </button>
                     <button type="button" class="danger" onClick={() => setDeleting(route)}>
@@ -150,7 +141,7 @@ export function RoutesPage() {
         </nav>
       )}
       {deleting && (
-        <ConfirmDialog title={`Delete the route ${deleting.path_pattern}?`} confirmText="Delete route" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), act(() => call('DELETE', `/routes/${enc(deleting.route_id)}`)))}>
+        <ConfirmDialog title={`Delete the route ${deleting.path_pattern}?`} confirmText="Delete route" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), action.run(() => call('DELETE', `/routes/${enc(deleting.route_id)}`)))}>
           <p>
             Requests it matched go to the next route that matches, or to their proxy's target. ({deleting.route_id})
           </p>

@@ -9,7 +9,7 @@ import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, isFieldFailure, TextField } from '../components/form.tsx'
 import { Badge, Loading } from '../components/status.tsx'
 import { useData, useInterval } from '../components/use-data.ts'
-import { useForm } from '../components/use-form.ts'
+import { useAction, useForm } from '../components/use-form.ts'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 
@@ -87,23 +87,14 @@ function DockerServices() {
   const list = useData((signal) => getJson<DockerList>('/services', signal))
   useInterval(list.reload, 15_000)
   const [open, setOpen] = useState<{ name: string; what: 'logs' | 'stats' } | null>(null)
-  const [failure, setFailure] = useState<unknown>(null)
-  const act = async (name: string, action: 'start' | 'stop' | 'restart') => {
-    setFailure(null)
-    try {
-      await send('POST', `/services/${enc(name)}/${action}`)
-    } catch (error) {
-      setFailure(error)
-    }
-    list.reload()
-  }
+  const lifecycle = useAction(list.reload)
   if (list.error instanceof ApiFailure && list.error.status === 503) {
     return <p class="notice">Docker services are not available on this server: {list.error.description}</p>
   }
   return (
     <section aria-labelledby="docker-heading">
       <h2 id="docker-heading">Docker services</h2>
-      <ErrorAlert error={list.error ?? failure} />
+      <ErrorAlert error={list.error ?? lifecycle.failure} />
       {list.data?.warnings.map((warning) => (
         <p class="notice">{warning}</p>
       ))}
@@ -137,7 +128,7 @@ function DockerServices() {
                     <span class="actions">
                       {canWrite &&
                         (['start', 'stop', 'restart'] as const).map((action) => (
-                          <button type="button" onClick={() => act(service.service_name, action)}>
+                          <button type="button" onClick={() => lifecycle.run(() => send('POST', `/services/${enc(service.service_name)}/${action}`))}>
                             {action[0]!.toUpperCase() + action.slice(1)} <span class="sr-only">{service.service_name}</span>
                           </button>
                         ))}
@@ -203,22 +194,13 @@ function ExternalServices() {
   const canWrite = useCanWrite()
   const list = useData((signal) => getJson<ExternalService[]>('/services/external', signal))
   const [deleting, setDeleting] = useState<string | null>(null)
-  const [failure, setFailure] = useState<unknown>(null)
-  const remove = async (name: string) => {
-    setDeleting(null)
-    setFailure(null)
-    try {
-      await call('DELETE', `/services/external/${enc(name)}`)
-    } catch (error) {
-      // 409 names the proxies and routes that point at it.
-      setFailure(error)
-    }
-    list.reload()
-  }
+  // A 409 names the proxies and routes that point at it.
+  const removal = useAction(list.reload)
+  const remove = (name: string) => (setDeleting(null), removal.run(() => call('DELETE', `/services/external/${enc(name)}`)))
   return (
     <section aria-labelledby="external-heading">
       <h2 id="external-heading">External services</h2>
-      <ErrorAlert error={list.error ?? failure} />
+      <ErrorAlert error={list.error ?? removal.failure} />
       {!list.data ? (
         !list.error && <Loading what="external services" />
       ) : list.data.length === 0 ? (
