@@ -93,6 +93,7 @@ export function containerOptions(service: DockerService, ctx: ContainerContext):
       CapDrop: ['ALL'],
       CapAdd: [...new Set(service.capabilities.map(normalizeCapability))].sort(),
       SecurityOpt: service.no_new_privileges ? ['no-new-privileges'] : [],
+      Init: service.init,
       Mounts: mounts,
       RestartPolicy: restartPolicy(service.restart_policy),
       NetworkMode: primary,

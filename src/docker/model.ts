@@ -89,6 +89,13 @@ const fields = {
   /** Added back after `cap_drop: ALL`; only capabilities an ordinary service can need (see ALLOWED_CAPABILITIES). */
   capabilities: v.optional(v.array(v.string('expected a capability name')), []),
   no_new_privileges: v.optional(v.boolean('expected true or false'), true),
+  /**
+   * A minimal init (the engine's docker-init, tini) as PID 1: it forwards SIGTERM and reaps zombies. Without
+   * it a program that installs no signal handler (busybox httpd, most shell scripts) ignores SIGTERM as
+   * PID 1, so every stop and update waits out the grace and ends in SIGKILL. Off only for an image whose
+   * entrypoint must be PID 1 itself (s6-overlay refuses to start otherwise, systemd).
+   */
+  init: v.optional(v.boolean('expected true or false'), true),
   volumes: v.optional(v.pipe(v.array(VolumeSchema), v.maxLength(64, 'at most 64 volumes')), []),
   restart_policy: v.optional(RestartPolicySchema, 'unless-stopped'),
   healthcheck: v.optional(v.nullable(HealthcheckSchema)),

@@ -80,6 +80,11 @@ describe('containerOptions: every field becomes an engine option', () => {
     expect(host.NetworkMode).toBe('bridge')
   })
 
+  test('init: docker-init as PID 1 by default (forwards SIGTERM, reaps); off when asked', () => {
+    expect(options().HostConfig!.Init).toBe(true)
+    expect(options({ init: false }).HostConfig!.Init).toBe(false)
+  })
+
   test('a writable root has no tmpfs; a volume on /tmp replaces it', () => {
     expect(options({ read_only_root: false }).HostConfig!.Tmpfs).toBeUndefined()
     expect(options({ volumes: [{ source: 'scratch', target: '/tmp' }] }).HostConfig!.Tmpfs).toBeUndefined()

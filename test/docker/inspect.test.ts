@@ -127,4 +127,12 @@ describe('docker inspect shows every setting of the spec', () => {
     expect(info.HostConfig.NetworkMode).toBe(networks[0])
     for (const network of networks) expect(info.NetworkSettings.Networks[network]?.Aliases).toContain('inspected')
   })
+
+  // Last: it stops the container. busybox httpd installs no SIGTERM handler, so as PID 1 it would ignore
+  // the signal and be killed after the whole grace (137); under docker-init the signal reaches it (143).
+  test('init: docker-init is PID 1 and forwards SIGTERM, so a stop ends httpd by the signal, not by SIGKILL', async () => {
+    await engine.docker.getContainer(info.Id).stop({ t: 10 })
+    expect((await inspect(info.Id)).State.ExitCode).toBe(143)
+    expect(info.HostConfig.Init).toBe(true)
+  }, 30_000)
 })
