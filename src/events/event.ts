@@ -43,7 +43,11 @@ export type EventType = AppEvent['type']
 export type EventHandler = (event: AppEvent) => void | Promise<void>
 
 export interface EventBus {
-  /** Resolves once the event is durably published (Redis) or delivered (in-process). */
+  /**
+   * Resolves once this node's subscribers have handled the event (so a change applies on the node that
+   * made it before its API answers); on Redis also once it is in the stream, for the other nodes, and it
+   * rejects when it could not be put there (delivered here all the same).
+   */
   publish(event: AppEvent): Promise<void>
   /** Handlers run one event at a time, in publication order. Returns an unsubscribe function. */
   subscribe(handler: EventHandler): () => void

@@ -134,8 +134,8 @@ describe('compose.yaml', () => {
     expect(service.status).toBe(201)
     const created = await call('POST', '/proxy/targets', { proxy_hostname: HOSTNAME, target_url: 'http://my-service:3000' })
     expect(created.status).toBe(201)
-    // The service's container starts, and on Redis a node applies a new proxy when its own event comes
-    // back through the stream (tens of milliseconds after the 201): both are waited for.
+    // The proxy serves from its 201 on (the node applies its own change before answering), but the
+    // service's httpd may still be starting in its container: that is waited for.
     for (const via of [viaHttp, viaHttps]) {
       const text = await waitFor(async () => {
         const response = await via(edge, HOSTNAME, '/index.html')

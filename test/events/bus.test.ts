@@ -87,6 +87,58 @@ describe('Redis Streams bus', () => {
     expect(seenB).toEqual(events)
   })
 
+  test('a publish resolves once this node\'s subscribers have the event, which they see once; the other node sees it once', async () => {
+    const ns = `t${crypto.randomUUID()}:`
+    const [a, b] = [node('a', ns), node('b', ns)]
+    const [seenA, seenB] = [record(a), record(b)]
+    await a.start()
+    await b.start()
+    const events = Array.from({ length: 20 }, (_, i) => created(`own-${i}.example.com`))
+    for (const [i, event] of events.entries()) {
+      await a.publish(event)
+      // Here already when the publish resolves: no waiting for the stream (before, it came 20-60 ms later).
+      expect(seenA).toEqual(events.slice(0, i + 1))
+    }
+    await waitFor(() => seenB.length >= 20, { what: 'the other node to receive 20 events' })
+    await Bun.sleep(300) // long enough for the stream's copy to show up on A if it were delivered again
+    expect(seenA).toEqual(events)
+    expect(seenB).toEqual(events)
+  })
+
+  test('an event published while the bus is not reading the stream is delivered here at once, and its stream copy not again', async () => {
+    const ns = `t${crypto.randomUUID()}:`
+    const other = node('other', ns)
+    await other.start()
+    // The node's group exists (it ran before), so its restarted reader will be handed the entry.
+    const before = node('restarted', ns)
+    await before.start()
+    await before.stop()
+    const bus = node('restarted', ns)
+    const seen = record(bus)
+    await bus.publish(created('early.example.com'))
+    expect(seen).toEqual([created('early.example.com')])
+    await bus.start()
+    await other.publish(created('later.example.com'))
+    await waitFor(() => seen.length >= 2, { what: 'the later event' })
+    await Bun.sleep(300)
+    expect(seen).toEqual([created('early.example.com'), created('later.example.com')])
+  })
+
+  test('when Redis cannot take the event, the publish rejects as before, and this node\'s subscribers have it all the same', async () => {
+    const own = await startRedis()
+    const bus = createRedisBus({ url: own.url, nodeId: 'alone', logger, blockMs: 200 })
+    try {
+      const seen = record(bus)
+      await bus.start()
+      await own.stop()
+      await expect(bus.publish(created('down.example.com'))).rejects.toThrow()
+      expect(seen).toEqual([created('down.example.com')])
+    } finally {
+      await bus.stop()
+      await own.dispose()
+    }
+  })
+
   test('a node that was down catches up on what was published meanwhile, without replaying older events', async () => {
     const ns = `t${crypto.randomUUID()}:`
     const publisher = node('publisher', ns)
