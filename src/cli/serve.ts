@@ -1,5 +1,5 @@
 /**
- * @module `oauth-https-proxy serve`: boots the server and, on SIGINT/SIGTERM, drains it (SHUTDOWN_DRAIN)
+ * @module `oauth-https-proxy serve`: boots the server and, on SIGTERM/SIGINT/SIGHUP, drains it (SHUTDOWN_DRAIN)
  * and exits 0. With WORKERS above 1 this process is the primary (workers.ts) and each worker runs this
  * same command (worker-link.ts).
  */
@@ -10,7 +10,7 @@ import { startServer } from '../server.ts'
 import { EXIT } from './client/index.ts'
 import { givenFlags, settingsArgs } from './settings-args.ts'
 import { workerLink } from './worker-link.ts'
-import { superviseWorkers } from './workers.ts'
+import { STOP_SIGNALS, superviseWorkers } from './workers.ts'
 
 /** Past the drain, how long stopping may take (flushing the request log, closing the store) before the process exits regardless. */
 const STOP_DEADLINE_AFTER_DRAIN_MS = 5_000
@@ -27,9 +27,18 @@ export const serveCommand = defineCommand({
     if (!worker && loaded.workers > 1) process.exit(await superviseWorkers(loaded, logger.child('workers')))
     const config = worker ? worker.configFor(loaded) : loaded
     // Listen for signals before anything starts: a signal during start-up still means a clean stop.
+    // `on`, not `once`: a second signal (Ctrl-C twice, a supervisor repeating SIGTERM, the SIGINT and the
+    // primary's SIGTERM a worker gets from one Ctrl-C and then another) must not kill the drain half-way.
+    // SIGHUP (the terminal or ssh session gone) stops the same way: its default would cut every request.
+    let signalled = false
     const stopRequested = new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve())
-      process.once('SIGTERM', () => resolve())
+      for (const signal of STOP_SIGNALS) {
+        process.on(signal, () => {
+          if (signalled) return logger.info('already shutting down; the drain goes on', { signal })
+          signalled = true
+          resolve()
+        })
+      }
       void worker?.primaryGone.then(resolve)
     })
     const server = await startServer(config, { logger, worker: worker ? { bus: worker.bus(config, logger.child('events')) } : undefined })

@@ -4,7 +4,8 @@
  * listeners and API share their ports through SO_REUSEPORT, so the kernel spreads connections over them.
  * On the embedded store it passes every worker's events to all of them (the store's file is shared; its
  * in-process bus is not). A worker that dies is started again after a back-off while the others serve;
- * SIGTERM or SIGINT is passed on to every worker, which drains, and the primary exits once they all have.
+ * SIGTERM, SIGINT or SIGHUP is passed on (as SIGTERM) to every worker, which drains, and the primary
+ * exits once they all have.
  */
 import type { Subprocess } from 'bun'
 import type { Config } from '../config/index.ts'
@@ -18,6 +19,8 @@ const RESTART_BACKOFF_MAX_MS = 30_000
 const STABLE_AFTER_MS = 30_000
 /** After the drain, how long the primary waits for a worker to exit before it kills it. */
 const EXIT_GRACE_MS = 5_000
+/** Each starts the drain (of the one process, or of every worker); a repeated one never ends it early. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
 
 interface Worker {
   readonly index: number
@@ -80,7 +83,9 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   const onExit = (worker: Worker, code: number | null, signal: number | string | null) => {
     worker.proc = null
     if (isStopping) {
-      if (code !== 0) exitCode = 1
+      // Killed by our own SIGTERM before it could listen for it (still loading): it served nothing, a clean stop.
+      const stoppedBeforeReady = !worker.isReady && signal === 'SIGTERM'
+      if (code !== 0 && !stoppedBeforeReady) exitCode = 1
       if (workers.every((each) => each.proc === null)) resolveDone(exitCode)
       return
     }
@@ -111,9 +116,9 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
     }, config.shutdownDrainSec * 1000 + EXIT_GRACE_MS).unref()
   }
 
-  // `on`, not `once`: a second Ctrl-C must not kill the primary and leave its workers behind.
-  process.on('SIGTERM', () => stopAll())
-  process.on('SIGINT', () => stopAll())
+  // `on`, not `once`: a second Ctrl-C must not kill the primary and leave its workers behind; nor may
+  // SIGHUP, whose default would end the primary at once while its orphaned workers still drain.
+  for (const signal of STOP_SIGNALS) process.on(signal, () => stopAll())
   for (const worker of workers) start(worker)
   return done
 }
