@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'hono/jsx/dom'
 import { call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
+import { Pager, usePages } from '../components/pager.tsx'
 import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, TextField } from '../components/form.tsx'
 import { Badge, daysUntil, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
@@ -104,6 +105,7 @@ export function CertificatesPage() {
   const [following, setFollowing] = useState<string[]>([])
   const [deleting, setDeleting] = useState<string | null>(null)
   const action = useAction(certificates.reload)
+  const pages = usePages(certificates.data ?? [])
   const follow = (name: string) => {
     setFollowing((names) => [...names.filter((other) => other !== name), name])
     certificates.reload()
@@ -133,7 +135,7 @@ export function CertificatesPage() {
               </tr>
             </thead>
             <tbody>
-              {certificates.data.map((certificate) => (
+              {pages.rows.map((certificate) => (
                 <tr key={certificate.cert_name} data-cert={certificate.cert_name}>
                   <td>
                     {certificate.cert_name} {certificate.staging && <Badge text="staging" tone="muted" />}
@@ -165,6 +167,7 @@ export function CertificatesPage() {
           </table>
         </div>
       )}
+      <Pager pages={pages} label="Certificate pages" />
       {deleting && (
         <ConfirmDialog title={`Delete the certificate ${deleting}?`} confirmText="Delete certificate" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), action.run(() => call('DELETE', `/certificates/${enc(deleting)}`)))}>
           <p>Its key goes with it. The proxies that served it fall back to a self-signed certificate, and to a new order for their own name.</p>

@@ -6,6 +6,7 @@ import { useContext, useState } from 'hono/jsx/dom'
 import { call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, TextField } from '../components/form.tsx'
+import { Pager, usePages } from '../components/pager.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
 import { useAction } from '../components/use-form.ts'
@@ -42,6 +43,7 @@ const epoch = (seconds: number | null) => (seconds === null ? null : seconds * 1
 
 function Clients() {
   const clients = useData((signal) => getJson<Client[]>('/oauth/clients', signal))
+  const pages = usePages(clients.data ?? [])
   return (
     <section aria-labelledby="clients-heading">
       <h2 id="clients-heading">Registered clients</h2>
@@ -62,7 +64,7 @@ function Clients() {
               </tr>
             </thead>
             <tbody>
-              {clients.data.map((client) => (
+              {pages.rows.map((client) => (
                 <tr key={client.client_id}>
                   <td>
                     {client.client_name ?? <span class="muted">unnamed</span>}
@@ -77,6 +79,7 @@ function Clients() {
           </table>
         </div>
       )}
+      <Pager pages={pages} label="Client pages" />
     </section>
   )
 }

@@ -3,6 +3,7 @@ import { useState } from 'hono/jsx/dom'
 import { call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, SelectField, TextField } from '../components/form.tsx'
+import { Pager, usePages } from '../components/pager.tsx'
 import { RouteTable } from '../components/route-table.tsx'
 import { Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
@@ -11,7 +12,6 @@ import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Route } from '../types.ts'
 
-const PAGE_SIZE = 100
 const FIELDS = ['path_pattern', 'target_type', 'target_value', 'priority', 'methods', 'scope', 'proxy_hostnames', 'is_regex', 'strip_prefix', 'description']
 const EMPTY = { path_pattern: '', target_type: 'url', target_value: '', priority: '50', methods: '', scope: 'global', proxy_hostnames: '', is_regex: false, strip_prefix: false, description: '' }
 
@@ -94,12 +94,9 @@ function AddRoute(props: { onAdded: () => void }) {
 export function RoutesPage() {
   const canWrite = useCanWrite()
   const routes = useData((signal) => getJson<Route[]>('/routes', signal))
-  const [page, setPage] = useState(0)
   const [deleting, setDeleting] = useState<Route | null>(null)
   const action = useAction(routes.reload)
-  const all = routes.data ?? []
-  const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE))
-  const shown = all.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)
+  const pages = usePages(routes.data ?? [])
   return (
     <>
       <PageTitle>Routes</PageTitle>
@@ -110,7 +107,7 @@ export function RoutesPage() {
       ) : (
         <RouteTable
           label="Routes"
-          routes={shown}
+          routes={pages.rows}
           actions={
             canWrite
               ? (route) => (
@@ -127,19 +124,7 @@ export function RoutesPage() {
           }
         />
       )}
-      {pages > 1 && (
-        <nav class="pager" aria-label="Route pages">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {pages}
-          </span>
-          <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager pages={pages} label="Route pages" />
       {deleting && (
         <ConfirmDialog title={`Delete the route ${deleting.path_pattern}?`} confirmText="Delete route" onCancel={() => setDeleting(null)} onConfirm={() => (setDeleting(null), action.run(() => call('DELETE', `/routes/${enc(deleting.route_id)}`)))}>
           <p>

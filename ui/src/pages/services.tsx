@@ -7,6 +7,7 @@ import { useEffect, useState } from 'hono/jsx/dom'
 import { ApiFailure, call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, isFieldFailure, TextField } from '../components/form.tsx'
+import { Pager, usePages } from '../components/pager.tsx'
 import { Badge, Loading } from '../components/status.tsx'
 import { useData, useInterval } from '../components/use-data.ts'
 import { useAction, useForm } from '../components/use-form.ts'
@@ -88,6 +89,7 @@ function DockerServices() {
   useInterval(list.reload, 15_000)
   const [open, setOpen] = useState<{ name: string; what: 'logs' | 'stats' } | null>(null)
   const lifecycle = useAction(list.reload)
+  const pages = usePages(list.data?.services ?? [])
   if (list.error instanceof ApiFailure && list.error.status === 503) {
     return <p class="notice">Docker services are not available on this server: {list.error.description}</p>
   }
@@ -115,7 +117,7 @@ function DockerServices() {
               </tr>
             </thead>
             <tbody>
-              {list.data.services.map((service) => (
+              {pages.rows.map((service) => (
                 <tr key={service.service_name} data-service={service.service_name}>
                   <td>{service.service_name}</td>
                   <td class="mono">{service.image ?? 'built'}</td>
@@ -146,6 +148,7 @@ function DockerServices() {
           </table>
         </div>
       )}
+      <Pager pages={pages} label="Docker service pages" />
       {list.data && list.data.foreign.length > 0 && <p class="muted">The engine runs {list.data.foreign.length} other containers, which this server does not manage.</p>}
       {open && (
         <section aria-labelledby="service-panel-heading">
@@ -196,6 +199,7 @@ function ExternalServices() {
   const [deleting, setDeleting] = useState<string | null>(null)
   // A 409 names the proxies and routes that point at it.
   const removal = useAction(list.reload)
+  const pages = usePages(list.data ?? [])
   const remove = (name: string) => (setDeleting(null), removal.run(() => call('DELETE', `/services/external/${enc(name)}`)))
   return (
     <section aria-labelledby="external-heading">
@@ -217,7 +221,7 @@ function ExternalServices() {
               </tr>
             </thead>
             <tbody>
-              {list.data.map((service) => (
+              {pages.rows.map((service) => (
                 <tr key={service.service_name}>
                   <td>{service.service_name}</td>
                   <td class="mono">{service.target_url}</td>
@@ -235,6 +239,7 @@ function ExternalServices() {
           </table>
         </div>
       )}
+      <Pager pages={pages} label="External service pages" />
       {deleting && (
         <ConfirmDialog title={`Delete the service ${deleting}?`} confirmText="Delete service" onCancel={() => setDeleting(null)} onConfirm={() => remove(deleting)}>
           <p>Refused while proxies or routes point at it; the refusal names them.</p>
