@@ -6,7 +6,7 @@
  * a storage contract: entries written by earlier versions (a JSON object per record) stay readable
  * (stored-record.ts), and a new field goes at the end of its kind.
  */
-import type { RowBatch } from '../store/index.ts'
+import { stringCellsOf, type RowBatch } from '../store/index.ts'
 import type { BackendErrorKind, RequestOutcome, RequestRecord } from './record.ts'
 
 export const NUMBER_FIELDS = ['status', 'duration_ms', 'bytes_in', 'bytes_out'] as const
@@ -30,40 +30,14 @@ export const STRING_FIELDS = [
 export const NUMBER_COLUMNS = NUMBER_FIELDS.length
 export const STRING_COLUMNS = STRING_FIELDS.length
 
-/** Copies a record into row `row` of flat columns (the ring's slots); no allocation. */
-export function fillRow(record: RequestRecord, row: number, times: Float64Array, numbers: Float64Array, strings: (string | null)[]): void {
-  times[row] = record.time
-  const n = row * NUMBER_COLUMNS
-  numbers[n] = record.status
-  numbers[n + 1] = record.duration_ms
-  numbers[n + 2] = record.bytes_in
-  numbers[n + 3] = record.bytes_out
-  const s = row * STRING_COLUMNS
-  strings[s] = record.request_id
-  strings[s + 1] = record.node
-  strings[s + 2] = record.scheme
-  strings[s + 3] = record.host
-  strings[s + 4] = record.proxy
-  strings[s + 5] = record.method
-  strings[s + 6] = record.path
-  strings[s + 7] = record.client_ip
-  strings[s + 8] = record.user_agent
-  strings[s + 9] = record.user
-  strings[s + 10] = record.client_id
-  strings[s + 11] = record.route_id
-  strings[s + 12] = record.backend
-  strings[s + 13] = record.outcome
-  strings[s + 14] = record.backend_error
-}
-
-/** The record in row `row` of a batch (the access log, tests). */
-export function recordAt(batch: RowBatch, row: number): RequestRecord {
-  const n = row * NUMBER_COLUMNS
-  return recordOfCells(batch.timesMs[row]!, (i) => batch.numbers[n + i]!, (i) => batch.strings[row * STRING_COLUMNS + i] ?? null)
-}
-
+/** The records of a batch (the access log, tests). */
 export function recordsOf(batch: RowBatch): RequestRecord[] {
-  return Array.from({ length: batch.count }, (_, row) => recordAt(batch, row))
+  const strings = stringCellsOf(batch)
+  return Array.from({ length: batch.count }, (_, row) => {
+    const n = row * NUMBER_COLUMNS
+    const s = row * STRING_COLUMNS
+    return recordOfCells(batch.timesMs[row]!, (i) => batch.numbers[n + i]!, (i) => strings[s + i]!)
+  })
 }
 
 /** A stored row's cells (JSON.parse of its data) as a record; null when they are not one. */

@@ -21,6 +21,7 @@ import {
   type LogQuery,
   type LogTailQuery,
   type PutOptions,
+  type RowBatch,
   type Store,
   type StoredDocument,
 } from './store.ts'
@@ -80,10 +81,11 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   // Log entries live in chunk rows (log-chunks.ts), hundreds per row.
   const writeChunks = createChunkWriter(db)
   const writeHere = (stream: string, batch: readonly ChunkRow[]) => guard(() => writeChunks(stream, batch))
+  const writeRowsHere = (stream: string, rows: RowBatch) => guard(() => writeChunks(stream, packRows(rows)))
   const reader = createChunkReader(db)
   const trimmer = createChunkTrimmer(db, guard)
   // ":memory:" is this connection's alone; a file another connection can write to.
-  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, writeHere)
+  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, { chunks: writeHere, rows: writeRowsHere })
 
   const sweep = () => q.sweepExpired.run(now())
   const sweepTimer = setInterval(() => guard(sweep), options.sweepIntervalMs ?? 60_000)
@@ -110,10 +112,10 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       if (appendThread) return appendThread.append(stream, batch).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
       writeHere(stream, batch)
     },
+    // Rows are packed by that thread too (log-chunks.ts packRows): here they are only handed over.
     appendRows: async (stream, rows) => {
-      const batch = guard(() => packRows(rows))
-      if (appendThread) return appendThread.append(stream, batch).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
-      writeHere(stream, batch)
+      if (appendThread) return appendThread.appendRows(stream, rows).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error)))
+      writeRowsHere(stream, rows)
     },
     query: async (stream, query: LogQuery = {}) => {
       const after = query.startAfter ? { timeMs: query.startAfter.timeMs, id: logIdNumber(query.startAfter.id) } : null

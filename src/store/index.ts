@@ -4,11 +4,14 @@ export { createEmbeddedStore, type EmbeddedStoreOptions } from './embedded.ts'
 export { COLLECTIONS, keys, safe, STREAMS } from './keys.ts'
 export { acquireLock, LockTimeoutError, tryLock, type Lock, type LockOptions } from './lock.ts'
 export { createLogCollection, type LogCollection } from './log-collection.ts'
+export { rowBatchOf, stringCellsOf } from './log-rows.ts'
 export { createNodeHeartbeats, HEARTBEAT_INTERVAL_MS, NodeHeartbeatSchema, type NodeHeartbeat, type NodeHeartbeatOptions, type NodeHeartbeats } from './node-heartbeats.ts'
 export { openStore } from './open.ts'
 export { createRedisStore, type RedisStoreOptions } from './redis.ts'
 export { createServiceNames, type NameClaim, type ServiceKind, type ServiceNames } from './service-names.ts'
 export {
+  dictionaryCell,
+  NULL_CELL,
   StoreCorruptionError,
   StoreUnavailableError,
   type DeleteOptions,

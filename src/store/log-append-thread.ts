@@ -1,17 +1,28 @@
 /**
- * @module The main side of the embedded store's log writer thread (log-append-worker.ts): batches,
- * packed into chunk rows by the store (log-chunks.ts: a few strings cross the thread boundary, not
- * hundreds), go to the thread in order, each promise settles when its rows are committed. If the thread cannot start
- * (a build without its file) or dies, the batches in flight and every later one are written on this
+ * @module The main side of the embedded store's log writer thread (log-append-worker.ts): batches go
+ * to the thread in order, each promise settles when its rows are committed. appendMany's entries are
+ * packed into chunk rows here (log-chunks.ts: a few strings cross the thread boundary, not hundreds);
+ * appendRows' batches cross as they are (a few typed arrays and one text, RowBatch) and are packed
+ * there, so the thread serving requests does not pay for the packing. If the thread cannot start (a
+ * build without its file) or dies, the batches in flight and every later one are written on this
  * thread instead, so nothing is lost and nothing waits forever.
  */
-import type { ChunkRowMessage } from './log-append-worker.ts'
+import type { LogAppendMessage } from './log-append-worker.ts'
 import type { ChunkRow } from './log-chunks.ts'
+import type { RowBatch } from './store.ts'
 
 export interface LogAppendThread {
   /** Writes one batch packed by packEntries. */
   append(stream: string, batch: readonly ChunkRow[]): Promise<void>
+  /** Writes one batch of rows (packed by packRows on the thread). */
+  appendRows(stream: string, rows: RowBatch): Promise<void>
   close(): Promise<void>
+}
+
+/** How this thread writes what it sent, if the writer thread is gone. */
+export interface WriteHere {
+  chunks(stream: string, batch: readonly ChunkRow[]): void
+  rows(stream: string, rows: RowBatch): void
 }
 
 /** Worker.ref/unref: in bun (and Node), missing from the DOM typings the project uses. */
@@ -21,14 +32,14 @@ interface RefCounted {
 }
 
 interface Pending {
-  readonly stream: string
-  readonly batch: readonly ChunkRow[]
+  /** Writes the batch on this thread (the fallback). */
+  readonly writeHere: () => void
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
 
-/** `writeHere` is the store's own chunk writer, used when the thread is unavailable. */
-export function startLogAppendThread(path: string, writeHere: (stream: string, batch: readonly ChunkRow[]) => void): LogAppendThread {
+/** `writeHere` is the store's own writer, used when the thread is unavailable. */
+export function startLogAppendThread(path: string, writeHere: WriteHere): LogAppendThread {
   const pending = new Map<number, Pending>()
   let nextId = 1
   let worker: Worker | null = null
@@ -42,7 +53,7 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, b
     for (const [id, item] of pending) {
       pending.delete(id)
       try {
-        writeHere(item.stream, item.batch)
+        item.writeHere()
         item.resolve()
       } catch (error) {
         item.reject(error as Error)
@@ -77,20 +88,38 @@ export function startLogAppendThread(path: string, writeHere: (stream: string, b
     worker = null
   }
 
+  /** Sends a batch as its messages (by send), or writes it here when there is no thread. */
+  const submit = (write: () => void, send: (worker: Worker, id: number) => void): Promise<void> => {
+    if (worker === null) {
+      write()
+      return Promise.resolve()
+    }
+    const id = nextId++
+    const { promise, resolve, reject } = Promise.withResolvers<void>()
+    if (pending.size === 0) (worker as unknown as RefCounted).ref()
+    pending.set(id, { writeHere: write, resolve, reject })
+    send(worker, id)
+    return promise
+  }
+
   return {
     append(stream, batch) {
       if (batch.length === 0) return Promise.resolve()
-      if (worker === null) {
-        writeHere(stream, batch)
-        return Promise.resolve()
-      }
-      const id = nextId++
-      const { promise, resolve, reject } = Promise.withResolvers<void>()
-      if (pending.size === 0) (worker as unknown as RefCounted).ref()
-      pending.set(id, { stream, batch, resolve, reject })
       // A chunk of rows (bytes) is copied, not transferred: the batch is kept for the fallback until it is written.
-      for (const row of batch) worker.postMessage({ id, stream, rows: batch.length, firstId: row.firstId, timeMin: row.timeMin, timeMax: row.timeMax, entries: row.entries, meta: row.meta, data: row.data } satisfies ChunkRowMessage)
-      return promise
+      return submit(
+        () => writeHere.chunks(stream, batch),
+        (worker, id) => {
+          for (const row of batch) worker.postMessage({ id, stream, rows: batch.length, firstId: row.firstId, timeMin: row.timeMin, timeMax: row.timeMax, entries: row.entries, meta: row.meta, data: row.data } satisfies LogAppendMessage)
+        },
+      )
+    },
+    appendRows(stream, rows) {
+      if (rows.count === 0) return Promise.resolve()
+      // Copied too (some 60 bytes a row besides the text), for the same reason.
+      return submit(
+        () => writeHere.rows(stream, rows),
+        (worker, id) => worker.postMessage({ id, stream, batch: rows } satisfies LogAppendMessage),
+      )
     },
     async close() {
       if (worker === null) return

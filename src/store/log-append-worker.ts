@@ -1,12 +1,15 @@
 /**
  * @module The embedded store's log writer thread: appends batches of log entries to the SQLite file on
- * its own connection, as chunk rows (log-chunks.ts), so the inserts do not run on the thread that
- * serves requests. WAL lets the main connection read while this one writes; busy_timeout queues either side.
- * A batch arrives as one message per chunk row: a flat object of strings and numbers is copied between
- * threads in about a microsecond, an array of objects in hundreds (bun's postMessage fast path).
+ * its own connection, as chunk rows (log-chunks.ts), so the packing of rows and the inserts do not run
+ * on the thread that serves requests. WAL lets the main connection read while this one writes;
+ * busy_timeout queues either side. appendMany's batch arrives as one message per chunk row, packed by
+ * the sender (a flat object of strings and numbers is copied between threads in about a microsecond,
+ * an array of objects in hundreds: bun's postMessage fast path); appendRows' batch as one message (a
+ * few typed arrays and one text: their bytes are copied).
  */
 import { Database } from 'bun:sqlite'
-import { createChunkWriter, type ChunkRow, type ChunkWriter } from './log-chunks.ts'
+import { createChunkWriter, packRows, type ChunkRow, type ChunkWriter } from './log-chunks.ts'
+import type { RowBatch } from './store.ts'
 
 declare const self: Worker
 
@@ -18,12 +21,30 @@ export interface ChunkRowMessage extends ChunkRow {
   readonly rows: number
 }
 
+/** A whole appendRows batch `id`, packed here. */
+export interface RowBatchMessage {
+  readonly id: number
+  readonly stream: string
+  readonly batch: RowBatch
+}
+
+export type LogAppendMessage = ChunkRowMessage | RowBatchMessage
+
 let db: Database | null = null
 let append: ChunkWriter | null = null
 /** The rows of the batch being received (messages arrive in the order they were posted). */
-let batch: ChunkRow[] = []
+let chunkRows: ChunkRow[] = []
 
-self.onmessage = (event: MessageEvent<{ open: string } | ChunkRowMessage | { close: true }>) => {
+const write = (id: number, stream: string, rows: () => readonly ChunkRow[]) => {
+  try {
+    append!(stream, rows())
+    self.postMessage({ id })
+  } catch (error) {
+    self.postMessage({ id, error: String(error) })
+  }
+}
+
+self.onmessage = (event: MessageEvent<{ open: string } | LogAppendMessage | { close: true }>) => {
   const message = event.data
   if ('open' in message) {
     db = new Database(message.open, { strict: true })
@@ -39,14 +60,10 @@ self.onmessage = (event: MessageEvent<{ open: string } | ChunkRowMessage | { clo
     self.postMessage({ closed: true })
     return
   }
-  batch.push(message)
-  if (batch.length < message.rows) return
-  const rows = batch
-  batch = []
-  try {
-    append!(message.stream, rows)
-    self.postMessage({ id: message.id })
-  } catch (error) {
-    self.postMessage({ id: message.id, error: String(error) })
-  }
+  if ('batch' in message) return write(message.id, message.stream, () => packRows(message.batch))
+  chunkRows.push(message)
+  if (chunkRows.length < message.rows) return
+  const rows = chunkRows
+  chunkRows = []
+  write(message.id, message.stream, () => rows)
 }

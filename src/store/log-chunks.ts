@@ -10,9 +10,10 @@
  * data (small numbers: a shorter text, quicker to write and to parse). Lengths, not separators,
  * delimit entries, so data may hold any character.
  *
- * A batch is packed where it is handed over (packEntries, on the thread that serves requests: a few
- * strings cross to the log writer thread instead of hundreds) with ids relative to the batch; the
- * writer adds the base it takes from the counter (createChunkWriter).
+ * An appendMany batch is packed where it is handed over (packEntries, on the thread that serves
+ * requests: a few strings cross to the log writer thread instead of hundreds), an appendRows batch
+ * on the log writer thread (packRows: its columns cross as they are), with ids relative to the batch;
+ * the writer adds the base it takes from the counter (createChunkWriter).
  *
  * Rows (Store.appendRows) are kept the same way, but a chunk's data is then a binary chunk of rows
  * (log-rows.ts, a BLOB), and its meta is `r` and a JSON array of one number per entry, timeMs -
@@ -110,11 +111,14 @@ export function packRows(batch: RowBatch): ChunkRow[] {
   const chunks: ChunkRow[] = []
   const times = batch.timesMs
   let start = 0
+  let textAt = 0
   while (start < batch.count) {
     const { end, timeMin, timeMax } = chunkEnd(batch.count, start, (i) => times[i]!, ROWS_CHUNK_ENTRIES)
     const offsets = new Array<number>(end - start)
     for (let i = start; i < end; i++) offsets[i - start] = times[i]! - timeMin
-    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: encodeRows(batch, start, end) })
+    const { chunk, textEnd } = encodeRows(batch, start, end, textAt)
+    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: chunk })
+    textAt = textEnd
     start = end
   }
   return chunks

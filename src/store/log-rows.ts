@@ -3,88 +3,112 @@
  * store's columnar chunk for them. A row's data is the JSON array of its cells; the embedded store
  * does not make that text when it writes (a string per entry cost more than the rest of the write),
  * it keeps the cells of up to ROWS_CHUNK_ENTRIES rows in one binary chunk and makes the text when an entry
- * is read. Strings are kept once per chunk (a host, a backend or a user agent repeats on every row),
- * as UTF-8 text, so a string written is found in the file as it was given. ("Once" as far as a
- * column's last few values go: see CACHED.)
+ * is read. Strings are kept as UTF-8 text, so a string written is found in the file as it was given:
+ * a dictionary entry of the batch (a host, a backend, a user agent: values that repeat on every row)
+ * once per chunk, a text cell (a request id, a path, an address) as it comes.
  *
  * The chunk (little-endian): a header of six u32 (ROWS_MAGIC, rows, number columns, string columns,
  * distinct strings, text bytes), the numbers as f64 row after row, each string cell as u16 (0 = null,
  * k = the k-th distinct string), padding to 4 bytes, each distinct string's length in UTF-16 units
  * as u32, then the distinct strings' UTF-8 text, concatenated.
  */
-import type { RowBatch } from './store.ts'
+import { dictionaryCell, dictionaryIndex, NULL_CELL, type RowBatch } from './store.ts'
 
 /** "ROW1": a chunk of rows, first version. */
 export const ROWS_MAGIC = 0x31574f52
 const HEADER_BYTES = 24
 /** Distinct strings a chunk can hold: u16 references, 0 being null. */
 const MAX_DISTINCT = 0xffff
-/** Strings remembered per column while a chunk is encoded (a string seen longer ago is stored again). */
-const CACHED = 4
+const encoder = new TextEncoder()
 
-/** A row's cells: numbers first, then strings (null for a null string). */
-export function rowCells(batch: RowBatch, row: number): (number | string | null)[] {
-  const cells: (number | string | null)[] = []
-  for (let c = 0; c < batch.numberColumns; c++) cells.push(batch.numbers[row * batch.numberColumns + c]!)
-  for (let c = 0; c < batch.stringColumns; c++) cells.push(batch.strings[row * batch.stringColumns + c] ?? null)
-  return cells
+/** The string cells of a batch as strings (null for a null cell), row after row. */
+export function stringCellsOf(batch: RowBatch): (string | null)[] {
+  const { stringCells, text, dictionary } = batch
+  const strings = new Array<string | null>(stringCells.length)
+  let at = 0
+  for (let i = 0; i < stringCells.length; i++) {
+    const cell = stringCells[i]!
+    if (cell >= 0) strings[i] = text.slice(at, (at += cell))
+    else strings[i] = cell === NULL_CELL ? null : dictionary[dictionaryIndex(cell)]!
+  }
+  return strings
 }
 
-/** The entry text of one row (what every store returns as its data). */
-export function rowText(batch: RowBatch, row: number): string {
-  return JSON.stringify(rowCells(batch, row))
+/**
+ * A batch from plain cells: count × stringColumns string cells, row after row (tests, tools); the
+ * strings in `repeated` go in its dictionary.
+ */
+export function rowBatchOf(timesMs: readonly number[], numberColumns: number, numbers: readonly number[], stringColumns: number, strings: readonly (string | null)[], repeated: readonly string[] = []): RowBatch {
+  const texts: string[] = []
+  const stringCells = Int32Array.from(strings, (value) => {
+    if (value === null) return NULL_CELL
+    const k = repeated.indexOf(value)
+    if (k !== -1) return dictionaryCell(k)
+    texts.push(value)
+    return value.length
+  })
+  return { count: timesMs.length, timesMs: Float64Array.from(timesMs), numberColumns, numbers: Float64Array.from(numbers), stringColumns, stringCells, text: texts.join(''), dictionary: repeated }
 }
 
-/** Encodes rows [start, end) of a batch as one chunk. */
-export function encodeRows(batch: RowBatch, start: number, end: number): Uint8Array {
-  const rows = end - start
+/** The entry text of every row (what every store returns as its data), in order. */
+export function rowTexts(batch: RowBatch): string[] {
+  const strings = stringCellsOf(batch)
   const { numberColumns, stringColumns } = batch
+  return Array.from({ length: batch.count }, (_, row) => {
+    const cells: (number | string | null)[] = []
+    for (let c = 0; c < numberColumns; c++) cells.push(batch.numbers[row * numberColumns + c]!)
+    for (let c = 0; c < stringColumns; c++) cells.push(strings[row * stringColumns + c]!)
+    return JSON.stringify(cells)
+  })
+}
+
+/**
+ * Encodes rows [start, end) of a batch as one chunk. textAt is where their first text cell starts in
+ * batch.text; textEnd, where the next row's does (chunks are encoded in order). The chunk's distinct
+ * strings are its text cells, in order (so their UTF-8 is one piece of the batch's text, encoded at
+ * once), then the dictionary entries its cells name, each once.
+ */
+export function encodeRows(batch: RowBatch, start: number, end: number, textAt: number): { chunk: Uint8Array; textEnd: number } {
+  const rows = end - start
+  const { numberColumns, stringColumns, stringCells, text, dictionary } = batch
+  const from = start * stringColumns
+  const to = end * stringColumns
+  let textCells = 0
+  for (let i = from; i < to; i++) if (stringCells[i]! >= 0) textCells++
   const refs = new Uint16Array(rows * stringColumns)
-  const distinct: string[] = []
-  // Each column remembers its last CACHED strings: a column's value usually repeats within a few
-  // rows (one host, node, backend, user agent per client), and comparing a few strings costs less
-  // than hashing every one into a Map (most of the time a batch took, for request ids that never repeat).
-  const cached: (string | null)[] = new Array(stringColumns * CACHED).fill(null)
-  const cachedRef = new Uint16Array(stringColumns * CACHED)
-  const nextSlot = new Uint8Array(stringColumns)
-  for (let r = 0; r < rows; r++) {
-    const base = (start + r) * stringColumns
-    for (let c = 0; c < stringColumns; c++) {
-      const value = batch.strings[base + c] ?? null
-      if (value === null) continue
-      const slots = c * CACHED
-      let ref = 0
-      for (let k = slots; k < slots + CACHED; k++) {
-        if (cached[k] === value) {
-          ref = cachedRef[k]!
-          break
-        }
-      }
-      if (ref === 0) {
-        if (distinct.length === MAX_DISTINCT) throw new RangeError('too many distinct strings for one chunk')
-        distinct.push(value)
-        ref = distinct.length
-        const slot = slots + nextSlot[c]!
-        cached[slot] = value
-        cachedRef[slot] = ref
-        nextSlot[c] = (nextSlot[c]! + 1) % CACHED
-      }
-      refs[r * stringColumns + c] = ref
+  const textLengths = new Uint32Array(textCells)
+  // A dictionary entry's reference in this chunk (0: not named yet), and the entries named.
+  const dictionaryRefs = new Uint16Array(dictionary.length)
+  const named: string[] = []
+  let texts = 0
+  let at = textAt
+  for (let i = from; i < to; i++) {
+    const cell = stringCells[i]!
+    if (cell >= 0) {
+      textLengths[texts] = cell
+      refs[i - from] = ++texts
+      at += cell
+    } else if (cell !== NULL_CELL) {
+      const k = dictionaryIndex(cell)
+      refs[i - from] = dictionaryRefs[k] || (dictionaryRefs[k] = textCells + named.push(dictionary[k]!))
     }
   }
-  const text = new TextEncoder().encode(distinct.join(''))
+  const distinctCount = textCells + named.length
+  if (distinctCount > MAX_DISTINCT) throw new RangeError('too many distinct strings for one chunk')
+  const utf8 = encoder.encode(text.slice(textAt, at) + named.join(''))
   const numbersAt = HEADER_BYTES
   const refsAt = numbersAt + rows * numberColumns * 8
   const lengthsAt = align4(refsAt + refs.byteLength)
-  const textAt = lengthsAt + distinct.length * 4
-  const chunk = new Uint8Array(textAt + text.byteLength)
-  new Uint32Array(chunk.buffer, 0, 6).set([ROWS_MAGIC, rows, numberColumns, stringColumns, distinct.length, text.byteLength])
+  const textStart = lengthsAt + distinctCount * 4
+  const chunk = new Uint8Array(textStart + utf8.byteLength)
+  new Uint32Array(chunk.buffer, 0, 6).set([ROWS_MAGIC, rows, numberColumns, stringColumns, distinctCount, utf8.byteLength])
   new Float64Array(chunk.buffer, numbersAt, rows * numberColumns).set(batch.numbers.subarray(start * numberColumns, end * numberColumns))
   new Uint8Array(chunk.buffer, refsAt, refs.byteLength).set(new Uint8Array(refs.buffer))
-  const lengths = new Uint32Array(chunk.buffer, lengthsAt, distinct.length)
-  for (let i = 0; i < distinct.length; i++) lengths[i] = distinct[i]!.length
-  chunk.set(text, textAt)
-  return chunk
+  const lengths = new Uint32Array(chunk.buffer, lengthsAt, distinctCount)
+  lengths.set(textLengths)
+  for (let i = 0; i < named.length; i++) lengths[textCells + i] = named[i]!.length
+  chunk.set(utf8, textStart)
+  return { chunk, textEnd: at }
 }
 
 /** A chunk of rows read back: the text of any of its rows. */

@@ -4,7 +4,7 @@
  * the server. Logs are sorted sets scored by time, with a capped second set in append order for tails.
  */
 import Redis from 'ioredis'
-import { rowText } from './log-rows.ts'
+import { rowTexts } from './log-rows.ts'
 import {
   clampLimit,
   logIdNumber,
@@ -202,7 +202,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     append: (stream, timeMs, data) => appendMany(stream, [{ timeMs, data }]),
     appendMany,
     // Redis keeps every entry as a member of its own: each row becomes its text here.
-    appendRows: (stream, rows) => appendMany(stream, Array.from({ length: rows.count }, (_, row) => ({ timeMs: rows.timesMs[row]!, data: rowText(rows, row) }))),
+    appendRows: (stream, rows) => appendMany(stream, rowTexts(rows).map((data, row) => ({ timeMs: rows.timesMs[row]!, data }))),
     query: async (stream, query: LogQuery = {}) => {
       if (query.startAfter) logIdNumber(query.startAfter.id)
       return guard(() => queryLog(redis, logKey(stream), query))

@@ -53,7 +53,10 @@ export interface NewLogEntry {
  * Log entries given as rows of cells, column by column in flat arrays (what a ring of records holds
  * without an object or a string per entry). Each row becomes one entry whose data is the JSON array
  * of its cells, numbers first: `[n0, …, s0, …]` (a null string is null). The embedded store keeps
- * rows in that columnar form and makes the text only when an entry is read (log-rows.ts).
+ * rows in that columnar form and makes the text only when an entry is read (log-rows.ts). A batch
+ * is a few typed arrays, one text and a short list of strings, which cross to another thread as a
+ * copy of their bytes, where thousands of strings would be cloned one by one (rowBatchOf makes one
+ * from plain cells).
  */
 export interface RowBatch {
   readonly count: number
@@ -63,9 +66,21 @@ export interface RowBatch {
   /** count × numberColumns finite numbers, row after row. */
   readonly numbers: Float64Array
   readonly stringColumns: number
-  /** count × stringColumns cells, row after row. */
-  readonly strings: readonly (string | null)[]
+  /**
+   * count × stringColumns string cells, row after row: n ≥ 0 is the next n UTF-16 units of `text`,
+   * -1 is null, and -2 - k is dictionary[k] (a value that repeats, such as a host, given once).
+   */
+  readonly stringCells: Int32Array
+  /** The text cells' strings concatenated, in cell order. */
+  readonly text: string
+  readonly dictionary: readonly string[]
 }
+
+/** A null string cell (RowBatch.stringCells). */
+export const NULL_CELL = -1
+/** The string cell of dictionary entry k, and back (RowBatch.stringCells). */
+export const dictionaryCell = (k: number): number => -2 - k
+export const dictionaryIndex = (cell: number): number => -2 - cell
 
 export interface LogTailQuery {
   /** Only entries appended after the entry with this id; without it, the last `limit` entries appended. */

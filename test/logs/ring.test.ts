@@ -59,3 +59,16 @@ test('push costs the same whatever the ring holds (no copying or shifting)', () 
 test('a capacity that is not a positive integer is refused', () => {
   for (const capacity of [0, -1, 1.5, Number.NaN]) expect(() => createRecordRing(capacity)).toThrow(RangeError)
 })
+
+test('repeating fields with more distinct values than the dictionary holds come out as they went in, across the wrap-around, and after the dictionary starts again', () => {
+  // 5,000 distinct user agents and hosts: past the dictionary's 4,096 values, the rest are kept as strings.
+  const ring = createRecordRing(6_000)
+  const varied = (i: number, round: string) => makeRecord({ request_id: `${round}${i}`, user_agent: `agent/${round}${i}`, host: `h${i % 4_500}.example`, user: i % 3 === 0 ? null : `u${i % 7}` })
+  for (const round of ['a', 'b', 'c']) {
+    const records = Array.from({ length: 5_000 }, (_, i) => varied(i, round))
+    for (const record of records) expect(ring.push(record)).toBe(true)
+    const out = [...recordsOf(ring.take(1_234)), ...recordsOf(ring.take(10_000))]
+    expect(out).toEqual(records)
+    expect(ring.size).toBe(0)
+  }
+})

@@ -10,6 +10,7 @@ import { createCollection } from '../../src/store/collection.ts'
 import { keys, safe } from '../../src/store/keys.ts'
 import { acquireLock, LockTimeoutError, tryLock } from '../../src/store/lock.ts'
 import { createLogCollection } from '../../src/store/log-collection.ts'
+import { rowBatchOf } from '../../src/store/log-rows.ts'
 import { StoreCorruptionError, type Store } from '../../src/store/store.ts'
 import { waitFor } from '../support/ports.ts'
 
@@ -443,17 +444,10 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
     test('appendRows appends rows as entries whose data is the JSON array of their cells, beside appendMany entries, readable by query, tail and trims', async () => {
       const stream = prefix('log-rows') + 's'
-      const rows = (times: number[], strings: (string | null)[][], numbers: number[][]) => ({
-        count: times.length,
-        timesMs: Float64Array.from(times),
-        numberColumns: 2,
-        numbers: Float64Array.from(numbers.flat()),
-        stringColumns: 3,
-        strings: strings.flat(),
-      })
+      const rows = (times: number[], strings: (string | null)[][], numbers: number[][]) => rowBatchOf(times, 2, numbers.flat(), 3, strings.flat(), ['same', 'unused'])
       await a.appendRows(stream, rows([], [], []))
       expect(await b.query(stream)).toEqual([])
-      // Repeated strings, a null, non-ASCII and JSON-special text, a float and a large integer.
+      // Repeated strings (given once, in the batch's dictionary), a null, non-ASCII and JSON-special text, a float and a large integer.
       await a.appendRows(
         stream,
         rows(

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
 import { CHUNK_ENTRIES, CHUNK_SPAN_MS, ROWS_CHUNK_ENTRIES } from '../../src/store/log-chunks.ts'
+import { rowBatchOf } from '../../src/store/log-rows.ts'
 import type { LogEntry, LogQuery, NewLogEntry, RowBatch, Store } from '../../src/store/store.ts'
 
 const dirs: string[] = []
@@ -86,7 +87,7 @@ const asModel = (entries: readonly LogEntry[]): Entry[] => entries.map((e) => ({
  */
 function asRows(entries: readonly NewLogEntry[], label: string): { rows: RowBatch; expected: NewLogEntry[] } {
   return {
-    rows: { count: entries.length, timesMs: Float64Array.from(entries, (e) => e.timeMs), numberColumns: 1, numbers: Float64Array.from(entries, (_, i) => i), stringColumns: 1, strings: entries.map(() => label) },
+    rows: rowBatchOf(entries.map((e) => e.timeMs), 1, entries.map((_, i) => i), 1, entries.map(() => label)),
     expected: entries.map((e, i) => ({ timeMs: e.timeMs, data: JSON.stringify([i, label]) })),
   }
 }
