@@ -60,13 +60,20 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
   let isEarlyFlushScheduled = false
   let timer: ReturnType<typeof setInterval> | null = null
 
-  /** One pass: the retried batch first, then batches from the ring until it is empty or a write fails. */
-  const drain = async (ignoreBackoff: boolean) => {
+  /**
+   * One pass: the retried batch first, then the records queued when it began, then only full batches
+   * (or everything, untilEmpty), until a write fails. Records that arrive while a batch is written wait
+   * for a full batch or the next pass: a write per few hundred records cost a message to the store's
+   * thread, a promise and a transaction each.
+   */
+  const drain = async (ignoreBackoff: boolean, untilEmpty: boolean) => {
     if (!ignoreBackoff && consecutiveFailures > 0 && performance.now() < retryAtMs) return
+    let due = ring.size
     for (;;) {
       if (!pending) {
-        if (ring.size === 0) return
+        if (ring.size === 0 || (due <= 0 && ring.size < batchSize && !untilEmpty)) return
         pending = ring.take(batchSize)
+        due -= pending.count
         // The access log is written once per record, when it leaves the ring, whatever the store does.
         if (options.accessLog) writeAccessLog(options.accessLog, pending, logger)
       }
@@ -88,10 +95,10 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
     }
   }
 
-  const flush = (ignoreBackoff = false): Promise<void> => {
+  const flush = (ignoreBackoff = false, untilEmpty = false): Promise<void> => {
     // One drain at a time: a second caller waits for the running one, then drains what came since.
-    if (running) return running.then(() => flush(ignoreBackoff))
-    running = drain(ignoreBackoff).finally(() => {
+    if (running) return running.then(() => flush(ignoreBackoff, untilEmpty))
+    running = drain(ignoreBackoff, untilEmpty).finally(() => {
       running = null
     })
     return running
@@ -121,7 +128,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
     async stop() {
       if (timer) clearInterval(timer)
       timer = null
-      await flush(true)
+      await flush(true, true)
       if (pending || ring.size > 0) {
         const lost = (pending?.count ?? 0) + ring.size
         lostAtStop += lost

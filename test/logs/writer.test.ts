@@ -75,6 +75,47 @@ describe('batching', () => {
     }
   })
 
+  test('records that arrive while a batch is written wait for a full batch or the next pass, not a write each', async () => {
+    const base = createEmbeddedStore({ dataDir: ':memory:' })
+    const batches: number[] = []
+    let log: RequestLog | null = null
+    // Each write lets three records arrive while it is under way, as requests do under load.
+    let isArriving = true
+    const store: Store = {
+      ...base,
+      appendRows: async (stream, rows) => {
+        batches.push(rows.count)
+        for (let i = 0; isArriving && i < 3; i++) log!.sink.record(makeRecord())
+        await Bun.sleep(5)
+        return base.appendRows(stream, rows)
+      },
+    }
+    log = logOn(store, {}, { flushIntervalMs: 60_000, batchSize: 10 })
+    log.start()
+    try {
+      for (let i = 0; i < 10; i++) log.sink.record(makeRecord())
+      // The full batch goes at once; the three that came during its write are kept (a write each, 3 by
+      // 3, is what the writer did before), and go with the next full batch.
+      await waitFor(async () => batches.length === 1 && log!.counters().written === 10, { timeoutMs: 2_000, what: 'the first batch' })
+      await Bun.sleep(100)
+      expect(batches).toEqual([10])
+      expect(log.counters().queued).toBe(3)
+      for (let i = 0; i < 7; i++) log.sink.record(makeRecord())
+      await waitFor(async () => log!.counters().written === 20, { timeoutMs: 2_000, what: 'the second batch' })
+      expect(batches).toEqual([10, 10])
+      // An explicit flush writes what is queued now (and what arrives meanwhile waits again).
+      await log.flush()
+      expect(batches).toEqual([10, 10, 3])
+      expect(log.counters()).toMatchObject({ queued: 3, written: 23 })
+      isArriving = false
+    } finally {
+      isArriving = false
+      await log.stop()
+      await base.close()
+    }
+    expect(log.counters()).toMatchObject({ queued: 0, written: 26, dropped: 0 })
+  })
+
   test('when the ring is full, new records are dropped and counted; the queued ones are written', async () => {
     const store = createEmbeddedStore({ dataDir: ':memory:' })
     const log = logOn(store, { ringSize: 5 }, { flushIntervalMs: 60_000, batchSize: 100 })
