@@ -20,6 +20,8 @@ import { createEmbeddedStore } from '../src/store/embedded.ts'
 const RATE = Number(process.env.LOG_COST_RATE ?? 40_000)
 const SECONDS = Number(process.env.LOG_COST_SEC ?? 10)
 const RUNS = Number(process.env.LOG_COST_RUNS ?? 3)
+/** LOG_RING_SIZE's default. */
+const RING_SIZE = Number(process.env.LOG_RING_SIZE ?? 50_000)
 /** Scheduler tick: records per tick = RATE × elapsed, so a late tick catches up. */
 const TICK_MS = 5
 const WARM_UP = 20_000
@@ -93,7 +95,7 @@ async function runOnce(mode: Mode): Promise<RunResult> {
     store,
     clock: systemClock,
     logger,
-    settings: { retentionMs: 7 * 86_400_000, maxRecords: 1_000_000, ringSize: 10_000, accessLog: 'off' },
+    settings: { retentionMs: 7 * 86_400_000, maxRecords: 1_000_000, ringSize: RING_SIZE, accessLog: 'off' },
   })
   const sink: RequestSink = mode === 'on' ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink
   const logging: RequestLogging = { sink, node: 'node-a' }

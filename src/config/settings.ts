@@ -222,7 +222,7 @@ export const SETTINGS = {
   logRetentionSec: setting({ env: 'LOG_RETENTION', fallback: '7d', schema: duration, description: 'how long request records are kept' }),
   logMaxRecords: setting({ env: 'LOG_MAX_RECORDS', fallback: '1000000', schema: positiveCount(1_000_000_000), description: 'at most this many request records are kept (the oldest go first)' }),
   accessLog: setting({ env: 'ACCESS_LOG', fallback: 'off', schema: accessLog, description: 'stdout: also write each request record as one JSON line on stdout, for log shippers; off: only the store' }),
-  logRingSize: setting({ env: 'LOG_RING_SIZE', fallback: '10000', schema: positiveCount(1_000_000), description: 'request records held in memory until written; more are dropped (and counted), never the request' }),
+  logRingSize: setting({ env: 'LOG_RING_SIZE', fallback: '50000', schema: positiveCount(1_000_000), description: 'request records held in memory until written; more are dropped (and counted), never the request' }),
   workers: setting({ env: 'WORKERS', fallback: '1', schema: workerCount, description: 'processes serving on this host, each a whole server on the same ports (SO_REUSEPORT) and the same store; auto = one per core' }),
   shutdownDrainSec: setting({ env: 'SHUTDOWN_DRAIN', fallback: '10s', schema: durationOrNone, description: 'on SIGTERM or SIGINT, how long requests in flight, WebSocket and SSE streams may go on after the listeners have closed' }),
 } as const
