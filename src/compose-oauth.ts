@@ -128,7 +128,8 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
   // The web UI is served wherever the API answers: on each of its issuers' origins (PUBLIC_URL's too, whatever its path).
   const publicOrigin = new URL(config.publicUrl).origin
   const uiOrigins = { apiResource: audience, isApiOrigin: async (origin: string) => origin === publicOrigin || (await isOurIssuer(origin)) }
-  const clients = createClientFinder(registry, cimd, resources.proxyDirectory, uiOrigins)
+  // The CLI's own client (device flow) exists whatever OAUTH_REGISTRATION says; its tokens are for the API alone.
+  const clients = createClientFinder(registry, cimd, resources.proxyDirectory, uiOrigins, { apiResource: audience })
   const grants = createGrants({
     store,
     clock,
@@ -202,7 +203,7 @@ export function composeOAuthServer(deps: OAuthDeps): OAuthServer {
         callbackPath: '/callback',
         recordActivity,
       }),
-      ...deviceRoutes({ devices, registry: clients, resolveIssuer, logger, resolveResource: resources.resolve }),
+      ...deviceRoutes({ devices, registry: clients, clientRules: clients, resolveIssuer, logger, resolveResource: resources.resolve }),
       ...tokenRoutes({ grants, registry: clients, resolveIssuer, logger, deviceGrant: createDeviceGrant({ devices, logger }) }),
       ...tokenAdminRoutes(grants),
       ...clientAdminRoutes(registry, grants),

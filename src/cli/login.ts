@@ -1,8 +1,9 @@
 /**
  * @module `oauth-https-proxy login`: the OAuth device flow (RFC 8628) against the server's own
- * authorization server, which signs the user in with GitHub. The CLI registers itself once per server
- * (RFC 7591, a public client), shows the user code, polls /token honouring interval and slow_down, and
- * stores the tokens (never printing them) for later commands.
+ * authorization server, which signs the user in with GitHub. The CLI is the server's first-party client
+ * (`oauth-https-proxy-cli`, which exists whatever OAUTH_REGISTRATION says, so nothing is registered),
+ * shows the user code, polls /token honouring interval and slow_down, and stores the tokens (never
+ * printing them) for later commands.
  */
 import { defineCommand } from 'citty'
 import {
@@ -17,7 +18,6 @@ import {
   EXIT,
   postTokenEndpoint,
   printable,
-  registerCliClient,
   resolveServerUrl,
   SERVER_ARGS,
   startDeviceAuthorization,
@@ -28,7 +28,7 @@ import {
   type Progress,
   type ServerMetadata,
 } from './client/index.ts'
-
+import { CLI_CLIENT_ID } from '../oauth/index.ts'
 
 /** RFC 8628 §3.5: without an interval the client MUST use 5 seconds; slow_down adds 5. */
 const DEFAULT_INTERVAL_SEC = 5
@@ -49,35 +49,20 @@ interface Started {
 }
 
 /**
- * Starts the device flow, registering first when this server has no registration of ours (or forgot
- * it: invalid_client). The resource is the server URL (RFC 8707); when the server says that is not
- * its API's resource (invalid_target: the API reached at http://127.0.0.1:9000 while its PUBLIC_URL is
- * another name), ask again without one, which our server answers with its API's resource.
+ * Starts the device flow as the CLI's own client. The resource is the server URL (RFC 8707); when the
+ * server says that is not its API's resource (invalid_target: the API reached at http://127.0.0.1:9000
+ * while its PUBLIC_URL is another name), ask again without one, which our server answers with its
+ * API's resource.
  */
-async function startDeviceFlow(serverUrl: string, metadata: ServerMetadata, scope: string, deps: LoginDeps): Promise<Started> {
+async function startDeviceFlow(serverUrl: string, metadata: ServerMetadata, scope: string): Promise<Started> {
   const endpoint = metadata.device_authorization_endpoint
   if (!endpoint) throw new CliError(`${serverUrl} does not offer the device flow (RFC 8628)`)
-  const stored = deps.credentials.get(serverUrl)
-  let clientId = stored?.issuer === metadata.issuer ? stored.client_id : undefined
-  let registeredNow = false
-  let resource: string | undefined = serverUrl
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if (clientId === undefined) {
-      clientId = await registerCliClient(metadata, serverUrl)
-      registeredNow = true
-      deps.credentials.set(serverUrl, {
-        issuer: metadata.issuer,
-        client_id: clientId,
-        token_endpoint: metadata.token_endpoint,
-        ...(metadata.revocation_endpoint ? { revocation_endpoint: metadata.revocation_endpoint } : {}),
-        ...(stored?.issuer === metadata.issuer && stored.tokens ? { tokens: stored.tokens } : {}),
-      })
-    }
+  const clientId = CLI_CLIENT_ID
+  for (const resource of [serverUrl, undefined]) {
     const started = await startDeviceAuthorization(endpoint, { client_id: clientId, scope, resource }, serverUrl)
     if (started.ok) return { clientId, resource, device: started.device }
-    if (started.error === 'invalid_client' && !registeredNow) clientId = undefined
-    else if (started.error === 'invalid_target' && resource !== undefined) resource = undefined
-    else throw apiError(started.status, started.body, 'starting the device flow')
+    if (started.error === 'invalid_client') throw new CliError(`${serverUrl} does not know the CLI's client (${clientId}): it is older than this CLI; upgrade it, or use a token from \`oauth-https-proxy token issue\` on its host`)
+    if (started.error !== 'invalid_target' || resource === undefined) throw apiError(started.status, started.body, 'starting the device flow')
   }
   throw new CliError(`${serverUrl} refused to start the device flow`)
 }
@@ -111,7 +96,7 @@ export async function login(args: { url?: string; scope?: string }, deps: LoginD
   const serverUrl = resolveServerUrl(args, deps.env)
   const scope = (args.scope ?? CLI_SCOPES).split(/[\s,]+/).filter(Boolean).join(' ')
   const metadata = await discover(serverUrl)
-  const started = await startDeviceFlow(serverUrl, metadata, scope, deps)
+  const started = await startDeviceFlow(serverUrl, metadata, scope)
 
   deps.progress.say(`! First copy your one-time code: ${printable(started.device.user_code, 64)}`)
   deps.progress.say(`  Then open ${printable(started.device.verification_uri, 300)} in a browser, enter the code and authorize.`)

@@ -41,6 +41,8 @@ export {
   UI_CALLBACK_PATH,
   UI_CLIENT_ID,
   type UiOrigins,
+  CLI_CLIENT_ID,
+  type CliClientRules,
   ClientIdSchema,
   GRANT_TYPES,
   isConfidentialMethod,

@@ -119,7 +119,7 @@ describe('oauth-https-proxy login, status, commands, refresh, logout', () => {
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(`✓ Signed out of ${publicUrl} (tokens revoked)`)
     expect(stored().servers[publicUrl]!.tokens).toBeUndefined()
-    // The registration stays for the next login.
+    // The client id (the CLI's own) stays for the next login.
     expect(stored().servers[publicUrl]!.client_id).toBe(clientId)
     const refresh = await fetch(`${publicUrl}/token`, {
       method: 'POST',

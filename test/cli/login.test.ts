@@ -1,8 +1,9 @@
 /**
  * The device flow as the CLI runs it (RFC 8628 §3.4–§3.5), against a scripted authorization server on
  * loopback: interval and slow_down honoured (waits recorded, never slept), expired_token and
- * access_denied end with exit 3, registration once per server (again when the server forgot the
- * client), invalid_target falls back to the server's own resource, RFC 8414 §3.3 issuer check.
+ * access_denied end with exit 3, the CLI's first-party client and never a registration (a server that
+ * does not know that client gets a clear message), invalid_target falls back to the server's own
+ * resource, RFC 8414 §3.3 issuer check.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,12 +18,12 @@ interface Script {
   interval?: number
   issuer?: string
   refuseResource?: boolean
-  forgetClients?: boolean
+  /** The server predates the CLI's own client: device/code answers invalid_client for it. */
+  unknownCliClient?: boolean
 }
 let script: Script
 const seen: { path: string; form: Record<string, string> }[] = []
-let registrations = 0
-const knownClients = new Set<string>()
+const CLI_CLIENT_ID = 'oauth-https-proxy-cli'
 let as: ReturnType<typeof Bun.serve>
 let url: string
 
@@ -40,19 +41,8 @@ beforeAll(() => {
       if (path === '/.well-known/oauth-authorization-server') {
         return Response.json({ issuer: script.issuer ?? url, token_endpoint: `${url}/token`, device_authorization_endpoint: `${url}/device/code`, registration_endpoint: `${url}/register`, revocation_endpoint: `${url}/revoke` })
       }
-      if (path === '/register') {
-        const body = JSON.parse(text)
-        expect(body).toMatchObject({ token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], response_types: [] })
-        const clientId = `client-${++registrations}`
-        knownClients.add(clientId)
-        return Response.json({ client_id: clientId, registration_access_token: 'rat', registration_client_uri: `${url}/register/${clientId}` }, { status: 201 })
-      }
       if (path === '/device/code') {
-        if (script.forgetClients) {
-          script.forgetClients = false
-          knownClients.clear()
-        }
-        if (!knownClients.has(form.client_id!)) return Response.json({ error: 'invalid_client', error_description: 'unknown client' }, { status: 401 })
+        if (script.unknownCliClient || form.client_id !== CLI_CLIENT_ID) return Response.json({ error: 'invalid_client', error_description: 'unknown client' }, { status: 401 })
         if (script.refuseResource && form.resource !== undefined) return Response.json({ error: 'invalid_target', error_description: 'not ours' }, { status: 400 })
         return Response.json({ device_code: 'dev-code', user_code: 'ABCD-EFGH', verification_uri: 'https://github.example/login/device', expires_in: 60, ...(script.interval === undefined ? {} : { interval: script.interval }) })
       }
@@ -121,10 +111,10 @@ describe('login', () => {
     expect(said.at(-1)).toBe(`✓ Signed in to ${url} as alice (scopes: admin)`)
     expect(said.join('\n')).not.toContain('r1')
     const entry = store.get(url)!
-    expect(entry).toMatchObject({ issuer: url, client_id: 'client-1', token_endpoint: `${url}/token`, revocation_endpoint: `${url}/revoke`, resource: url })
+    expect(entry).toMatchObject({ issuer: url, client_id: CLI_CLIENT_ID, token_endpoint: `${url}/token`, revocation_endpoint: `${url}/revoke`, resource: url })
     expect(entry.tokens).toMatchObject({ refresh_token: 'r1', scope: 'admin', expires_at_ms: now + 900_000 })
     const device = seen.find((s) => s.path === '/device/code')!.form
-    expect(device).toEqual({ client_id: 'client-1', scope: 'admin user', resource: url })
+    expect(device).toEqual({ client_id: CLI_CLIENT_ID, scope: 'admin user', resource: url })
     expect(seen.filter((s) => s.path === '/token').every((s) => s.form.grant_type === 'urn:ietf:params:oauth:grant-type:device_code' && s.form.device_code === 'dev-code')).toBe(true)
   })
 
@@ -135,18 +125,22 @@ describe('login', () => {
     expect(seen.find((s) => s.path === '/device/code')!.form.scope).toBe('user')
   })
 
-  test('the registration is reused for the next login; a server that forgot the client gets a new one', async () => {
+  test('the CLI signs in as its own first-party client: nothing is registered (RFC 7591), whatever the metadata offers', async () => {
     reset({ polls: [approved] })
     await login({ url }, deps())
-    const first = store.get(url)!.client_id
     reset({ polls: [approved] })
     await login({ url }, deps())
-    expect(store.get(url)!.client_id).toBe(first)
-    expect(seen.some((s) => s.path === '/register')).toBe(false)
-    reset({ polls: [approved], forgetClients: true })
-    await login({ url }, deps())
-    expect(store.get(url)!.client_id).not.toBe(first)
-    expect(seen.filter((s) => s.path === '/register')).toHaveLength(1)
+    expect(seen.map((s) => s.path)).not.toContain('/register')
+    expect(seen.filter((s) => s.path === '/device/code').map((s) => s.form.client_id)).toEqual([CLI_CLIENT_ID])
+    expect(store.get(url)!.client_id).toBe(CLI_CLIENT_ID)
+  })
+
+  test('a server that does not know the CLI\'s client (older than the CLI): one clear line, nothing stored, nothing registered', async () => {
+    reset({ polls: [approved], unknownCliClient: true })
+    const error = await failure(login({ url }, deps()))
+    expect(error.message).toBe(`${url} does not know the CLI's client (${CLI_CLIENT_ID}): it is older than this CLI; upgrade it, or use a token from \`oauth-https-proxy token issue\` on its host`)
+    expect(seen.map((s) => s.path)).toEqual(['/.well-known/oauth-authorization-server', '/device/code'])
+    expect(store.get(url)).toBeNull()
   })
 
   test('RFC 8707: the server URL is not the API\'s resource (invalid_target): asked again without one', async () => {

@@ -11,6 +11,7 @@ import {
   DEVICE_CODE_GRANT_TYPE,
   deviceScopes,
   type ClientRegistry,
+  type ClientRules,
   type DeviceAuthorizations,
   type DeviceStartResult,
   type ResolveIssuer,
@@ -32,6 +33,8 @@ export interface DeviceRoutesDeps {
   readonly resolveIssuer: ResolveIssuer
   /** RFC 8707: the canonical resource, the API's when absent, null when unknown (invalid_target). */
   readonly resolveResource: (requested: string | undefined) => Promise<string | null>
+  /** Which resources a client may ask for (a first-party client is bound to its own); absent: any. */
+  readonly clientRules?: Pick<ClientRules, 'mayUseResource'>
   readonly logger: Logger
 }
 
@@ -77,6 +80,7 @@ export function deviceRoutes(deps: DeviceRoutesDeps): RouteSpec[] {
     if (resources.length > 1) throw new ApiError(400, 'invalid_target', 'at most one resource: every token has exactly one audience (RFC 8707 §2)')
     const resource = await deps.resolveResource(resources[0])
     if (resource === null) throw new ApiError(400, 'invalid_target', 'resource is not a resource of this authorization server (RFC 8707 §2)')
+    if (deps.clientRules && !(await deps.clientRules.mayUseResource(client, resource))) throw new ApiError(400, 'invalid_target', 'this client may not ask for tokens for this resource (RFC 8707 §2)')
     const scopes = deviceScopes(form.get('scope'), client.scope)
     if (scopes === null || scopes.length === 0) throw new ApiError(400, 'invalid_scope', 'scope must name scopes this client is registered for: admin, user, mcp (RFC 6749 §3.3)')
 

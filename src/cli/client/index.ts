@@ -56,7 +56,6 @@ export {
   DEVICE_CODE_GRANT_TYPE,
   discover,
   postTokenEndpoint,
-  registerCliClient,
   revokeToken,
   startDeviceAuthorization,
   storedTokens,

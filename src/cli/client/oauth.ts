@@ -39,30 +39,6 @@ export async function discover(serverUrl: string): Promise<ServerMetadata> {
   return metadata as ServerMetadata
 }
 
-/** RFC 7591 §3.1: a public client (no secret, RFC 8252 native app) for the device grant and refresh. */
-export async function registerCliClient(metadata: ServerMetadata, serverUrl: string): Promise<string> {
-  if (!metadata.registration_endpoint) throw new CliError(`${serverUrl} does not offer dynamic client registration (RFC 7591)`)
-  const answer = await send(
-    metadata.registration_endpoint,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        client_name: 'oauth-https-proxy CLI',
-        application_type: 'native',
-        token_endpoint_auth_method: 'none',
-        grant_types: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'],
-        response_types: [],
-        scope: CLI_SCOPES,
-      }),
-    },
-    serverUrl,
-  )
-  const clientId = (answer.body as { client_id?: unknown } | null)?.client_id
-  if (answer.status !== 201 || typeof clientId !== 'string') throw apiError(answer.status, answer.body, 'client registration')
-  return clientId
-}
-
 /** RFC 6749 §5.1 successful token response (the fields the CLI keeps). */
 export interface TokenResponse {
   readonly access_token: string

@@ -1,10 +1,11 @@
 /**
  * @module One way to find a client by its client_id, for /authorize and /token: an https URL is a
  * client ID metadata document (cimd.ts), `proxy:<hostname>` a proxy's own browser client
- * (proxy-clients.ts), the web UI's id its own client (ui-client.ts), anything else a registered
- * client (registry.ts).
+ * (proxy-clients.ts), the web UI's id its own client (ui-client.ts), the command line's its own
+ * (cli-client.ts), anything else a registered client (registry.ts).
  */
 import type { CimdResolver } from './cimd.ts'
+import { CLI_CLIENT_ID, cliClient, type CliClientRules } from './cli-client.ts'
 import { isCimdClientId } from './cimd.ts'
 import type { OAuthClient, TokenEndpointAuthMethod } from './model.ts'
 import { isProxyRedirectUri, isProxyResource, proxyClient, proxyHostnameOf, type ProxyDirectory } from './proxy-clients.ts'
@@ -34,9 +35,12 @@ export interface ClientFinder extends ClientRules {
   recordUse(client: OAuthClient): Promise<boolean>
 }
 
-/** The web UI's client exists only where the composition root says where the UI lives (`ui`). */
-export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate' | 'recordUse'>, cimd: CimdResolver, proxies: ProxyDirectory, ui?: UiOrigins): ClientFinder {
+/** The web UI's client exists only where the composition root says where the UI lives (`ui`), the CLI's where it names the API's resource (`cli`). */
+export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authenticate' | 'recordUse'>, cimd: CimdResolver, proxies: ProxyDirectory, ui?: UiOrigins, cli?: CliClientRules): ClientFinder {
   const isUi = (clientId: string) => ui !== undefined && clientId === UI_CLIENT_ID
+  const isCli = (clientId: string) => cli !== undefined && clientId === CLI_CLIENT_ID
+  /** Clients nobody registers and the registry does not hold: public, found by their id alone. */
+  const isFirstParty = (clientId: string) => proxyHostnameOf(clientId) !== null || isCimdClientId(clientId) || isUi(clientId) || isCli(clientId)
   /** A public client found by its id alone: the same answers as the registry gives for one. */
   const authenticatePublic = (client: OAuthClient | null, secret: string | undefined, method: TokenEndpointAuthMethod): ClientAuthResult => {
     if (!client) return { ok: false, reason: 'unknown_client' }
@@ -47,6 +51,7 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
 
   async function findClient(clientId: string): Promise<OAuthClient | null> {
     if (isUi(clientId)) return uiClient()
+    if (isCli(clientId)) return cliClient()
     const proxy = proxyHostnameOf(clientId)
     if (proxy !== null) return (await proxies.isRedirectProxy(proxy)) ? proxyClient(proxy) : null
     if (!isCimdClientId(clientId)) return registry.get(clientId)
@@ -57,11 +62,11 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
   return {
     findClient,
     async authenticate(clientId, secret, method) {
-      if (proxyHostnameOf(clientId) === null && !isCimdClientId(clientId) && !isUi(clientId)) return registry.authenticate(clientId, secret, method)
+      if (!isFirstParty(clientId)) return registry.authenticate(clientId, secret, method)
       return authenticatePublic(await findClient(clientId), secret, method)
     },
     async recordUse(client) {
-      if (proxyHostnameOf(client.client_id) !== null || isCimdClientId(client.client_id) || isUi(client.client_id)) return true
+      if (isFirstParty(client.client_id)) return true
       return registry.recordUse(client)
     },
     async acceptsRedirectUri(client, redirectUri) {
@@ -72,6 +77,7 @@ export function createClientFinder(registry: Pick<ClientRegistry, 'get' | 'authe
     },
     async mayUseResource(client, resource) {
       if (isUi(client.client_id)) return resource === ui!.apiResource
+      if (isCli(client.client_id)) return resource === cli!.apiResource
       const proxy = proxyHostnameOf(client.client_id)
       return proxy === null || isProxyResource(proxies, proxy, resource)
     },

@@ -4,6 +4,7 @@ export { isBlockedAddress } from './cimd-address.ts'
 export { createClientFinder, type ClientFinder, type ClientRules } from './client-finder.ts'
 export { isProxyRedirectUri, isProxyResource, PROXY_CALLBACK_PATH, PROXY_CLIENT_PREFIX, proxyClient, proxyClientId, proxyHostnameOf, type ProxyDirectory } from './proxy-clients.ts'
 export { isUiRedirectUri, UI_CALLBACK_PATH, UI_CLIENT_ID, uiClient, type UiOrigins } from './ui-client.ts'
+export { CLI_CLIENT_ID, cliClient, type CliClientRules } from './cli-client.ts'
 export { parseClientMetadata, type ClientMetadataErrorCode, type ClientMetadataResult } from './client-metadata.ts'
 export {
   ClientIdSchema,
