@@ -87,6 +87,13 @@ export function createUiSession(deps: UiSessionDeps): UiSession {
     return null
   }
 
+  /** The same, when its token still verifies: a revoked one (its cache entry not yet expired) is no session. */
+  async function verifiedSession(c: Context) {
+    const session = await currentSession(c)
+    const verified = session && (await deps.verifyToken(session.token))
+    return session && verified?.ok ? { ...session, claims: verified.claims } : null
+  }
+
   const refuseWrite = (why: string) => new ApiError(403, 'access_denied', `a write through the web UI's session needs a same-origin request with its X-CSRF-Token (${why})`)
 
   const notOnThisHost = (c: Context) => c.text('The web UI signs in only on an address the API answers as (PUBLIC_URL, its own loopback address, or a proxy in front of it).', 404)
@@ -106,8 +113,12 @@ export function createUiSession(deps: UiSessionDeps): UiSession {
     mount(app) {
       app.get('/ui/auth/login', async (c) => {
         // Back to the page the user was on, only ever a page of the UI (return-path.ts then checks it is a plain path).
-        const back = c.req.query('return') ?? '/ui/'
-        const request = await browserRequest(c, back.startsWith('/ui/') ? back : '/ui/')
+        const query = c.req.query('return') ?? '/ui/'
+        const back = query.startsWith('/ui/') ? query : '/ui/'
+        // Signed in already: nothing to do. A sign-in would end this session first, and another site can
+        // send a browser here with a link (a top-level GET carries the Lax cookie).
+        if (await verifiedSession(c)) return c.redirect(back, 302)
+        const request = await browserRequest(c, back)
         return request ? toResponse(await login.signIn(request)) : notOnThisHost(c)
       })
       app.get(UI_CALLBACK_PATH, async (c) => {
@@ -124,10 +135,9 @@ export function createUiSession(deps: UiSessionDeps): UiSession {
       // What the page may know: who is signed in, with which scopes, and the CSRF token for its writes.
       app.get('/ui/auth/session', async (c) => {
         c.header('Cache-Control', 'no-store')
-        const session = await currentSession(c)
-        const verified = session && (await deps.verifyToken(session.token))
-        if (!session || !verified?.ok) return c.json({ signed_in: false })
-        return c.json({ signed_in: true, username: verified.claims.username, scopes: verified.claims.scopes, csrf_token: csrfTokenOf(session.id) })
+        const session = await verifiedSession(c)
+        if (!session) return c.json({ signed_in: false })
+        return c.json({ signed_in: true, username: session.claims.username, scopes: session.claims.scopes, csrf_token: csrfTokenOf(session.id) })
       })
     },
   }

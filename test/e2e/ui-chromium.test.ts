@@ -103,7 +103,7 @@ describe('signing in', () => {
     await page.close()
   })
 
-  test('CSRF: a write with the session cookie needs this origin and the session\'s token; a GET needs neither', async () => {
+  test('CSRF: a write with the session cookie needs this origin and the session\'s token; a GET needs neither; a link to the sign-in leaves the session alone', async () => {
     const cookie = (await admin.context.cookies(setting.ui)).find((entry) => entry.name === '__Host-ohp-ui')!
     const { csrf_token } = await admin.page.evaluate(() => fetch('/ui/auth/session').then((response) => response.json()))
     const write = (headers: Record<string, string>) =>
@@ -123,6 +123,10 @@ describe('signing in', () => {
     const created = routes.find((route: { path_pattern: string }) => route.path_pattern === '/csrf/')
     expect(created.created_by).toBe(ADMIN)
     expect((await setting.api('DELETE', `/routes/${created.route_id}`)).status).toBe(204)
+    // A link from another site to the sign-in does not end the session it would replace.
+    const login = await fetch(`${setting.ui}/ui/auth/login?return=/ui/routes`, { headers: { cookie: `${cookie.name}=${cookie.value}` }, redirect: 'manual' })
+    expect([login.status, login.headers.get('location')]).toEqual([302, '/ui/routes'])
+    expect(await (await fetch(`${setting.ui}/ui/auth/session`, { headers: { cookie: `${cookie.name}=${cookie.value}` } })).json()).toMatchObject({ signed_in: true })
   })
 })
 
@@ -326,7 +330,10 @@ describe('revoking and signing out', () => {
     // The reader's next call finds its token revoked: the page offers to sign in again.
     await reader.page.getByRole('link', { name: 'Routes', exact: true }).click()
     await reader.page.getByText('Your session has ended').waitFor({ timeout: 5_000 })
-    await reader.page.getByRole('link', { name: 'Sign in' }).waitFor()
+    // Signing in again works at once: the revoked session is ended, not taken for a live one.
+    setting.github.setNextLogin(READER)
+    await reader.page.getByRole('link', { name: 'Sign in' }).click()
+    await reader.page.getByText(`${READER} (read only)`).waitFor({ timeout: 10_000 })
   }, 20_000)
 
   test('sign-out ends the session: the cookie is cleared and, replayed, stands for nothing', async () => {
