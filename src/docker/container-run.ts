@@ -9,6 +9,7 @@ import { additionalNetworks, containerOptions, MANAGED_LABEL, networkEndpoint, p
 import { engineError, type Engine } from './engine.ts'
 import { DEPLOYMENT_LABEL } from './deployment.ts'
 import type { DockerService } from './model.ts'
+import { checkProgram } from './program-check.ts'
 import type { Undo } from './undo.ts'
 
 interface EngineFailure {
@@ -65,6 +66,7 @@ export async function runContainer(engine: Engine, service: DockerService, run: 
   }
   undo.push(`container ${container.id}`, () => removeContainer(engine, container.id))
   try {
+    await checkProgram(container, await container.inspect())
     for (const network of additionalNetworks(service)) {
       await engine.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: networkEndpoint(service.service_name) })
     }
