@@ -161,7 +161,7 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
       tag: TAG,
       summary:
         'Clean up: remove our containers that have no stored service, free port claims no service holds, and report stored services whose container is gone (kept as missing: nothing is recreated silently)',
-      responses: { 200: { description: '{containers_removed[], services_missing[], ports_released[]}' }, 503: UNAVAILABLE },
+      responses: { 200: { description: '{containers_removed[], services_missing[], ports_released[], volumes_unused[]}' }, 503: UNAVAILABLE },
       handler: async (c) => c.json(await managerOf(docker).cleanup()),
     }),
   ]

@@ -3,7 +3,8 @@
  * what a crash or an operator left half-done: this deployment's containers no stored service runs, port claims and
  * name claims no service holds. It never touches a change still in progress on some node (a creation
  * holds its name claim before its document exists; a recreation marks its service `creating`), and it
- * never recreates anything: a service whose container is gone is reported `missing`.
+ * never recreates anything: a service whose container is gone is reported `missing`. Named volumes of ours
+ * that no service mounts are listed, never removed: they hold data.
  */
 import { SERVICE_LABEL } from './container-spec.ts'
 import { DEPLOYMENT_LABEL } from './deployment.ts'
@@ -28,7 +29,7 @@ export async function cleanupServices(ctx: ManagerContext): Promise<CleanupRepor
   /** A creation in flight: its name is claimed (not abandoned) and its document not stored yet. */
   const isBeingCreated = async (name: string) => !services.has(name) && !abandoned.has(name) && (await ctx.names.holderOf(name)) === 'docker'
 
-  const report: CleanupReport = { containers_removed: [], services_missing: [], ports_released: [] }
+  const report: CleanupReport = { containers_removed: [], services_missing: [], ports_released: [], volumes_unused: [] }
   for (const container of containers) {
     const name = container.Labels[SERVICE_LABEL] ?? ''
     const service = services.get(name)
@@ -49,7 +50,19 @@ export async function cleanupServices(ctx: ManagerContext): Promise<CleanupRepor
     report.ports_released.push(port)
   }
   for (const name of abandoned) if (!services.has(name)) await ctx.names.releaseKind(name, 'docker')
+  report.volumes_unused.push(...(await unusedVolumes(ctx, [...services.values()])))
   return report
+}
+
+/** This deployment's named volumes that no stored service mounts (a delete keeps a service's volumes). */
+async function unusedVolumes(ctx: ManagerContext, services: readonly DockerService[]): Promise<string[]> {
+  const mounted = new Set(services.flatMap((service) => service.volumes.map((volume) => volume.source)))
+  try {
+    const listing = await ctx.engine.docker.listVolumes({ filters: { label: [`${DEPLOYMENT_LABEL}=${await ctx.deploymentId()}`] } })
+    return (listing.Volumes ?? []).map((volume) => volume.Name).filter((name) => !mounted.has(name)).sort()
+  } catch (error) {
+    throw engineError(error)
+  }
 }
 
 /**

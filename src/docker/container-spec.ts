@@ -65,9 +65,8 @@ export function containerOptions(service: DockerService, ctx: ContainerContext):
   const mounts = service.volumes.map((volume, index): Dockerode.MountSettings => {
     const source = mountSource(volume.source, index, ctx.bindRoot)
     if (source.kind === 'bind') return { Type: 'bind', Source: source.path, Target: volume.target, ReadOnly: volume.read_only }
-    // A volume the engine creates for us carries our labels; one that exists already keeps its own.
-    const options = { NoCopy: false, Labels: ownerLabels(name) } as Dockerode.MountSettings['VolumeOptions']
-    return { Type: 'volume', Source: source.name, Target: volume.target, ReadOnly: volume.read_only, VolumeOptions: options }
+    // The volume exists by now, created and labelled by named-volumes.ts (a volume not ours is refused there).
+    return { Type: 'volume', Source: source.name, Target: volume.target, ReadOnly: volume.read_only }
   })
   const writesTmp = service.volumes.some((volume) => volume.target.replace(/\/+$/, '') === '/tmp')
   const { exposed, bindings } = publishedPorts(service.ports)

@@ -12,6 +12,7 @@ import * as v from 'valibot'
 import { validateSpec } from './container-spec.ts'
 import { inspectContainer, removeContainer, runContainer, startContainer, stopContainer } from './container-run.ts'
 import { announce, nowIso, type ManagerContext } from './manager-context.ts'
+import { ensureNamedVolumes } from './named-volumes.ts'
 import { PortConfigSchema, type AllocatedPort, type CreateDockerService, type DockerService, type PortConfig, type UpdateDockerService } from './model.ts'
 import { DockerServiceError } from './service-error.ts'
 import { statusOf } from './service-status.ts'
@@ -76,9 +77,12 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
 
   /** Prepares the image, then (after beforeRun) runs the draft's container; the service as it now runs. */
   async function launch(draft: DockerService, undo: Undo, beforeRun?: () => Promise<void>): Promise<DockerService> {
+    const deployment = await ctx.deploymentId()
+    // First: a volume that is not ours is a 400 before an image is pulled or built.
+    await ensureNamedVolumes(ctx.engine, draft, deployment, ctx.bindRoot, undo)
     const image = await ctx.prepareImage(draft)
     await beforeRun?.()
-    const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment: await ctx.deploymentId() }, undo)
+    const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment }, undo)
     return { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
   }
 

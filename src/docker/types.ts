@@ -45,6 +45,8 @@ export interface CleanupReport {
   readonly services_missing: string[]
   /** Port claims held by no service (freed). */
   readonly ports_released: number[]
+  /** Named volumes of ours no stored service mounts: listed, never removed (their data is the operator's to drop). */
+  readonly volumes_unused: string[]
 }
 
 export interface HostPortUse {

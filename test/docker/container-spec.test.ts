@@ -97,7 +97,7 @@ describe('containerOptions: every field becomes an engine option', () => {
     expect(created.HostConfig!.SecurityOpt).toEqual([])
   })
 
-  test('volumes: a named volume (labelled ours when the engine creates it) and a bind mount under the root, normalised', () => {
+  test('volumes: a named volume (made beforehand by named-volumes.ts, so no engine-side creation options) and a bind mount under the root, normalised', () => {
     const mounts = options({
       volumes: [
         { source: 'web-data', target: '/data' },
@@ -105,7 +105,7 @@ describe('containerOptions: every field becomes an engine option', () => {
       ],
     }).HostConfig!.Mounts!
     expect(mounts[0]).toMatchObject({ Type: 'volume', Source: 'web-data', Target: '/data', ReadOnly: false })
-    expect(mounts[0]!.VolumeOptions?.Labels).toEqual({ [MANAGED_LABEL]: 'true', [SERVICE_LABEL]: 'web' })
+    expect(mounts[0]!.VolumeOptions).toBeUndefined()
     expect(mounts[1]).toEqual({ Type: 'bind', Source: `${bindRoot}/data/sub`, Target: '/conf', ReadOnly: true })
   })
 

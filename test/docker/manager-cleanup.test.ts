@@ -75,7 +75,7 @@ describe('cleanup', () => {
     const container = await docker('run', '-d', '--label', TEST_LABEL, '--label', FILE_LABEL, '--label', 'io.oauth-https-proxy.managed=true', '--label', `io.oauth-https-proxy.deployment=${deployment}`, '--label', `io.oauth-https-proxy.service=${name}`, BUSYBOX_IMAGE, 'sleep', '600')
     await store.put(keys.portClaim('service', 2), name)
     const report = await node.manager.cleanup()
-    expect(report).toEqual({ containers_removed: [], services_missing: [], ports_released: [] })
+    expect(report).toEqual({ containers_removed: [], services_missing: [], ports_released: [], volumes_unused: [] })
     expect(await docker('inspect', '--format', '{{.State.Running}}', container)).toBe('true')
     await store.del(keys.portClaim('service', 2))
   })
