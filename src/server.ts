@@ -15,7 +15,7 @@ import { createExternalServices, type ExternalServices } from './services/index.
 import { createDockerServices, createEngine, type DockerServices } from './docker/index.ts'
 import type { Config } from './config/index.ts'
 import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
-import { createLogger, describeBindError, parseServiceRef, StartupError, systemClock, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
+import { createLogger, describeBindError, parseServiceRef, StartupError, systemClock, unwritableReason, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
 import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
 import { VERSION } from './version.ts'
@@ -372,7 +372,8 @@ function openStoreOrExplain(config: Config): Store {
   try {
     return openStore(config)
   } catch (error) {
-    throw new StartupError(`DATA_DIR: cannot open the store in ${config.dataDir} (${(error as Error).message})`)
+    const reason = config.redisUrl ? null : unwritableReason(config.dataDir, 'store.sqlite') // the embedded store's file (store/embedded.ts)
+    throw new StartupError(`DATA_DIR: cannot open the store in ${config.dataDir} (${reason ?? (error as Error).message})`)
   }
 }
 
