@@ -5,9 +5,9 @@
  * What the values may be is the API's to judge: its 400 names the field.
  */
 import { readFileSync } from 'node:fs'
-import YAML from 'yaml'
 import { CliError } from '../client/index.ts'
 import { choices, given, headerMap, parseInteger, usageError } from './flags.ts'
+import { readDocument } from './system-config.ts'
 
 export const SPEC_ARGS = {
   file: { type: 'string', alias: 'f', valueHint: 'spec.json|spec.yaml', description: 'the full spec (every field of POST /services), as JSON or YAML; flags given replace its fields' },
@@ -44,20 +44,9 @@ export type ProxyFlags = Flags<typeof PROXY_ARGS>
 /** Every value of a repeatable flag (defineApiCommand's `repeated`). */
 type Repeated<Name extends string> = (name: Name) => string[] | undefined
 
-/** JSON first (its errors are clearer for .json files), then YAML; it must be one object. */
+/** The spec file (JSON, or YAML, read as `system config import` reads its document); it must be one object. */
 export function readSpecFile(path: string): Record<string, unknown> {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
-  }
-  let spec: unknown
-  try {
-    spec = /\.json$/i.test(path) ? JSON.parse(text) : YAML.parse(text)
-  } catch (error) {
-    throw new CliError(`${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'JSON or YAML'}: ${(error as Error).message.split('\n')[0]}`)
-  }
+  const spec = readDocument(path)
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new CliError(`${path}: expected one object with the service's fields`)
   return spec as Record<string, unknown>
 }

@@ -1,133 +1,145 @@
 /**
- * @module A Docker service's settings from the command line: flags for the common fields (each named
- * after its API field: `--memory-limit` is memory_limit), `--file` for the whole spec as JSON or YAML
- * (flags given win over the file), and the proxy flags of `create --auto-proxy` and `service proxy`.
- * What the values may be is the API's to judge: its 400 names the field.
+ * @module `oauth-https-proxy system config export|import` (GET and POST /system/config): the whole
+ * configuration as one JSON or YAML document. An export with secrets is written 0600 from the moment
+ * it exists; an import prints the plan (what is created, updated, deleted or unchanged per kind).
  */
+import { defineCommand } from 'citty'
 import { readFileSync } from 'node:fs'
-import { CliError } from '../client/index.ts'
-import { choices, given, headerMap, parseInteger, usageError } from './flags.ts'
-import { readDocument } from './system-config.ts'
+import YAML from 'yaml'
+import { API_ARGS, CliError, createApiClient, printable, printJson, printTable, redact, SERVER_ARGS, TOKEN_ARGS, writeFileAtomically, type Column } from '../client/index.ts'
+import { choices, defineApiCommand, usageError } from './flags.ts'
 
-export const SPEC_ARGS = {
-  file: { type: 'string', alias: 'f', valueHint: 'spec.json|spec.yaml', description: 'the full spec (every field of POST /services), as JSON or YAML; flags given replace its fields' },
-  image: { type: 'string', valueHint: 'ref', description: 'image reference (name:tag, or registry:5000/name:tag)' },
-  dockerfile: { type: 'string', valueHint: 'path', description: 'build the image from this Dockerfile (its text is sent; no build context)' },
-  command: { type: 'string', valueHint: 'words', description: 'the command, split on spaces ("httpd -f -p 8080"); for arguments with spaces use --file' },
-  env: { type: 'string', valueHint: 'NAME=VALUE', description: 'environment variable; repeatable; replaces the set; "none" empties it' },
-  label: { type: 'string', valueHint: 'key=value', description: 'container label; repeatable; replaces the set; "none" empties it' },
-  'memory-limit': { type: 'string', valueHint: 'size', description: 'memory limit such as 256m or 1g (default 512m)' },
-  'cpu-limit': { type: 'string', valueHint: 'cpus', description: 'CPUs, such as 0.5 (default 1)' },
-  'pids-limit': { type: 'string', valueHint: 'n', description: 'most processes (default 256)' },
-  'read-only-root': { type: 'boolean', description: 'read-only root file system (default)', negativeDescription: 'a writable root file system' },
-  user: { type: 'string', valueHint: 'user[:group]', description: 'run as this user (name, uid or uid:gid)' },
-  capability: { type: 'string', valueHint: 'CAP', description: 'capability added back after cap_drop ALL; repeatable; "none" empties the list' },
-  volume: { type: 'string', valueHint: 'source:target[:ro]', description: 'a named volume or a bind mount (under SERVICE_BIND_ROOT); repeatable; "none" empties the list' },
-  'restart-policy': { type: 'string', valueHint: 'policy', description: 'no, always, unless-stopped (default), on-failure or on-failure:N' },
-  'internal-port': { type: 'string', valueHint: 'port', description: 'the container port to publish as the port "http" (host port auto, 127.0.0.1)' },
-  port: { type: 'string', valueHint: 'name:container[:host|auto]', description: 'a published port on 127.0.0.1; repeatable; replaces port_configs (bind address and protocol: --file)' },
-  network: { type: 'string', valueHint: 'name', description: 'a network to join (created when missing); repeatable; "none" empties the list' },
-  description: { type: 'string', valueHint: 'text', description: 'free text, at most 500 characters' },
-} as const
+const CLI = 'oauth-https-proxy system config'
 
-export const PROXY_ARGS = {
-  hostname: { type: 'string', valueHint: 'hostname', description: 'the proxy\'s hostname (default <name>.<BASE_DOMAIN>)' },
-  'enable-https': { type: 'boolean', description: 'serve it over HTTPS too (default)', negativeDescription: 'HTTP only' },
-  'auth-enabled': { type: 'boolean', description: 'require a token (OAuth) to reach it', negativeDescription: 'no auth (default)' },
-  'auth-mode': { type: 'enum', options: choices('forward', 'redirect', 'passthrough'), valueHint: 'forward|redirect|passthrough', description: 'how a request without a token is answered' },
-  'auth-required-users': { type: 'string', valueHint: 'login,...', description: 'who may enter: GitHub logins or *; comma-separated or repeatable' },
-} as const
+const exportConfig = defineApiCommand({
+  meta: {
+    name: 'export',
+    description:
+      `Export the configuration (proxies, routes, external services, OAuth clients) as one document\n` +
+      `Example: ${CLI} export --format yaml --output edge.yaml\n` +
+      `Example: ${CLI} export --include-secrets --output backup.json`,
+  },
+  args: {
+    format: { type: 'enum', options: choices('json', 'yaml'), default: 'json', valueHint: 'json|yaml', description: 'document format' },
+    'include-secrets': { type: 'boolean', description: 'include GitHub client secrets and OAuth client secret hashes (the file is then 0600)' },
+    output: { type: 'string', alias: 'o', valueHint: 'file', description: 'write to this file instead of standard output' },
+    ...SERVER_ARGS,
+    ...TOKEN_ARGS,
+  },
+  async run({ args }) {
+    const query = { format: args.format, include_secrets: args['include-secrets'] ? 'true' : undefined }
+    const document = await createApiClient(args).get('/system/config', query, args.format === 'yaml' ? 'text' : 'json')
+    // The API answers YAML as text (the client hands back what is not JSON as it is).
+    const text = typeof document === 'string' ? document : JSON.stringify(document, null, 2) + '\n'
+    if (args.output === undefined) return void process.stdout.write(redact(text))
+    writeFileAtomically(args.output, text, args['include-secrets'] ? 0o600 : 0o644)
+    process.stderr.write(`wrote ${args.output}${args['include-secrets'] ? ' (mode 0600: it holds secrets)' : ''}\n`)
+  },
+})
 
-type Flags<T> = { readonly [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : string }
-export type SpecFlags = Flags<typeof SPEC_ARGS>
-export type ProxyFlags = Flags<typeof PROXY_ARGS>
-/** Every value of a repeatable flag (defineApiCommand's `repeated`). */
-type Repeated<Name extends string> = (name: Name) => string[] | undefined
 
-/** The spec file (JSON, or YAML, read as `system config import` reads its document); it must be one object. */
-export function readSpecFile(path: string): Record<string, unknown> {
-  const spec = readDocument(path)
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new CliError(`${path}: expected one object with the service's fields`)
-  return spec as Record<string, unknown>
+interface KindPlan {
+  readonly create: readonly string[]
+  readonly update: readonly string[]
+  readonly delete: readonly string[]
+  readonly unchanged: number
 }
 
-/** A list flag; a lone "none" is the empty list. */
-function listOf(values: readonly string[] | undefined): string[] | undefined {
-  if (values === undefined) return undefined
-  return values.length === 1 && values[0]!.trim() === 'none' ? [] : values.flatMap((value) => value.split(',')).map((item) => item.trim()).filter(Boolean)
+interface ImportResult {
+  readonly dry_run: boolean
+  readonly changed: boolean
+  /** certificates: absent in a server older than the CLI. */
+  readonly plan: { proxies: KindPlan; routes: KindPlan; services: { external: KindPlan }; oauth_clients: KindPlan; certificates?: KindPlan }
+  readonly warnings: readonly string[]
 }
 
-function numberOf(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined
-  if (!/^\d+(\.\d+)?$/.test(text.trim())) throw usageError(`--${name}: expected a number, got ${JSON.stringify(text)}`)
-  return Number(text.trim())
-}
-
-/** `data:/var/lib/data`, `/srv/www:/www:ro`. */
-function volumeOf(text: string): { source: string; target: string; read_only: boolean } {
-  const parts = text.split(':')
-  const readOnly = parts.length === 3 && parts[2] === 'ro'
-  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly && parts[2] !== 'rw')) throw usageError(`--volume: expected SOURCE:TARGET or SOURCE:TARGET:ro, got ${JSON.stringify(text)}`)
-  return { source: parts[0]!, target: parts[1]!, read_only: readOnly }
-}
-
-/** `http:8080`, `http:8080:20001`, `http:8080:auto`. */
-function portOf(text: string): { name: string; container_port: number; host_port?: number | 'auto' } {
-  const match = /^([^:]+):(\d{1,5})(?::(\d{1,5}|auto))?$/.exec(text.trim())
-  if (!match) throw usageError(`--port: expected NAME:CONTAINER_PORT[:HOST_PORT|auto], got ${JSON.stringify(text)}`)
-  const host = match[3] === undefined ? undefined : match[3] === 'auto' ? 'auto' : Number(match[3])
-  return { name: match[1]!, container_port: Number(match[2]), ...(host === undefined ? {} : { host_port: host }) }
-}
-
-/** The spec fields the flags give (only those), the Dockerfile read from its file. */
-export function specFromFlags(args: SpecFlags, repeated: Repeated<'env' | 'label' | 'capability' | 'volume' | 'port' | 'network'>): Record<string, unknown> {
-  let dockerfile: string | undefined
-  if (args.dockerfile !== undefined) {
+/** JSON first (a JSON document is also YAML, but JSON's errors are clearer for .json files), then YAML. */
+export function readDocument(path: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  if (/\.json$/i.test(path)) {
     try {
-      dockerfile = readFileSync(args.dockerfile, 'utf8')
+      return JSON.parse(text)
     } catch (error) {
-      throw usageError(`--dockerfile: cannot read ${args.dockerfile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+      throw new CliError(`${path} is not valid JSON: ${(error as Error).message}`)
     }
   }
-  return given({
-    image: args.image,
-    dockerfile,
-    command: args.command === undefined ? undefined : args.command.split(/\s+/).filter(Boolean),
-    environment: headerMap('env', repeated('env')),
-    labels: headerMap('label', repeated('label')),
-    memory_limit: args['memory-limit'],
-    cpu_limit: numberOf('cpu-limit', args['cpu-limit']),
-    pids_limit: args['pids-limit'] === undefined ? undefined : parseInteger('pids-limit', args['pids-limit']),
-    read_only_root: args['read-only-root'],
-    user: args.user,
-    capabilities: listOf(repeated('capability')),
-    volumes: listOf(repeated('volume'))?.map(volumeOf),
-    restart_policy: args['restart-policy'],
-    internal_port: args['internal-port'] === undefined ? undefined : parseInteger('internal-port', args['internal-port']),
-    port_configs: repeated('port')?.map(portOf),
-    networks: listOf(repeated('network')),
-    description: args.description,
-  })
+  try {
+    return YAML.parse(text)
+  } catch (error) {
+    throw new CliError(`${path} is neither JSON nor YAML: ${(error as Error).message.split('\n')[0]}`)
+  }
 }
 
-/** The proxy settings the flags give; undefined when none is given. */
-export function proxyFromFlags(args: ProxyFlags, repeated: Repeated<'auth-required-users'>): Record<string, unknown> | undefined {
-  const proxy = given({
-    hostname: args.hostname,
-    enable_https: args['enable-https'],
-    auth_enabled: args['auth-enabled'],
-    auth_mode: args['auth-mode'],
-    auth_required_users: listOf(repeated('auth-required-users')),
-  })
-  return Object.keys(proxy).length > 0 ? proxy : undefined
+const PLAN_COLUMNS: Column[] = [
+  { key: 'kind', header: 'kind' },
+  { key: 'create', header: 'create' },
+  { key: 'update', header: 'update' },
+  { key: 'delete', header: 'delete' },
+  { key: 'unchanged', header: 'unchanged' },
+]
+
+const kindsOf = (plan: ImportResult['plan']): [string, KindPlan][] => [
+  ['proxies', plan.proxies],
+  ['routes', plan.routes],
+  ['external services', plan.services.external],
+  ['oauth clients', plan.oauth_clients],
+  ...(plan.certificates ? [['certificates', plan.certificates] as [string, KindPlan]] : []),
+]
+
+/** Counts per kind, then one line per change (+ create, ~ update, - delete), then what happened. */
+function printPlan(result: ImportResult, quiet: boolean): void {
+  if (typeof result.plan !== 'object' || result.plan === null || typeof result.plan.services !== 'object' || result.plan.services === null) {
+    throw new CliError('unexpected answer from the server: the import result has no plan')
+  }
+  const kinds = kindsOf(result.plan)
+  // Ids and warnings are the server's text: printable() keeps control characters off the terminal.
+  const ids = (list: unknown) => (Array.isArray(list) ? list.map((id) => printable(String(id))) : [])
+  const changes = kinds.flatMap(([kind, plan]) => [
+    ...ids(plan?.create).map((id) => ['+', kind, id] as const),
+    ...ids(plan?.update).map((id) => ['~', kind, id] as const),
+    ...ids(plan?.delete).map((id) => ['-', kind, id] as const),
+  ])
+  for (const warning of Array.isArray(result.warnings) ? result.warnings : []) process.stderr.write(`warning: ${printable(String(warning), 2000)}\n`)
+  if (quiet) {
+    for (const [, , id] of changes) process.stdout.write(`${id}\n`)
+    return
+  }
+  const rows = kinds.map(([kind, plan]) => ({ kind, create: ids(plan?.create).length, update: ids(plan?.update).length, delete: ids(plan?.delete).length, unchanged: plan?.unchanged }))
+  printTable(rows, PLAN_COLUMNS)
+  if (changes.length > 0) process.stdout.write(`\n${changes.map(([sign, kind, id]) => `${sign} ${kind.replace(/ies$/, 'y').replace(/s$/, '')} ${id}`).join('\n')}\n`)
+  const outcome = !result.changed ? 'nothing to change' : result.dry_run ? 'dry run: nothing was changed' : 'applied'
+  process.stderr.write(`${outcome}\n`)
 }
 
-/** The file's spec with the flags' fields over it; `image` and `dockerfile` replace each other. */
-export function mergeSpec(fromFile: Record<string, unknown>, fromFlags: Record<string, unknown>): Record<string, unknown> {
-  const merged = { ...fromFile, ...fromFlags }
-  if (fromFlags.image !== undefined && fromFlags.dockerfile === undefined) delete merged.dockerfile
-  if (fromFlags.dockerfile !== undefined && fromFlags.image === undefined) delete merged.image
-  if (fromFlags.port_configs !== undefined) delete merged.internal_port
-  if (fromFlags.internal_port !== undefined) delete merged.port_configs
-  return merged
-}
+const importConfig = defineApiCommand({
+  meta: {
+    name: 'import',
+    description:
+      `Import a configuration document (JSON or YAML): checked whole before anything is written\n` +
+      `Example: ${CLI} import edge.yaml --dry-run\n` +
+      `Example: ${CLI} import backup.json --prune`,
+  },
+  args: {
+    file: { type: 'positional', required: true, valueHint: 'file', description: 'the document, as written by export' },
+    'dry-run': { type: 'boolean', description: 'only show what would change' },
+    prune: { type: 'boolean', description: 'also delete what the document\'s sections do not have' },
+    ...API_ARGS,
+  },
+  async run({ args }) {
+    const document = readDocument(args.file)
+    const query = { dry_run: args['dry-run'] ? 'true' : undefined, prune: args.prune ? 'true' : undefined }
+    const result = await createApiClient(args).post<ImportResult>('/system/config', document, query)
+    if (args.json) return printJson(result)
+    printPlan(result, args.quiet === true)
+  },
+})
+
+export const systemConfigCommand = defineCommand({
+  meta: { name: 'config', description: 'The whole configuration as one document: export and import' },
+  subCommands: { export: exportConfig, import: importConfig },
+})
