@@ -31,7 +31,7 @@ export interface RequestLogSettings {
 export interface RequestLogTimings {
   /** How often the writer drains the ring (default 250 ms); a full batch goes at once. */
   readonly flushIntervalMs?: number
-  /** Records per store write (default 2,048, two chunks of rows: each write is a transaction and a message to the store's writer thread). */
+  /** Records per store write (default 8,192, eight chunks of rows: each write is a transaction and a message to the store's writer thread, and waking that thread costs the sender some 0.4 ms of CPU). */
   readonly batchSize?: number
   /** How often retention runs (default 60 s). */
   readonly retentionIntervalMs?: number
@@ -104,7 +104,7 @@ export function createRequestLog(deps: RequestLogDeps): RequestLog {
     logger,
     accessLog: settings.accessLog === 'stdout' ? (deps.writeAccessLog ?? ((text) => void process.stdout.write(text))) : undefined,
     flushIntervalMs: timings.flushIntervalMs ?? 250,
-    batchSize: timings.batchSize ?? 2_048,
+    batchSize: timings.batchSize ?? 8_192,
   })
   const retention = createRetention({
     store,
