@@ -66,7 +66,7 @@ async function timeUntil({ act, text, link }: { act: 'navigate' | 'search'; text
 /** A request through the edge's HTTP listener for `host`. */
 const throughEdge = (host: string, path: string) => fetch(`http://127.0.0.1:${setting.httpPort}${path}`, { headers: { host } })
 
-const PAGES = ['/ui/', '/ui/proxies', `/ui/proxies/${PROXY}`, '/ui/proxies/new', '/ui/routes', '/ui/certificates', '/ui/services', '/ui/logs', '/ui/oauth', '/ui/system']
+const PAGES = ['/ui/', '/ui/proxies', `/ui/proxies/${PROXY}`, '/ui/proxies/_new', '/ui/routes', '/ui/certificates', '/ui/services', '/ui/logs', '/ui/oauth', '/ui/system']
 const WRITE_CONTROLS = /^(New proxy|Create proxy|Save|Delete|Add route|Disable|Enable|Order certificate|Renew|Start|Stop|Restart|Add service|Revoke|Rotate signing key|Dry run|Import|Export as YAML)/
 
 describe('signing in', () => {
@@ -247,7 +247,7 @@ describe('a reader', () => {
     reader = await newProfile(setting)
     await signIn(setting, reader, READER)
     await reader.page.getByText(`${READER} (read only)`).waitFor()
-    for (const path of PAGES.filter((path) => path !== '/ui/proxies/new')) {
+    for (const path of PAGES.filter((path) => path !== '/ui/proxies/_new')) {
       await reader.page.goto(`${setting.ui}${path}`)
       await pageSettled(reader.page)
       const buttons = await reader.page.getByRole('button').allInnerTexts()

@@ -4,7 +4,7 @@ import { CertificatesPage } from './certificates.tsx'
 import { DashboardPage } from './dashboard.tsx'
 import { LogsPage } from './logs.tsx'
 import { OAuthPage } from './oauth.tsx'
-import { ProxiesPage } from './proxies.tsx'
+import { NEW_PROXY, ProxiesPage } from './proxies.tsx'
 import { NewProxyPage, ProxyDetailPage } from './proxy-detail.tsx'
 import { RoutesPage } from './routes.tsx'
 import { ServicesPage } from './services.tsx'
@@ -28,7 +28,7 @@ export function pageFor(path: string) {
     case undefined:
       return <DashboardPage />
     case 'proxies':
-      return name === undefined ? <ProxiesPage /> : name === 'new' ? <NewProxyPage /> : <ProxyDetailPage hostname={name} key={name} />
+      return name === undefined ? <ProxiesPage /> : name === NEW_PROXY ? <NewProxyPage /> : <ProxyDetailPage hostname={name} key={name} />
     case 'routes':
       return name === undefined ? <RoutesPage /> : <NotFound />
     case 'certificates':

@@ -9,6 +9,9 @@ import { Link, navigate, PageTitle, queryOf, useLocation } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Proxy } from '../types.ts'
 
+/** The form for a new proxy (/ui/proxies/_new): "_" is in no host name, so no proxy's page can be taken for it. */
+export const NEW_PROXY = '_new'
+
 function matches(proxy: Proxy, words: readonly string[]): boolean {
   const text = `${proxy.proxy_hostname} ${proxy.target_url}`.toLowerCase()
   return words.every((word) => text.includes(word))
@@ -21,7 +24,7 @@ export function ProxiesPage() {
   const proxies = useData((signal) => getJson<Proxy[]>('/proxy/targets', signal))
   const shown = useMemo(() => {
     const words = search.toLowerCase().split(/\s+/).filter(Boolean)
-    const all = [...(proxies.data ?? [])].sort((a, b) => a.proxy_hostname.localeCompare(b.proxy_hostname))
+    const all = [...(proxies.data ?? [])].sort((a, b) => (a.proxy_hostname < b.proxy_hostname ? -1 : a.proxy_hostname > b.proxy_hostname ? 1 : 0))
     return words.length === 0 ? all : all.filter((proxy) => matches(proxy, words))
   }, [proxies.data, search])
   const onSearch = (value: string) => {
@@ -35,7 +38,7 @@ export function ProxiesPage() {
       <div class="filters">
         <TextField filter label="Search proxies" name="q" value={search} onInput={onSearch} hint="hostname or target, several words narrow it" />
         {canWrite && (
-          <button type="button" class="primary" onClick={() => navigate('/ui/proxies/new')}>
+          <button type="button" class="primary" onClick={() => navigate(`/ui/proxies/${NEW_PROXY}`)}>
             New proxy
           </button>
         )}
