@@ -115,7 +115,8 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     },
     appendRows(stream, rows) {
       if (rows.count === 0) return Promise.resolve()
-      // Copied too (some 60 bytes a row besides the text), for the same reason.
+      // Its text and dictionary are copied; its arrays too, unless they are on a SharedArrayBuffer (the
+      // ring's are): either way the batch stays readable here for the fallback.
       return submit(
         () => writeHere.rows(stream, rows),
         (worker, id) => worker.postMessage({ id, stream, batch: rows } satisfies LogAppendMessage),
