@@ -258,7 +258,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...logLevelRoutes({ levels: logger.levels, nodeId: config.nodeId, announce: (component, level) => bus.publish({ type: 'log_level_changed', component, level }) }),
         ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
         ...systemNodeRoutes({ nodes: () => heartbeats.list(), nodeId: config.nodeId, clock }),
-        ...systemConfigRoutes({ targets, routes, services, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
+        ...systemConfigRoutes({ targets, routes, services, dockerServices, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
         ...metricsRoutes({ metrics, trustedScrapers: config.metricsTrusted }),
       ],

@@ -12,6 +12,7 @@ import { PortableClientSchema, type ClientRegistry, type Grants, type PortableCl
 import { RouteSchema, type Route, type RouteFields, type RouteStore } from '../routes/index.ts'
 import { CreateExternalServiceSchema, type CreateExternalService, type ExternalService, type ExternalServices } from '../services/index.ts'
 import { CreateProxyTargetSchema, type CreateProxyTarget, type ProxyTarget, type ProxyTargets } from '../targets/index.ts'
+import type { DockerServices } from '../docker/index.ts'
 
 export const CONFIG_FORMAT = 'oauth-https-proxy/config'
 export const CONFIG_VERSION = 1
@@ -26,6 +27,11 @@ export interface ConfigDeps {
   readonly grants: Pick<Grants, 'revokeClientFamilies'>
   /** Definitions only: list and portableRequest never carry key material; request orders in the background. */
   readonly certificates: Pick<CertificateManager, 'list' | 'portableRequest' | 'resolveRequest' | 'request' | 'remove'>
+  /**
+   * Docker services, read only so references to them (`service://name[:port]`, a route to name:port)
+   * check; they are not in the document (containers on this engine, not configuration). null when off.
+   */
+  readonly dockerServices?: Pick<DockerServices, 'list'> | null
 }
 
 /** Every settable field of a proxy, in the API's order (proxy_hostname first). */
@@ -70,7 +76,11 @@ export interface ConfigDocument {
   certificates: CertificateEntry[]
 }
 
-/** The document as OpenAPI shows it. `services.docker` is reserved for a later version. */
+/**
+ * The document as OpenAPI shows it. Docker services are not in it: they are containers on one engine (its
+ * images, volumes and host ports), not portable configuration; `services.docker` is ignored on import
+ * with a warning. A proxy or route that names one imports where a Docker service of that name (and port) runs.
+ */
 export const ConfigDocumentSchema = v.object({
   format: v.literal(CONFIG_FORMAT),
   version: v.literal(CONFIG_VERSION),
@@ -103,15 +113,18 @@ export interface CurrentConfig {
   readonly clients: readonly PortableClient[]
   /** By cert_name: each as stored, and as the document carries it. */
   readonly certificates: readonly { readonly stored: CertificateView; readonly entry: CertificateEntry }[]
+  /** Docker service name → its tcp port names (what service://name:port may name); never exported. */
+  readonly dockerServices: ReadonlyMap<string, readonly string[]>
 }
 
 export async function readCurrentConfig(deps: ConfigDeps): Promise<CurrentConfig> {
-  const [proxies, routes, services, clients, certificates] = await Promise.all([
+  const [proxies, routes, services, clients, certificates, dockerServices] = await Promise.all([
     deps.targets.list(),
     deps.routes.list(),
     deps.services.list(),
     deps.clients.exportClients(),
     deps.certificates.list(),
+    deps.dockerServices?.list() ?? [],
   ])
   const gitHubSecrets = new Map<string, string>()
   for (const proxy of proxies) {
@@ -126,6 +139,7 @@ export async function readCurrentConfig(deps: ConfigDeps): Promise<CurrentConfig
     services,
     clients,
     certificates: certificates.map((stored) => ({ stored, entry: deps.certificates.portableRequest(stored) })),
+    dockerServices: new Map(dockerServices.map((service) => [service.service_name, service.ports.filter((port) => port.protocol === 'tcp').map((port) => port.name)])),
   }
 }
 

@@ -9,6 +9,7 @@ import { isSameDefinition } from '../certs/index.ts'
 import type { PortableClient } from '../oauth/index.ts'
 import { routeFingerprint, type Route } from '../routes/index.ts'
 import type { CreateExternalService } from '../services/index.ts'
+import { parseServiceRef, SERVICE_SCHEME } from '../lib/index.ts'
 import { serviceNameOf, type GitHubApp, type ProxyTarget } from '../targets/index.ts'
 import { isBuiltInProxy, pick, PROXY_FIELDS, ROUTE_FIELDS, SERVICE_FIELDS, type CurrentConfig } from './config-document.ts'
 import type { Located, ParsedCertificate, ParsedDocument, ParsedProxy, ParsedRoute } from './config-parse.ts'
@@ -190,8 +191,8 @@ function checkOutcome(current: CurrentConfig, document: ParsedDocument, plan: Im
   const proxyPaths = touched(plan.proxies)
   const inDocument = new Set(document.proxies?.map((entry) => entry.value.target.proxy_hostname))
   const proxyReferences = (proxy: Pick<ProxyTarget, 'target_url' | 'enabled_routes' | 'disabled_routes'>, at: (field: string) => string, isTouched: boolean) => {
-    const service = serviceNameOf(proxy)
-    if (service !== null) references.push({ where: at('target_url'), kind: 'external service', name: service, touched: isTouched })
+    // The whole reference, name[:port]: a port names a Docker service's port.
+    if (serviceNameOf(proxy) !== null) references.push({ where: at('target_url'), kind: 'external service', name: proxy.target_url.slice(SERVICE_SCHEME.length), touched: isTouched })
     for (const list of ['enabled_routes', 'disabled_routes'] as const) {
       proxy[list].forEach((id, index) => references.push({ where: at(`${list}[${index}]`), kind: 'route', name: id, touched: isTouched }))
     }
@@ -218,12 +219,30 @@ function checkOutcome(current: CurrentConfig, document: ParsedDocument, plan: Im
     finalRoutes.push({ where: `route ${route.route_id} on the server (not in the document)`, route })
   }
 
+  /** A dangling reference is this import's fault (refused) only when the import touched it. */
+  const dangling = (reference: Reference, problem: string) => (reference.touched ? issues.push(problem) : plan.warnings.push(`${problem} (already so on the server)`))
   for (const reference of references) {
+    const ref = reference.kind === 'external service' ? parseServiceRef(reference.name) : null
+    const dockerPorts = ref ? current.dockerServices.get(ref.name) : undefined
+    // A Docker service is never in the document nor pruned: the reference holds where the server runs it.
+    if (ref && dockerPorts) {
+      if (ref.port !== null && !dockerPorts.includes(ref.port)) dangling(reference, `${reference.where}: Docker service ${ref.name} has no port ${ref.port} (it has ${dockerPorts.join(', ') || 'none'})`)
+      continue
+    }
+    if (ref && ref.port !== null) {
+      dangling(reference, `${reference.where}: no Docker service ${ref.name} with a port ${ref.port} on the server (an external service has no ports)`)
+      continue
+    }
     if (names[reference.kind].has(reference.name)) continue
     const pruned = existedBefore[reference.kind].has(reference.name)
     if (pruned) issues.push(`${reference.where}: ${reference.kind} ${reference.name} is not in the document, so prune would delete it`)
     else if (reference.touched) issues.push(`${reference.where}: no ${reference.kind} ${reference.name} on the server or in the document`)
     else plan.warnings.push(`${reference.where}: no ${reference.kind} ${reference.name} (already so on the server)`)
+  }
+
+  // One namespace for both kinds: a new external service may not take a Docker service's name.
+  for (const entry of plan.services.create) {
+    if (current.dockerServices.has(entry.value.service_name)) issues.push(`${entry.path}.service_name: a Docker service named ${entry.value.service_name} exists (external and Docker services share one namespace)`)
   }
 
   // Two equal routes cannot both exist (the route store's claims refuse the second); say which before writing.
