@@ -255,6 +255,8 @@ describe('a reader', () => {
       // Settings show as values; only the proxies' search box takes input.
       expect({ path, inputs: await reader.page.locator('main input:not([name="q"]), main textarea, main select').count() }).toEqual({ path, inputs: 0 })
     }
+    // Nothing the reader's pages ask for is refused: no page calls an admin-only endpoint for a reader.
+    expect(reader.problems).toEqual([])
   }, 30_000)
 
   test('a write forged from its session, with its own CSRF token, is refused (403)', async () => {
