@@ -18,18 +18,18 @@ import type { Socket } from 'bun'
 import type { Logger } from '../../lib/index.ts'
 import { rawAnswer, rawGateAnswer } from '../answer.ts'
 import type { AuthGate, GateOutcome, GateRequest } from '../auth/gate.ts'
-import { newRequestId, requestStart, writeRecord, type RequestOutcome, type RequestStart, type RequestLogging } from '../request-log.ts'
+import { newRequestId, requestStart, type RequestLogging } from '../request-log.ts'
 import type { ClientInfo } from '../client.ts'
-import { decide, decideHost, type AnswerDecision, type DecisionTables, type ForwardDecision } from '../decide.ts'
+import { decide, type AnswerDecision, type DecisionTables, type ForwardDecision } from '../decide.ts'
 import { rateLimitAnswer, type ProxyRateLimiter } from '../rate-limit.ts'
 import type { Deadlines, Expiring } from '../deadlines.ts'
-import { rawErrorResponse } from '../error-page.ts'
 import type { Scheme } from '../handler.ts'
-import { readRequestHead } from '../http-head.ts'
+import { writeAnsweredRecord, type Answered, type AnsweredHead, type Started } from './answered-record.ts'
 import { copyRange, EMPTY } from './buffers.ts'
 import { ClientWriter } from './client-writer.ts'
 import { Exchange, type ExchangeSession } from './exchange.ts'
-import { MAX_RELAY_HEAD_BYTES, parseRequestHead, REQUEST_ID, type RequestHead } from './request-head.ts'
+import { parseRequestHead, type RequestHead } from './request-head.ts'
+import { routeUnparsedHead, type UnparsedHeadContext } from './unparsed-head.ts'
 import { forwardingLines } from './upstream-head.ts'
 import { pauseReading, resumeReading, type UpstreamPool } from './upstream-pool.ts'
 
@@ -112,6 +112,7 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     }
     return forwarding
   }
+  const unparsedContext: UnparsedHeadContext = { tables: deps.tables, scheme, connectionProxy: options.connectionProxy }
   const isDraining = () => deps.shutdown?.isDraining === true
   /** The connection may serve another request after this one's answer (a shutdown ends every connection at its next answer). */
   const mayKeepOpen = (head: RequestHead) => head.framing.kind === 'none' && !head.wantsClose && !isClientEnded && !isDraining()
@@ -280,66 +281,20 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
     startNext()
   }
 
-  /**
-   * A head the strict parser does not take (HTTP/1.0, absolute-form, an upgrade, …): the lenient
-   * reader finds its host, and the hand-over server for it reads the rest, unless the host alone
-   * decides the answer.
-   */
+  /** A head the strict parser does not take: unparsed-head.ts says what becomes of it. */
   const handOverUnparsed = () => {
-    const head = readRequestHead(input.subarray(inputFrom), MAX_RELAY_HEAD_BYTES)
-    if (head.status === 'incomplete') {
+    const route = routeUnparsedHead(unparsedContext, input, inputFrom)
+    if (route.kind === 'incomplete') {
       if (isClientEnded) closeClient()
       return
     }
-    const requestLine = requestLineOf(input, inputFrom)
-    const headText = input.toString('latin1', inputFrom, inputFrom + (head.status === 'complete' ? head.headLength : Math.min(input.length - inputFrom, MAX_RELAY_HEAD_BYTES)))
-    const clientRequestId = FIELD_REQUEST_ID.exec(headText)?.[1]?.trim()
-    const start: Started = { ...requestStart(), requestId: clientRequestId !== undefined && REQUEST_ID.test(clientRequestId) ? clientRequestId : newRequestId() }
-    /** An answer given here ends the connection, and is recorded like any other. */
-    const answerAndClose = (bytes: Buffer, hostname: string, status: number) => {
-      toClient.write(bytes)
-      recordAnswered({ hostname, method: requestLine?.method ?? '-', target: requestLine?.target ?? '-', userAgent: null }, bytes.length, { start, proxy: null, status, outcome: 'answered' })
-      closeClient()
-    }
-    if (head.status !== 'complete') {
-      const [status, detail] = head.status === 'too_large' ? [431, 'request head too large'] as const : [400, 'malformed request'] as const
-      return answerAndClose(rawErrorResponse(status, detail, null, start.requestId), '', status)
-    }
-    const hostInput = { scheme, connectionProxy: options.connectionProxy, hostname: head.host ?? '' }
-    // An ACME challenge (an HTTP/1.0 validator, or an HTTPS-only proxy's name, which has no hand-over
-    // server on HTTP) is answered here too: the whole decision, since the host alone cannot say.
-    if (requestLine && requestLine.target.startsWith(ACME_CHALLENGE_PREFIX)) {
-      const decision = decide(deps.tables, { ...hostInput, ...requestLine })
-      if (decision.kind === 'answer' && decision.status === 200) return answerAndClose(rawAnswer(decision, null, requestLine.method, false, start.requestId), hostInput.hostname, 200)
-    }
-    const decision = decideHost(deps.tables, hostInput)
-    // Handed over, the request is the hand-over server's to decide and record.
-    if (decision.kind === 'handover') return handOver(decision.instancePort)
-    answerAndClose(rawAnswer(decision, null, 'GET', false, start.requestId), hostInput.hostname, decision.status)
+    if (route.kind === 'handover') return handOver(route.instancePort)
+    toClient.write(route.bytes)
+    recordAnswered(route.line, route.bytes.length, { start: route.start, proxy: null, status: route.status, outcome: 'answered' })
+    closeClient()
   }
 
-  const recordAnswered = (head: Pick<RequestHead, 'hostname' | 'method' | 'target' | 'userAgent'>, bytesOut: number, answered: Answered) => {
-    writeRecord(deps.logging, {
-      start: answered.start,
-      requestId: answered.start.requestId,
-      scheme,
-      hostname: head.hostname,
-      proxy: answered.proxy,
-      method: head.method,
-      target: head.target,
-      status: answered.status,
-      bytesIn: 0,
-      bytesOut,
-      clientIp: client.address,
-      userAgent: head.userAgent,
-      user: null,
-      clientId: null,
-      routeId: null,
-      backend: null,
-      outcome: answered.outcome,
-      backendError: null,
-    })
-  }
+  const recordAnswered = (head: AnsweredHead, bytesOut: number, answered: Answered) => writeAnsweredRecord(deps.logging, scheme, client.address, head, bytesOut, answered)
 
   const handOver = (port: number) => {
     isClosed = true
@@ -403,18 +358,6 @@ export function openRelaySession(deps: RelayDeps, options: RelaySessionOptions):
 
 const NO_NAMES: ReadonlySet<string> = new Set()
 
-/** When a request began, and its id (the client's usable X-Request-Id, or ours). */
-interface Started extends RequestStart {
-  readonly requestId: string
-}
-
-/** What the record of an answered request says besides the head. */
-interface Answered {
-  readonly start: Started
-  readonly proxy: string | null
-  readonly status: number
-  readonly outcome: RequestOutcome
-}
 /** The auth step itself failed (a bug, not the client's fault): the request is not forwarded unchecked. */
 const UNAUTHORIZABLE = { status: 503, headers: [['content-type', 'text/plain; charset=utf-8']] as const, body: 'the request could not be authorized; try again\n' }
 
@@ -432,23 +375,6 @@ function gateRequestOf(scheme: Scheme, head: RequestHead): GateRequest {
     accept: head.accept,
     isPreflight: head.isPreflight,
   }
-}
-
-/** The X-Request-Id field of a head only the lenient reader took (its first, as sent). */
-const FIELD_REQUEST_ID = /\r\nx-request-id:([^\r\n]*)/i
-
-/** RFC 8555 §8.3: where the CA fetches an HTTP-01 key authorization. */
-const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/'
-
-/** The method and the origin-form target of the request line at `from` (absolute-form reduced to its path), or null. */
-function requestLineOf(input: Buffer, from: number): { method: string; target: string } | null {
-  const lineEnd = input.indexOf(0x0a, from)
-  const line = input.toString('latin1', from, lineEnd === -1 ? Math.min(input.length, from + 8192) : lineEnd).trim()
-  const [method, target] = line.split(' ')
-  if (!method || !target) return null
-  // Absolute-form carries the authority before the path (RFC 9112 §3.2.2).
-  const path = /^https?:\/\/[^/]*/i.test(target) ? target.replace(/^https?:\/\/[^/]*/i, '') || '/' : target
-  return { method, target: path }
 }
 
 /** A host this edge does not serve (or a request without one): nothing more on this connection is wanted. */
