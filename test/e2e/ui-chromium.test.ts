@@ -200,6 +200,67 @@ describe('an admin at work', () => {
   }, 45_000)
 })
 
+describe('an admin\'s other changes', () => {
+  test('a route is disabled and enabled again from the routes page', async () => {
+    const { page } = admin
+    await page.getByRole('link', { name: 'Routes', exact: true }).click()
+    const row = page.getByRole('table', { name: 'Routes' }).getByRole('row').filter({ hasText: '/api/' })
+    await row.getByRole('button', { name: 'Disable /api/' }).click()
+    await row.getByText('disabled', { exact: true }).waitFor({ timeout: 5_000 })
+    await row.getByRole('button', { name: 'Enable /api/' }).click()
+    await row.getByText('enabled', { exact: true }).waitFor({ timeout: 5_000 })
+  })
+
+  test('deleting a proxy asks first, naming the routes that target it; confirmed, it goes and they stay', async () => {
+    await setting.api('POST', '/proxy/targets', { proxy_hostname: 'old.test', target_url: 'http://127.0.0.1:9' })
+    const route = await (await setting.api('POST', '/routes', { path_pattern: '/legacy/', target_type: 'hostname', target_value: 'old.test' })).json()
+    const { page } = admin
+    await page.goto(`${setting.ui}/ui/proxies/old.test`)
+    await page.getByRole('button', { name: 'Delete proxy' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Delete old.test?' })
+    await dialog.getByTestId('dependents').getByText(route.route_id).waitFor({ timeout: 5_000 })
+    expect((await setting.api('GET', '/proxy/targets/old.test')).status).toBe(200)
+    await dialog.getByRole('button', { name: 'Delete old.test' }).click()
+    await page.waitForURL(`${setting.ui}/ui/proxies`)
+    expect((await setting.api('GET', '/proxy/targets/old.test')).status).toBe(404)
+    expect((await setting.api('GET', `/routes/${route.route_id}`)).status).toBe(200)
+    expect((await setting.api('DELETE', `/routes/${route.route_id}`)).status).toBe(204)
+  })
+
+  test('configuration: exported as YAML; a document imported after its dry run is shown as a diff', async () => {
+    const { page } = admin
+    await page.getByRole('link', { name: 'System', exact: true }).click()
+    await page.getByRole('button', { name: 'Export as YAML' }).click()
+    expect(await page.getByLabel('Exported configuration').inputValue()).toContain(`proxy_hostname: ${PROXY}`)
+    const current = await (await setting.api('GET', '/system/config')).json()
+    const changed = { ...current, proxies: [...current.proxies, { proxy_hostname: 'imported.test', target_url: 'http://127.0.0.1:9', github_client_id: null }] }
+    await page.getByLabel('Document to import (YAML or JSON)').fill(JSON.stringify(changed))
+    await page.getByRole('button', { name: 'Dry run' }).click()
+    await page.getByTestId('plan-diff').getByText('+ proxies imported.test').waitFor({ timeout: 5_000 })
+    expect((await setting.api('GET', '/proxy/targets/imported.test')).status).toBe(404)
+    await page.getByRole('button', { name: 'Import', exact: true }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Import' }).click()
+    await page.getByRole('region', { name: 'What the import changed' }).getByText('+ proxies imported.test').waitFor({ timeout: 5_000 })
+    expect((await setting.api('GET', '/proxy/targets/imported.test')).status).toBe(200)
+  })
+
+  test('the signing key is rotated from the OAuth page: a new one signs, the old one is listed as retired', async () => {
+    const { page } = admin
+    await page.getByRole('link', { name: 'OAuth', exact: true }).click()
+    const keys = page.getByRole('table', { name: 'Signing keys' })
+    await keys.getByRole('row').nth(1).waitFor()
+    const before = await keys.getByRole('row').count()
+    await page.getByRole('button', { name: 'Rotate signing key' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click()
+    await keys.getByRole('row').nth(before).waitFor({ timeout: 5_000 })
+    expect(await keys.getByText('signing', { exact: true }).count()).toBe(1)
+    expect(await keys.getByText(/^retired /).count()).toBe(before - 1)
+    // The session's token, signed by the retired key, still works until it expires.
+    await page.getByRole('link', { name: 'Proxies', exact: true }).click()
+    await page.getByTestId('proxy-count').waitFor()
+  })
+})
+
 describe('services', () => {
   test('a Docker service: its state, live output and resource use; stopped and started again from the page', async () => {
     const created = await setting.api('POST', '/services', {
