@@ -3,13 +3,14 @@
  * clock before the relay takes over (the read deadline for a PROXY header, a ClientHello or a
  * handshake) and after a hand-over (idle), closing and refusing, the byte pipe to a loopback
  * listener, and starting the relay. The listener kinds (http-listener.ts, tls-listener.ts,
- * proxied-https-listener.ts) are small handlers over it. It also holds the connection caps
- * (connection-caps.ts): a public connection over one is closed as soon as it is known to be.
+ * proxied-https-listener.ts) are small handlers over it. It also admits connections under the caps
+ * (connection-admission.ts): a public connection over one is closed as soon as it is known to be.
  */
 import type { Socket, SocketHandler } from 'bun'
 import { cidrContains, normalizeClientAddress, type Cidr, type Logger } from '../lib/index.ts'
 import { openRelaySession, parseProxyHeader, type ClientInfo, type Deadlines, type Expiring, type RelayDeps, type RelaySession, type Scheme } from '../proxy/index.ts'
-import { createConnectionCaps, type ConnectionLimits, type RefusalReason } from './connection-caps.ts'
+import { createConnectionAdmission, type HeldPlaces } from './connection-admission.ts'
+import type { ConnectionLimits } from './connection-caps.ts'
 import type { Handoff } from './handoff.ts'
 import type { HostTable } from './host-table.ts'
 import { PipedHttp } from './piped-http.ts'
@@ -17,7 +18,7 @@ import { concat, endSide, flush, openPipe, send, type Pipe } from './pipe.ts'
 
 export type Phase = 'proxy-header' | 'peek' | 'handshake' | 'relay' | 'connecting' | 'piping' | 'closed'
 
-export interface Connection extends Expiring {
+export interface Connection extends Expiring, HeldPlaces {
   phase: Phase
   buffered: Uint8Array
   client: ClientInfo
@@ -27,10 +28,6 @@ export interface Connection extends Expiring {
   http: PipedHttp | null
   /** When the client last sent bytes (the deadlines' clock), for the idle timeout of a piped connection. */
   lastActivityMs: number
-  /** It holds a place under the global connection cap (a public connection that was admitted). */
-  holdsGlobalPlace: boolean
-  /** The key of the place it holds under its client address's cap, or null. */
-  addressPlace: string | null
 }
 
 export interface CoreOptions {
@@ -52,8 +49,6 @@ export interface CoreOptions {
 
 /** The settings' defaults (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS). */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 10_000, maxConnectionsPerAddress: 256 }
-/** Refusals are logged at most this often: a flood must not become a flood of log lines. */
-const REFUSAL_LOG_INTERVAL_MS = 60_000
 
 export const EMPTY = new Uint8Array(0)
 /** After a client's FIN, a piped pair closes once no byte has moved for this long. */
@@ -79,8 +74,7 @@ export function createConnectionCore(options: CoreOptions) {
   const { handoff, deadlines, logger } = options
   const open = new Set<Socket<Connection>>()
   const isDraining = () => options.relay.shutdown?.isDraining === true
-  const caps = createConnectionCaps(options.limits ?? DEFAULT_CONNECTION_LIMITS)
-  let refusalLoggedAtMs = -Infinity
+  const admission = createConnectionAdmission(options.limits ?? DEFAULT_CONNECTION_LIMITS, logger)
 
   const close = (socket: Socket<Connection>) => {
     const connection = socket.data as Connection | undefined
@@ -120,35 +114,14 @@ export function createConnectionCore(options: CoreOptions) {
   const isTrustedPeer = (socket: Socket<Connection>) =>
     options.trustedProxies.length > 0 && options.trustedProxies.some((cidr) => cidrContains(cidr, normalizeClientAddress(socket.remoteAddress)))
 
-  /** Gives back the places a connection held under the caps; safe to call more than once. */
-  const release = (connection: Connection | undefined) => {
-    if (!connection) return
-    if (connection.holdsGlobalPlace) caps.releaseGlobal()
-    if (connection.addressPlace !== null) caps.releaseAddress(connection.addressPlace)
-    connection.holdsGlobalPlace = false
-    connection.addressPlace = null
-  }
-
   /** Closes a connection over a cap at once: no byte of it is read, and it never reaches the relay. */
-  const refuse = (socket: Socket<Connection>, reason: RefusalReason, address: string) => {
-    const nowMs = Date.now()
-    if (nowMs - refusalLoggedAtMs >= REFUSAL_LOG_INTERVAL_MS) {
-      refusalLoggedAtMs = nowMs
-      logger.warn('connection refused: over a connection cap (logged once a minute; ohp_connections_refused_total counts them all)', { reason, address, refused_global: caps.refused().global, refused_per_address: caps.refused().per_address })
-    }
+  const refuse = (socket: Socket<Connection>): false => {
     reject(socket, EMPTY, socket.data.client.isTls)
+    return false
   }
-
   /** A place under the cap of this client's address, for a connection not yet holding one; false once refused. */
-  const admitAddress = (socket: Socket<Connection>, address: string): boolean => {
-    const key = caps.takeAddress(address)
-    if (key === null) {
-      refuse(socket, 'per_address', address)
-      return false
-    }
-    socket.data.addressPlace = key
-    return true
-  }
+  const admitAddress = (socket: Socket<Connection>, address: string): boolean =>
+    admission.admitAddress(socket.data, address) || refuse(socket)
 
   /**
    * A new connection in its first phase, with the read deadline running; false when it was refused
@@ -181,11 +154,7 @@ export function createConnectionCore(options: CoreOptions) {
     open.add(socket)
     if (isPublic) {
       if (phase !== 'proxy-header' && !admitAddress(socket, client.address)) return false
-      if (!caps.takeGlobal()) {
-        refuse(socket, 'global', client.address)
-        return false
-      }
-      connection.holdsGlobalPlace = true
+      if (!admission.admitGlobal(connection, client.address)) return refuse(socket)
     }
     deadlines.track(connection, options.readDeadlineMs)
     return true
@@ -325,12 +294,12 @@ export function createConnectionCore(options: CoreOptions) {
     timeout: (socket) => close(socket),
     close(socket) {
       open.delete(socket)
-      release(socket.data as Connection | undefined)
+      admission.release(socket.data as Connection | undefined)
       close(socket)
     },
     error(socket) {
       open.delete(socket)
-      release(socket.data as Connection | undefined)
+      admission.release(socket.data as Connection | undefined)
       close(socket)
     },
   }
@@ -386,9 +355,9 @@ export function createConnectionCore(options: CoreOptions) {
     onEnd,
     count: () => open.size,
     /** Connections refused over a cap since start, by reason (ohp_connections_refused_total). */
-    refused: () => caps.refused(),
+    refused: () => admission.refused(),
     /** Places held under the caps (tests check that every one is given back). */
-    capsHeld: () => caps.held(),
+    capsHeld: () => admission.held(),
     closeAll() {
       for (const socket of open) socket.end()
       open.clear()
