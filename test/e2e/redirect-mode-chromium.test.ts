@@ -12,13 +12,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Server } from 'bun'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createGitHubFake, type GitHubFake } from '../fixtures/github-fake.ts'
 import { startEchoBackend, type EchoReport } from '../fixtures/backends.ts'
+import { launchChromium } from '../support/chromium.ts'
 import { startTestEdge, type TestEdge } from '../support/edge.ts'
 import { freePort } from '../support/ports.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const HOST = 'app.localhost'
 const GITHUB_APP = { clientId: 'Iv1.redirectmode', clientSecret: 'redirect-mode-secret' }
 
@@ -55,21 +55,8 @@ beforeAll(async () => {
     oauth_user_users: ['alice'],
   })
   app = `http://${HOST}:${edge.httpPort}`
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Chromium resolves *.localhost to loopback itself; this pins it to the address the edge listens on.
-      `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
-    ],
-  })
+  // Chromium resolves *.localhost to loopback itself; this pins it to the address the edge listens on.
+  browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`])
 })
 
 afterAll(async () => {
