@@ -18,6 +18,7 @@ import { ADMIN, newProfile, pageSettled, READER, screenshot, seriousViolations, 
 /** The issue's acceptance bounds. */
 const TAIL_WITHIN_MS = 2_000
 const PROXIES_PAGE_WITHIN_MS = 1_000
+const INTERACTIVE_WITHIN_MS = 1_000
 const PROXY = 'shop.test'
 const SERVICE = 'ui-ticker'
 const SERVICE_LABEL = 'ohp-test.file=ui-chromium'
@@ -93,6 +94,17 @@ describe('signing in', () => {
     expect(JSON.parse(sessionAnswer)).toMatchObject({ signed_in: true, username: ADMIN, scopes: ['admin'] })
     await expect(admin.page.getByRole('heading', { level: 1, name: 'Dashboard' }).isVisible()).resolves.toBe(true)
   }, 30_000)
+
+  test(`signed in, the UI is interactive within ${INTERACTIVE_WITHIN_MS / 1000} s of navigating to it (loopback)`, async () => {
+    const page = await admin.context.newPage()
+    await page.goto(`${setting.ui}/ui/`)
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor()
+    // From the navigation's start (the page's own clock) to the signed-in page standing (the mark its first render sets).
+    const interactiveMs = await page.evaluate(() => performance.getEntriesByName('ohp-ui-interactive')[0]!.startTime)
+    console.log(`interactive: ${interactiveMs.toFixed(0)} ms after navigation start`)
+    expect(interactiveMs).toBeLessThan(INTERACTIVE_WITHIN_MS)
+    await page.close()
+  })
 
   test('http://localhost/ (the built-in proxy in front of the API) lands on the UI', async () => {
     const page = await admin.context.newPage()
