@@ -1,16 +1,7 @@
 /** One validated Config from env and flags; a bad value names its variable and what it expected. */
 import { describe, expect, test } from 'bun:test'
-import { ConfigError, loadConfig, SETTINGS } from '../../src/config/index.ts'
-
-function problemsOf(env: Record<string, string>, flags: Record<string, string> = {}): string[] {
-  try {
-    loadConfig(env, flags)
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems]
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
+import { loadConfig, SETTINGS } from '../../src/config/index.ts'
+import { problemsOf } from '../support/config-problems.ts'
 
 describe('loadConfig', () => {
   test('no environment at all gives a working configuration on the embedded store', () => {

@@ -1,16 +1,7 @@
 /** RATE_LIMIT_*: RATE/UNIT,BURST or off; RATE_LIMIT_EXEMPT: CIDRs or none; the documented defaults. */
 import { describe, expect, test } from 'bun:test'
-import { ConfigError, loadConfig } from '../../src/config/index.ts'
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems]
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
+import { loadConfig } from '../../src/config/index.ts'
+import { problemsOf } from '../support/config-problems.ts'
 
 describe('rate-limit settings', () => {
   test('the defaults: the authorization server 1/s burst 30 per address, the API 10/s burst 100 per address and per token, loopback exempt', () => {

@@ -1,17 +1,8 @@
 /** WORKERS and SHUTDOWN_DRAIN (#15): their values, their refusals naming the variable, and no port 0 shared by workers. */
 import { availableParallelism } from 'node:os'
 import { describe, expect, test } from 'bun:test'
-import { ConfigError, loadConfig } from '../../src/config/index.ts'
-
-function problemsOf(env: Record<string, string>, flags: Record<string, string> = {}): string[] {
-  try {
-    loadConfig(env, flags)
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems]
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
+import { loadConfig } from '../../src/config/index.ts'
+import { problemsOf } from '../support/config-problems.ts'
 
 describe('WORKERS', () => {
   test('1 by default; a number, or auto for one per core; the flag wins over the environment', () => {
