@@ -422,6 +422,8 @@ describe('revoking and signing out', () => {
     expect(await replay.json()).toEqual({ signed_in: false })
     const api = await fetch(`${setting.ui}/proxy/targets`, { headers: { cookie: `${before.name}=${before.value}` } })
     expect(api.status).toBe(401)
+    // Revoked at the authorization server: the admin has no token family left (this was its only sign-in).
+    expect(await (await setting.api('GET', `/oauth/tokens?username=${ADMIN}`)).json()).toEqual([])
   })
 })
 
