@@ -114,7 +114,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           logger: logger.child('docker'),
           engine: createEngine(config.docker.host),
           nodeId: config.nodeId,
-          settings: { ports: config.docker.ports, restricted: new Set(config.docker.restrictedPorts), bindRoot: config.docker.bindRoot, registry: config.docker.registry, engineIsLocal: isLocalEngine(config.docker.host) },
+          settings: { ports: config.docker.ports, restricted: new Set(config.docker.restrictedPorts), bindRoot: config.docker.bindRoot, registry: config.docker.registry, network: config.docker.network, engineIsLocal: isLocalEngine(config.docker.host) },
         })
       : null
     if (dockerServices) {

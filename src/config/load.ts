@@ -76,6 +76,8 @@ export interface Config {
     readonly bindRoot: string | null
     /** SERVICE_REGISTRY host[:port]; null pulls nothing. */
     readonly registry: string | null
+    /** SERVICE_NETWORK: the network shared with the services (service:// by name there); null: host ports. */
+    readonly network: string | null
   }
   /** BASE_DOMAIN, lower-cased: auto_proxy hostnames are <service>.<baseDomain>. */
   readonly baseDomain: string | undefined
@@ -203,6 +205,7 @@ function buildConfig(p: Parsed, explicit: ReadonlySet<SettingName>): Config {
       restrictedPorts: p.servicePortsRestricted as number[],
       bindRoot: p.serviceBindRoot ?? null,
       registry: p.serviceRegistry ?? null,
+      network: p.serviceNetwork ?? null,
     },
     baseDomain: p.baseDomain,
     logLevel: p.logLevel as Config['logLevel'],

@@ -45,6 +45,15 @@ export function configsOf(ports: readonly AllocatedPort[]): PortConfig[] {
 /** A recreation pulls or builds an image; one still "creating" after this was abandoned by a node that stopped. */
 export const CHANGE_TIMEOUT_MS = 30 * 60_000
 
+/**
+ * The service as it runs with SERVICE_NETWORK: joined to the server's network too (not stored: the
+ * setting, not the service, asks for it), so service://name reaches it there by its alias.
+ */
+function withServerNetwork(service: DockerService, network: string | null): DockerService {
+  if (network === null || service.network_mode === 'none' || service.networks.includes(network)) return service
+  return { ...service, networks: [...service.networks, network] }
+}
+
 export function createLifecycle(ctx: ManagerContext): Lifecycle {
   const notFound = (name: string) => new DockerServiceError('not_found', `no Docker service named ${name}`)
   const require = async (name: string) => (await ctx.services.get(name)) ?? Promise.reject(notFound(name))
@@ -82,7 +91,7 @@ export function createLifecycle(ctx: ManagerContext): Lifecycle {
     await ensureNamedVolumes(ctx.engine, draft, deployment, ctx.bindRoot, undo)
     const image = await ctx.prepareImage(draft)
     await beforeRun?.()
-    const container = await runContainer(ctx.engine, draft, { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment }, undo)
+    const container = await runContainer(ctx.engine, withServerNetwork(draft, ctx.network), { imageRef: image.ref, bindRoot: ctx.bindRoot, deployment }, undo)
     return { ...draft, ...statusOf({ status: 'running' }, container), container_id: container.Id, image_id: image.id }
   }
 

@@ -26,6 +26,8 @@ export interface ManagerContext {
   readonly nodeId: string
   /** SERVICE_BIND_ROOT; null refuses bind mounts. */
   readonly bindRoot: string | null
+  /** SERVICE_NETWORK: the network every service joins besides its own; null: none. */
+  readonly network: string | null
   /** How long stop gives a container after SIGTERM before SIGKILL. */
   readonly stopTimeoutSec: number
   /** This deployment's id (deployment.ts): the label that makes a container ours. */

@@ -25,7 +25,12 @@ function hostOf(bindAddress: string): string {
   return bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress
 }
 
-export function createServiceUrls(): ServiceUrls {
+/**
+ * `network` (SERVICE_NETWORK): the server runs in a container on that network, where 127.0.0.1 is its own
+ * loopback, so a service is dialled by its alias and container port (http://<name>:<container port>);
+ * null: on the host, at the published host port.
+ */
+export function createServiceUrls(options: { readonly network: string | null } = { network: null }): ServiceUrls {
   const ports = new Map<string, readonly AllocatedPort[]>()
   /** Counts changes; a name's last change, so a reload that read before it leaves it alone. */
   let epoch = 0
@@ -35,7 +40,8 @@ export function createServiceUrls(): ServiceUrls {
       const published = ports.get(name)
       // A proxy speaks HTTP over TCP: the first tcp port, or the one named (a udp port is never a target).
       const port = published?.find((candidate) => candidate.protocol === 'tcp' && (portName === undefined || candidate.name === portName))
-      return port ? `http://${hostOf(port.bind_address)}:${port.host_port}` : undefined
+      if (!port) return undefined
+      return options.network === null ? `http://${hostOf(port.bind_address)}:${port.host_port}` : `http://${name}:${port.container_port}`
     },
     set(service) {
       changedAt.set(service.service_name, ++epoch)

@@ -31,6 +31,8 @@ export interface DockerServicesSettings {
   readonly bindRoot: string | null
   /** SERVICE_REGISTRY; null pulls nothing. */
   readonly registry: string | null
+  /** SERVICE_NETWORK: every service joins it and service:// dials it by name there; null (default): host ports. */
+  readonly network?: string | null
   /** Whether the engine runs on this host (the local socket): then host ports are tried here before use. Default true. */
   readonly engineIsLocal?: boolean
   /** How long stop waits after SIGTERM before SIGKILL (default 10 s). */
@@ -63,12 +65,13 @@ export function createDockerServices(deps: DockerServicesDeps): DockerServices {
     services: createDockerServiceStore(deps.store),
     names: createServiceNames(deps.store, deps.clock),
     ports: createServicePorts(deps.store, { range: settings.ports, restricted: settings.restricted, probeHost: settings.engineIsLocal ?? true }),
-    urls: createServiceUrls(),
+    urls: createServiceUrls({ network: settings.network ?? null }),
     bus: deps.bus,
     clock: deps.clock,
     logger: deps.logger,
     nodeId: deps.nodeId,
     bindRoot: settings.bindRoot,
+    network: settings.network ?? null,
     stopTimeoutSec: settings.stopTimeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC,
     deploymentId: createDeploymentId(deps.store),
     prepareImage: (service) => ensureImage(engine, { name: service.service_name, image: service.image, dockerfile: service.dockerfile, build_args: service.build_args }, { registry: settings.registry }),

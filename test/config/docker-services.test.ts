@@ -14,7 +14,7 @@ function problemOf(env: Record<string, string>): string {
 
 describe('Docker services settings', () => {
   test('defaults: on, the local socket, ports 20000-29999, nothing restricted, bind mounts refused, no registry, no BASE_DOMAIN', () => {
-    expect(loadConfig({}).docker).toEqual({ enabled: true, host: undefined, ports: { first: 20_000, last: 29_999 }, restrictedPorts: [], bindRoot: null, registry: null })
+    expect(loadConfig({}).docker).toEqual({ enabled: true, host: undefined, ports: { first: 20_000, last: 29_999 }, restrictedPorts: [], bindRoot: null, registry: null, network: null })
     expect(loadConfig({}).baseDomain).toBeUndefined()
   })
 
@@ -26,6 +26,7 @@ describe('Docker services settings', () => {
       SERVICE_PORTS_RESTRICTED: '22, 21005-21007,80',
       SERVICE_BIND_ROOT: '/srv/services/',
       SERVICE_REGISTRY: 'registry.local:5000',
+      SERVICE_NETWORK: 'oauth-https-proxy',
       BASE_DOMAIN: 'Apps.Example.COM.',
     })
     expect(config.docker).toEqual({
@@ -35,6 +36,7 @@ describe('Docker services settings', () => {
       restrictedPorts: [22, 21_005, 21_006, 21_007, 80],
       bindRoot: '/srv/services',
       registry: 'registry.local:5000',
+      network: 'oauth-https-proxy',
     })
     expect(config.baseDomain).toBe('apps.example.com')
     expect(loadConfig({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }).docker.host).toBe('tcp://127.0.0.1:2375')

@@ -33,3 +33,11 @@ test('a reload replaces what it read, but not a change made while it was reading
   await urls.reload(async () => [])
   expect(urls.urlOf('created-meanwhile')).toBeUndefined()
 })
+
+test('SERVICE_NETWORK: the service by its alias and container port on the shared network (a server in a container has its own loopback)', () => {
+  const urls = createServiceUrls({ network: 'oauth-https-proxy' })
+  urls.set({ service_name: 'web', ports: [port({ name: 'dns', host_port: 20053, protocol: 'udp', container_port: 53 }), port({ name: 'http', host_port: 20080, container_port: 8080 }), port({ name: 'alt', host_port: 20081, container_port: 3000 })] })
+  expect(urls.urlOf('web')).toBe('http://web:8080')
+  expect(urls.urlOf('web', 'alt')).toBe('http://web:3000')
+  expect(urls.urlOf('web', 'dns')).toBeUndefined()
+})

@@ -144,6 +144,18 @@ describe('compose.yaml', () => {
       expect(text).toBe(INDEX_HTML)
     }
     expect((await call('DELETE', '/services/my-service')).status).toBe(204)
+
+    // Without naming the network: SERVICE_NETWORK (compose.yaml) joins it, and service://name dials the
+    // service there by name, not at its host port on 127.0.0.1 (this container's own loopback).
+    const plain = await call('POST', '/services', { service_name: 'plain-service', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '3000', '-h', '/www'], internal_port: 3000, labels: TEST_LABELS })
+    expect(plain.status).toBe(201)
+    expect((await call('POST', '/proxy/targets', { proxy_hostname: `plain.${HOSTNAME}`, target_url: 'service://plain-service' })).status).toBe(201)
+    const text = await waitFor(async () => {
+      const response = await viaHttp(edge, `plain.${HOSTNAME}`, '/index.html')
+      return response.status === 200 ? response.text() : null
+    }, { timeoutMs: 15_000, intervalMs: 200, what: 'plain-service through service://plain-service' })
+    expect(text).toBe(INDEX_HTML)
+    expect((await call('DELETE', '/services/plain-service?delete_proxy=true')).status).toBe(204)
   }, 60_000)
 
   test('down -v leaves no container, network or volume of the project', async () => {
