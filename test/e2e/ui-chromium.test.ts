@@ -1,13 +1,14 @@
 /**
  * The web UI in a real Chromium against a whole server (issue #16's acceptance), with the GitHub fake
- * as its login and Pebble as its CA: sign-in through our authorization server; an admin creates a
- * proxy (the API's 400 shown beside its field first), adds a route, sees its own request in the live
- * tail, issues a certificate and watches it reach issued, revokes a reader's token family and signs
- * out; a reader sees no write control and its forged writes get 403; every page passes axe (no serious
- * or critical violation) in light and dark and is photographed; 1,000 proxies render and filter in
- * under 1 s. One browser for the file; each person gets a fresh profile. Every step asserts on what
- * the page shows.
- */
+ * as its login, Pebble as its CA and the Docker engine: sign-in through our authorization server (no
+ * consent page for the UI's own client), interactive within 1 s; an admin creates a proxy (the API's
+ * 400 shown beside its field first), adds a route, sees its own request in the live tail within 2 s,
+ * issues a certificate and watches it reach issued, deletes a proxy after the dialog names its
+ * dependents, imports a configuration after its dry-run diff, rotates the signing key, runs a Docker
+ * service from the page, revokes a reader's token family and signs out; a reader sees no write control
+ * and its forged writes get 403; every page passes axe (no serious or critical violation) in light and
+ * dark and is photographed (test-results/ui); 1,000 proxies render and filter in under 1 s. One browser
+ * for the file; each person gets a fresh profile. Every step asserts on what the page shows. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Server } from 'bun'
 import { startEchoBackend } from '../fixtures/backends.ts'
