@@ -42,7 +42,7 @@ export const VolumeSchema = v.strictObject(
 export const HealthcheckSchema = v.strictObject(
   {
     /** Docker's form: ["CMD", "prog", "arg"] or ["CMD-SHELL", "command line"]. */
-    test: v.pipe(v.array(v.string()), v.minLength(2, 'expected ["CMD", ...] or ["CMD-SHELL", "..."]'), v.check((t) => t[0] === 'CMD' || t[0] === 'CMD-SHELL', 'must start with "CMD" or "CMD-SHELL"')),
+    test: v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096, 'at most 4096 characters'), v.check((text: string) => !text.includes('\0'), 'must not contain NUL'))), v.maxLength(64, 'at most 64 words'), v.minLength(2, 'expected ["CMD", ...] or ["CMD-SHELL", "..."]'), v.check((t) => t[0] === 'CMD' || t[0] === 'CMD-SHELL', 'must start with "CMD" or "CMD-SHELL"')),
     interval_sec: v.optional(v.pipe(v.number(), v.minValue(1, 'at least 1 s'), v.maxValue(3600, 'at most 3600 s')), 30),
     timeout_sec: v.optional(v.pipe(v.number(), v.minValue(1, 'at least 1 s'), v.maxValue(600, 'at most 600 s')), 10),
     retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, 'at least 1'), v.maxValue(100, 'at most 100')), 3),
@@ -58,9 +58,19 @@ export const RestartPolicySchema = v.pipe(v.string('expected a restart policy'),
 export const MemorySchema = v.pipe(v.string('expected a size such as "512m"'), v.regex(/^\d{1,12}[bkmg]?$/i, 'expected a size such as "512m", "1g" or a byte count'))
 
 const EnvName = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/
+/**
+ * Bounded in count and in total size: the environment is copied into the program's exec (Linux refuses
+ * more than ARG_MAX, 2 MiB, with E2BIG), and labels travel with every container listing and event.
+ */
+const MAX_MAP_ENTRIES = 1024
+const MAX_MAP_BYTES = 1024 * 1024
+/** A C string to the kernel (exec's argv and envp): a NUL would cut it, and the engine fails the start on one in the environment. */
+const noNul = v.check((text: string) => !text.includes('\0'), 'must not contain NUL')
 const StringMap = (what: string, keyRule: RegExp) =>
   v.pipe(
-    v.record(v.string(), v.pipe(v.string(`expected a string value for each ${what}`), v.maxLength(32_768, 'at most 32768 characters'))),
+    v.record(v.string(), v.pipe(v.string(`expected a string value for each ${what}`), v.maxLength(32_768, 'at most 32768 characters'), noNul)),
+    v.check((map) => Object.keys(map).length <= MAX_MAP_ENTRIES, `at most ${MAX_MAP_ENTRIES} entries`),
+    v.check((map) => Object.entries(map).reduce((total, [key, value]) => total + key.length + value.length + 2, 0) <= MAX_MAP_BYTES, 'at most 1 MiB in all'),
     v.check((map) => Object.keys(map).every((key) => keyRule.test(key)), `every ${what} name must match ${keyRule.source}`),
   )
 
@@ -72,7 +82,7 @@ const fields = {
   /** The Dockerfile's text; built with no context beyond it, tagged ohp-service/<name>:<version>. */
   dockerfile: v.optional(v.pipe(v.string('expected the Dockerfile text'), v.minLength(1, 'must not be empty'), v.maxLength(65_536, 'at most 64 KiB'))),
   build_args: v.optional(StringMap('build argument', EnvName)),
-  command: v.optional(v.pipe(v.array(v.string('expected a string'), 'expected an array of strings'), v.maxLength(256, 'at most 256 arguments'))),
+  command: v.optional(v.pipe(v.array(v.pipe(v.string('expected a string'), v.maxLength(131_072, 'at most 128 KiB an argument'), noNul), 'expected an array of strings'), v.maxLength(256, 'at most 256 arguments'))),
   environment: v.optional(StringMap('environment variable', EnvName), {}),
   labels: v.optional(
     v.pipe(
