@@ -17,7 +17,9 @@ import type { DockerService } from './model.ts'
 import { syncStatus } from './status-sync.ts'
 
 export interface Reconciler {
-  /** Loads the URLs from the store, follows the engine from now on; resolves at once (never waits for the engine). */
+  /** Loads the URLs from the store and follows other nodes' changes, without touching the engine. Idempotent. */
+  load(): Promise<void>
+  /** load(), then follows the engine from now on; resolves at once (never waits for the engine). */
   start(): Promise<void>
   /** Compares every stored service with the engine now. */
   reconcileAll(): Promise<void>
@@ -154,10 +156,9 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
     }
   }
 
-  return {
-    async start() {
-      if (isRunning) return
-      isRunning = true
+  let loading: Promise<void> | null = null
+  function load(): Promise<void> {
+    loading ??= (async () => {
       // Other nodes' changes of ports (and external services' names) arrive as service_changed.
       unsubscribe = ctx.bus.subscribe(async (event) => {
         if (event.type !== 'service_changed') return
@@ -166,6 +167,16 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
         else ctx.urls.delete(event.name)
       })
       await ctx.urls.reload(() => ctx.services.list()).catch((error) => logger.warn('could not load Docker services from the store', { error: String(error) }))
+    })()
+    return loading
+  }
+
+  return {
+    load,
+    async start() {
+      if (isRunning) return
+      isRunning = true
+      await load()
       following = follow()
       periodic = setInterval(() => {
         if (stream) reconcileAll().catch((error) => logger.warn('reconcile failed', { error: String(error) }))
@@ -176,6 +187,7 @@ export function createReconciler(ctx: ManagerContext, timing: ReconcileTiming = 
     async stop() {
       isRunning = false
       unsubscribe?.()
+      loading = null
       if (periodic) clearInterval(periodic)
       ;(stream as unknown as { destroy?: () => void } | null)?.destroy?.()
       wake?.()

@@ -121,6 +121,7 @@ export function createDockerServices(deps: DockerServicesDeps): DockerServices {
     removePort: (name, portName) => withPorts(name, (configs) => configs.toSpliced(indexOfPort(configs, name, portName), 1)),
 
     urlOf: (name, portName) => ctx.urls.urlOf(name, portName),
+    loadFromStore: () => reconciler.load(),
     startReconciling: () => reconciler.start(),
     stopReconciling: () => reconciler.stop(),
   }

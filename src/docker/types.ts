@@ -91,7 +91,9 @@ export interface DockerServices {
 
   /** The backend URL of service://name (its first port) or service://name:port, from memory; undefined when unknown. */
   urlOf(name: string, portName?: string): string | undefined
-  /** Reconciles with the engine now and follows its event stream until stop. */
+  /** Loads the services' URLs from the store and follows other nodes' changes; the engine is not asked (start-up, before the edge serves). */
+  loadFromStore(): Promise<void>
+  /** loadFromStore(), then reconciles with the engine now and follows its event stream until stop. */
   startReconciling(): Promise<void>
   stopReconciling(): Promise<void>
 }
