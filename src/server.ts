@@ -2,29 +2,28 @@
  * @module The composition root of `serve`: builds every long-lived object once, starts them in
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
-import { systemNodeRoutes } from './api/index.ts'
-import { certificateRoutes, createApiApp, externalServiceRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, verifyRoutes, metricsRoutes } from './api/index.ts'
+import { certificateRoutes, createApiApp, createLogFollows, dockerServiceRoutes, externalServiceRoutes, metricsRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, systemNodeRoutes, verifyRoutes, type LogFollows } from './api/index.ts'
+import { serviceDependents, serviceExists, startDockerServices } from './compose-docker.ts'
+import { composeMetrics, edgeRequestLogging, logApiRoutes, startLogs } from './compose-logs.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
+import { composeRateLimits } from './compose-rate-limits.ts'
 import { composeResourceServer } from './compose-resource-server.ts'
+import { openStoreOrExplain, waitForStore } from './compose-store.ts'
 import { createCertificateManager, createCertificateSource, createChallengeStore, type CertificateManager } from './certs/index.ts'
+import type { Config } from './config/index.ts'
+import type { DockerServices } from './docker/index.ts'
 import { resolveListenAddress, startEdge, type Edge, type EdgeOptions, type ForwardAuth } from './edge/index.ts'
+import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
+import { createLogger, describeBindError, systemClock, waitWhile, type Clock, type Logger } from './lib/index.ts'
+import type { CaptureService, RequestLog } from './logs/index.ts'
+import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
 import { createPortAllocator } from './ports/index.ts'
-import { createProxyTargets, serviceNameOf, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { compileRouteTable, createRouteStore, routesTargeting, type RouteStore, type RouteTable } from './routes/index.ts'
 import { createExternalServices, type ExternalServices } from './services/index.ts'
-import { createDockerServices, createEngine, type DockerServices } from './docker/index.ts'
-import type { Config } from './config/index.ts'
-import { createMemoryBus, createRedisBus, type EventBus } from './events/index.ts'
-import { createLogger, describeBindError, parseServiceRef, StartupError, systemClock, unwritableReason, waitWhile, wildcardParent, type Clock, type Logger } from './lib/index.ts'
-import { apiResource, createKeyRing, type KeyRing } from './oauth/index.ts'
-import { createNodeHeartbeats, openStore, type Store } from './store/index.ts'
-import { VERSION } from './version.ts'
-import { applyLogLevelChange, createLogFollows, dockerServiceRoutes, logCaptureRoutes, logLevelRoutes, logRoutes, oauthEventRoutes, type LogFollows } from './api/index.ts'
-import { createCaptureService, createOAuthActivityLog, type CaptureService } from './logs/index.ts'
-import { createMetrics } from './logs/index.ts'
-import { createExemptions, createLocalRateLimiter, createRateLimitCounts, createStoreRateLimiter, type RateLimit, type RateLimitScope } from './ratelimit/index.ts'
-import { createRequestLog, type RequestLog } from './logs/index.ts'
+import { createNodeHeartbeats, type Store } from './store/index.ts'
+import { createProxyTargets, type ProxyTarget, type ProxyTargets } from './targets/index.ts'
 import { createUiSession, loadUiFiles, mountUiAssets } from './ui/index.ts'
+import { VERSION } from './version.ts'
 
 /** Longer than the longest long poll the API answers (GET /certificates/{name}/status?wait=60). */
 const API_IDLE_TIMEOUT_SEC = 75
@@ -70,10 +69,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => logger.error('stop failed', { error: String(error) }))
   }
+  const onStop = (cleanup: () => Promise<void>) => void cleanups.push(cleanup)
 
   try {
     const store = openStoreOrExplain(config)
-    cleanups.push(() => store.close())
+    onStop(() => store.close())
     await waitForStore(store, config)
 
     const keyRing = createKeyRing(store, clock, { retireAfterSec: config.oauth.accessTokenLifetimeSec })
@@ -81,47 +81,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const bus = options.worker?.bus ?? (config.redisUrl ? createRedisBus({ url: config.redisUrl, nodeId: config.nodeId, logger: logger.child('events') }) : createMemoryBus(logger.child('events')))
     await bus.start()
-    cleanups.push(() => bus.stop())
-    // PUT /logs/level on any node changes the level on every node.
-    bus.subscribe((event) => (event.type === 'log_level_changed' ? applyLogLevelChange(logger.levels, event.component, event.level) : undefined))
-    const logsLogger = logger.child('logs')
-    const retentionMs = config.requestLog.retentionSec * 1000
-    const oauthActivity = createOAuthActivityLog({ store, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs, maxEvents: config.requestLog.maxRecords })
-    oauthActivity.start()
-    cleanups.push(() => oauthActivity.stop())
-    // One record per request from the edge goes into this ring; a writer batches them into the store.
-    const requestLog = createRequestLog({
-      store,
-      clock,
-      logger: logsLogger,
-      settings: { retentionMs, maxRecords: config.requestLog.maxRecords, ringSize: config.requestLog.ringSize, accessLog: config.requestLog.accessLog },
-    })
-    requestLog.start()
-    // Stopped after the edge (cleanups run in reverse), so the last requests' records are written.
-    cleanups.push(() => requestLog.stop())
-    const captures = createCaptureService({ store, bus, clock, logger: logsLogger, nodeId: config.nodeId, retentionMs })
-    await captures.start()
-    cleanups.push(() => captures.stop())
+    onStop(() => bus.stop())
+    const logs = await startLogs({ config, store, bus, clock, logger }, onStop)
+    const { oauthActivity, requestLog, captures } = logs
 
     const targets = createProxyTargets(store, bus, clock)
     const ports = createPortAllocator(store, config.proxyPorts)
     const services = createExternalServices(store, bus, clock)
-    const dockerServices = config.docker.enabled
-      ? createDockerServices({
-          store,
-          bus,
-          clock,
-          logger: logger.child('docker'),
-          engine: createEngine(config.docker.host),
-          nodeId: config.nodeId,
-          settings: { ports: config.docker.ports, restricted: new Set(config.docker.restrictedPorts), bindRoot: config.docker.bindRoot, registry: config.docker.registry, network: config.docker.network, engineIsLocal: isLocalEngine(config.docker.host) },
-        })
-      : null
-    if (dockerServices) {
-      // Resolves at once: an engine that does not answer is retried in the background (its API answers 503 meanwhile).
-      await dockerServices.startReconciling()
-      cleanups.push(() => dockerServices.stopReconciling())
-    }
+    const dockerServices = await startDockerServices({ config, store, bus, clock, logger: logger.child('docker') }, onStop)
     const challenges = createChallengeStore(store, bus)
     const certificates = createCertificateManager({
       store,
@@ -140,7 +107,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
     })
     await certificates.start()
-    cleanups.push(() => certificates.stop())
+    onStop(() => certificates.stop())
     const routes = createRouteStore(store, bus, clock, {
       serviceExists: (ref) => serviceExists(ref, services, dockerServices),
       proxyExists: async (hostname) => (await targets.get(hostname)) !== null,
@@ -149,20 +116,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let apiRouteTable: RouteTable | undefined
     // Known once the API listens (API_PORT=0 picks the port then); the issuer resolver asks per request.
     let apiUrl = ''
-    // Rate limits (#13): the API's in the store (every node counts together), proxies' in this node's memory.
-    const rateLimitCounts = createRateLimitCounts()
-    const oauth = composeOAuthServer({ config, store, bus, clock, logger: logger.child('oauth'), keyRing, targets, apiOrigin: () => apiUrl, activity: oauthActivity, rateLimitCounts })
+    const rateLimits = composeRateLimits({ config, store, clock, logger: logger.child('ratelimit') })
+    const oauth = composeOAuthServer({ config, store, bus, clock, logger: logger.child('oauth'), keyRing, targets, apiOrigin: () => apiUrl, activity: oauthActivity, rateLimitCounts: rateLimits.counts })
     // One verifier per node for the API and every proxy, browser sign-in, and the edge's auth gate.
     const resourceServer = composeResourceServer({ config, store, bus, clock, logger: logger.child('auth'), keyRing, grants: oauth.grants, isOurIssuer: oauth.isOurIssuer })
-    cleanups.push(async () => resourceServer.close())
+    onStop(async () => resourceServer.close())
     // /verify answers with the edge's decision; the edge starts after the API listens.
     let forwardAuth: ForwardAuth | null = null
-    // GET /metrics: requests counted from the edge's records, the rest read at each scrape.
+    // Known once it started: GET /metrics and the heartbeats read its connections.
     let runningEdge: Edge | null = null
-    const isRateLimitExempt = createExemptions(config.rateLimits.exempt)
-    const rateLimitLogger = logger.child('ratelimit')
-    const storeLimiter = (scope: RateLimitScope, limit: RateLimit | null) =>
-      limit === null ? null : createStoreRateLimiter(scope, limit, { store, clock, logger: rateLimitLogger, counts: rateLimitCounts })
     // This node's presence for GET /system/nodes: beats once it serves, and leaves the list when it stops.
     const heartbeats = createNodeHeartbeats({
       store,
@@ -171,18 +133,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       node: { node_id: config.nodeId, version: VERSION, runtime: `bun ${Bun.version}`, started_at: new Date(clock.nowMs()).toISOString() },
       connections: () => runningEdge?.stats().connections ?? null,
     })
-    const metrics = createMetrics({
-      sources: {
-        activeConnections: () => runningEdge?.stats().connections ?? null,
-        connectionsRefused: () => runningEdge?.stats().refused ?? null,
-        certificates: async () => (await certificates.list()).map((c) => ({ name: c.cert_name, status: c.status, notAfterMs: c.not_after === null ? null : Date.parse(c.not_after) })),
-        tokenVerifications: () => resourceServer.verifier.stats(),
-        droppedLogRecords: () => requestLog.counters().dropped,
-        rateLimited: () => rateLimitCounts.snapshot(),
-      },
-      onReadError: (metric, error) => logger.warn('metrics source failed', { metric, error: String(error) }),
-    })
-    cleanups.push(async () => metrics.close())
+    const metrics = composeMetrics({ edge: () => runningEdge, certificates, tokenVerifications: () => resourceServer.verifier.stats(), requestLog, rateLimitCounts: rateLimits.counts, logger })
+    onStop(async () => metrics.close())
     // The web UI signs in on whichever of the API's origins it is opened (its issuer there).
     const uiSession = createUiSession({
       login: resourceServer.uiLogin,
@@ -193,11 +145,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       apiResource: audience,
       verifyToken: (token) => resourceServer.verifier.verify(token, audience),
     })
-    // What points at a service (Docker or external: one namespace), for the 409 that names them on delete.
-    const dependentsOfService = async (name: string) => ({
-      proxies: (await targets.list()).filter((target) => serviceNameOf(target) === name).map((target) => target.proxy_hostname),
-      routes: routesTargeting(await routes.list(), 'service', name).map((route) => route.route_id),
-    })
+    const dependentsOfService = serviceDependents(targets, routes)
     // Docker services' log follows (SSE): ended by the drain, as the request log's tails are.
     const serviceLogFollows = createLogFollows()
     const app = createApiApp({
@@ -213,13 +161,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         uiSession.mount(api)
         mountUiAssets(api, loadUiFiles, logger.child('ui'))
       },
-      rateLimits: {
-        oauth: storeLimiter('oauth', config.rateLimits.oauth),
-        apiAddress: storeLimiter('api_address', config.rateLimits.apiAddress),
-        apiToken: storeLimiter('api_token', config.rateLimits.api),
-        isExempt: isRateLimitExempt,
-        forwardAuthTrusted: config.forwardAuthTrusted,
-      },
+      rateLimits: rateLimits.api,
       extraRoutes: [
         ...proxyTargetRoutes(targets, {
           dependentsOfProxy: async (hostname) => ({ routes: routesTargeting(await routes.list(), 'hostname', hostname).map((route) => route.route_id) }),
@@ -253,10 +195,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
         ...routeRoutes(routes),
         ...oauth.routes,
-        ...oauthEventRoutes({ activity: oauthActivity, clock }),
-        ...logRoutes(requestLog, { clock, retentionMs }),
-        ...logLevelRoutes({ levels: logger.levels, nodeId: config.nodeId, announce: (component, level) => bus.publish({ type: 'log_level_changed', component, level }) }),
-        ...logCaptureRoutes({ captures, hostServed: async (host) => (await targets.get(host)) !== null || (wildcardParent(host) !== null && (await targets.get(wildcardParent(host)!)) !== null) }),
+        ...logApiRoutes(logs, { config, bus, clock, logger, targets }),
         ...systemNodeRoutes({ nodes: () => heartbeats.list(), nodeId: config.nodeId, clock }),
         ...systemConfigRoutes({ targets, routes, services, dockerServices, clients: oauth.clients, grants: oauth.grants, certificates, clock }),
         ...verifyRoutes({ forwardAuth: () => forwardAuth, trustedCallers: config.forwardAuthTrusted }),
@@ -270,22 +209,48 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     } catch (error) {
       throw describeBindError('API_PORT', config.apiHost, config.apiPort, error)
     }
-    cleanups.push(() => api.stop())
+    onStop(() => api.stop())
     // Live tails never end by themselves; the API's stop waits for its requests, so they end first.
-    cleanups.push(async () => requestLog.endFollows())
-    cleanups.push(async () => serviceLogFollows.endAll())
+    onStop(async () => requestLog.endFollows())
+    onStop(async () => serviceLogFollows.endAll())
     apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${api.port}`
 
     keepTrying(() => ensureLocalhostProxy(targets, apiUrl), logger, 'localhost proxy')
     const edge = await startEdge(
-      { bindAddress: resolveListenAddress(config.listenAddress, logger), httpPort: config.httpPort, httpsPort: config.httpsPort, trustedProxies: config.proxyProtocolTrusted, maxConnections: config.connections.max, maxConnectionsPerAddress: config.connections.maxPerAddress, reusePort: options.worker !== undefined, ...options.edge },
-      { targets, routes, services, dockerServiceUrl: dockerServices ? (name, port) => dockerServices.urlOf(name, port) : undefined, bus, ports, certificateFor: createCertificateSource(store, clock), acme: proxyCertificates(certificates, config.acme.email ?? null), challenges, apiOrigin: apiUrl, apiResource: audience, gate: resourceServer.gate, logging: { sink: config.requestLog.enabled ? { record: (record) => (metrics.sink.record(record), requestLog.sink.record(record)) } : metrics.sink, node: config.nodeId, tap: captures }, rateLimiter: createLocalRateLimiter({ nowMs: () => performance.now(), isExempt: isRateLimitExempt, counts: rateLimitCounts }), apiFetch: (request) => app.fetch(request), logger: logger.child('edge') },
+      {
+        bindAddress: resolveListenAddress(config.listenAddress, logger),
+        httpPort: config.httpPort,
+        httpsPort: config.httpsPort,
+        trustedProxies: config.proxyProtocolTrusted,
+        maxConnections: config.connections.max,
+        maxConnectionsPerAddress: config.connections.maxPerAddress,
+        reusePort: options.worker !== undefined,
+        ...options.edge,
+      },
+      {
+        targets,
+        routes,
+        services,
+        dockerServiceUrl: dockerServices ? (name, port) => dockerServices.urlOf(name, port) : undefined,
+        bus,
+        ports,
+        certificateFor: createCertificateSource(store, clock),
+        acme: proxyCertificates(certificates, config.acme.email ?? null),
+        challenges,
+        apiOrigin: apiUrl,
+        apiResource: audience,
+        gate: resourceServer.gate,
+        logging: edgeRequestLogging(config, logs, metrics),
+        rateLimiter: rateLimits.proxies,
+        apiFetch: (request) => app.fetch(request),
+        logger: logger.child('edge'),
+      },
     )
-    cleanups.push(() => edge.stop())
+    onStop(() => edge.stop())
     forwardAuth = edge.forwardAuth
     runningEdge = edge
     await heartbeats.start()
-    cleanups.push(() => heartbeats.stop())
+    onStop(() => heartbeats.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
     let stopping: Promise<void> | null = null
@@ -317,21 +282,6 @@ async function drainThenStop(parts: { edge: Edge; api: ReturnType<typeof Bun.ser
   await stopAll()
 }
 
-/** What a route's `service` target names exists: an external service (no port), or a Docker service and the port named. */
-async function serviceExists(ref: string, services: ExternalServices, dockerServices: DockerServices | null): Promise<boolean> {
-  const parsed = parseServiceRef(ref)
-  if (!parsed) return false
-  if (parsed.port === null && (await services.get(parsed.name)) !== null) return true
-  const docker = await dockerServices?.get(parsed.name)
-  return !!docker && (parsed.port === null || docker.ports.some((port) => port.name === parsed.port))
-}
-
-/** The engine runs on this host (its socket, or loopback TCP): host ports can be tried here before use. */
-function isLocalEngine(dockerHost: string | undefined): boolean {
-  if (dockerHost === undefined || dockerHost.startsWith('/') || dockerHost.startsWith('unix://')) return true
-  return /^[a-z]+:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/i.test(dockerHost)
-}
-
 /**
  * The built-in `localhost` proxy reaches the API through the edge (http://localhost/ in a browser on
  * the host). It follows the API's address when that changes, unless an admin has taken it over.
@@ -344,7 +294,6 @@ async function ensureLocalhostProxy(targets: ProxyTargets, apiUrl: string): Prom
     await targets.update('localhost', { target_url: apiUrl })
   }
 }
-
 
 /**
  * The original's rule (original-behaviour §6): a proxy's certificate is ordered only with an account
@@ -366,29 +315,4 @@ function keepTrying(work: () => Promise<void>, logger: Logger, what: string): vo
     logger.warn(`${what} failed; retrying`, { error: String(error) })
     setTimeout(() => keepTrying(work, logger, what), 5_000).unref()
   })
-}
-
-function openStoreOrExplain(config: Config): Store {
-  try {
-    return openStore(config)
-  } catch (error) {
-    const reason = config.redisUrl ? null : unwritableReason(config.dataDir, 'store.sqlite') // the embedded store's file (store/embedded.ts)
-    throw new StartupError(`DATA_DIR: cannot open the store in ${config.dataDir} (${reason ?? (error as Error).message})`)
-  }
-}
-
-/** At start-up the store must answer: nothing can run without keys. Later outages are survived. */
-async function waitForStore(store: Store, config: Config): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    try {
-      return await store.ping()
-    } catch (error) {
-      if (Date.now() > deadline) {
-        const what = store.kind === 'redis' ? 'REDIS_URL: Redis does not answer' : `DATA_DIR: cannot open the store in ${config.dataDir}`
-        throw new StartupError(`${what} (${(error as Error).message})`)
-      }
-      await Bun.sleep(250)
-    }
-  }
 }
