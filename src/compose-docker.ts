@@ -20,7 +20,11 @@ export interface DockerServicesCompositionDeps {
   readonly logger: Logger
 }
 
-/** The Docker services, reconciling; `onStop` gets their stop. Null when DOCKER_SERVICES=false (their API answers 503). */
+/**
+ * The Docker services, their URLs loaded from the store; `onStop` gets their stop. The engine is watched
+ * only from watchDockerEngine, once the server listens: a start-up that fails later never talks to it.
+ * Null when DOCKER_SERVICES=false (their API answers 503).
+ */
 export async function startDockerServices(deps: DockerServicesCompositionDeps, onStop: (cleanup: () => Promise<void>) => void): Promise<DockerServices | null> {
   const { config } = deps
   if (!config.docker.enabled) return null
@@ -33,10 +37,14 @@ export async function startDockerServices(deps: DockerServicesCompositionDeps, o
     nodeId: config.nodeId,
     settings: { ports: config.docker.ports, restricted: new Set(config.docker.restrictedPorts), bindRoot: config.docker.bindRoot, registry: config.docker.registry, network: config.docker.network, engineIsLocal: isLocalEngine(config.docker.host) },
   })
-  // Resolves at once: an engine that does not answer is retried in the background (its API answers 503 meanwhile).
-  await dockerServices.startReconciling()
+  await dockerServices.loadFromStore()
   onStop(() => dockerServices.stopReconciling())
   return dockerServices
+}
+
+/** Reconciles with the engine and follows it; resolves at once (an engine that does not answer is retried in the background, its API answering 503 meanwhile). */
+export async function watchDockerEngine(dockerServices: DockerServices | null): Promise<void> {
+  await dockerServices?.startReconciling()
 }
 
 /** What a route's `service` target names exists: an external service (no port), or a Docker service and the port named. */

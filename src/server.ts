@@ -3,7 +3,7 @@
  * order, and stops whatever already started if a later step fails (Caddy's run()).
  */
 import { certificateRoutes, createApiApp, createLogFollows, dockerServiceRoutes, externalServiceRoutes, metricsRoutes, portRoutes, proxyAuthRoutes, proxyOAuthServerRoutes, proxyResourceRoutes, proxyRouteRoutes, proxyTargetRoutes, routeRoutes, systemConfigRoutes, systemNodeRoutes, verifyRoutes, type LogFollows } from './api/index.ts'
-import { serviceDependents, serviceExists, startDockerServices } from './compose-docker.ts'
+import { serviceDependents, serviceExists, startDockerServices, watchDockerEngine } from './compose-docker.ts'
 import { composeMetrics, edgeRequestLogging, logApiRoutes, startLogs } from './compose-logs.ts'
 import { composeOAuthServer } from './compose-oauth.ts'
 import { composeRateLimits } from './compose-rate-limits.ts'
@@ -250,6 +250,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     forwardAuth = edge.forwardAuth
     runningEdge = edge
     await heartbeats.start()
+    await watchDockerEngine(dockerServices)
     onStop(() => heartbeats.stop())
     logger.info('serving', { api: apiUrl, http: edge.httpPort, https: edge.httpsPort, store: store.kind, node: config.nodeId })
 
