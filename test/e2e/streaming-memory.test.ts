@@ -48,7 +48,12 @@ function startCountingBackend(): Server<undefined> {
 beforeAll(async () => {
   backend = startCountingBackend()
   httpPort = await freePort()
-  const env = await serveEnv({ HTTP_PORT: String(httpPort), HTTPS_PORT: String(await freePort()), LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'warn' })
+  // Every chunk read from a socket is a fresh buffer that is garbage once written on. Bun's GC timer
+  // (1 s by default) collects it, and how much JSC collects earlier depends on the heap, so the code
+  // loaded (Docker client, UI, …) moved the peak from 20-34 to 33-96 MiB with no byte buffered: with
+  // a 100 ms timer it is 17-20 MiB. A hop that ignored backpressure holds the bytes live, which no
+  // collection frees (472 MiB when the relay's pause is removed), so the bound measures buffering.
+  const env = await serveEnv({ HTTP_PORT: String(httpPort), HTTPS_PORT: String(await freePort()), LISTEN_ADDRESS: '127.0.0.1', LOG_LEVEL: 'warn', BUN_GC_TIMER_INTERVAL: '100' })
   server = await startServe({ env })
   const issued = await runCli(['token', 'issue', '--user', 'stream-test', '--scope', 'admin'], { env })
   if (issued.code !== 0) throw new Error(`token issue failed: ${issued.stderr}`)
