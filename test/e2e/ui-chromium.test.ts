@@ -191,10 +191,17 @@ describe('an admin at work', () => {
     const probe = `/tail-probe-${crypto.randomUUID()}`
     const startedMs = performance.now()
     expect((await throughEdge(PROXY, probe)).status).toBe(200)
-    await page.getByRole('table', { name: 'Live requests' }).getByText(probe).waitFor({ timeout: TAIL_WITHIN_MS })
+    const shown = page.getByRole('table', { name: 'Live requests' }).getByRole('row').filter({ hasText: probe })
+    await shown.first().waitFor({ timeout: TAIL_WITHIN_MS })
     const shownAfterMs = performance.now() - startedMs
     console.log(`live tail: the request was on the page ${shownAfterMs.toFixed(0)} ms after it was answered`)
     expect(shownAfterMs).toBeLessThan(TAIL_WITHIN_MS)
+    // Each record once: the tail shows the probe as many times as the log holds it (a client that
+    // resent the request on a fresh connection leaves two records, which the tail must show both of).
+    const stored = await (await setting.api('GET', `/logs/search?path=${encodeURIComponent(probe)}&from=1h`)).json()
+    const storedIds = (stored.records as { id: string; path: string }[]).filter((record) => record.path === probe).map((record) => record.id)
+    expect({ rows: await shown.count(), records: storedIds.length }).toEqual({ rows: storedIds.length, records: storedIds.length })
+    expect(storedIds.length).toBeGreaterThanOrEqual(1)
     await page.getByRole('button', { name: 'Stop live tail' }).click()
   }, 20_000)
 
