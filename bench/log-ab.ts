@@ -1,0 +1,131 @@
+/**
+ * @module `bun bench/log-ab.ts`: the request log's goal (#12) measured as paired runs. Two servers of
+ * ours, the request log on (the default) and REQUEST_LOG=false, proxy the same backend; wrk runs
+ * against one, then the other, LOG_AB_PAIRS times per protocol, the order flipped every pair (ABBA), so
+ * load that drifts over minutes falls on both sides of each pair alike. Each pair gives a ratio (log on /
+ * log off) of req/s and of p99; the median ratio over the pairs and its interquartile range are
+ * reported with the goal (req/s ≥ 0.95 ×, p99 ≤ 1.10 ×), and the proxy's CPU per request of each.
+ *
+ * Why not `bun run bench`: there the two rows of a round lie minutes apart, with every other row between
+ * them, and three rounds' medians moved by more than the goal's margin on this shared machine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startBackend } from './backend.ts'
+import { cpuSecondsOf } from './cpu.ts'
+import { median, statusThrough, waitFor } from './net.ts'
+import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
+import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
+
+const PAIRS = Number(process.env.LOG_AB_PAIRS ?? 10)
+const SECONDS = Number(process.env.LOG_AB_SEC ?? 4)
+const HTTP_HOST = 'bench.test'
+/** As in throughput.ts: wrk sends the URL's host as SNI, and 127.0.0.1 is what it can reach. */
+const HTTPS_HOST = '127.0.0.1'
+
+interface Side {
+  readonly name: 'log on' | 'log off'
+  readonly server: OurServer
+  readonly httpPort: number
+  readonly httpsPort: number
+}
+
+interface Run {
+  readonly requestsPerSec: number
+  readonly p99Ms: number
+  readonly proxyUsPerRequest: number
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ohp-log-ab-'))
+const cleanups: (() => Promise<void> | void)[] = []
+const cleanUp = async () => {
+  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve(stop()).catch((error) => console.error('log-ab: cleanup failed:', error))
+  rmSync(dir, { recursive: true, force: true })
+}
+process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+
+async function startSide(name: Side['name'], backendUrl: string, extra: Record<string, string>): Promise<Side> {
+  const setup = await ourServerEnv(join(dir, name.replace(' ', '-')), extra)
+  const server = await startOurServer(setup)
+  cleanups.push(() => server.stop())
+  const api = createApi(setup, await issueAdminToken(setup))
+  await api.createProxy(HTTP_HOST, backendUrl)
+  await api.createProxy(HTTPS_HOST, backendUrl)
+  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through ${name}` })
+  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance of ${name}` })
+  return { name, server, httpPort: setup.httpPort, httpsPort: setup.httpsPort }
+}
+
+/** What wrk is pointed at: the same request on either side. */
+function target(side: Side, protocol: 'HTTP' | 'HTTPS'): [string, WrkOptions] {
+  return protocol === 'HTTP'
+    ? [`http://127.0.0.1:${side.httpPort}/`, { durationSec: SECONDS, headers: { Host: HTTP_HOST } }]
+    : [`https://${HTTPS_HOST}:${side.httpsPort}/`, { durationSec: SECONDS }]
+}
+
+async function measure(side: Side, protocol: 'HTTP' | 'HTTPS'): Promise<Run> {
+  const [url, options] = target(side, protocol)
+  const before = cpuSecondsOf([side.server.pid])
+  const result = await runWrk(url, options)
+  const proxyUsPerRequest = ((cpuSecondsOf([side.server.pid]) - before) / result.requests) * 1e6
+  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest }
+}
+
+/** The value at quantile q of sorted values (linear between neighbours). */
+function quantile(sorted: readonly number[], q: number): number {
+  const at = (sorted.length - 1) * q
+  const low = Math.floor(at)
+  return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low)
+}
+
+function summary(ratios: readonly number[]): string {
+  const sorted = [...ratios].sort((a, b) => a - b)
+  return `${median(sorted).toFixed(3)} × (IQR ${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ${sorted.length} pairs)`
+}
+
+async function comparePaired(on: Side, off: Side, protocol: 'HTTP' | 'HTTPS'): Promise<void> {
+  for (const side of [on, off]) await warmUp(...target(side, protocol))
+  const pairs: { on: Run; off: Run }[] = []
+  for (let pair = 0; pair < PAIRS; pair++) {
+    const order = pair % 2 === 0 ? [on, off] : [off, on]
+    const runs = new Map<Side, Run>()
+    for (const side of order) runs.set(side, await measure(side, protocol))
+    const measured = { on: runs.get(on)!, off: runs.get(off)! }
+    pairs.push(measured)
+    console.log(
+      `${protocol} pair ${pair + 1} (${order[0]!.name} first): on ${measured.on.requestsPerSec.toFixed(0)} req/s, off ${measured.off.requestsPerSec.toFixed(0)} req/s, ` +
+        `ratio ${(measured.on.requestsPerSec / measured.off.requestsPerSec).toFixed(3)}; p99 ${measured.on.p99Ms.toFixed(2)} / ${measured.off.p99Ms.toFixed(2)} ms`,
+    )
+  }
+  const throughput = pairs.map(({ on, off }) => on.requestsPerSec / off.requestsPerSec)
+  const p99 = pairs.map(({ on, off }) => on.p99Ms / off.p99Ms)
+  const cpuOn = median(pairs.map(({ on }) => on.proxyUsPerRequest))
+  const cpuOff = median(pairs.map(({ off }) => off.proxyUsPerRequest))
+  const isThroughputMet = median(throughput) >= 0.95
+  const isP99Met = median(p99) <= 1.1
+  console.log(`${protocol}: req/s log on / off ${summary(throughput)}: goal ≥ 0.95 ${isThroughputMet ? 'met' : 'NOT met'}`)
+  console.log(`${protocol}: p99 log on / off ${summary(p99)}: goal ≤ 1.10 ${isP99Met ? 'met' : 'NOT met'}`)
+  console.log(`${protocol}: proxy CPU ${cpuOn.toFixed(1)} µs/req log on, ${cpuOff.toFixed(1)} log off (${(cpuOn - cpuOff >= 0 ? '+' : '') + (cpuOn - cpuOff).toFixed(1)} µs/req)`)
+}
+
+const printLoad = (when: string) => console.log(`load average ${when}: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`)
+console.log(`Bun ${Bun.version}, ${new Date().toISOString()}, wrk -t1 -c32, ${SECONDS} s a run, ${PAIRS} pairs a protocol, order flipped every pair`)
+printLoad('at start')
+let exitCode = 0
+try {
+  const backend = startBackend()
+  cleanups.push(backend.stop)
+  const on = await startSide('log on', backend.url, {})
+  const off = await startSide('log off', backend.url, { REQUEST_LOG: 'false' })
+  await comparePaired(on, off, 'HTTP')
+  await comparePaired(on, off, 'HTTPS')
+  console.log(`log on logged: ${on.server.logSummary()}; log off logged: ${off.server.logSummary()}`)
+} catch (error) {
+  console.error('log-ab failed:', error)
+  exitCode = 1
+} finally {
+  await cleanUp()
+}
+printLoad('at end')
+process.exit(exitCode)
