@@ -2,3 +2,4 @@
 export { CliError, EXIT, printable, renderHelp, stripAnsi } from './client/index.ts'
 export { PROGRAM, rootCommand } from './root.ts'
 export { UsageError } from './usage-error.ts'
+export { runMain } from './run.ts'

@@ -7,6 +7,7 @@ import { defineCommand } from 'citty'
 import { legacyEnvWarnings, loadConfig } from '../config/index.ts'
 import { createLogger } from '../lib/index.ts'
 import { startServer } from '../server.ts'
+import { releaseStopSignals } from '../stop-latch.ts'
 import { EXIT } from './client/index.ts'
 import { givenFlags, settingsArgs } from './settings-args.ts'
 import { workerLink } from './worker-link.ts'
@@ -38,6 +39,13 @@ export const serveCommand = defineCommand({
           signalled = true
           resolve()
         })
+      }
+      // One that came while the modules were loading (src/main.ts held it) counts as the first.
+      const held = releaseStopSignals()
+      if (held) {
+        logger.info('stop signal received while starting; stopping once started', { signal: held })
+        signalled = true
+        resolve()
       }
       void worker?.primaryGone.then(resolve)
     })

@@ -10,6 +10,7 @@
 import type { Subprocess } from 'bun'
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../lib/index.ts'
+import { releaseStopSignals } from '../stop-latch.ts'
 import { WORKER_ENV } from './worker-link.ts'
 
 /** The first restart of a worker that died waits this long, each further one twice as long as the last. */
@@ -120,6 +121,8 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   // SIGHUP, whose default would end the primary at once while its orphaned workers still drain.
   for (const signal of STOP_SIGNALS) process.on(signal, () => stopAll())
   for (const worker of workers) start(worker)
+  // A signal held while the modules loaded (src/main.ts): the workers just started stop at once, cleanly.
+  if (releaseStopSignals()) stopAll()
   return done
 }
 

@@ -31,7 +31,7 @@ const LAYER: Record<string, number> = {
 }
 /** Files that wire everything together and may import any module's public index. */
 const COMPOSITION_ROOTS = new Set(['main.ts', 'server.ts', 'compose-oauth.ts', 'compose-browser-login.ts', 'compose-auth.ts', 'compose-resource-server.ts', 'compose-logs.ts', 'compose-rate-limits.ts', 'compose-docker.ts', 'compose-store.ts'])
-const LEAVES = new Set(['version.ts'])
+const LEAVES = new Set(['version.ts', 'stop-latch.ts'])
 /** `serve` is the one command that runs the server rather than calling it over HTTP. */
 const ALLOWED = new Set(['cli/serve.ts → server.ts', 'server.ts → compose-oauth.ts', 'server.ts → compose-resource-server.ts', 'server.ts → compose-logs.ts', 'server.ts → compose-rate-limits.ts', 'server.ts → compose-docker.ts', 'server.ts → compose-store.ts', 'compose-resource-server.ts → compose-browser-login.ts', 'compose-oauth.ts → compose-auth.ts', 'ui/bundle.ts → ../ui/build.ts'])
 const LIBRARY_OWNERS: Record<string, string[]> = {

@@ -9,7 +9,7 @@ import { SETTINGS } from '../../src/config/index.ts'
 import { VERSION } from '../../src/version.ts'
 import { buildBinary } from '../support/binary.ts'
 import { freePort } from '../support/ports.ts'
-import { baseEnv, cleanupSpawned, isPortClosed, lines, makeTempDir, runCli, serveEnv, startServe, stripAnsi } from '../support/serve.ts'
+import { baseEnv, cleanupSpawned, isPortClosed, lines, MAIN, makeTempDir, runCli, serveEnv, startServe, stripAnsi } from '../support/serve.ts'
 
 afterEach(cleanupSpawned)
 
@@ -78,6 +78,23 @@ describe('serve stops cleanly on a signal', () => {
       expect(await isPortClosed(server.port)).toBe(true)
     })
   }
+
+  test('SIGTERM while the modules still load (before serve has a handler of its own) is held: serve starts, then stops with exit 0', async () => {
+    const env = await serveEnv({ LOG_LEVEL: 'info' })
+    const proc = Bun.spawn([process.execPath, MAIN, 'serve'], { env, stdout: 'pipe', stderr: 'pipe' })
+    // The first line of src/main.ts catches SIGTERM (bit 15 of SigCgt); Bun alone does not.
+    const catchesTerm = () => (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]}`) & (1n << 14n)) !== 0n
+    const deadline = Date.now() + 10_000
+    while (!catchesTerm() && Date.now() < deadline) await Bun.sleep(1)
+    proc.kill('SIGTERM')
+    const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => 'still running after 15 s')])
+    const stderr = await new Response(proc.stderr).text()
+    expect({ code, signal: proc.signalCode }).toEqual({ code: 0, signal: null })
+    // Held, not handled by serve's own handler: the signal came before it existed.
+    expect(stderr).toContain('stop signal received while starting')
+    expect(stderr).toContain('shutting down')
+    expect(await isPortClosed(Number(env.API_PORT))).toBe(true)
+  })
 
   test('a restarted server on the same DATA_DIR still serves (the store was closed cleanly)', async () => {
     const env = await serveEnv()
