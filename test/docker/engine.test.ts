@@ -4,6 +4,7 @@ import { createEngine, engineError } from '../../src/docker/index.ts'
 import { DomainError } from '../../src/lib/index.ts'
 import { BUSYBOX_IMAGE, docker, TEST_LABEL } from '../support/docker.ts'
 import { freePort } from '../support/ports.ts'
+import { REPO_ROOT } from '../support/serve.ts'
 import { engineTestFile, uniqueName } from './service-fixture.ts'
 
 const { engine, fileLabel: FILE_LABEL, labels } = engineTestFile('docker-engine')
@@ -41,6 +42,29 @@ describe('createEngine', () => {
         .then(() => null, (caught: unknown) => caught)
       expect(error).toMatchObject({ kind: 'unavailable', message: 'the Docker engine does not answer' })
     }
+  })
+})
+
+describe('dockerode is loaded only when used (10-14 MiB of RSS)', () => {
+  /** In a fresh process: whether dockerode is loaded after createEngine, and after one ping of `address`. */
+  async function loadedAround(address: string): Promise<{ created: boolean; pinged: boolean }> {
+    const script = `
+      import { createEngine } from ${JSON.stringify(`${REPO_ROOT}/src/docker/index.ts`)}
+      const loaded = () => Object.keys(require.cache).some((key) => key.includes('/node_modules/dockerode/'))
+      const engine = createEngine(${JSON.stringify(address)})
+      const created = loaded()
+      await engine.ping().catch(() => {})
+      console.log(JSON.stringify({ created, pinged: loaded() }))`
+    const proc = Bun.spawn([process.execPath, '-e', script], { cwd: REPO_ROOT, stdout: 'pipe', stderr: 'inherit' })
+    return JSON.parse(await new Response(proc.stdout).text())
+  }
+
+  test('a socket that does not exist: never loaded (a host without Docker does not pay for it)', async () => {
+    expect(await loadedAround('unix:///tmp/ohp-no-such-engine.sock')).toEqual({ created: false, pinged: false })
+  })
+
+  test('an engine that answers: loaded by the first ping', async () => {
+    expect(await loadedAround(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock')).toEqual({ created: false, pinged: true })
   })
 })
 
