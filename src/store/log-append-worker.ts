@@ -5,13 +5,17 @@
  * busy_timeout queues either side. appendMany's batch arrives as one message per chunk row, packed by
  * the sender (a flat object of strings and numbers is copied between threads in about a microsecond,
  * an array of objects in hundreds: bun's postMessage fast path); appendRows' batch as one message (a
- * few typed arrays and one text: their bytes are copied).
+ * few typed arrays, the ring's on one SharedArrayBuffer, and the dictionary).
  */
 import { Database } from 'bun:sqlite'
 import { createChunkWriter, packRows, type ChunkRow, type ChunkWriter } from './log-chunks.ts'
+import { lowerThreadPriority } from './thread-priority.ts'
 import type { RowBatch } from './store.ts'
 
 declare const self: Worker
+
+/** The writer thread's nice value: below the request threads', still far more CPU than it needs when contended. */
+const LOG_WRITER_NICE = 10
 
 /** One chunk row of batch `id` (packEntries on the sending side: ids relative to the batch). */
 export interface ChunkRowMessage extends ChunkRow {
@@ -49,6 +53,8 @@ self.onmessage = (event: MessageEvent<{ open: string } | LogAppendMessage | { cl
   if ('open' in message) {
     db = new Database(message.open, { strict: true })
     db.exec('PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
+    // Writing the log yields to serving requests (thread-priority.ts).
+    lowerThreadPriority(LOG_WRITER_NICE)
     // Written exactly as the store's own connection would (log-chunks.ts).
     append = createChunkWriter(db)
     self.postMessage({ opened: true })
