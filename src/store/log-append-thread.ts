@@ -2,7 +2,7 @@
  * @module The main side of the embedded store's log writer thread (log-append-worker.ts): batches go
  * to the thread in order, each promise settles when its rows are committed. appendMany's entries are
  * packed into chunk rows here (log-chunks.ts: a few strings cross the thread boundary, not hundreds);
- * appendRows' batches cross as they are (a few typed arrays and one text, RowBatch) and are packed
+ * appendRows' batches cross as they are (a few typed arrays and a short list of strings, RowBatch) and are packed
  * there, so the thread serving requests does not pay for the packing. If the thread cannot start (a
  * build without its file) or dies, the batches in flight and every later one are written on this
  * thread instead, so nothing is lost and nothing waits forever.
@@ -115,7 +115,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     },
     appendRows(stream, rows) {
       if (rows.count === 0) return Promise.resolve()
-      // Its text and dictionary are copied; its arrays too, unless they are on a SharedArrayBuffer (the
+      // Its dictionary is copied; its arrays too, unless they are on a SharedArrayBuffer (the
       // ring's are): either way the batch stays readable here for the fallback.
       return submit(
         () => writeHere.rows(stream, rows),

@@ -25,7 +25,7 @@
  * request ends and stamped with when it started), which is why queries merge chunks (log-chunks-query.ts).
  */
 import type { Database } from 'bun:sqlite'
-import { decodeRows, encodeRows, type DecodedRows } from './log-rows.ts'
+import { batchText, decodeRows, encodeRows, type DecodedRows } from './log-rows.ts'
 import type { NewLogEntry, RowBatch } from './store.ts'
 
 /** Entries per chunk row at most. */
@@ -110,13 +110,14 @@ function chunkEnd(count: number, start: number, timeAt: (index: number) => numbe
 export function packRows(batch: RowBatch): ChunkRow[] {
   const chunks: ChunkRow[] = []
   const times = batch.timesMs
+  const text = batchText(batch)
   let start = 0
   let textAt = 0
   while (start < batch.count) {
     const { end, timeMin, timeMax } = chunkEnd(batch.count, start, (i) => times[i]!, ROWS_CHUNK_ENTRIES)
     const offsets = new Array<number>(end - start)
     for (let i = start; i < end; i++) offsets[i - start] = times[i]! - timeMin
-    const { chunk, textEnd } = encodeRows(batch, start, end, textAt)
+    const { chunk, textEnd } = encodeRows(batch, text, start, end, textAt)
     chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: chunk })
     textAt = textEnd
     start = end

@@ -20,10 +20,17 @@ const HEADER_BYTES = 24
 /** Distinct strings a chunk can hold: u16 references, 0 being null. */
 const MAX_DISTINCT = 0xffff
 const encoder = new TextEncoder()
+const utf16 = new TextDecoder('utf-16le')
+
+/** The batch's text cells concatenated, as one string. */
+export function batchText(batch: RowBatch): string {
+  return utf16.decode(batch.textUnits)
+}
 
 /** The string cells of a batch as strings (null for a null cell), row after row. */
 export function stringCellsOf(batch: RowBatch): (string | null)[] {
-  const { stringCells, text, dictionary } = batch
+  const { stringCells, dictionary } = batch
+  const text = batchText(batch)
   const strings = new Array<string | null>(stringCells.length)
   let at = 0
   for (let i = 0; i < stringCells.length; i++) {
@@ -47,7 +54,10 @@ export function rowBatchOf(timesMs: readonly number[], numberColumns: number, nu
     texts.push(value)
     return value.length
   })
-  return { count: timesMs.length, timesMs: Float64Array.from(timesMs), numberColumns, numbers: Float64Array.from(numbers), stringColumns, stringCells, text: texts.join(''), dictionary: repeated }
+  const text = texts.join('')
+  const textUnits = new Uint16Array(text.length)
+  for (let i = 0; i < text.length; i++) textUnits[i] = text.charCodeAt(i)
+  return { count: timesMs.length, timesMs: Float64Array.from(timesMs), numberColumns, numbers: Float64Array.from(numbers), stringColumns, stringCells, textUnits, dictionary: repeated }
 }
 
 /** The entry text of every row (what every store returns as its data), in order. */
@@ -63,14 +73,14 @@ export function rowTexts(batch: RowBatch): string[] {
 }
 
 /**
- * Encodes rows [start, end) of a batch as one chunk. textAt is where their first text cell starts in
- * batch.text; textEnd, where the next row's does (chunks are encoded in order). The chunk's distinct
+ * Encodes rows [start, end) of a batch as one chunk. text is batchText(batch), textAt where their first
+ * text cell starts in it; textEnd, where the next row's does (chunks are encoded in order). The chunk's distinct
  * strings are its text cells, in order (so their UTF-8 is one piece of the batch's text, encoded at
  * once), then the dictionary entries its cells name, each once.
  */
-export function encodeRows(batch: RowBatch, start: number, end: number, textAt: number): { chunk: Uint8Array; textEnd: number } {
+export function encodeRows(batch: RowBatch, text: string, start: number, end: number, textAt: number): { chunk: Uint8Array; textEnd: number } {
   const rows = end - start
-  const { numberColumns, stringColumns, stringCells, text, dictionary } = batch
+  const { numberColumns, stringColumns, stringCells, dictionary } = batch
   const from = start * stringColumns
   const to = end * stringColumns
   let textCells = 0

@@ -54,7 +54,7 @@ export interface NewLogEntry {
  * without an object or a string per entry). Each row becomes one entry whose data is the JSON array
  * of its cells, numbers first: `[n0, …, s0, …]` (a null string is null). The embedded store keeps
  * rows in that columnar form and makes the text only when an entry is read (log-rows.ts). A batch
- * is a few typed arrays, one text and a short list of strings, which cross to another thread as a
+ * is a few typed arrays and a short list of strings, which cross to another thread as a
  * copy of their bytes, where thousands of strings would be cloned one by one (rowBatchOf makes one
  * from plain cells).
  */
@@ -71,8 +71,8 @@ export interface RowBatch {
    * -1 is null, and -2 - k is dictionary[k] (a value that repeats, such as a host, given once).
    */
   readonly stringCells: Int32Array
-  /** The text cells' strings concatenated, in cell order. */
-  readonly text: string
+  /** The text cells' strings concatenated, in cell order, as UTF-16 units (batchText makes the string). */
+  readonly textUnits: Uint16Array
   readonly dictionary: readonly string[]
 }
 

@@ -40,6 +40,42 @@ test('a full ring refuses the new record and counts it; the queued ones are kept
   expect(ring.dropped).toBe(5)
 })
 
+test('text cells wrap around the ring of characters: every record comes out whole, in takes of any size', () => {
+  // 40 characters: a record's request id, path and address take 12 to 30, so most takes cross the end.
+  const ring = createRecordRing(8, 40)
+  const records = Array.from({ length: 30 }, (_, i) => makeRecord({ request_id: `id-${i}`, path: `/p/${'x'.repeat(i % 7)}é${i}`, client_ip: `10.0.0.${i}` }))
+  const out: string[] = []
+  let next = 0
+  // Push until the ring refuses (the refused record is offered again after the next take), take 1-3.
+  for (let round = 0; out.length < records.length; round++) {
+    while (next < records.length && ring.push(records[next]!)) next++
+    out.push(...recordsOf(ring.take(1 + (round % 3))).map((record) => `${record.request_id} ${record.path} ${record.client_ip}`))
+  }
+  expect(ring.dropped).toBeGreaterThan(0)
+  expect(out).toEqual(records.map((record) => `${record.request_id} ${record.path} ${record.client_ip}`))
+})
+
+test('a record whose text does not fit the characters left is dropped and counted; the queued ones are kept', () => {
+  const ring = createRecordRing(8, 64)
+  const kept = makeRecord({ request_id: 'kept', path: '/a', client_ip: '10.0.0.1' })
+  expect(ring.push(kept)).toBe(true)
+  expect(ring.push(makeRecord({ request_id: 'too-long', path: `/${'y'.repeat(60)}`, client_ip: '10.0.0.2' }))).toBe(false)
+  expect(ring.dropped).toBe(1)
+  expect(recordsOf(ring.take(10))).toEqual([kept])
+  // Emptied, the same characters are free again.
+  const fits = makeRecord({ request_id: 'fits', path: `/${'z'.repeat(40)}`, client_ip: '10.0.0.3' })
+  expect(ring.push(fits)).toBe(true)
+  expect(recordsOf(ring.take(10))).toEqual([fits])
+})
+
+test('with the dictionary full, repeating values are kept as text in the ring of characters and come out as they went in', () => {
+  const ring = createRecordRing(8_192)
+  // 4,096 distinct user agents fill the dictionary; the next distinct values are text cells.
+  const records = Array.from({ length: 4_200 }, (_, i) => makeRecord({ request_id: `r${i}`, user_agent: `agent/${i}`, host: i >= 4_100 ? `host-${i}.example` : 'app.example' }))
+  for (const record of records) expect(ring.push(record)).toBe(true)
+  expect(recordsOf(ring.take(5_000))).toEqual(records)
+})
+
 test('push costs the same whatever the ring holds (no copying or shifting)', () => {
   const ring = createRecordRing(200_000)
   const record = makeRecord()
