@@ -38,3 +38,13 @@ export function ownCpuSeconds(): number {
   const usage = process.cpuUsage()
   return (usage.user + usage.system) / 1e6
 }
+
+/**
+ * Seconds of CPU the hypervisor gave to others while this VM wanted it (the "steal" column of /proc/stat,
+ * all cores): on a shared host this, not our code, is what makes runs seconds apart differ by 2×.
+ */
+export function stolenCpuSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)
+  // cpu user nice system idle iowait irq softirq steal ...
+  return Number(fields[8] ?? 0) / TICKS_PER_SEC
+}

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBackend } from './backend.ts'
-import { cpuSecondsOf } from './cpu.ts'
+import { cpuSecondsOf, stolenCpuSeconds } from './cpu.ts'
 import { median, statusThrough, waitFor } from './net.ts'
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
 import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
@@ -35,6 +35,8 @@ interface Run {
   readonly requestsPerSec: number
   readonly p99Ms: number
   readonly proxyUsPerRequest: number
+  /** CPU the hypervisor took from this VM during the run, as a share of its cores. */
+  readonly stolenShare: number
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ohp-log-ab-'))
@@ -66,10 +68,11 @@ function target(side: Side, protocol: 'HTTP' | 'HTTPS'): [string, WrkOptions] {
 
 async function measure(side: Side, protocol: 'HTTP' | 'HTTPS'): Promise<Run> {
   const [url, options] = target(side, protocol)
-  const before = cpuSecondsOf([side.server.pid])
+  const [before, stolenBefore] = [cpuSecondsOf([side.server.pid]), stolenCpuSeconds()]
   const result = await runWrk(url, options)
   const proxyUsPerRequest = ((cpuSecondsOf([side.server.pid]) - before) / result.requests) * 1e6
-  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest }
+  const stolenShare = (stolenCpuSeconds() - stolenBefore) / (SECONDS * navigator.hardwareConcurrency)
+  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest, stolenShare }
 }
 
 /** The value at quantile q of sorted values (linear between neighbours). */
@@ -78,6 +81,11 @@ function quantile(sorted: readonly number[], q: number): number {
   const low = Math.floor(at)
   return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low)
 }
+
+/** A pair counts as clean when the host took less than this share of the CPU during both of its runs. */
+const CLEAN_STOLEN_SHARE = 0.03
+
+const percent = (share: number) => `${(share * 100).toFixed(0)} %`
 
 function summary(ratios: readonly number[]): string {
   const sorted = [...ratios].sort((a, b) => a - b)
@@ -95,16 +103,22 @@ async function comparePaired(on: Side, off: Side, protocol: 'HTTP' | 'HTTPS'): P
     pairs.push(measured)
     console.log(
       `${protocol} pair ${pair + 1} (${order[0]!.name} first): on ${measured.on.requestsPerSec.toFixed(0)} req/s, off ${measured.off.requestsPerSec.toFixed(0)} req/s, ` +
-        `ratio ${(measured.on.requestsPerSec / measured.off.requestsPerSec).toFixed(3)}; p99 ${measured.on.p99Ms.toFixed(2)} / ${measured.off.p99Ms.toFixed(2)} ms`,
+        `ratio ${(measured.on.requestsPerSec / measured.off.requestsPerSec).toFixed(3)}; p99 ${measured.on.p99Ms.toFixed(2)} / ${measured.off.p99Ms.toFixed(2)} ms; ` +
+        `CPU stolen by the host ${percent(measured.on.stolenShare)} / ${percent(measured.off.stolenShare)}`,
     )
   }
   const throughput = pairs.map(({ on, off }) => on.requestsPerSec / off.requestsPerSec)
   const p99 = pairs.map(({ on, off }) => on.p99Ms / off.p99Ms)
   const cpuOn = median(pairs.map(({ on }) => on.proxyUsPerRequest))
   const cpuOff = median(pairs.map(({ off }) => off.proxyUsPerRequest))
+  const total = (pick: (pair: { on: Run; off: Run }) => Run) => pairs.reduce((sum, pair) => sum + pick(pair).requestsPerSec, 0)
   const isThroughputMet = median(throughput) >= 0.95
   const isP99Met = median(p99) <= 1.1
   console.log(`${protocol}: req/s log on / off ${summary(throughput)}: goal ≥ 0.95 ${isThroughputMet ? 'met' : 'NOT met'}`)
+  const clean = pairs.filter(({ on, off }) => on.stolenShare < CLEAN_STOLEN_SHARE && off.stolenShare < CLEAN_STOLEN_SHARE)
+  const cleanSummary = (pick: (run: Run) => number) => (clean.length > 0 ? summary(clean.map(({ on, off }) => pick(on) / pick(off))) : 'none')
+  console.log(`${protocol}: pairs with under ${percent(CLEAN_STOLEN_SHARE)} of the CPU stolen in both runs: req/s ${cleanSummary((run) => run.requestsPerSec)}, p99 ${cleanSummary((run) => run.p99Ms)}`)
+  console.log(`${protocol}: all requests of the log-on runs / all of the log-off runs: ${(total((pair) => pair.on) / total((pair) => pair.off)).toFixed(3)} ×`)
   console.log(`${protocol}: p99 log on / off ${summary(p99)}: goal ≤ 1.10 ${isP99Met ? 'met' : 'NOT met'}`)
   console.log(`${protocol}: proxy CPU ${cpuOn.toFixed(1)} µs/req log on, ${cpuOff.toFixed(1)} log off (${(cpuOn - cpuOff >= 0 ? '+' : '') + (cpuOn - cpuOff).toFixed(1)} µs/req)`)
 }
