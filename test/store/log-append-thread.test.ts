@@ -5,7 +5,7 @@
  */
 import { expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/index.ts'
@@ -30,5 +30,28 @@ test('an in-memory store has no other connection: it writes on its own thread, a
   const store = createEmbeddedStore({ dataDir: ':memory:' })
   await store.appendMany('requests', [{ timeMs: 1, data: 'a' }, { timeMs: 2, data: 'b' }])
   expect((await store.query('requests', { order: 'oldest' })).map((entry) => entry.data)).toEqual(['a', 'b'])
+  await store.close()
+})
+
+/** Threads of this process at the given nice value (/proc: field 19 of each task's stat). */
+function threadsAtNice(nice: number): number {
+  let count = 0
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice) count++
+    } catch {
+      // the thread ended
+    }
+  }
+  return count
+}
+
+test.if(process.platform === 'linux')('the writer thread runs at nice 10, below the thread serving requests, and this one keeps its priority', async () => {
+  const before = threadsAtNice(10)
+  const store = createEmbeddedStore({ dataDir: mkdtempSync(join(tmpdir(), 'ohp-append-nice-')) })
+  await store.appendMany('requests', [{ timeMs: 1, data: 'a' }])
+  expect(threadsAtNice(10)).toBe(before + 1)
+  expect(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(0)
   await store.close()
 })
