@@ -65,11 +65,14 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
   let size = 0
   let dropped = 0
 
+  // The characters the record being pushed has copied so far.
+  let pushedChars = 0
   const copyChars = (value: string) => {
     for (let i = 0; i < value.length; i++) {
       chars[charTail] = value.charCodeAt(i)
       if (++charTail === charCapacity) charTail = 0
     }
+    pushedChars += value.length
     return value.length
   }
   const text = (cell: number, value: string | null) => {
@@ -117,7 +120,7 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
       slotNumbers[n + 3] = record.bytes_out
       // In STRING_FIELDS' order (record-row.ts).
       const s = slot * STRING_COLUMNS
-      const charsBefore = charTail
+      pushedChars = 0
       text(s, record.request_id)
       repeating(s + 1, 1, record.node)
       repeating(s + 2, 2, record.scheme)
@@ -133,9 +136,8 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
       repeating(s + 12, 12, record.backend)
       repeating(s + 13, 13, record.outcome)
       repeating(s + 14, 14, record.backend_error)
-      const written = charTail - charsBefore
-      slotChars[slot] = written < 0 ? written + charCapacity : written
-      charCount += slotChars[slot]!
+      slotChars[slot] = pushedChars
+      charCount += pushedChars
       size++
       return true
     },

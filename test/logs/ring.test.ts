@@ -62,8 +62,9 @@ test('a record whose text does not fit the characters left is dropped and counte
   expect(ring.push(makeRecord({ request_id: 'too-long', path: `/${'y'.repeat(60)}`, client_ip: '10.0.0.2' }))).toBe(false)
   expect(ring.dropped).toBe(1)
   expect(recordsOf(ring.take(10))).toEqual([kept])
-  // Emptied, the same characters are free again.
-  const fits = makeRecord({ request_id: 'fits', path: `/${'z'.repeat(40)}`, client_ip: '10.0.0.3' })
+  // Emptied, the same characters are free again, all 64 of them for one record.
+  const fits = makeRecord({ request_id: 'fits', path: `/${'z'.repeat(51)}`, client_ip: '10.0.0.3' })
+  expect(fits.request_id.length + fits.path.length + fits.client_ip.length).toBe(64)
   expect(ring.push(fits)).toBe(true)
   expect(recordsOf(ring.take(10))).toEqual([fits])
 })
