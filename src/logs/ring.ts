@@ -28,6 +28,8 @@ export interface RecordRing {
   take(max: number): RowBatch
   readonly size: number
   readonly capacity: number
+  /** Half the ring's characters are taken: long paths fill it before its slots are (the writer flushes early). */
+  readonly isTextHalfFull: boolean
   /** Records refused because the ring was full, since it was made. */
   readonly dropped: number
 }
@@ -182,6 +184,9 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
     },
     get size() {
       return size
+    },
+    get isTextHalfFull() {
+      return charCount * 2 >= charCapacity
     },
     capacity,
     get dropped() {

@@ -112,7 +112,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
     },
     flush: () => flush(true),
     notePushed() {
-      if (ring.size < batchSize || isEarlyFlushScheduled || consecutiveFailures > 0) return
+      if ((ring.size < batchSize && !ring.isTextHalfFull) || isEarlyFlushScheduled || consecutiveFailures > 0) return
       isEarlyFlushScheduled = true
       setImmediate(() => {
         isEarlyFlushScheduled = false

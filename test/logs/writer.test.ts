@@ -75,6 +75,23 @@ describe('batching', () => {
     }
   })
 
+  test('long paths that fill half the ring\'s characters are written at once, before the slots or the interval come round', async () => {
+    const base = createEmbeddedStore({ dataDir: ':memory:' })
+    const { store, batches } = countingBatches(base)
+    const log = logOn(store, { ringSize: 100 }, { flushIntervalMs: 60_000, batchSize: 100 })
+    log.start()
+    try {
+      // 100 slots hold 262,144 characters (the least a ring has): this path is over half of them.
+      log.sink.record(makeRecord({ path: `/${'a'.repeat(140_000)}` }))
+      await waitFor(async () => (await stored(base)).length === 1, { timeoutMs: 1_000, what: 'the long record' })
+      expect(batches).toEqual([1])
+      expect(log.counters().dropped).toBe(0)
+    } finally {
+      await log.stop()
+      await base.close()
+    }
+  })
+
   test('records that arrive while a batch is written wait for a full batch or the next pass, not a write each', async () => {
     const base = createEmbeddedStore({ dataDir: ':memory:' })
     const batches: number[] = []
