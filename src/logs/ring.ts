@@ -24,7 +24,7 @@ import { NUMBER_COLUMNS, STRING_COLUMNS } from './record-row.ts'
 export interface RecordRing {
   /** Adds a record; returns false (and counts a drop) when the ring is full. */
   push(record: RequestRecord): boolean
-  /** Removes up to max records, oldest first, as rows (record-row.ts). */
+  /** Removes up to max records (fewer if their text passes TAKE_CHARS), oldest first, as rows (record-row.ts). */
   take(max: number): RowBatch
   readonly size: number
   readonly capacity: number
@@ -38,22 +38,28 @@ const DICTIONARY_MAX = 4_096
 const DICTIONARY_RESET = 1_024
 /**
  * Characters of text cells the ring holds: 48 a slot on average (a request id is 16, an address 9 to
- * 39, a path what it is), and at least MIN_CHARS so that one long path always fits. A record whose
- * text does not fit is dropped and counted, like one that finds every slot taken.
+ * 39, a path what it is), and at least MIN_CHARS so that one long path always fits. Long paths in
+ * numbers (a head may be 16 KiB) grow it, doubling, up to MAX_CHARS (32 MB), and it is made small
+ * again once a take has emptied it: a record is dropped for its text only past that, so a burst of
+ * long URLs costs memory for a moment, as it did when the ring kept their strings, not log records.
  */
 const CHARS_PER_SLOT = 48
 const MIN_CHARS = 262_144
+const MAX_CHARS = 16 * 1024 * 1024
+/** Characters of text a take hands over at most (4 MB): every usual batch whole, 256 records of 8 KB paths. */
+const TAKE_CHARS = 2 * 1024 * 1024
 
-/** `charCapacity` (tests): the characters of text cells held, instead of CHARS_PER_SLOT a slot. */
-export function createRecordRing(capacity: number, charCapacity = Math.max(capacity * CHARS_PER_SLOT, MIN_CHARS)): RecordRing {
+/** `baseChars` and `maxChars` (tests): the characters of text cells held at first and at most. */
+export function createRecordRing(capacity: number, baseChars = Math.max(capacity * CHARS_PER_SLOT, MIN_CHARS), maxChars = Math.max(MAX_CHARS, baseChars)): RecordRing {
   if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ring capacity must be a positive integer, got ${capacity}`)
-  if (!Number.isInteger(charCapacity) || charCapacity < 1) throw new RangeError(`ring character capacity must be a positive integer, got ${charCapacity}`)
+  if (!Number.isInteger(baseChars) || baseChars < 1 || !Number.isInteger(maxChars) || maxChars < baseChars) throw new RangeError(`ring character capacity must be a positive integer no larger than its maximum, got ${baseChars} and ${maxChars}`)
   const times = new Float64Array(capacity)
   const slotNumbers = new Float64Array(capacity * NUMBER_COLUMNS)
   // A slot's string cells as in RowBatch.stringCells.
   const cells = new Int32Array(capacity * STRING_COLUMNS)
   // The text cells' UTF-16 units, slot after slot, in cell order; slotChars[slot] says how many are a slot's.
-  const chars = new Uint16Array(charCapacity)
+  let charCapacity = baseChars
+  let chars = new Uint16Array(charCapacity)
   const slotChars = new Int32Array(capacity)
   let charHead = 0
   let charCount = 0
@@ -69,13 +75,17 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
 
   // The characters the record being pushed has copied so far.
   let pushedChars = 0
+  // Buffer.write copies a string's UTF-16 units natively: a JS loop over charCodeAt took 22 µs for an
+  // 8,000-character path (1.2 µs this way), and no less for short ones.
+  let charView = Buffer.from(chars.buffer)
   const copyChars = (value: string) => {
-    for (let i = 0; i < value.length; i++) {
-      chars[charTail] = value.charCodeAt(i)
-      if (++charTail === charCapacity) charTail = 0
-    }
-    pushedChars += value.length
-    return value.length
+    const length = value.length
+    const first = Math.min(length, charCapacity - charTail)
+    charView.write(first === length ? value : value.slice(0, first), charTail * 2, first * 2, 'utf16le')
+    if (first < length) charView.write(value.slice(first), 0, (length - first) * 2, 'utf16le')
+    charTail = (charTail + length) % charCapacity
+    pushedChars += length
+    return length
   }
   const text = (cell: number, value: string | null) => {
     cells[cell] = value === null ? NULL_CELL : copyChars(value)
@@ -106,9 +116,32 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
     return length
   }
 
+  /** A ring of `next` characters holding the same ones, oldest first from 0. */
+  const resize = (next: number) => {
+    const resized = new Uint16Array(next)
+    const firstRun = Math.min(charCount, charCapacity - charHead)
+    resized.set(chars.subarray(charHead, charHead + firstRun))
+    resized.set(chars.subarray(0, charCount - firstRun), firstRun)
+    chars = resized
+    charView = Buffer.from(chars.buffer)
+    charCapacity = next
+    charHead = 0
+    charTail = charCount === next ? 0 : charCount
+  }
+  /** Whether `length` more characters fit, growing the ring (up to maxChars) if they would not. */
+  const hasRoomFor = (length: number) => {
+    const needed = charCount + length
+    if (needed <= charCapacity) return true
+    if (needed > maxChars) return false
+    let next = charCapacity * 2
+    while (next < needed) next *= 2
+    resize(Math.min(next, maxChars))
+    return true
+  }
+
   return {
     push(record) {
-      if (size === capacity || charCount + textLength(record) > charCapacity) {
+      if (size === capacity || !hasRoomFor(textLength(record))) {
         dropped++
         return false
       }
@@ -144,9 +177,14 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
       return true
     },
     take(max) {
-      const count = Math.min(max, size)
+      // Up to max records, and no more than TAKE_CHARS of text unless the first record alone has more:
+      // a batch of long paths is written in pieces rather than copied whole (8,192 × 8 KB is 128 MB).
+      let count = 0
       let textUnits = 0
-      for (let i = 0, slot = head; i < count; i++, slot = slot + 1 === capacity ? 0 : slot + 1) textUnits += slotChars[slot]!
+      for (let slot = head; count < Math.min(max, size); count++, slot = slot + 1 === capacity ? 0 : slot + 1) {
+        if (count > 0 && textUnits + slotChars[slot]! > TAKE_CHARS) break
+        textUnits += slotChars[slot]!
+      }
       // The batch's arrays share one SharedArrayBuffer: the store's writer thread (log-append-thread.ts)
       // reads them where they are, where posting ordinary arrays copied them, at some 0.1 µs a record.
       const numbersAt = count * 8
@@ -173,6 +211,8 @@ export function createRecordRing(capacity: number, charCapacity = Math.max(capac
       charHead = (charHead + textUnits) % charCapacity
       charCount -= textUnits
       size -= count
+      // Grown for a burst of long paths and now empty: back to the usual size.
+      if (size === 0 && charCapacity > baseChars) resize(baseChars)
       const batch: RowBatch = { count, timesMs, numberColumns: NUMBER_COLUMNS, numbers, stringColumns: STRING_COLUMNS, stringCells, textUnits: batchChars, dictionary }
       // No slot refers to the dictionary any more: start a new one (the batch keeps the old one).
       if (size === 0 && dictionary.length > DICTIONARY_RESET) {

@@ -42,7 +42,7 @@ test('a full ring refuses the new record and counts it; the queued ones are kept
 
 test('text cells wrap around the ring of characters: every record comes out whole, in takes of any size', () => {
   // 40 characters: a record's request id, path and address take 12 to 30, so most takes cross the end.
-  const ring = createRecordRing(8, 40)
+  const ring = createRecordRing(8, 40, 40)
   const records = Array.from({ length: 30 }, (_, i) => makeRecord({ request_id: `id-${i}`, path: `/p/${'x'.repeat(i % 7)}é${i}`, client_ip: `10.0.0.${i}` }))
   const out: string[] = []
   let next = 0
@@ -55,8 +55,8 @@ test('text cells wrap around the ring of characters: every record comes out whol
   expect(out).toEqual(records.map((record) => `${record.request_id} ${record.path} ${record.client_ip}`))
 })
 
-test('a record whose text does not fit the characters left is dropped and counted; the queued ones are kept', () => {
-  const ring = createRecordRing(8, 64)
+test('a record whose text does not fit the characters left (at their most) is dropped and counted; the queued ones are kept', () => {
+  const ring = createRecordRing(8, 64, 64)
   const kept = makeRecord({ request_id: 'kept', path: '/a', client_ip: '10.0.0.1' })
   expect(ring.push(kept)).toBe(true)
   expect(ring.push(makeRecord({ request_id: 'too-long', path: `/${'y'.repeat(60)}`, client_ip: '10.0.0.2' }))).toBe(false)
@@ -67,6 +67,34 @@ test('a record whose text does not fit the characters left is dropped and counte
   expect(fits.request_id.length + fits.path.length + fits.client_ip.length).toBe(64)
   expect(ring.push(fits)).toBe(true)
   expect(recordsOf(ring.take(10))).toEqual([fits])
+})
+
+test('long paths grow the ring of characters, doubling up to its most, with the queued text kept in order; emptied, it is small again', () => {
+  const ring = createRecordRing(8, 64, 1_024)
+  const queued = makeRecord({ request_id: 'first', path: '/short', client_ip: '10.0.0.1' })
+  expect(ring.push(queued)).toBe(true)
+  // 5 × ~120 characters: 64 → 128 → 256 → 512 → 1,024.
+  const long = Array.from({ length: 5 }, (_, i) => makeRecord({ request_id: `long-${i}`, path: `/${String(i).repeat(100)}`, client_ip: '10.0.0.2' }))
+  for (const record of long) expect(ring.push(record)).toBe(true)
+  expect(ring.dropped).toBe(0)
+  // Past the most: dropped.
+  expect(ring.push(makeRecord({ path: `/${'z'.repeat(1_000)}` }))).toBe(false)
+  expect(ring.dropped).toBe(1)
+  expect(recordsOf(ring.take(2))).toEqual([queued, long[0]!])
+  expect(recordsOf(ring.take(10))).toEqual(long.slice(1))
+  // Back to 64: half of it is 32 characters.
+  expect(ring.push(makeRecord({ request_id: 'again', path: `/${'y'.repeat(20)}`, client_ip: '10.0.0.3' }))).toBe(true)
+  expect(ring.isTextHalfFull).toBe(true)
+})
+
+test('a take hands over at most 2 Mi characters of text (more only for a first record that has them alone), the rest in the next take', () => {
+  const ring = createRecordRing(100)
+  const long = Array.from({ length: 30 }, (_, i) => makeRecord({ request_id: `long-${i}`, path: `/${String(i % 10).repeat(99_999)}` }))
+  for (const record of long) expect(ring.push(record)).toBe(true)
+  const first = recordsOf(ring.take(100))
+  // 2 Mi characters hold 20 paths of 100,000 (and their ids and addresses), not 21.
+  expect(first.map((record) => record.request_id)).toEqual(long.slice(0, 20).map((record) => record.request_id))
+  expect(recordsOf(ring.take(100))).toEqual(long.slice(20))
 })
 
 test('with the dictionary full, repeating values are kept as text in the ring of characters and come out as they went in', () => {
