@@ -1,7 +1,7 @@
 /**
  * Bodies stream through the edge (DESIGN §3.1, §3.2): a 200 MiB upload and a 200 MiB download pass the
  * HTTP dispatcher and the instance's forwarder with exact byte counts, while the server process (a
- * child, so its RSS is its own) grows by less than 50 MiB. The receiving end reads at a paced 100 MiB/s,
+ * child, so its RSS is its own) grows by less than 80 MiB. The receiving end reads at a paced 100 MiB/s,
  * well below what the sender can push over loopback, so a hop that ignored backpressure would pile up
  * most of the body and grow by far more than the limit.
  */
@@ -14,7 +14,11 @@ import { cleanupSpawned, runCli, serveEnv, startServe, type ServedProcess } from
 
 const MIB = 1024 * 1024
 const BODY_BYTES = 200 * MIB
-const MAX_GROWTH_BYTES = 50 * MIB
+/**
+ * Garbage between collections is counted too: 12-39 MiB on a quiet machine, 53 MiB once in a loaded
+ * CI run. A hop that ignores backpressure holds 472 MiB, so 80 MiB still tells the two apart.
+ */
+const MAX_GROWTH_BYTES = 80 * MIB
 const SAMPLE_INTERVAL_MS = 100
 const CONSUMER_BYTES_PER_SEC = 100 * MIB
 const HOST = 'stream.test'
@@ -127,14 +131,14 @@ async function measureGrowth<T>(transfer: () => Promise<T>): Promise<{ result: T
   }
 }
 
-test('a 200 MiB upload streams through the HTTP dispatcher: the backend counts every byte, server RSS grows < 50 MiB', async () => {
+test('a 200 MiB upload streams through the HTTP dispatcher: the backend counts every byte, server RSS grows < 80 MiB', async () => {
   const { result, baselineMiB, peakGrowthMiB } = await measureGrowth(() => upload(BODY_BYTES))
   console.log(`upload: server RSS ${baselineMiB.toFixed(1)} MiB before, peak growth ${peakGrowthMiB.toFixed(1)} MiB`)
   expect(result.bodyBytes).toBe(BODY_BYTES)
   expect(peakGrowthMiB).toBeLessThan(MAX_GROWTH_BYTES / MIB)
 }, 30_000)
 
-test('a 200 MiB download streams through the HTTP dispatcher: the client counts every byte, server RSS grows < 50 MiB', async () => {
+test('a 200 MiB download streams through the HTTP dispatcher: the client counts every byte, server RSS grows < 80 MiB', async () => {
   const { result, baselineMiB, peakGrowthMiB } = await measureGrowth(() => download(BODY_BYTES))
   console.log(`download: server RSS ${baselineMiB.toFixed(1)} MiB before, peak growth ${peakGrowthMiB.toFixed(1)} MiB`)
   expect(result).toBe(BODY_BYTES)
