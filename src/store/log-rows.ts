@@ -20,11 +20,11 @@ const HEADER_BYTES = 24
 /** Distinct strings a chunk can hold: u16 references, 0 being null. */
 const MAX_DISTINCT = 0xffff
 const encoder = new TextEncoder()
-const utf16 = new TextDecoder('utf-16le')
 
-/** The batch's text cells concatenated, as one string. */
+/** The batch's text cells concatenated, as one string (Buffer's decoder: TextDecoder's utf-16le took 6-8 times as long). */
 export function batchText(batch: RowBatch): string {
-  return utf16.decode(batch.textUnits)
+  const units = batch.textUnits
+  return Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString('utf16le')
 }
 
 /** The string cells of a batch as strings (null for a null cell), row after row. */
