@@ -83,8 +83,10 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
   let charView = Buffer.from(chars.buffer)
   const copyChars = (value: string) => {
     const length = value.length
-    if (length < SHORT_TEXT && charTail + length <= charCapacity) {
-      for (let i = 0; i < length; i++) chars[charTail + i] = value.charCodeAt(i)
+    const at = charTail
+    if (length < SHORT_TEXT && at + length <= charCapacity) {
+      const units = chars
+      for (let i = 0; i < length; i++) units[at + i] = value.charCodeAt(i)
     } else {
       const first = Math.min(length, charCapacity - charTail)
       charView.write(first === length ? value : value.slice(0, first), charTail * 2, first * 2, 'utf16le')
