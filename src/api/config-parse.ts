@@ -6,6 +6,7 @@
  * anything is written (oauth2-proxy's Validate: all errors, each with its path).
  */
 import * as v from 'valibot'
+import { fieldPath } from '../lib/index.ts'
 import { CertificateError, normalizeDomain, type CertificateDefinition, type CertificateManager, type CertificateRequestInput } from '../certs/index.ts'
 import { isConfidentialMethod, parseClientMetadata, PortableClientSchema, type PortableClient } from '../oauth/index.ts'
 import { CreateRouteSchema, RouteIdSchema, type CreateRoute } from '../routes/index.ts'
@@ -71,10 +72,6 @@ const DocumentShape = v.strictObject(
 )
 
 /** `proxies[2]` + valibot's path → `proxies[2].custom_headers.X-Bad` / `routes[0].methods[1]`. */
-function issuePath(base: string, path: v.BaseIssue<unknown>['path']): string {
-  return (path ?? []).reduce((text, item) => (typeof item.key === 'number' ? `${text}[${item.key}]` : `${text}${text ? '.' : ''}${String(item.key)}`), base)
-}
-
 /** Parses with a schema, adding each issue as `path: message`; undefined when it failed. */
 function check<S extends v.GenericSchema>(schema: S, input: unknown, base: string, issues: string[]): v.InferOutput<S> | undefined {
   const result = v.safeParse(schema, input)
@@ -82,7 +79,7 @@ function check<S extends v.GenericSchema>(schema: S, input: unknown, base: strin
   for (const issue of result.issues) {
     // valibot reports a missing key as a type issue on undefined; say it plainly, as the API does.
     const message = issue.kind === 'schema' && issue.input === undefined && issue.path?.length ? 'is required' : issue.message
-    const line = `${issuePath(base, issue.path)}: ${message}`
+    const line = `${fieldPath(issue.path, base)}: ${message}`
     if (!issues.includes(line)) issues.push(line)
   }
   return undefined
@@ -131,9 +128,9 @@ function parseClient(entry: Record<string, unknown>, path: string, issues: strin
   if (shape === undefined) return undefined
   const policy = parseClientMetadata(shape)
   if (!policy.ok) {
-    // "redirect_uris.0: …" → "oauth_clients[1].redirect_uris[0]: …"
-    const field = /^([a-z_]+)(?:\.(\d+))?: /.exec(policy.description)
-    issues.push(field ? `${path}.${field[1]}${field[2] === undefined ? '' : `[${field[2]}]`}: ${policy.description.slice(field[0].length)}` : `${path}: ${policy.description}`)
+    // "redirect_uris[0]: …" (lib/field-path.ts) → "oauth_clients[1].redirect_uris[0]: …"
+    const field = /^[a-z_]+(?:\[\d+\])?: /.exec(policy.description)
+    issues.push(field ? `${path}.${policy.description}` : `${path}: ${policy.description}`)
     return undefined
   }
   const confidential = isConfidentialMethod(policy.metadata.token_endpoint_auth_method)

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from 'hono'
 import * as v from 'valibot'
-import type { Logger } from '../lib/index.ts'
+import { fieldPath, type Logger } from '../lib/index.ts'
 import { authenticate, type RouteScope, type SessionCredential, type VerifyApiToken } from './auth.ts'
 import { ApiError } from './errors.ts'
 
@@ -94,7 +94,7 @@ function validate<S extends AnySchema>(schema: S, input: unknown, noun: string):
   const result = v.safeParse(schema, input)
   if (result.success) return result.output
   const issue = result.issues[0]
-  const path = issue.path?.map((item) => String(item.key)).join('.')
+  const path = fieldPath(issue.path)
   // valibot reports a missing key as an "Invalid key" issue; say it plainly.
   const message = issue.kind === 'schema' && issue.input === undefined && path ? 'is required' : issue.message
   throw new ApiError(400, 'invalid_request', path ? `${noun} ${path}: ${message}` : message)

@@ -153,7 +153,7 @@ describe('bad input → 400 naming the field, and nothing is created', () => {
       [spec('api-bad', { capabilities: ['SYS_ADMIN'] }), 'field capabilities'],
       [spec('api-bad', { restart_policy: 'sometimes' }), 'field restart_policy:'],
       [spec('api-bad', { labels: { 'io.oauth-https-proxy.managed': 'false' } }), 'field labels:'],
-      [spec('api-bad', { internal_port: undefined, port_configs: [{ name: 'http', container_port: 8080, bind_address: 'everywhere' }] }), 'field port_configs.0.bind_address:'],
+      [spec('api-bad', { internal_port: undefined, port_configs: [{ name: 'http', container_port: 8080, bind_address: 'everywhere' }] }), 'field port_configs[0].bind_address:'],
       [spec('api-bad', { surprise: 1 }), 'field surprise: unknown field'],
       [spec('api-bad', { auto_proxy: true, proxy: { hostname: 'not a host' } }), 'field proxy.hostname:'],
       [spec('api-bad', { auto_proxy: true, proxy: { target_url: 'http://x.test' } }), 'field proxy.target_url: unknown field'],

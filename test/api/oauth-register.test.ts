@@ -93,7 +93,7 @@ describe('POST /register (RFC 7591 §3.1)', () => {
 
   test('RFC 7591 §3.2.2: javascript: redirect_uri → 400 invalid_redirect_uri', async () => {
     const body = await expectError(await register({ redirect_uris: ['javascript:alert(1)'] }), 400, 'invalid_redirect_uri')
-    expect(body.error_description).toBe('redirect_uris.0: the javascript: scheme is not allowed')
+    expect(body.error_description).toBe('redirect_uris[0]: the javascript: scheme is not allowed')
   })
 
   test('RFC 7591 §3.2.2: data:, file:, fragments, userinfo, wildcards, non-loopback http, look-alike loopback → 400 invalid_redirect_uri', async () => {

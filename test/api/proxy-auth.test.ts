@@ -98,15 +98,15 @@ describe('GET and PUT /proxy/targets/{hostname}/auth', () => {
     await edge.api('PUT', `/proxy/targets/${hostname}/auth`, { auth_required_users: ['alice'] })
     const cases: [Record<string, unknown>, string][] = [
       ...['-alice', 'alice-', 'al--ice', 'a'.repeat(40), '', ' alice', 'alice ', 'al*ce', '**', 'a@b', 'al_ice', 'ａlice'].map(
-        (login): [Record<string, unknown>, string] => [{ auth_required_users: ['bob', login] }, 'field auth_required_users.1:'],
+        (login): [Record<string, unknown>, string] => [{ auth_required_users: ['bob', login] }, 'field auth_required_users[1]:'],
       ),
-      [{ oauth_admin_users: [7] }, 'field oauth_admin_users.0:'],
+      [{ oauth_admin_users: [7] }, 'field oauth_admin_users[0]:'],
       [{ oauth_user_users: 'alice' }, 'field oauth_user_users:'],
       [{ oauth_mcp_users: Array.from({ length: 1001 }, (_, i) => `u${i}`) }, 'field oauth_mcp_users:'],
       [{ auth_mode: 'basic' }, 'field auth_mode:'],
       [{ auth_enabled: 'true' }, 'field auth_enabled:'],
       ...['no-slash', '', '/a?b', '/a#b', '/a b', '/../admin', '/a/./b', '/a\\b', '/\u00e9'].map(
-        (path): [Record<string, unknown>, string] => [{ auth_excluded_paths: ['/ok', path] }, 'field auth_excluded_paths.1:'],
+        (path): [Record<string, unknown>, string] => [{ auth_excluded_paths: ['/ok', path] }, 'field auth_excluded_paths[1]:'],
       ),
       [{ auth_excluded_paths: null }, 'field auth_excluded_paths:'],
       // The auth endpoint changes auth fields only; the GitHub secret has its own endpoint.
@@ -158,18 +158,18 @@ describe('GET and PUT /proxy/targets/{hostname}/auth', () => {
   test('bad org, team, Authorization, Origin and realm values → 400 naming the field, and nothing changes', async () => {
     const hostname = await newProxy()
     const cases: [Record<string, unknown>, string][] = [
-      ...['-acme', 'ac--me', 'a'.repeat(40), '', 'acme/team', '*', 7].map((org): [Record<string, unknown>, string] => [{ auth_required_orgs: ['ok', org] }, 'field auth_required_orgs.1:']),
+      ...['-acme', 'ac--me', 'a'.repeat(40), '', 'acme/team', '*', 7].map((org): [Record<string, unknown>, string] => [{ auth_required_orgs: ['ok', org] }, 'field auth_required_orgs[1]:']),
       [{ auth_required_orgs: 'acme' }, 'field auth_required_orgs:'],
       [{ auth_required_orgs: Array.from({ length: 101 }, (_, i) => `o${i}`) }, 'field auth_required_orgs:'],
       ...['acme', 'acme/', '/team', 'acme/team/x', 'acme/te am', '-acme/team', 'acme/t.eam', `acme/${'t'.repeat(101)}`].map(
-        (team): [Record<string, unknown>, string] => [{ auth_required_teams: ['acme/ok', team] }, 'field auth_required_teams.1:'],
+        (team): [Record<string, unknown>, string] => [{ auth_required_teams: ['acme/ok', team] }, 'field auth_required_teams[1]:'],
       ),
       [{ auth_pass_authorization: 'yes' }, 'field auth_pass_authorization:'],
       [{ auth_pass_authorization: null }, 'field auth_pass_authorization:'],
       [{ auth_origin_check: 'strict' }, 'field auth_origin_check:'],
       [{ auth_origin_check: null }, 'field auth_origin_check:'],
       ...['app.example.com', 'https://app.example.com/path', 'https://*.example.com', ' https://app.example.com', 'https://app.example.com#', 'ftp://app.example.com', 'https://u:p@app.example.com', 'https://app.example.com?x', 'null', ''].map(
-        (origin): [Record<string, unknown>, string] => [{ auth_allowed_origins: ['https://ok.example.com', origin] }, 'field auth_allowed_origins.1:'],
+        (origin): [Record<string, unknown>, string] => [{ auth_allowed_origins: ['https://ok.example.com', origin] }, 'field auth_allowed_origins[1]:'],
       ),
       [{ auth_allowed_origins: null }, 'field auth_allowed_origins:'],
       // RFC 6750 §3: the realm is a quoted-string in WWW-Authenticate; a quote, backslash or control would break the header.

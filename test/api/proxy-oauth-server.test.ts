@@ -95,9 +95,9 @@ describe('GET, PUT, POST and DELETE /proxy/targets/{hostname}/oauth-server', () 
       }
     }
     const bad: [string, Record<string, unknown>, string][] = [
-      ['PUT', { oauth_server_scopes: ['root'] }, 'field oauth_server_scopes.0:'],
+      ['PUT', { oauth_server_scopes: ['root'] }, 'field oauth_server_scopes[0]:'],
       ['PUT', { oauth_server_scopes: [] }, 'field oauth_server_scopes:'],
-      ['POST', { scopes: ['openid'] }, 'field scopes.0:'],
+      ['POST', { scopes: ['openid'] }, 'field scopes[0]:'],
       ['PUT', { oauth_server_custom_metadata: { token_endpoint: 'https://evil.example/token' } }, 'field oauth_server_custom_metadata.token_endpoint:'],
       ['PUT', { oauth_server_custom_metadata: { code_challenge_methods_supported: ['plain'] } }, 'field oauth_server_custom_metadata.code_challenge_methods_supported:'],
       ['POST', { custom_metadata: { require_pushed_authorization_requests: true } }, 'field custom_metadata.require_pushed_authorization_requests:'],

@@ -89,7 +89,7 @@ describe('GET and PUT /proxy/targets/{hostname}/resource', () => {
         (endpoint): [Record<string, unknown>, string] => [{ resource_endpoint: endpoint }, 'field resource_endpoint:'],
       ),
       [{ resource_endpoint: null }, 'field resource_endpoint:'],
-      [{ resource_scopes: ['read'] }, 'field resource_scopes.0:'],
+      [{ resource_scopes: ['read'] }, 'field resource_scopes[0]:'],
       [{ resource_scopes: [] }, 'field resource_scopes:'],
       [{ resource_scopes: 'mcp' }, 'field resource_scopes:'],
       ...['docs', 'ftp://docs.example.com', 'https://user:pw@docs.example.com', 'https://docs.example.com/#top', ' https://docs.example.com', `https://docs.example.com/${'a'.repeat(2048)}`].map(
@@ -169,7 +169,7 @@ describe("POST /proxy/targets/{hostname}/resource (the original's body)", () => 
       [{ override_backend: false }, 'field override_backend: not supported'],
       [{ hacker_one_research_header: 'me' }, 'field hacker_one_research_header: not supported here: set the response header with custom_response_headers'],
       // The original's default scopes: not scopes this server issues.
-      [{ scopes: ['read', 'write'] }, 'field scopes.0:'],
+      [{ scopes: ['read', 'write'] }, 'field scopes[0]:'],
       [{ endpoint: 'api' }, 'field endpoint:'],
       [{ documentation_suffix: 'docs' }, 'field documentation_suffix:'],
       [{ documentation_suffix: '/../admin' }, 'field documentation_suffix:'],

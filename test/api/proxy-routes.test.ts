@@ -111,9 +111,9 @@ describe('PUT /proxy/targets/{hostname}/routes', () => {
     const cases: [unknown, string][] = [
       [{ route_mode: 'some' }, 'field route_mode:'],
       [{ enabled_routes: 'api-1' }, 'field enabled_routes:'],
-      [{ enabled_routes: ['Bad_ID'] }, 'field enabled_routes.0:'],
-      [{ disabled_routes: ['ok', ''] }, 'field disabled_routes.1:'],
-      [{ disabled_routes: ['x'.repeat(101)] }, 'field disabled_routes.0:'],
+      [{ enabled_routes: ['Bad_ID'] }, 'field enabled_routes[0]:'],
+      [{ disabled_routes: ['ok', ''] }, 'field disabled_routes[1]:'],
+      [{ disabled_routes: ['x'.repeat(101)] }, 'field disabled_routes[0]:'],
       [{ disabled_routes: Array.from({ length: 1001 }, (_, i) => `r-${i}`) }, 'field disabled_routes:'],
       [{ target_url: 'http://elsewhere.test' }, 'field target_url:'],
     ]

@@ -97,14 +97,14 @@ describe('POST /routes', () => {
       [{ scope: 'proxy' }, 'proxy_hostnames'],
       [{ scope: 'proxy', proxy_hostnames: [] }, 'proxy_hostnames'],
       [{ proxy_hostnames: ['app.example.com'] }, 'proxy_hostnames'],
-      [{ scope: 'proxy', proxy_hostnames: ['bad_host!'] }, 'proxy_hostnames.0'],
+      [{ scope: 'proxy', proxy_hostnames: ['bad_host!'] }, 'proxy_hostnames[0]'],
       [{ scope: 'everywhere' }, 'scope'],
-      [{ methods: ['GE T'] }, 'methods.0'],
-      [{ methods: ['G*T'] }, 'methods.0'],
+      [{ methods: ['GE T'] }, 'methods[0]'],
+      [{ methods: ['G*T'] }, 'methods[0]'],
       [{ methods: 'GET' }, 'methods'],
       [{ description: 'x'.repeat(501) }, 'description'],
       [{ enabled: 'yes' }, 'enabled'],
-      [{ auth: { required_scopes: ['root'] } }, 'auth.required_scopes.0'],
+      [{ auth: { required_scopes: ['root'] } }, 'auth.required_scopes[0]'],
       [{ surprise: true }, 'surprise'],
     ]
     for (const [fields, field] of cases) {

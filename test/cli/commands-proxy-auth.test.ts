@@ -136,9 +136,9 @@ describe('proxy auth', () => {
       cli.run(['proxy', 'auth', 'disable', HOST], { token: userToken }),
       cli.run(['proxy', 'auth', 'show', 'nope.example.com']),
     ])
-    expectFailure(team, 1, /^oauth-https-proxy: 400 invalid_request: field auth_required_teams\.0: /)
+    expectFailure(team, 1, /^oauth-https-proxy: 400 invalid_request: field auth_required_teams\[0\]: /)
     expectFailure(realm, 1, /^oauth-https-proxy: 400 invalid_request: field auth_realm: /)
-    expectFailure(origin, 1, /^oauth-https-proxy: 400 invalid_request: field auth_allowed_origins\.1: /)
+    expectFailure(origin, 1, /^oauth-https-proxy: 400 invalid_request: field auth_allowed_origins\[1\]: /)
     expectFailure(user, 3, /^oauth-https-proxy: 403 /)
     expectFailure(missing, 4, /404 not_found: no proxy for nope\.example\.com/)
     expect(await apiJson(edge, `/proxy/targets/${HOST}/auth`)).toEqual(before)
@@ -196,7 +196,7 @@ describe('proxy resource', () => {
       cli.run(['proxy', 'resource', 'show', 'nope.example.com']),
     ])
     expectFailure(endpoint, 1, /^oauth-https-proxy: 400 invalid_request: field resource_endpoint: /)
-    expectFailure(scopes, 1, /^oauth-https-proxy: 400 invalid_request: field resource_scopes\.0: /)
+    expectFailure(scopes, 1, /^oauth-https-proxy: 400 invalid_request: field resource_scopes\[0\]: /)
     expectFailure(metadata, 1, /^oauth-https-proxy: 400 invalid_request: field resource_custom_metadata\.authorization_servers: /)
     expectFailure(user, 3, /^oauth-https-proxy: 403 /)
     expectFailure(missing, 4, /404 not_found: no proxy for nope\.example\.com/)

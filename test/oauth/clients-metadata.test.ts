@@ -105,7 +105,7 @@ describe('parseClientMetadata: refusals', () => {
 
   test('RFC 7591 §3.2.2: a bad redirect_uri → invalid_redirect_uri naming its index', () => {
     const result = errorOf({ redirect_uris: ['https://ok.example/cb', 'javascript:alert(1)'] })
-    expect(result).toEqual({ ok: false, error: 'invalid_redirect_uri', description: 'redirect_uris.1: the javascript: scheme is not allowed' })
+    expect(result).toEqual({ ok: false, error: 'invalid_redirect_uri', description: 'redirect_uris[1]: the javascript: scheme is not allowed' })
     for (const uri of ['data:text/html,x', 'http://evil.example/cb', 'https://app.example/cb#f', 'http://localhost.evil.com/cb', 'wss://app.example/cb', 42, null, {}]) {
       expect(errorOf({ redirect_uris: [uri] }).error).toBe('invalid_redirect_uri')
     }
@@ -134,7 +134,7 @@ describe('parseClientMetadata: refusals', () => {
     for (const grant of ['implicit', 'password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer', '', null, 1]) {
       const result = errorOf({ redirect_uris: LOOPBACK, grant_types: [grant] })
       expect(result.error).toBe('invalid_client_metadata')
-      expect(result.description).toStartWith('grant_types.0:')
+      expect(result.description).toStartWith('grant_types[0]:')
     }
     expect(errorOf({ redirect_uris: LOOPBACK, grant_types: [] }).error).toBe('invalid_client_metadata')
     expect(errorOf({ redirect_uris: LOOPBACK, grant_types: 'authorization_code' }).error).toBe('invalid_client_metadata')

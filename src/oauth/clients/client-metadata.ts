@@ -5,6 +5,7 @@
  * §2 defaults applied, and every refusal named with the RFC 7591 §3.2.2 error code.
  */
 import * as v from 'valibot'
+import { fieldPath } from '../../lib/index.ts'
 import { isScope } from '../tokens/scopes.ts'
 import {
   APPLICATION_TYPES,
@@ -115,7 +116,7 @@ export function parseClientMetadata(input: unknown): ClientMetadataResult {
   const parsed = v.safeParse(RegistrationRequestSchema, input)
   if (!parsed.success) {
     const issue = parsed.issues[0]
-    const path = issue.path?.map((item) => String(item.key)).join('.') ?? ''
+    const path = fieldPath(issue.path)
     // RFC 7591 §3.2.2: invalid_redirect_uri for "one or more redirection URIs", invalid_client_metadata for any other field.
     return refuse(path.startsWith('redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata', path ? `${path}: ${issue.message}` : issue.message)
   }
