@@ -6,12 +6,13 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { CreateDockerServiceSchema, UpdateDockerServiceSchema, type DockerServices } from '../docker/index.ts'
+import { CreateDockerServiceSchema, DockerServiceSchema, UpdateDockerServiceSchema, type DockerServices } from '../docker/index.ts'
 import { DomainError } from '../lib/index.ts'
 import type { ExternalServices } from '../services/index.ts'
 import { refuseIfDependents } from './dependents.ts'
 import { defineRoute, hasBody, type RouteSpec } from './define-route.ts'
 import { existingService, managerOf, NameParams, NOT_FOUND, TAG, UNAVAILABLE } from './docker-service-access.ts'
+import { CleanupReportSchema, CreatedDockerServiceSchema, DockerServiceListSchema } from './docker-service-views.ts'
 import { dockerServiceLogRoutes, type DockerServiceLogRoutesDeps } from './docker-service-logs.ts'
 import { serviceOwnPortRoutes, servicePortRoutes } from './docker-service-ports.ts'
 import {
@@ -93,7 +94,7 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
       body: CreateBodySchema,
       query: CreateQuerySchema,
       responses: {
-        201: { description: '{service, proxy (null without auto_proxy), warnings[]}' },
+        201: { description: 'the service, its proxy (null without auto_proxy) and warnings', schema: CreatedDockerServiceSchema },
         400: { description: 'a field is invalid or refused (privileged, host network, devices, a bind mount outside SERVICE_BIND_ROOT…), named' },
         409: { description: 'the name is taken (by a Docker or an external service), the hostname has a proxy, or a host port is held' },
         503: UNAVAILABLE,
@@ -137,7 +138,7 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
       summary:
         'List Docker services: ours (services), and the engine\'s other containers (foreign: listed read-only, never touched) unless owned_only=true',
       query: ListQuerySchema,
-      responses: { 200: { description: '{services, foreign, total, warnings[]}' }, 503: UNAVAILABLE },
+      responses: { 200: { description: 'our services, the engine\'s other containers, and warnings', schema: DockerServiceListSchema }, 503: UNAVAILABLE },
       async handler(c, { query }) {
         const manager = managerOf(docker)
         const services = await manager.list()
@@ -161,7 +162,7 @@ function collectionRoutes(docker: DockerServices | null, deps: DockerServiceRout
       tag: TAG,
       summary:
         'Clean up: remove our containers that have no stored service, free port claims no service holds, and report stored services whose container is gone (kept as missing: nothing is recreated silently)',
-      responses: { 200: { description: '{containers_removed[], services_missing[], ports_released[], volumes_unused[]}' }, 503: UNAVAILABLE },
+      responses: { 200: { description: 'what was removed, freed and found missing', schema: CleanupReportSchema }, 503: UNAVAILABLE },
       handler: async (c) => c.json(await managerOf(docker).cleanup()),
     }),
   ]
@@ -177,7 +178,7 @@ function nameRoutes(docker: DockerServices | null, deps: DockerServiceRoutesDeps
       tag: TAG,
       summary: LIFECYCLE[action],
       params: NameParams,
-      responses: { 200: { description: 'the service, with its new status' }, 404: NOT_FOUND, 503: UNAVAILABLE },
+      responses: { 200: { description: 'the service, with its new status', schema: DockerServiceSchema }, 404: NOT_FOUND, 503: UNAVAILABLE },
       async handler(c, { params }) {
         const manager = managerOf(docker)
         await existingService(manager, params.name)
@@ -193,7 +194,7 @@ function nameRoutes(docker: DockerServices | null, deps: DockerServiceRoutesDeps
       tag: TAG,
       summary: 'Read one Docker service: its settings, allocated ports, status (failed with exit_code, missing when deleted behind our back) and health',
       params: NameParams,
-      responses: { 200: { description: 'the service' }, 404: NOT_FOUND, 503: UNAVAILABLE },
+      responses: { 200: { description: 'the service', schema: DockerServiceSchema }, 404: NOT_FOUND, 503: UNAVAILABLE },
       handler: async (c, { params }) => c.json(await existingService(managerOf(docker), params.name)),
     }),
     defineRoute({
@@ -205,7 +206,7 @@ function nameRoutes(docker: DockerServices | null, deps: DockerServiceRoutesDeps
         'Replace a Docker service\'s settings (the full desired settings, as for create without service_name): the container is recreated with them; named volumes, and host ports that did not change, are kept',
       params: NameParams,
       body: UpdateDockerServiceSchema,
-      responses: { 200: { description: 'the updated service' }, 400: { description: 'a field is invalid or refused, named' }, 404: NOT_FOUND, 409: { description: 'a host port is held' }, 503: UNAVAILABLE },
+      responses: { 200: { description: 'the updated service', schema: DockerServiceSchema }, 400: { description: 'a field is invalid or refused, named' }, 404: NOT_FOUND, 409: { description: 'a host port is held' }, 503: UNAVAILABLE },
       async handler(c, { params, body }) {
         const manager = managerOf(docker)
         await existingService(manager, params.name)

@@ -138,6 +138,28 @@ describe('fixed paths are not shadowed by /services/{name}', () => {
       expect({ path: documented, method, present: document.paths[documented]?.[method.toLowerCase()] !== undefined }).toEqual({ path: documented, method, present: true })
     }
   })
+
+  test('/openapi.json describes what GET /services/{name} and GET /services answer: each field returned is documented, each required one returned', async () => {
+    interface JsonSchema {
+      properties?: Record<string, JsonSchema & { enum?: unknown[] }>
+      required?: string[]
+      items?: JsonSchema
+    }
+    const document = (await (await fetch(`${edge.server.apiUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }> }>> }
+    const schemaOf = (path: string, method: string) => document.paths[path]![method]!.responses['200']!.content!['application/json']!.schema
+    const expectDescribed = (value: Record<string, unknown>, schema: JsonSchema) => {
+      expect(Object.keys(value).filter((key) => !(key in schema.properties!))).toEqual([])
+      expect(schema.required!.filter((key) => !(key in value))).toEqual([])
+    }
+    const service = (await (await call('GET', '/services/api-web')).json()) as Record<string, unknown>
+    const one = schemaOf('/services/{name}', 'get')
+    expectDescribed(service, one)
+    expect(one.properties!.status!.enum).toContain(service.status)
+    const list = (await (await call('GET', '/services')).json()) as { services: Record<string, unknown>[] }
+    const listed = schemaOf('/services', 'get')
+    expectDescribed(list, listed)
+    expectDescribed(list.services.find((item) => item.service_name === 'api-web')!, listed.properties!.services!.items!)
+  })
 })
 
 describe('bad input → 400 naming the field, and nothing is created', () => {
