@@ -17,8 +17,8 @@ const BASE_DOMAIN = 'svc-api.test'
 let edge: TestEdge
 let userToken: string
 
-/** httpd under a shell that exits on SIGTERM: a PID 1 without a handler ignores it, and each stop would wait 10 s. */
-const COMMAND = ['sh', '-c', `trap "exit 0" TERM; ${HTTPD_COMMAND.join(' ')} & wait`]
+/** httpd itself: the service's init (PID 1, init: true by default) passes it SIGTERM, so a stop takes no 10 s. */
+const COMMAND = HTTPD_COMMAND
 
 /** A small httpd service; `extra` replaces fields. */
 const spec = (name: string, extra: Record<string, unknown> = {}) => ({

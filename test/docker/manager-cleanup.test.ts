@@ -106,7 +106,7 @@ describe('what the engine reports', () => {
 
   test('followLogs delivers each new line as it is written (within 1 s) until its signal aborts', async () => {
     const name = serviceName('follow')
-    await node.manager.create(httpdService(name, { labels, port_configs: [], command: ['sh', '-c', 'trap "exit 0" TERM; i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.3; done'] }), null)
+    await node.manager.create(httpdService(name, { labels, port_configs: [], command: ['sh', '-c', 'i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.3; done'] }), null)
     const abort = new AbortController()
     const seen: { text: string; atMs: number }[] = []
     try {

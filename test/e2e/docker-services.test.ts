@@ -27,7 +27,7 @@ const HOST = `${WEB}.${BASE_DOMAIN}`
  * each answer on stderr. The shell stays PID 1 and exits on SIGTERM (a PID 1 without a handler ignores it,
  * and stop would wait for its 10 s timeout).
  */
-const WEB_COMMAND = ['sh', '-c', 'trap "exit 0" TERM; echo out-1; usleep 50000; echo err-1 >&2; usleep 50000; echo out-2; usleep 50000; echo err-2 >&2; httpd -f -v -p 8080 -h /www & wait']
+const WEB_COMMAND = ['sh', '-c', 'echo out-1; usleep 50000; echo err-1 >&2; usleep 50000; echo out-2; usleep 50000; echo err-2 >&2; httpd -f -v -p 8080 -h /www & wait']
 
 let edge: TestEdge
 let created: { service: Record<string, unknown>; proxy: Record<string, unknown>; warnings: string[] }

@@ -287,7 +287,7 @@ describe('services', () => {
       service_name: SERVICE,
       image: BUSYBOX_IMAGE,
       // A shell that exits on SIGTERM (PID 1 without a handler ignores it) and says something every half second.
-      command: ['sh', '-c', 'trap "exit 0" TERM; while true; do echo tick; sleep 0.5; done & wait'],
+      command: ['sh', '-c', 'while true; do echo tick; sleep 0.5; done & wait'],
       memory_limit: '32m',
       labels: { ...TEST_LABELS, 'ohp-test.file': 'ui-chromium' },
     })
