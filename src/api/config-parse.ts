@@ -71,8 +71,7 @@ const DocumentShape = v.strictObject(
   'unknown field',
 )
 
-/** `proxies[2]` + valibot's path → `proxies[2].custom_headers.X-Bad` / `routes[0].methods[1]`. */
-/** Parses with a schema, adding each issue as `path: message`; undefined when it failed. */
+/** Parses with a schema, adding each issue as `path: message` (`proxies[2].custom_headers.X-Bad`, `routes[0].methods[1]`); undefined when it failed. */
 function check<S extends v.GenericSchema>(schema: S, input: unknown, base: string, issues: string[]): v.InferOutput<S> | undefined {
   const result = v.safeParse(schema, input)
   if (result.success) return result.output
@@ -129,8 +128,8 @@ function parseClient(entry: Record<string, unknown>, path: string, issues: strin
   const policy = parseClientMetadata(shape)
   if (!policy.ok) {
     // "redirect_uris[0]: …" (lib/field-path.ts) → "oauth_clients[1].redirect_uris[0]: …"
-    const field = /^[a-z_]+(?:\[\d+\])?: /.exec(policy.description)
-    issues.push(field ? `${path}.${policy.description}` : `${path}: ${policy.description}`)
+    const namesField = /^[a-z_]+(?:\[\d+\])?: /.test(policy.description)
+    issues.push(namesField ? `${path}.${policy.description}` : `${path}: ${policy.description}`)
     return undefined
   }
   const confidential = isConfidentialMethod(policy.metadata.token_endpoint_auth_method)

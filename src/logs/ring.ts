@@ -88,11 +88,11 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
       const units = chars
       for (let i = 0; i < length; i++) units[at + i] = value.charCodeAt(i)
     } else {
-      const first = Math.min(length, charCapacity - charTail)
-      charView.write(first === length ? value : value.slice(0, first), charTail * 2, first * 2, 'utf16le')
+      const first = Math.min(length, charCapacity - at)
+      charView.write(first === length ? value : value.slice(0, first), at * 2, first * 2, 'utf16le')
       if (first < length) charView.write(value.slice(first), 0, (length - first) * 2, 'utf16le')
     }
-    charTail = (charTail + length) % charCapacity
+    charTail = (at + length) % charCapacity
     pushedChars += length
     return length
   }

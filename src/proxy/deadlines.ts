@@ -50,7 +50,7 @@ export class Deadlines {
       this.ticker.unref()
     }
     // The coarse clock may be up to a tick old: a deadline counted from it could come a tick early, so
-    // a 1 s upstream_timeout answered 504 after 0.93 s. A tick more makes it never early (ticks on time).
+    // a 1 s upstream_timeout answered 504 after 0.94 s. A tick more makes it never early (ticks on time).
     item.deadlineAtMs = this.coarseNowMs + TICK_MS + timeoutMs
     item.previousExpiring = null
     item.nextExpiring = this.first
