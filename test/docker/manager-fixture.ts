@@ -4,12 +4,13 @@
  * bodies of the offline busybox image labelled as test containers (so `test-services.sh stop` and
  * removeTestContainers find what a crashed run left).
  */
+import { afterAll, beforeAll } from 'bun:test'
 import * as v from 'valibot'
 import { createDockerServices, createEngine, CreateDockerServiceSchema, type CreateDockerService, type DockerServices, type DockerServicesSettings } from '../../src/docker/index.ts'
 import { createMemoryBus, type AppEvent, type EventBus } from '../../src/events/index.ts'
 import { createLogger, systemClock } from '../../src/lib/index.ts'
-import type { Store } from '../../src/store/index.ts'
-import { BUSYBOX_IMAGE, HTTPD_COMMAND, HTTPD_PORT, TEST_LABELS } from '../support/docker.ts'
+import { createEmbeddedStore, type Store } from '../../src/store/index.ts'
+import { BUSYBOX_IMAGE, ensureBusyboxImage, HTTPD_COMMAND, HTTPD_PORT, removeTestContainers, requireDocker, TEST_LABELS } from '../support/docker.ts'
 import { isolatedPortRanges } from '../support/port-ranges.ts'
 
 /** SERVICE_PORTS of `size` ports free on loopback now, in a stretch no other test edge picked. */
@@ -56,6 +57,52 @@ export async function startTestManager(options: { store: Store; bus?: EventBus; 
     async stop() {
       await manager.stopReconciling()
       if (!options.bus) await bus.stop()
+    },
+  }
+}
+
+/** One test file's manager, started by managerForFile before the file's tests. */
+export interface FileManager {
+  /** Labels that mark a container as this file's (removed after its tests, and by a later run). */
+  readonly labels: Readonly<Record<string, string>>
+  /** The label filter that finds this file's containers, networks and volumes. */
+  readonly fileLabel: string
+  readonly store: Store
+  readonly node: TestManager
+}
+
+/**
+ * A manager for a whole test file, on an in-memory store: before its tests the engine and the busybox
+ * image are checked, `prepare` runs (a network to create…) and the manager starts, reconciling if asked;
+ * after them it stops and the file's containers are removed.
+ */
+export function managerForFile(file: string, options: { reconcile?: boolean; settings?: Partial<DockerServicesSettings>; prepare?: (fileLabel: string) => Promise<unknown> } = {}): FileManager {
+  const fileLabel = `ohp-test.file=${file}`
+  let store: Store | undefined
+  let node: TestManager | undefined
+  beforeAll(async () => {
+    await requireDocker()
+    await ensureBusyboxImage()
+    await options.prepare?.(fileLabel)
+    store = createEmbeddedStore({ dataDir: ':memory:' })
+    node = await startTestManager({ store, settings: options.settings })
+    if (options.reconcile) await node.manager.startReconciling()
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await store?.close()
+    await removeTestContainers(fileLabel)
+  })
+  return {
+    labels: { 'ohp-test': 'true', 'ohp-test.file': file },
+    fileLabel,
+    get store() {
+      if (!store) throw new Error(`${file}: the manager is not started (used outside a test?)`)
+      return store
+    },
+    get node() {
+      if (!node) throw new Error(`${file}: the manager is not started (used outside a test?)`)
+      return node
     },
   }
 }

@@ -4,29 +4,15 @@
  * server's) is refused with a 400 naming volumes[i].source before anything is made. Volumes outlive
  * update and delete; cleanup lists ours that no service mounts and removes none.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createEmbeddedStore, keys, type Store } from '../../src/store/index.ts'
-import { docker, ensureBusyboxImage, removeTestContainers, requireDocker, TEST_LABEL } from '../support/docker.ts'
-import { httpdService, serviceName, startTestManager, type TestManager } from './manager-fixture.ts'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { keys } from '../../src/store/index.ts'
+import { docker, TEST_LABEL } from '../support/docker.ts'
+import { httpdService, managerForFile, serviceName } from './manager-fixture.ts'
 
 setDefaultTimeout(30_000)
 
-const FILE_LABEL = 'ohp-test.file=manager-volumes'
-const labels = { 'ohp-test': 'true', 'ohp-test.file': 'manager-volumes' }
-let store: Store
-let node: TestManager
-
-beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
-  store = createEmbeddedStore({ dataDir: ':memory:' })
-  node = await startTestManager({ store })
-})
-afterAll(async () => {
-  await node?.stop()
-  await store?.close()
-  await removeTestContainers(FILE_LABEL)
-})
+const file = managerForFile('manager-volumes')
+const { labels, fileLabel: FILE_LABEL } = file
 
 const volumeLabels = async (name: string) => JSON.parse(await docker('volume', 'inspect', '--format', '{{json .Labels}}', name)) as Record<string, string>
 const volumeExists = async (name: string) => (await docker('volume', 'ls', '-q', '--filter', `name=^${name}$`)) === name
@@ -36,17 +22,17 @@ describe('named volumes', () => {
   test('a new volume is created by us with our labels (deployment, service) and the service’s; it outlives update and delete, another service of ours may mount it; cleanup lists it unused, never removes it', async () => {
     const volume = serviceName('ohp-t-vol')
     const first = serviceName('vol-a')
-    const created = await node.manager.create(httpdService(first, { labels, volumes: [{ source: volume, target: '/data' }] }), null)
+    const created = await file.node.manager.create(httpdService(first, { labels, volumes: [{ source: volume, target: '/data' }] }), null)
     expect(created.status).toBe('running')
-    const deployment = (await store.get(keys.dockerDeployment()))!.value
+    const deployment = (await file.store.get(keys.dockerDeployment()))!.value
     expect(await volumeLabels(volume)).toEqual({ ...labels, 'io.oauth-https-proxy.managed': 'true', 'io.oauth-https-proxy.service': first, 'io.oauth-https-proxy.deployment': deployment })
 
     const second = serviceName('vol-b')
-    await node.manager.create(httpdService(second, { labels, volumes: [{ source: volume, target: '/shared', read_only: true }] }), null)
-    await node.manager.remove(first)
-    await node.manager.remove(second)
+    await file.node.manager.create(httpdService(second, { labels, volumes: [{ source: volume, target: '/shared', read_only: true }] }), null)
+    await file.node.manager.remove(first)
+    await file.node.manager.remove(second)
     expect(await volumeExists(volume)).toBe(true)
-    const report = await node.manager.cleanup()
+    const report = await file.node.manager.cleanup()
     expect(report.volumes_unused).toContain(volume)
     expect(await volumeExists(volume)).toBe(true)
   })
@@ -57,18 +43,18 @@ describe('named volumes', () => {
     await docker('volume', 'create', '--label', TEST_LABEL, '--label', FILE_LABEL, plain)
     await docker('volume', 'create', '--label', TEST_LABEL, '--label', FILE_LABEL, '--label', 'io.oauth-https-proxy.managed=true', '--label', 'io.oauth-https-proxy.deployment=another', elsewhere)
     const name = serviceName('vol-x')
-    await expect(node.manager.create(httpdService(name, { labels, volumes: [{ source: plain, target: '/data' }] }), null)).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[0].source' })
+    await expect(file.node.manager.create(httpdService(name, { labels, volumes: [{ source: plain, target: '/data' }] }), null)).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[0].source' })
     const fresh = serviceName('ohp-t-fresh')
-    await expect(node.manager.create(httpdService(name, { labels, volumes: [{ source: fresh, target: '/a' }, { source: elsewhere, target: '/b' }] }), null)).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[1].source' })
+    await expect(file.node.manager.create(httpdService(name, { labels, volumes: [{ source: fresh, target: '/a' }, { source: elsewhere, target: '/b' }] }), null)).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[1].source' })
     expect(await containersOf(name)).toEqual([])
-    expect(await node.manager.get(name)).toBeNull()
+    expect(await file.node.manager.get(name)).toBeNull()
     expect(await volumeExists(fresh)).toBe(false) // made by the failed creation, removed again
     expect(await volumeLabels(plain)).toEqual({ 'ohp-test': 'true', 'ohp-test.file': 'manager-volumes' }) // untouched
 
     // An update may not take one either; the service keeps running as it was.
-    const kept = await node.manager.create(httpdService(name, { labels }), null)
-    await expect(node.manager.update(name, httpdService(name, { labels, volumes: [{ source: plain, target: '/data' }] }))).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[0].source' })
-    expect(await node.manager.get(name)).toMatchObject({ status: 'running', container_id: kept.container_id })
-    await node.manager.remove(name)
+    const kept = await file.node.manager.create(httpdService(name, { labels }), null)
+    await expect(file.node.manager.update(name, httpdService(name, { labels, volumes: [{ source: plain, target: '/data' }] }))).rejects.toMatchObject({ kind: 'invalid', field: 'volumes[0].source' })
+    expect(await file.node.manager.get(name)).toMatchObject({ status: 'running', container_id: kept.container_id })
+    await file.node.manager.remove(name)
   })
 })

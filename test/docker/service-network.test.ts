@@ -4,39 +4,26 @@
  * network with its name as alias, and urlOf answers http://<name>:<container port>, which a container on
  * the network reaches (here a plain `docker run` on it, standing where the server's container stands).
  */
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import { createEmbeddedStore, type Store } from '../../src/store/index.ts'
-import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, INDEX_HTML, inspect, removeTestContainers, requireDocker, TEST_LABEL } from '../support/docker.ts'
-import { httpdService, serviceName, startTestManager, type TestManager } from './manager-fixture.ts'
+import { expect, setDefaultTimeout, test } from 'bun:test'
+import { BUSYBOX_IMAGE, docker, INDEX_HTML, inspect, TEST_LABEL } from '../support/docker.ts'
+import { httpdService, managerForFile, serviceName } from './manager-fixture.ts'
 
 setDefaultTimeout(30_000)
 
-const FILE_LABEL = 'ohp-test.file=service-network'
-const labels = { 'ohp-test': 'true', 'ohp-test.file': 'service-network' }
 const network = serviceName('ohp-t-shared')
-let store: Store
-let node: TestManager
-
-beforeAll(async () => {
-  await requireDocker()
-  await ensureBusyboxImage()
-  await docker('network', 'create', '--label', TEST_LABEL, '--label', FILE_LABEL, network)
-  store = createEmbeddedStore({ dataDir: ':memory:' })
-  node = await startTestManager({ store, settings: { network } })
+const file = managerForFile('service-network', {
+  settings: { network },
+  prepare: (fileLabel) => docker('network', 'create', '--label', TEST_LABEL, '--label', fileLabel, network),
 })
-afterAll(async () => {
-  await node?.stop()
-  await store?.close()
-  await removeTestContainers(FILE_LABEL)
-})
+const { labels, fileLabel: FILE_LABEL } = file
 
 test('a service joins the shared network under its name; service:// is http://<name>:<container port>, served to a container on that network', async () => {
   const name = serviceName('net-web')
-  const service = await node.manager.create(httpdService(name, { labels }), null)
+  const service = await file.node.manager.create(httpdService(name, { labels }), null)
   expect(service.networks).toEqual([]) // the setting's network is not written into the service
   const info = await inspect(service.container_id!)
   expect(info.NetworkSettings.Networks[network]?.Aliases).toContain(name)
-  const url = node.manager.urlOf(name)!
+  const url = file.node.manager.urlOf(name)!
   expect(url).toBe(`http://${name}:8080`)
   // The static busybox's wget crashes here (exit 139), so the name is looked up with nslookup against the
   // network's DNS (127.0.0.11), as the server's resolver would, and the page fetched with nc.
@@ -45,5 +32,5 @@ test('a service joins the shared network under its name; service:// is http://<n
   const response = await docker('run', '--rm', '--label', TEST_LABEL, '--label', FILE_LABEL, '--network', network, BUSYBOX_IMAGE, 'sh', '-c', script)
   expect(response).toStartWith('HTTP/1.1 200 OK')
   expect(response).toEndWith(INDEX_HTML.trim())
-  await node.manager.remove(name)
+  await file.node.manager.remove(name)
 })
