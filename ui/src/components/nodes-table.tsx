@@ -1,5 +1,6 @@
 /** @module The nodes sharing this store (GET /system/nodes), as the dashboard and the System page show them. */
 import { formatTime, Badge } from './status.tsx'
+import { Table } from './table.tsx'
 import type { NodeView } from '../types.ts'
 
 function uptime(seconds: number): string {
@@ -10,35 +11,21 @@ function uptime(seconds: number): string {
 
 export function NodesTable(props: { nodes: readonly NodeView[] }) {
   return (
-    <div class="table-wrap">
-      <table aria-label="Nodes">
-        <thead>
-          <tr>
-            <th scope="col">Node</th>
-            <th scope="col">State</th>
-            <th scope="col">Version</th>
-            <th scope="col">Up for</th>
-            <th scope="col">Connections</th>
-            <th scope="col">Last heartbeat</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.nodes.map((node) => (
-            <tr key={node.node_id}>
-              <td>
-                {node.node_id} {node.this_node && <span class="muted">(this one)</span>}
-              </td>
-              <td>
-                <Badge text={node.status} />
-              </td>
-              <td>{node.version}</td>
-              <td>{uptime(node.uptime_sec)}</td>
-              <td>{node.connections ?? '—'}</td>
-              <td>{formatTime(node.last_seen_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table label="Nodes" columns={['Node', 'State', 'Version', 'Up for', 'Connections', 'Last heartbeat']}>
+      {props.nodes.map((node) => (
+        <tr key={node.node_id}>
+          <td>
+            {node.node_id} {node.this_node && <span class="muted">(this one)</span>}
+          </td>
+          <td>
+            <Badge text={node.status} />
+          </td>
+          <td>{node.version}</td>
+          <td>{uptime(node.uptime_sec)}</td>
+          <td>{node.connections ?? '—'}</td>
+          <td>{formatTime(node.last_seen_at)}</td>
+        </tr>
+      ))}
+    </Table>
   )
 }

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'hono/jsx/dom'
 import { call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { Pager, usePages } from '../components/pager.tsx'
+import { Table } from '../components/table.tsx'
 import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, TextField } from '../components/form.tsx'
 import { Badge, daysUntil, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
@@ -122,50 +123,36 @@ export function CertificatesPage() {
       ) : certificates.data.length === 0 ? (
         <p class="muted">No ACME certificates yet: proxies are served with self-signed certificates until one is issued.</p>
       ) : (
-        <div class="table-wrap">
-          <table aria-label="Certificates">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Domains</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Served for</th>
-                {canWrite && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {pages.rows.map((certificate) => (
-                <tr key={certificate.cert_name} data-cert={certificate.cert_name}>
-                  <td>
-                    {certificate.cert_name} {certificate.staging && <Badge text="staging" tone="muted" />}
-                  </td>
-                  <td>{certificate.domains.join(', ')}</td>
-                  <td>
-                    <Badge text={certificate.status} />
-                    {certificate.error && <div class="error-text">{certificate.error}</div>}
-                  </td>
-                  <td>
-                    <Expiry certificate={certificate} />
-                  </td>
-                  <td>{certificate.used_by.join(', ') || <span class="muted">no proxy</span>}</td>
-                  {canWrite && (
-                    <td>
-                      <span class="actions">
-                        <button type="button" onClick={() => action.run(async () => (await send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), follow(certificate.cert_name)))}>
-                          Renew <span class="sr-only">{certificate.cert_name}</span>
-                        </button>
-                        <button type="button" class="danger" onClick={() => setDeleting(certificate.cert_name)}>
-                          Delete <span class="sr-only">{certificate.cert_name}</span>
-                        </button>
-                      </span>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Certificates" columns={['Name', 'Domains', 'Status', 'Expires', 'Served for', canWrite && 'Actions']}>
+          {pages.rows.map((certificate) => (
+            <tr key={certificate.cert_name} data-cert={certificate.cert_name}>
+              <td>
+                {certificate.cert_name} {certificate.staging && <Badge text="staging" tone="muted" />}
+              </td>
+              <td>{certificate.domains.join(', ')}</td>
+              <td>
+                <Badge text={certificate.status} />
+                {certificate.error && <div class="error-text">{certificate.error}</div>}
+              </td>
+              <td>
+                <Expiry certificate={certificate} />
+              </td>
+              <td>{certificate.used_by.join(', ') || <span class="muted">no proxy</span>}</td>
+              {canWrite && (
+                <td>
+                  <span class="actions">
+                    <button type="button" onClick={() => action.run(async () => (await send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), follow(certificate.cert_name)))}>
+                      Renew <span class="sr-only">{certificate.cert_name}</span>
+                    </button>
+                    <button type="button" class="danger" onClick={() => setDeleting(certificate.cert_name)}>
+                      Delete <span class="sr-only">{certificate.cert_name}</span>
+                    </button>
+                  </span>
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       <Pager pages={pages} label="Certificate pages" />
       {deleting && (

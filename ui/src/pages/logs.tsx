@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'hono/jsx/dom'
 import { ApiFailure, getJson } from '../api.ts'
 import { ErrorAlert, fieldError, SelectField, TextField } from '../components/form.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
+import { Table } from '../components/table.tsx'
 import { TrafficCards } from '../components/traffic-cards.tsx'
 import { useData } from '../components/use-data.ts'
 import { PageTitle } from '../router.tsx'
@@ -50,20 +51,9 @@ function RecordRows(props: { records: readonly LogRecord[] }) {
 
 function RecordTable(props: { label: string; records: readonly LogRecord[] }) {
   return (
-    <div class="table-wrap">
-      <table aria-label={props.label}>
-        <thead>
-          <tr>
-            {['Time', 'Status', 'Method', 'Host', 'Path', 'Duration', 'Client', 'User'].map((name) => (
-              <th scope="col">{name}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          <RecordRows records={props.records} />
-        </tbody>
-      </table>
-    </div>
+    <Table label={props.label} columns={['Time', 'Status', 'Method', 'Host', 'Path', 'Duration', 'Client', 'User']}>
+      <RecordRows records={props.records} />
+    </Table>
   )
 }
 

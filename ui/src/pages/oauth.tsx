@@ -7,6 +7,7 @@ import { call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, TextField } from '../components/form.tsx'
 import { Pager, usePages } from '../components/pager.tsx'
+import { Table } from '../components/table.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
 import { useAction } from '../components/use-form.ts'
@@ -53,31 +54,19 @@ function Clients() {
       ) : clients.data.length === 0 ? (
         <p class="muted">No client has registered.</p>
       ) : (
-        <div class="table-wrap">
-          <table aria-label="Registered clients">
-            <thead>
-              <tr>
-                <th scope="col">Client</th>
-                <th scope="col">Redirect URIs</th>
-                <th scope="col">Authentication</th>
-                <th scope="col">Last used</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.rows.map((client) => (
-                <tr key={client.client_id}>
-                  <td>
-                    {client.client_name ?? <span class="muted">unnamed</span>}
-                    <div class="mono muted">{client.client_id}</div>
-                  </td>
-                  <td class="mono">{client.redirect_uris.join(' ')}</td>
-                  <td>{client.token_endpoint_auth_method}</td>
-                  <td>{client.last_used_at === null ? <span class="muted">never</span> : formatTime(epoch(client.last_used_at))}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Registered clients" columns={['Client', 'Redirect URIs', 'Authentication', 'Last used']}>
+          {pages.rows.map((client) => (
+            <tr key={client.client_id}>
+              <td>
+                {client.client_name ?? <span class="muted">unnamed</span>}
+                <div class="mono muted">{client.client_id}</div>
+              </td>
+              <td class="mono">{client.redirect_uris.join(' ')}</td>
+              <td>{client.token_endpoint_auth_method}</td>
+              <td>{client.last_used_at === null ? <span class="muted">never</span> : formatTime(epoch(client.last_used_at))}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <Pager pages={pages} label="Client pages" />
     </section>
@@ -123,38 +112,24 @@ function Families() {
         families.data.length === 0 ? (
           <p role="status">{username} has no live token family.</p>
         ) : (
-          <div class="table-wrap">
-            <table aria-label={`Token families of ${username}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Client</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Resource</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Expires</th>
-                  {canWrite && <th scope="col">Actions</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {families.data.map((family) => (
-                  <tr key={family.family_id} data-family={family.family_id}>
-                    <td class="mono">{family.client_id}</td>
-                    <td>{family.scopes.join(' ')}</td>
-                    <td class="mono">{family.resource}</td>
-                    <td>{formatTime(family.last_used_at)}</td>
-                    <td>{formatTime(family.expires_at)}</td>
-                    {canWrite && (
-                      <td>
-                        <button type="button" class="danger" onClick={() => setRevoking(family)}>
-                          Revoke <span class="sr-only">{family.client_id}</span>
-                        </button>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table label={`Token families of ${username}`} columns={['Client', 'Scopes', 'Resource', 'Last used', 'Expires', canWrite && 'Actions']}>
+            {families.data.map((family) => (
+              <tr key={family.family_id} data-family={family.family_id}>
+                <td class="mono">{family.client_id}</td>
+                <td>{family.scopes.join(' ')}</td>
+                <td class="mono">{family.resource}</td>
+                <td>{formatTime(family.last_used_at)}</td>
+                <td>{formatTime(family.expires_at)}</td>
+                {canWrite && (
+                  <td>
+                    <button type="button" class="danger" onClick={() => setRevoking(family)}>
+                      Revoke <span class="sr-only">{family.client_id}</span>
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </Table>
         )
       )}
       {revoking && (
@@ -180,28 +155,16 @@ function Keys() {
       <h2 id="keys-heading">Signing keys</h2>
       <ErrorAlert error={keys.error ?? rotation.failure} />
       {keys.data ? (
-        <div class="table-wrap">
-          <table aria-label="Signing keys">
-            <thead>
-              <tr>
-                <th scope="col">Key id</th>
-                <th scope="col">Algorithm</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((key) => (
-                <tr key={key.kid}>
-                  <td class="mono">{key.kid}</td>
-                  <td>{key.alg}</td>
-                  <td>{key.active ? <Badge text="signing" tone="ok" /> : <Badge text={`retired ${formatTime(key.retired_at)}`} tone="muted" />}</td>
-                  <td>{formatTime(key.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Signing keys" columns={['Key id', 'Algorithm', 'State', 'Created']}>
+          {keys.data.map((key) => (
+            <tr key={key.kid}>
+              <td class="mono">{key.kid}</td>
+              <td>{key.alg}</td>
+              <td>{key.active ? <Badge text="signing" tone="ok" /> : <Badge text={`retired ${formatTime(key.retired_at)}`} tone="muted" />}</td>
+              <td>{formatTime(key.created_at)}</td>
+            </tr>
+          ))}
+        </Table>
       ) : (
         <Loading what="keys" />
       )}

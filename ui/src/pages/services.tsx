@@ -8,6 +8,7 @@ import { ApiFailure, call, enc, getJson, send } from '../api.ts'
 import { ConfirmDialog } from '../components/dialog.tsx'
 import { ErrorAlert, fieldError, isFieldFailure, TextField } from '../components/form.tsx'
 import { Pager, usePages } from '../components/pager.tsx'
+import { Table } from '../components/table.tsx'
 import { Badge, Loading } from '../components/status.tsx'
 import { useData, useInterval } from '../components/use-data.ts'
 import { useAction, useForm } from '../components/use-form.ts'
@@ -105,48 +106,35 @@ function DockerServices() {
       ) : list.data.services.length === 0 ? (
         <p class="muted">No Docker service. Create them with the API or the command line (service create --file spec.yaml).</p>
       ) : (
-        <div class="table-wrap">
-          <table aria-label="Docker services">
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">Image</th>
-                <th scope="col">State</th>
-                <th scope="col">Ports</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.rows.map((service) => (
-                <tr key={service.service_name} data-service={service.service_name}>
-                  <td>{service.service_name}</td>
-                  <td class="mono">{service.image ?? 'built'}</td>
-                  <td>
-                    <Badge text={service.status} /> {service.health_status && <Badge text={service.health_status} tone={service.health_status === 'healthy' ? 'ok' : 'warn'} />}
-                    {service.status_detail && <div class="muted">{service.status_detail}</div>}
-                  </td>
-                  <td>{service.ports.map((port) => `${port.bind_address}:${port.host_port} → ${port.container_port}/${port.protocol}`).join(', ')}</td>
-                  <td>
-                    <span class="actions">
-                      {canWrite &&
-                        (['start', 'stop', 'restart'] as const).map((action) => (
-                          <button type="button" onClick={() => lifecycle.run(() => send('POST', `/services/${enc(service.service_name)}/${action}`))}>
-                            {action[0]!.toUpperCase() + action.slice(1)} <span class="sr-only">{service.service_name}</span>
-                          </button>
-                        ))}
-                      <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'logs'} onClick={() => setOpen({ name: service.service_name, what: 'logs' })}>
-                        Logs <span class="sr-only">of {service.service_name}</span>
+        <Table label="Docker services" columns={['Service', 'Image', 'State', 'Ports', 'Actions']}>
+          {pages.rows.map((service) => (
+            <tr key={service.service_name} data-service={service.service_name}>
+              <td>{service.service_name}</td>
+              <td class="mono">{service.image ?? 'built'}</td>
+              <td>
+                <Badge text={service.status} /> {service.health_status && <Badge text={service.health_status} tone={service.health_status === 'healthy' ? 'ok' : 'warn'} />}
+                {service.status_detail && <div class="muted">{service.status_detail}</div>}
+              </td>
+              <td>{service.ports.map((port) => `${port.bind_address}:${port.host_port} → ${port.container_port}/${port.protocol}`).join(', ')}</td>
+              <td>
+                <span class="actions">
+                  {canWrite &&
+                    (['start', 'stop', 'restart'] as const).map((action) => (
+                      <button type="button" onClick={() => lifecycle.run(() => send('POST', `/services/${enc(service.service_name)}/${action}`))}>
+                        {action[0]!.toUpperCase() + action.slice(1)} <span class="sr-only">{service.service_name}</span>
                       </button>
-                      <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'stats'} onClick={() => setOpen({ name: service.service_name, what: 'stats' })}>
-                        Resource use <span class="sr-only">of {service.service_name}</span>
-                      </button>
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                    ))}
+                  <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'logs'} onClick={() => setOpen({ name: service.service_name, what: 'logs' })}>
+                    Logs <span class="sr-only">of {service.service_name}</span>
+                  </button>
+                  <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'stats'} onClick={() => setOpen({ name: service.service_name, what: 'stats' })}>
+                    Resource use <span class="sr-only">of {service.service_name}</span>
+                  </button>
+                </span>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <Pager pages={pages} label="Docker service pages" />
       {list.data && list.data.foreign.length > 0 && <p class="muted">The engine runs {list.data.foreign.length} other containers, which this server does not manage.</p>}
@@ -210,34 +198,22 @@ function ExternalServices() {
       ) : list.data.length === 0 ? (
         <p class="muted">No external service.</p>
       ) : (
-        <div class="table-wrap">
-          <table aria-label="External services">
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">URL</th>
-                <th scope="col">Description</th>
-                {canWrite && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {pages.rows.map((service) => (
-                <tr key={service.service_name}>
-                  <td>{service.service_name}</td>
-                  <td class="mono">{service.target_url}</td>
-                  <td>{service.description}</td>
-                  {canWrite && (
-                    <td>
-                      <button type="button" class="danger" onClick={() => setDeleting(service.service_name)}>
-                        Delete <span class="sr-only">{service.service_name}</span>
-                      </button>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="External services" columns={['Service', 'URL', 'Description', canWrite && 'Actions']}>
+          {pages.rows.map((service) => (
+            <tr key={service.service_name}>
+              <td>{service.service_name}</td>
+              <td class="mono">{service.target_url}</td>
+              <td>{service.description}</td>
+              {canWrite && (
+                <td>
+                  <button type="button" class="danger" onClick={() => setDeleting(service.service_name)}>
+                    Delete <span class="sr-only">{service.service_name}</span>
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       <Pager pages={pages} label="External service pages" />
       {deleting && (
