@@ -63,6 +63,29 @@ describe('track', () => {
     expect([item.previousExpiring, item.nextExpiring]).toEqual([null, null])
   })
 
+  test('an item tracked just before a tick, on a clock almost a tick old, still waits its whole timeout', async () => {
+    const keeper = probe('keeps the ticker running')
+    track(keeper, 10_000)
+    try {
+      // Wait for a tick (the coarse clock moves), then for most of the next interval: the clock is ~90 ms old.
+      const tickedAt = deadlines.nowMs
+      await until(() => deadlines.nowMs !== tickedAt, 3 * TICK_MS)
+      await Bun.sleep(TICK_MS - 10)
+      const item = probe('late joiner')
+      const trackedAtMs = performance.now()
+      const clockAgeMs = trackedAtMs - deadlines.nowMs
+      track(item, 300)
+      await until(() => item.expiredAtMs.length > 0, 300 + LATE_MS)
+      expect(item.expiredAtMs).toHaveLength(1)
+      // Never early while ticks come on time; a loaded machine that delays a tick past its interval may
+      // make the clock older than a tick, and only that excess can come off (without the added tick,
+      // the whole age did: ~90 ms here).
+      expect(item.expiredAtMs[0]! - trackedAtMs).toBeGreaterThanOrEqual(300 - Math.max(0, clockAgeMs - TICK_MS))
+    } finally {
+      untrack(keeper)
+    }
+  })
+
   test('items expire in the order of their deadlines, not of tracking', async () => {
     const order: string[] = []
     const slow = probe('slow', () => order.push('slow'))
