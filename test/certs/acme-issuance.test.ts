@@ -76,6 +76,15 @@ async function settled(on: CertNode, name: string, previousSerial?: string | nul
   )
 }
 
+/**
+ * certificate_ready events for a name once at least `count` have come: the event is published after the
+ * issued document is stored, so settled() can see the document first.
+ */
+async function readyEvents(on: CertNode, name: string, count: number) {
+  const ofName = () => on.events().filter((event) => event.type === 'certificate_ready' && event.certName === name)
+  await waitFor(() => ofName().length >= count, { what: `${count} certificate_ready for ${name}` })
+  return ofName()
+}
 const ordersStarted = (on: CertNode, name: string) => on.logs().filter((line) => line.msg === 'certificate order started' && line.cert_name === name).length
 const pebbleOrders = () => (pebble.log().match(/Added order "/g) ?? []).length
 const sansOf = (chainPem: string) => (new X509Certificate(chainPem).subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^DNS:/, '')).sort()
@@ -114,7 +123,7 @@ describe('ordering', () => {
     expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1')
     expect(leaf.checkPrivateKey(key)).toBe(true)
 
-    expect(node.events()).toContainEqual({ type: 'certificate_ready', certName: 'one', domains: ['a.test'] })
+    expect(await readyEvents(node, 'one', 1)).toEqual([{ type: 'certificate_ready', certName: 'one', domains: ['a.test'] }])
     const served = await node.manager.servedFor('one', 'A.TEST')
     expect(served).toEqual({ certPem: chain, keyPem: (await node.manager.privateKeyPem('one'))!, version: `one@${issued.serial}` })
     expect(await node.manager.servedFor('one', 'b.test')).toBeNull()
@@ -148,7 +157,7 @@ describe('ordering', () => {
     expect(after.fingerprint_sha256).not.toBe(before.fingerprint_sha256)
     expect(await node.manager.privateKeyPem('one')).not.toBe(keyBefore)
     await verifyChain((await node.manager.chainPem('one'))!, rootPem, ['a.test'])
-    expect(node.events().filter((event) => event.type === 'certificate_ready' && event.certName === 'one')).toHaveLength(2)
+    expect(await readyEvents(node, 'one', 2)).toHaveLength(2)
     expect(ordersStarted(node, 'one')).toBe(2)
   }, 30_000)
 
@@ -165,6 +174,8 @@ describe('ordering', () => {
       const retryInMs = Date.parse(failed.next_attempt_at!) - startedMs
       expect(retryInMs).toBeGreaterThanOrEqual(55_000)
       expect(retryInMs).toBeLessThan(90_000)
+      // Published after the failure is stored, as certificate_ready is.
+      await waitFor(() => node.events().some((event) => event.type === 'certificate_failed'), { what: 'certificate_failed' })
       expect(node.events()).toContainEqual({ type: 'certificate_failed', certName: 'broken', error: failed.error! })
       expect(await node.manager.servedFor('broken', 'broken.test')).toBeNull()
     } finally {
@@ -204,7 +215,7 @@ describe('proxies', () => {
     await node.manager.ensureForProxy(proxy)
     await node.manager.ensureForProxy({ ...proxy, cert_name: 'app.test' })
     expect(ordersStarted(node, 'app.test')).toBe(1)
-    expect(node.events().filter((event) => event.type === 'certificate_ready' && event.certName === 'app.test')).toHaveLength(1)
+    expect(await readyEvents(node, 'app.test', 1)).toHaveLength(1)
 
     // A proxy that says production, under its own cert_name; and ones that get nothing.
     await node.manager.ensureForProxy({ proxy_hostname: 'prod.test', cert_name: 'prod-cert', enable_https: true, staging: false, cert_email: 'ops@example.com' })
