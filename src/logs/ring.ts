@@ -32,6 +32,11 @@ export interface RecordRing {
   readonly isTextHalfFull: boolean
   /** Records refused because the ring was full, since it was made. */
   readonly dropped: number
+  /**
+   * Hands back a batch from take once nothing reads it any more (the store has written it): a later
+   * take copies into its memory instead of allocating a new one.
+   */
+  recycle(batch: RowBatch): void
 }
 
 const DICTIONARY_MAX = 4_096
@@ -50,6 +55,14 @@ const MAX_CHARS = 16 * 1024 * 1024
 const SHORT_TEXT = 48
 /** Characters of text a take hands over at most (4 MB): every usual batch whole, 256 records of 8 KB paths. */
 const TAKE_CHARS = 2 * 1024 * 1024
+/**
+ * Batch buffers kept for reuse, and the smallest one made. A take used to allocate its batch's
+ * SharedArrayBuffer (some 1.5 MB for 8,192 records) and the garbage collector to free it: fresh pages
+ * each time, some 400 page faults a batch on the thread serving requests, and the allocator's
+ * scavenger busy returning them. The writer awaits one batch at a time, so two buffers go round.
+ */
+const SPARE_BUFFERS = 2
+const MIN_BATCH_BYTES = 64 * 1024
 
 /** `baseChars` and `maxChars` (tests): the characters of text cells held at first and at most. */
 export function createRecordRing(capacity: number, baseChars = Math.max(capacity * CHARS_PER_SLOT, MIN_CHARS), maxChars = Math.max(MAX_CHARS, baseChars)): RecordRing {
@@ -74,6 +87,13 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
   let head = 0
   let size = 0
   let dropped = 0
+  const spareBuffers: SharedArrayBuffer[] = []
+  /** A buffer of at least `bytes`: a spare one, or a new one (a power of two, so that it fits the batches that come after). */
+  const batchBuffer = (bytes: number) => {
+    const fits = spareBuffers.findIndex((buffer) => buffer.byteLength >= bytes)
+    if (fits !== -1) return spareBuffers.splice(fits, 1)[0]!
+    return new SharedArrayBuffer(Math.max(MIN_BATCH_BYTES, 2 ** Math.ceil(Math.log2(bytes))))
+  }
 
   // The characters the record being pushed has copied so far.
   let pushedChars = 0
@@ -196,10 +216,11 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
       }
       // The batch's arrays share one SharedArrayBuffer: the store's writer thread (log-append-thread.ts)
       // reads them where they are, where posting ordinary arrays copied them, at some 0.1 µs a record.
+      // It may be larger than the batch (a recycled one): the views say where each array ends.
       const numbersAt = count * 8
       const cellsAt = numbersAt + count * NUMBER_COLUMNS * 8
       const charsAt = cellsAt + count * STRING_COLUMNS * 4
-      const shared = new SharedArrayBuffer(charsAt + textUnits * 2)
+      const shared = batchBuffer(charsAt + textUnits * 2)
       const timesMs = new Float64Array(shared, 0, count)
       const numbers = new Float64Array(shared, numbersAt, count * NUMBER_COLUMNS)
       const stringCells = new Int32Array(shared, cellsAt, count * STRING_COLUMNS)
@@ -230,6 +251,10 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
         lastValue.fill(null)
       }
       return batch
+    },
+    recycle(batch) {
+      const buffer = batch.timesMs.buffer
+      if (buffer instanceof SharedArrayBuffer && spareBuffers.length < SPARE_BUFFERS && !spareBuffers.includes(buffer)) spareBuffers.push(buffer)
     },
     get size() {
       return size

@@ -87,6 +87,8 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
         return
       }
       written += pending.count
+      // Written: its memory serves the next take (the store keeps no reference to a batch it has written).
+      ring.recycle(pending)
       pending = null
       if (consecutiveFailures > 0) logger.info('request log: the store takes records again', { failures: consecutiveFailures })
       consecutiveFailures = 0

@@ -123,7 +123,10 @@ export interface Store {
   append(stream: string, timeMs: number, data: string): Promise<void>
   /** Appends a batch in one round trip, in the given order (ids increase along the batch); all or none. */
   appendMany(stream: string, entries: readonly NewLogEntry[]): Promise<void>
-  /** appendMany for entries given as rows (RowBatch): each row's data is the JSON array of its cells. */
+  /**
+   * appendMany for entries given as rows (RowBatch): each row's data is the JSON array of its cells.
+   * Nothing reads the batch once the promise has resolved: its caller may reuse its memory.
+   */
   appendRows(stream: string, rows: RowBatch): Promise<void>
   /** Entries in a time window, ordered by (timeMs, id). */
   query(stream: string, query?: LogQuery): Promise<LogEntry[]>

@@ -137,3 +137,39 @@ test('repeating fields with more distinct values than the dictionary holds come 
     expect(ring.size).toBe(0)
   }
 })
+
+test('a recycled batch lends its memory to a later take, whose records come out whole; a batch still held is never written over', () => {
+  const ring = createRecordRing(16)
+  const push = (prefix: string, count: number, pathLength = 1) => {
+    const records = Array.from({ length: count }, (_, i) => makeRecord({ request_id: `${prefix}${i}`, path: `/${prefix}/${'p'.repeat(pathLength + i)}` }))
+    for (const record of records) expect(ring.push(record)).toBe(true)
+    return records
+  }
+  push('a', 8)
+  const first = ring.take(8)
+  const firstRecords = recordsOf(first)
+  // Not recycled yet: the next take has memory of its own, and the first batch still reads the same.
+  const secondRecords = push('b', 8)
+  const second = ring.take(8)
+  expect(second.timesMs.buffer).not.toBe(first.timesMs.buffer)
+  expect(recordsOf(first)).toEqual(firstRecords)
+  ring.recycle(first)
+  ring.recycle(first)
+  const thirdRecords = push('c', 5)
+  const third = ring.take(5)
+  expect(third.timesMs.buffer).toBe(first.timesMs.buffer)
+  expect(recordsOf(third)).toEqual(thirdRecords)
+  expect(recordsOf(second)).toEqual(secondRecords)
+  // Recycled twice, it was kept once: the next take gets new memory, not the buffer the third batch is using.
+  const fourth = [push('d', 1), ring.take(1)] as const
+  expect(fourth[1].timesMs.buffer).not.toBe(third.timesMs.buffer)
+  expect(recordsOf(third)).toEqual(thirdRecords)
+  // A batch larger than any spare buffer (16 paths of 8,000 characters: 256 KB of text) gets new memory.
+  ring.recycle(third)
+  const longRecords = push('e', 16, 8_000)
+  const long = ring.take(16)
+  expect(long.timesMs.buffer).not.toBe(third.timesMs.buffer)
+  expect(long.timesMs.buffer.byteLength).toBeGreaterThan(256_000)
+  expect(recordsOf(long)).toEqual(longRecords)
+  expect(recordsOf(fourth[1])).toEqual(fourth[0])
+})

@@ -4,6 +4,9 @@
  * once the store is back; ACCESS_LOG=stdout lines come from the writer, one per record.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLogger, createManualClock, randomToken } from '../../src/lib/index.ts'
 import { createRequestLog, type RequestLog, type RequestLogSettings, type RequestLogTimings, type RequestRecord } from '../../src/logs/index.ts'
 import { createEmbeddedStore, createRedisStore, STREAMS, type Store } from '../../src/store/index.ts'
@@ -51,6 +54,41 @@ describe('batching', () => {
       expect(batches.every((size) => size <= 100)).toBe(true)
       expect(batches.length).toBeLessThanOrEqual(5)
       expect(log.counters()).toEqual({ queued: 0, written: 250, dropped: 0, writeFailures: 0 })
+    } finally {
+      await log.stop()
+      await base.close()
+    }
+  })
+
+  test('a written batch lends its memory to the next one (on the store thread and back), and a refused one is retried as it was', async () => {
+    const base = createEmbeddedStore({ dataDir: mkdtempSync(join(tmpdir(), 'ohp-writer-recycle-')) })
+    const buffers: ArrayBufferLike[] = []
+    let refuseNext = false
+    const store: Store = {
+      ...base,
+      appendRows: (stream, rows) => {
+        buffers.push(rows.timesMs.buffer)
+        if (refuseNext) {
+          refuseNext = false
+          return Promise.reject(new Error('refused once'))
+        }
+        return base.appendRows(stream, rows)
+      },
+    }
+    const log = logOn(store, {}, { flushIntervalMs: 60_000, batchSize: 100 })
+    try {
+      const records = Array.from({ length: 400 }, () => makeRecord())
+      for (let batch = 0; batch < 4; batch++) {
+        for (const record of records.slice(batch * 100, batch * 100 + 100)) log.sink.record(record)
+        refuseNext = batch === 2
+        await log.flush()
+        if (batch === 2) await log.flush()
+      }
+      // Five writes (the third batch twice) into one buffer: each batch was copied into the memory of the one before it.
+      expect(buffers).toHaveLength(5)
+      expect(new Set(buffers).size).toBe(1)
+      expect(await stored(base)).toEqual(records.map((r) => r.request_id))
+      expect(log.counters()).toMatchObject({ written: 400, writeFailures: 1 })
     } finally {
       await log.stop()
       await base.close()
