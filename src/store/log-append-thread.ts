@@ -5,11 +5,13 @@
  * appendRows' batches cross as they are (a few typed arrays and a short list of strings, RowBatch) and are packed
  * there, so the thread serving requests does not pay for the packing. If the thread cannot start (a
  * build without its file) or dies, the batches in flight and every later one are written on this
- * thread instead, so nothing is lost and nothing waits forever.
+ * thread instead, so nothing is lost and nothing waits forever. The thread runs in the background
+ * (SCHED_IDLE) where it can be moved out again: each batch sent is timed (writer-scheduling.ts).
  */
-import type { LogAppendMessage } from './log-append-worker.ts'
+import type { LogAppendMessage, WriterOpened } from './log-append-worker.ts'
 import type { ChunkRow } from './log-chunks.ts'
 import type { RowBatch } from './store.ts'
+import { createWriterScheduling, type WriterScheduling } from './writer-scheduling.ts'
 
 export interface LogAppendThread {
   /** Writes one batch packed by packEntries. */
@@ -36,6 +38,8 @@ interface Pending {
   readonly writeHere: () => void
   readonly resolve: () => void
   readonly reject: (error: Error) => void
+  /** Tells the thread's scheduling the batch is done with. */
+  readonly settled?: () => void
 }
 
 /** `writeHere` is the store's own writer, used when the thread is unavailable. */
@@ -44,12 +48,14 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
   let nextId = 1
   let worker: Worker | null = null
   let closed: (() => void) | null = null
+  let scheduling: WriterScheduling | null = null
 
   const fallBack = (why: unknown) => {
     if (worker === null) return
     worker.terminate()
     worker = null
     console.warn(JSON.stringify({ level: 'warn', msg: 'store: the log writer thread stopped; writing log entries on the main thread', detail: String(why) }))
+    scheduling?.close()
     for (const [id, item] of pending) {
       pending.delete(id)
       try {
@@ -70,13 +76,19 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     // batches are in flight it is referenced: awaiting an unreferenced worker with nothing else
     // keeping the event loop alive makes bun poll without sleeping (a core at 100 % until the reply).
     ;(worker as unknown as RefCounted).unref()
-    worker.onmessage = (event: MessageEvent<{ id?: number; error?: string; closed?: true }>) => {
-      const { id, error } = event.data
-      if (event.data.closed) return closed?.()
+    worker.onmessage = (event: MessageEvent<{ id?: number; error?: string; closed?: true } | WriterOpened>) => {
+      const message = event.data
+      if ('opened' in message) {
+        if (message.backgroundThreadId !== null) scheduling = createWriterScheduling({ threadId: message.backgroundThreadId })
+        return
+      }
+      const { id, error } = message
+      if (message.closed) return closed?.()
       if (id === undefined) return
       const item = pending.get(id)
       if (!item) return
       pending.delete(id)
+      item.settled?.()
       if (pending.size === 0) (worker as unknown as RefCounted | null)?.unref()
       if (error === undefined) item.resolve()
       else item.reject(new Error(error))
@@ -97,7 +109,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     const id = nextId++
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     if (pending.size === 0) (worker as unknown as RefCounted).ref()
-    pending.set(id, { writeHere: write, resolve, reject })
+    pending.set(id, { writeHere: write, resolve, reject, settled: scheduling?.sent() })
     send(worker, id)
     return promise
   }
@@ -131,6 +143,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
       const timer = setTimeout(resolve, 2_000)
       await promise
       clearTimeout(timer)
+      scheduling?.close()
       worker?.terminate()
       worker = null
     },

@@ -9,13 +9,10 @@
  */
 import { Database } from 'bun:sqlite'
 import { createChunkWriter, packRows, type ChunkRow, type ChunkWriter } from './log-chunks.ts'
-import { lowerThreadPriority } from './thread-priority.ts'
+import { canLeaveBackground, currentThreadId, setThreadPolicy } from './thread-priority.ts'
 import type { RowBatch } from './store.ts'
 
 declare const self: Worker
-
-/** The writer thread's nice value: below the request threads', still far more CPU than it needs when contended. */
-const LOG_WRITER_NICE = 10
 
 /** One chunk row of batch `id` (packEntries on the sending side: ids relative to the batch). */
 export interface ChunkRowMessage extends ChunkRow {
@@ -33,6 +30,12 @@ export interface RowBatchMessage {
 }
 
 export type LogAppendMessage = ChunkRowMessage | RowBatchMessage
+
+/** The thread's first answer: its kernel id when it runs in the background (thread-priority.ts). */
+export interface WriterOpened {
+  readonly opened: true
+  readonly backgroundThreadId: number | null
+}
 
 let db: Database | null = null
 let append: ChunkWriter | null = null
@@ -53,11 +56,14 @@ self.onmessage = (event: MessageEvent<{ open: string } | LogAppendMessage | { cl
   if ('open' in message) {
     db = new Database(message.open, { strict: true })
     db.exec('PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
-    // Writing the log yields to serving requests (thread-priority.ts).
-    lowerThreadPriority(LOG_WRITER_NICE)
+    // Writing the log yields to serving requests (thread-priority.ts): in the background where this
+    // thread's owner can move it out again if it starves (writer-scheduling.ts), else at nice 10.
+    const threadId = currentThreadId()
+    const isBackground = threadId !== null && canLeaveBackground() && setThreadPolicy(threadId, 'background')
+    if (threadId !== null && !isBackground) setThreadPolicy(threadId, 'yielding')
     // Written exactly as the store's own connection would (log-chunks.ts).
     append = createChunkWriter(db)
-    self.postMessage({ opened: true })
+    self.postMessage({ opened: true, backgroundThreadId: isBackground ? threadId : null } satisfies WriterOpened)
     return
   }
   if ('close' in message) {

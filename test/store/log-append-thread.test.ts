@@ -33,26 +33,50 @@ test('an in-memory store has no other connection: it writes on its own thread, a
   await store.close()
 })
 
-/** Ids of this process's threads at the given nice value (/proc: field 19 of each task's stat). */
-function threadsAtNice(nice: number): Set<string> {
-  const ids = new Set<string>()
+/** This process's threads with their nice value and scheduling policy (/proc: fields 19 and 41 of each task's stat). */
+function threads(): Map<string, { nice: number; policy: number }> {
+  const found = new Map<string, { nice: number; policy: number }>()
   for (const task of readdirSync('/proc/self/task')) {
     try {
       const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice) ids.add(task)
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      found.set(task, { nice: Number(fields[16]), policy: Number(fields[38]) })
     } catch {
       // the thread ended
     }
   }
-  return ids
+  return found
 }
 
-test.if(process.platform === 'linux')('the writer thread runs at nice 10, below the thread serving requests, and this one keeps its priority', async () => {
-  // By thread id, not by count: the writer threads of the stores closed above may still be ending.
-  const before = threadsAtNice(10)
+const SCHED_OTHER = 0
+const SCHED_IDLE = 5
+
+/** The threads started since `before` (by thread id: the writer threads of stores closed above may still be ending). */
+const newThreads = (before: Map<string, unknown>) => [...threads()].filter(([id]) => !before.has(id)).map(([, scheduling]) => scheduling)
+
+test.if(process.platform === 'linux')('the writer thread runs as SCHED_IDLE (with CAP_SYS_NICE, which lets it be moved out again), and this one keeps its priority', async () => {
+  const before = threads()
   const store = createEmbeddedStore({ dataDir: mkdtempSync(join(tmpdir(), 'ohp-append-nice-')) })
   await store.appendMany('requests', [{ timeMs: 1, data: 'a' }])
-  expect([...threadsAtNice(10)].filter((id) => !before.has(id))).toHaveLength(1)
-  expect(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(0)
+  expect(newThreads(before).filter((thread) => thread.policy === SCHED_IDLE)).toHaveLength(1)
+  expect(threads().get(readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]!)).toEqual({ nice: 0, policy: SCHED_OTHER })
   await store.close()
+})
+
+test.if(process.platform === 'linux' && process.getuid?.() === 0)('without CAP_SYS_NICE (a container without SYS_NICE) it could never leave SCHED_IDLE, so it runs at nice 10 from the start', async () => {
+  // setpriv drops the capability from the bounding set: root's next program runs without it.
+  const script = `
+    import { createEmbeddedStore } from ${JSON.stringify(join(import.meta.dir, '../../src/store/index.ts'))}
+    import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+    const store = createEmbeddedStore({ dataDir: mkdtempSync(${JSON.stringify(join(tmpdir(), 'ohp-append-capless-'))}) })
+    await store.appendMany('requests', [{ timeMs: 1, data: 'a' }])
+    const seen = readdirSync('/proc/self/task').map((task) => readFileSync('/proc/self/task/' + task + '/stat', 'utf8')).map((stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')).map((fields) => fields[16] + '/' + fields[38])
+    console.log(JSON.stringify(seen))
+    await store.close()
+  `
+  const child = Bun.spawnSync(['setpriv', '--bounding-set=-sys_nice', '--inh-caps=-sys_nice', process.execPath, '-e', script], { stderr: 'pipe' })
+  expect(child.stderr.toString()).toBe('')
+  const seen = JSON.parse(child.stdout.toString()) as string[]
+  expect(seen.filter((scheduling) => scheduling === '10/0')).toHaveLength(1)
+  expect(seen.filter((scheduling) => scheduling.endsWith('/5'))).toHaveLength(0)
 })
