@@ -7,7 +7,7 @@
 import { Database, type Statement } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { startLogAppendThread } from './log-append-thread.ts'
+import { startLogAppendThread, type TrimKind } from './log-append-thread.ts'
 import { createChunkWriter, packEntries, packRows, type ChunkRow } from './log-chunks.ts'
 import { createLogChunkSchema, migrateRowLog } from './log-chunks-migrate.ts'
 import { createChunkReader } from './log-chunks-query.ts'
@@ -85,7 +85,11 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   const reader = createChunkReader(db)
   const trimmer = createChunkTrimmer(db, guard)
   // ":memory:" is this connection's alone; a file another connection can write to.
-  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, { chunks: writeHere, rows: writeRowsHere })
+  const trimHere = (stream: string, kind: TrimKind, value: number) => (kind === 'age' ? trimmer.trim(stream, value) : trimmer.trimToCount(stream, value))
+  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, { chunks: writeHere, rows: writeRowsHere, trim: trimHere })
+  // Retention runs where the log is written: on that thread, off the request path (log-append-worker.ts).
+  const trim = (stream: string, kind: TrimKind, value: number) =>
+    appendThread ? appendThread.trim(stream, kind, value).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error))) : trimHere(stream, kind, value)
 
   const sweep = () => q.sweepExpired.run(now())
   const sweepTimer = setInterval(() => guard(sweep), options.sweepIntervalMs ?? 60_000)
@@ -132,8 +136,8 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       const afterId = query.afterId === undefined ? null : logIdNumber(query.afterId)
       return guard(() => reader.tail(stream, afterId, clampLimit(query.limit)))
     },
-    trim: (stream, beforeMs) => trimmer.trim(stream, beforeMs),
-    trimToCount: (stream, keep) => trimmer.trimToCount(stream, keep),
+    trim: (stream, beforeMs) => trim(stream, 'age', beforeMs),
+    trimToCount: (stream, keep) => trim(stream, 'count', keep),
     ping: async () => guard(() => void q.ping.get()),
     close: async () => {
       clearInterval(sweepTimer)

@@ -8,7 +8,7 @@
  * thread instead, so nothing is lost and nothing waits forever. The thread runs in the background
  * (SCHED_IDLE) where it can be moved out again: each batch sent is timed (writer-scheduling.ts).
  */
-import type { LogAppendMessage, WriterOpened } from './log-append-worker.ts'
+import type { LogAppendMessage, TrimMessage, WriterOpened } from './log-append-worker.ts'
 import type { ChunkRow } from './log-chunks.ts'
 import type { RowBatch } from './store.ts'
 import { createWriterScheduling, type WriterScheduling } from './writer-scheduling.ts'
@@ -18,13 +18,18 @@ export interface LogAppendThread {
   append(stream: string, batch: readonly ChunkRow[]): Promise<void>
   /** Writes one batch of rows (packed by packRows on the thread). */
   appendRows(stream: string, rows: RowBatch): Promise<void>
+  /** Retention on the thread (log-chunks-trim.ts): entries before `value` ms (age), or all but the newest `value` (count); resolves to how many went. */
+  trim(stream: string, kind: TrimKind, value: number): Promise<number>
   close(): Promise<void>
 }
+
+export type TrimKind = TrimMessage['trim']
 
 /** How this thread writes what it sent, if the writer thread is gone. */
 export interface WriteHere {
   chunks(stream: string, batch: readonly ChunkRow[]): void
   rows(stream: string, rows: RowBatch): void
+  trim(stream: string, kind: TrimKind, value: number): Promise<number>
 }
 
 /** Worker.ref/unref: in bun (and Node), missing from the DOM typings the project uses. */
@@ -34,9 +39,9 @@ interface RefCounted {
 }
 
 interface Pending {
-  /** Writes the batch on this thread (the fallback). */
-  readonly writeHere: () => void
-  readonly resolve: () => void
+  /** Does the work on this thread (the fallback). */
+  readonly runHere: () => unknown
+  readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void
   /** Tells the thread's scheduling the batch is done with. */
   readonly settled?: () => void
@@ -59,8 +64,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     for (const [id, item] of pending) {
       pending.delete(id)
       try {
-        item.writeHere()
-        item.resolve()
+        Promise.resolve(item.runHere()).then(item.resolve, item.reject)
       } catch (error) {
         item.reject(error as Error)
       }
@@ -76,7 +80,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     // batches are in flight it is referenced: awaiting an unreferenced worker with nothing else
     // keeping the event loop alive makes bun poll without sleeping (a core at 100 % until the reply).
     ;(worker as unknown as RefCounted).unref()
-    worker.onmessage = (event: MessageEvent<{ id?: number; error?: string; closed?: true } | WriterOpened>) => {
+    worker.onmessage = (event: MessageEvent<{ id?: number; error?: string; removed?: number; closed?: true } | WriterOpened>) => {
       const message = event.data
       if ('opened' in message) {
         if (message.backgroundThreadId !== null) scheduling = createWriterScheduling({ threadId: message.backgroundThreadId })
@@ -90,7 +94,7 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
       pending.delete(id)
       item.settled?.()
       if (pending.size === 0) (worker as unknown as RefCounted | null)?.unref()
-      if (error === undefined) item.resolve()
+      if (error === undefined) item.resolve(message.removed)
       else item.reject(new Error(error))
     }
     worker.onerror = (event) => fallBack(event.message)
@@ -100,16 +104,16 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
     worker = null
   }
 
-  /** Sends a batch as its messages (by send), or writes it here when there is no thread. */
-  const submit = (write: () => void, send: (worker: Worker, id: number) => void): Promise<void> => {
-    if (worker === null) {
-      write()
-      return Promise.resolve()
-    }
+  /**
+   * Sends work as its messages (by send), or does it here when there is no thread. A batch is timed
+   * for the thread's scheduling; a trim is not (it takes seconds when there is much to remove).
+   */
+  const submit = <T>(runHere: () => T | Promise<T>, send: (worker: Worker, id: number) => void, isBatch = true): Promise<T> => {
+    if (worker === null) return Promise.resolve().then(runHere)
     const id = nextId++
-    const { promise, resolve, reject } = Promise.withResolvers<void>()
+    const { promise, resolve, reject } = Promise.withResolvers<T>()
     if (pending.size === 0) (worker as unknown as RefCounted).ref()
-    pending.set(id, { writeHere: write, resolve, reject, settled: scheduling?.sent() })
+    pending.set(id, { runHere, resolve: resolve as (value: unknown) => void, reject, settled: isBatch ? scheduling?.sent() : undefined })
     send(worker, id)
     return promise
   }
@@ -134,6 +138,13 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
         (worker, id) => worker.postMessage({ id, stream, batch: rows } satisfies LogAppendMessage),
       )
     },
+    trim(stream, kind, value) {
+      return submit(
+        () => writeHere.trim(stream, kind, value),
+        (worker, id) => worker.postMessage({ id, stream, trim: kind, value } satisfies LogAppendMessage),
+        false,
+      )
+    },
     async close() {
       if (worker === null) return
       const { promise, resolve } = Promise.withResolvers<void>()
@@ -146,6 +157,9 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
       scheduling?.close()
       worker?.terminate()
       worker = null
+      // Nothing answers what is still in flight (a trim the close cut short): it fails.
+      for (const item of pending.values()) item.reject(new Error('the store is closed'))
+      pending.clear()
     },
   }
 }

@@ -5,10 +5,12 @@
  * busy_timeout queues either side. appendMany's batch arrives as one message per chunk row, packed by
  * the sender (a flat object of strings and numbers is copied between threads in about a microsecond,
  * an array of objects in hundreds: bun's postMessage fast path); appendRows' batch as one message (a
- * few typed arrays, the ring's on one SharedArrayBuffer, and the dictionary).
+ * few typed arrays, the ring's on one SharedArrayBuffer, and the dictionary). Retention's trims run
+ * here too (runTrim).
  */
 import { Database } from 'bun:sqlite'
 import { createChunkWriter, packRows, type ChunkRow, type ChunkWriter } from './log-chunks.ts'
+import { createChunkTrimmer, type ChunkTrimmer } from './log-chunks-trim.ts'
 import { canLeaveBackground, currentThreadId, setThreadPolicy } from './thread-priority.ts'
 import type { RowBatch } from './store.ts'
 
@@ -29,7 +31,15 @@ export interface RowBatchMessage {
   readonly batch: RowBatch
 }
 
-export type LogAppendMessage = ChunkRowMessage | RowBatchMessage
+/** Retention of a stream (log-chunks-trim.ts): by age (entries before `value`, epoch ms) or by count (keep `value`). */
+export interface TrimMessage {
+  readonly id: number
+  readonly stream: string
+  readonly trim: 'age' | 'count'
+  readonly value: number
+}
+
+export type LogAppendMessage = ChunkRowMessage | RowBatchMessage | TrimMessage
 
 /** The thread's first answer: its kernel id when it runs in the background (thread-priority.ts). */
 export interface WriterOpened {
@@ -39,6 +49,7 @@ export interface WriterOpened {
 
 let db: Database | null = null
 let append: ChunkWriter | null = null
+let trimmer: ChunkTrimmer | null = null
 /** The rows of the batch being received (messages arrive in the order they were posted). */
 let chunkRows: ChunkRow[] = []
 
@@ -48,6 +59,20 @@ const write = (id: number, stream: string, rows: () => readonly ChunkRow[]) => {
     self.postMessage({ id })
   } catch (error) {
     self.postMessage({ id, error: String(error) })
+  }
+}
+
+/**
+ * A trim runs here, not on the thread serving requests: at 35,000 requests/s over LOG_MAX_RECORDS,
+ * retention deletes some two million entries a minute, in steps of several milliseconds each, which
+ * requests used to queue behind. Its steps still yield, so batches that arrive are written between them.
+ */
+const runTrim = async (message: TrimMessage) => {
+  try {
+    const removed = message.trim === 'age' ? await trimmer!.trim(message.stream, message.value) : await trimmer!.trimToCount(message.stream, message.value)
+    self.postMessage({ id: message.id, removed })
+  } catch (error) {
+    self.postMessage({ id: message.id, error: String(error) })
   }
 }
 
@@ -63,6 +88,7 @@ self.onmessage = (event: MessageEvent<{ open: string } | LogAppendMessage | { cl
     if (threadId !== null && !isBackground) setThreadPolicy(threadId, 'yielding')
     // Written exactly as the store's own connection would (log-chunks.ts).
     append = createChunkWriter(db)
+    trimmer = createChunkTrimmer(db, (work) => work())
     self.postMessage({ opened: true, backgroundThreadId: isBackground ? threadId : null } satisfies WriterOpened)
     return
   }
@@ -72,6 +98,7 @@ self.onmessage = (event: MessageEvent<{ open: string } | LogAppendMessage | { cl
     self.postMessage({ closed: true })
     return
   }
+  if ('trim' in message) return void runTrim(message)
   if ('batch' in message) return write(message.id, message.stream, () => packRows(message.batch))
   chunkRows.push(message)
   if (chunkRows.length < message.rows) return

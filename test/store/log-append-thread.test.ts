@@ -1,7 +1,7 @@
 /**
  * The embedded store writes a file's log entries on a thread of its own: what appendMany resolved is
  * committed (the main connection reads it at once), order is kept, other connections to the file see
- * it, and close() ends the thread.
+ * it, retention's trims run there too, and close() ends the thread. The thread's scheduling policy.
  */
 import { expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/index.ts'
+import { startLogAppendThread } from '../../src/store/log-append-thread.ts'
 
 test('entries appended on the thread are read back in order by the main connection and by another one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ohp-append-thread-'))
@@ -30,6 +31,46 @@ test('an in-memory store has no other connection: it writes on its own thread, a
   const store = createEmbeddedStore({ dataDir: ':memory:' })
   await store.appendMany('requests', [{ timeMs: 1, data: 'a' }, { timeMs: 2, data: 'b' }])
   expect((await store.query('requests', { order: 'oldest' })).map((entry) => entry.data)).toEqual(['a', 'b'])
+  await store.close()
+})
+
+test('retention runs on the writer thread, not on this one: the fallback is never called, and the file holds what is left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ohp-append-trim-'))
+  const store = createEmbeddedStore({ dataDir: dir })
+  await store.appendMany('requests', Array.from({ length: 3_000 }, (_, i) => ({ timeMs: 1_000 + i, data: `entry ${i}` })))
+  const onThisThread = () => {
+    throw new Error('written or trimmed on the main thread')
+  }
+  const thread = startLogAppendThread(join(dir, 'store.sqlite'), { chunks: onThisThread, rows: onThisThread, trim: onThisThread })
+  try {
+    // By count: the 1,000 newest stay; then by age, those before 2,500 ms go (entries 2,000-2,999 remain, 500 of them after).
+    expect(await thread.trim('requests', 'count', 1_000)).toBe(2_000)
+    expect(await thread.trim('requests', 'age', 3_500)).toBe(500)
+    expect(await thread.trim('requests', 'count', 1_000)).toBe(0)
+  } finally {
+    await thread.close()
+  }
+  const left = await store.query('requests', { order: 'oldest', limit: 10_000 })
+  expect(left.map((entry) => entry.data)).toEqual(Array.from({ length: 500 }, (_, i) => `entry ${2_500 + i}`))
+  await store.close()
+})
+
+test('without the thread (it stopped), trims run on this thread instead and answer the same', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ohp-append-trim-fallback-'))
+  const store = createEmbeddedStore({ dataDir: dir })
+  await store.appendMany('requests', Array.from({ length: 100 }, (_, i) => ({ timeMs: 1_000 + i, data: `entry ${i}` })))
+  const trimmedHere: string[] = []
+  const thread = startLogAppendThread(join(dir, 'store.sqlite'), {
+    chunks: () => {},
+    rows: () => {},
+    trim: async (stream, kind, value) => {
+      trimmedHere.push(`${stream} ${kind} ${value}`)
+      return kind === 'count' ? store.trimToCount(stream, value) : store.trim(stream, value)
+    },
+  })
+  await thread.close()
+  expect(await thread.trim('requests', 'count', 40)).toBe(60)
+  expect(trimmedHere).toEqual(['requests count 40'])
   await store.close()
 })
 
