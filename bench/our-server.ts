@@ -10,6 +10,8 @@ const MAIN = resolve(import.meta.dir, '../src/main.ts')
 
 export interface OurServerEnv {
   readonly env: Record<string, string>
+  /** The src/main.ts to run (another checkout's, to compare versions); this one's when absent. */
+  readonly main?: string
   readonly apiUrl: string
   readonly httpPort: number
   readonly httpsPort: number
@@ -52,7 +54,7 @@ export async function ourServerEnv(dir: string, extra: Record<string, string> = 
 /** Spawns `serve` and resolves once /health answers. */
 export async function startOurServer(setup: OurServerEnv): Promise<OurServer> {
   const spawnedAtMs = performance.now()
-  const proc = Bun.spawn([process.execPath, MAIN, 'serve'], { env: setup.env, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' })
+  const proc = Bun.spawn([process.execPath, setup.main ?? MAIN, 'serve'], { env: setup.env, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' })
   const log = collectText(proc.stderr)
   let exited = false
   void proc.exited.then(() => (exited = true))
@@ -77,7 +79,7 @@ export async function startOurServer(setup: OurServerEnv): Promise<OurServer> {
 
 /** `bun src/main.ts token issue --user bench --scope admin` with the server's DATA_DIR and API_PORT. */
 export async function issueAdminToken(setup: OurServerEnv): Promise<string> {
-  const proc = Bun.spawn([process.execPath, MAIN, 'token', 'issue', '--user', 'bench', '--scope', 'admin', '--ttl', '1d'], { env: setup.env, stdout: 'pipe', stderr: 'pipe' })
+  const proc = Bun.spawn([process.execPath, setup.main ?? MAIN, 'token', 'issue', '--user', 'bench', '--scope', 'admin', '--ttl', '1d'], { env: setup.env, stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`token issue exited ${code}: ${stderr}`)
   return stdout.trim()
