@@ -3,13 +3,16 @@
  * committed (the main connection reads it at once), order is kept, other connections to the file see
  * it, retention's trims run there too, and close() ends the thread. The thread's scheduling policy.
  */
-import { expect, test } from 'bun:test'
+import { afterAll, expect, test } from 'bun:test'
+import type { Subprocess } from 'bun'
 import { Database } from 'bun:sqlite'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/index.ts'
 import { startLogAppendThread } from '../../src/store/log-append-thread.ts'
+import { rowBatchOf } from '../../src/store/log-rows.ts'
+import { STARVED_AFTER_MS } from '../../src/store/writer-scheduling.ts'
 
 test('entries appended on the thread are read back in order by the main connection and by another one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ohp-append-thread-'))
@@ -103,6 +106,47 @@ test.if(process.platform === 'linux')('the writer thread runs as SCHED_IDLE (wit
   expect(threads().get(readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0]!)).toEqual({ nice: 0, policy: SCHED_OTHER })
   await store.close()
 })
+
+/** Busy loops of the starvation test; stopped even if it times out (a leftover would slow every later test). */
+const hogs: Subprocess[] = []
+const stopHogs = () => {
+  for (const hog of hogs.splice(0)) hog.kill()
+}
+afterAll(stopHogs)
+
+test.if(process.platform === 'linux')('on a machine with no idle CPU, a batch that waits for the background writer moves it to nice 10, and every entry is written', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ohp-append-starved-'))
+  const before = threads()
+  const store = createEmbeddedStore({ dataDir })
+  await store.appendMany('requests', [{ timeMs: 0, data: 'warm' }])
+  // This store's writer, by thread id (those of the stores closed above may still be ending).
+  const writerIds = [...threads()].filter(([id, scheduling]) => !before.has(id) && scheduling.policy === SCHED_IDLE).map(([id]) => id)
+  expect(writerIds).toHaveLength(1)
+  const writer = () => threads().get(writerIds[0]!)
+  expect(writer()).toEqual({ nice: 10, policy: SCHED_IDLE })
+  // Two busy loops a core, at this process's priority: the background writer gets no idle time.
+  hogs.push(...Array.from({ length: navigator.hardwareConcurrency * 2 }, () => Bun.spawn(['sh', '-c', 'while :; do :; done'])))
+  let written = 1
+  let slowest = 0
+  try {
+    for (let batch = 0; batch < 6 && writer()?.policy === SCHED_IDLE; batch++) {
+      // Made before the clock starts: only the time the batch spends with the writer thread is timed.
+      const rows = rowBatchOf(Array.from({ length: 50_000 }, (_, i) => 1 + written + i), 1, Array.from({ length: 50_000 }, (_, i) => i), 1, Array.from({ length: 50_000 }, (_, i) => `entry ${written + i}`))
+      const started = performance.now()
+      await store.appendRows('requests', rows)
+      written += 50_000
+      slowest = Math.max(slowest, performance.now() - started)
+    }
+    // A batch that waited past STARVED_AFTER_MS (with a margin for the timer) must have moved the thread.
+    if (slowest > STARVED_AFTER_MS + 100) expect(writer()).toEqual({ nice: 10, policy: SCHED_OTHER })
+  } finally {
+    stopHogs()
+  }
+  const other = new Database(join(dataDir, 'store.sqlite'), { readonly: true })
+  expect((other.query('SELECT sum(entries) AS n FROM log_chunks').get() as { n: number }).n).toBe(written)
+  other.close()
+  await store.close()
+}, 60_000)
 
 test.if(process.platform === 'linux' && process.getuid?.() === 0)('without CAP_SYS_NICE (a container without SYS_NICE) it could never leave SCHED_IDLE, so it runs at nice 10 from the start', async () => {
   // setpriv drops the capability from the bounding set: root's next program runs without it.
