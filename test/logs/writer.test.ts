@@ -95,6 +95,29 @@ describe('batching', () => {
     }
   })
 
+  test('a ring smaller than a batch is written once half full, not left to overflow until the interval comes round', async () => {
+    const base = createEmbeddedStore({ dataDir: ':memory:' })
+    const { store, batches } = countingBatches(base)
+    // LOG_RING_SIZE 100 with batches of 1,000: found by flooding a server run with LOG_RING_SIZE=5000 (8,934 records dropped in 8 s).
+    const log = logOn(store, { ringSize: 100 }, { flushIntervalMs: 60_000, batchSize: 1_000 })
+    log.start()
+    try {
+      const records = Array.from({ length: 300 }, () => makeRecord())
+      for (let i = 0; i < records.length; i += 10) {
+        for (const record of records.slice(i, i + 10)) log.sink.record(record)
+        // Requests keep arriving while the writer works: give it its turns, as the event loop would.
+        await Bun.sleep(1)
+      }
+      await waitFor(async () => log.counters().written + log.counters().queued === 300 && log.counters().queued < 50, { timeoutMs: 2_000, what: 'the early writes' })
+      expect(log.counters().dropped).toBe(0)
+      expect(batches.every((size) => size >= 50 && size <= 100)).toBe(true)
+      expect(batches.length).toBeGreaterThanOrEqual(3)
+    } finally {
+      await log.stop()
+      await base.close()
+    }
+  })
+
   test('a full batch is written at once, before the interval comes round', async () => {
     const base = createEmbeddedStore({ dataDir: ':memory:' })
     const { store, batches } = countingBatches(base)
