@@ -9,27 +9,16 @@
  * Why not `bun run bench`: there the two rows of a round lie minutes apart, with every other row between
  * them, and three rounds' medians moved by more than the goal's margin on this shared machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { startBackend } from './backend.ts'
 import { cpuSecondsOf, stolenCpuSeconds } from './cpu.ts'
-import { median, statusThrough, waitFor } from './net.ts'
-import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
-import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
+import { startSide, wrkTarget, type Protocol, type Side } from './log-sides.ts'
+import { median } from './net.ts'
+import { scratch } from './scratch.ts'
+import { runWrk, warmUp } from './wrk.ts'
 
 const PAIRS = Number(process.env.LOG_AB_PAIRS ?? 10)
 const SECONDS = Number(process.env.LOG_AB_SEC ?? 4)
-const HTTP_HOST = 'bench.test'
-/** As in throughput.ts: wrk sends the URL's host as SNI, and 127.0.0.1 is what it can reach. */
-const HTTPS_HOST = '127.0.0.1'
-
-interface Side {
-  readonly name: 'log on' | 'log off'
-  readonly server: OurServer
-  readonly httpPort: number
-  readonly httpsPort: number
-}
 
 interface Run {
   readonly requestsPerSec: number
@@ -39,35 +28,10 @@ interface Run {
   readonly stolenShare: number
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'ohp-log-ab-'))
-const cleanups: (() => Promise<void> | void)[] = []
-const cleanUp = async () => {
-  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve(stop()).catch((error) => console.error('log-ab: cleanup failed:', error))
-  rmSync(dir, { recursive: true, force: true })
-}
-process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+const at = scratch('log-ab')
 
-async function startSide(name: Side['name'], backendUrl: string, extra: Record<string, string>): Promise<Side> {
-  const setup = await ourServerEnv(join(dir, name.replace(' ', '-')), extra)
-  const server = await startOurServer(setup)
-  cleanups.push(() => server.stop())
-  const api = createApi(setup, await issueAdminToken(setup))
-  await api.createProxy(HTTP_HOST, backendUrl)
-  await api.createProxy(HTTPS_HOST, backendUrl)
-  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through ${name}` })
-  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance of ${name}` })
-  return { name, server, httpPort: setup.httpPort, httpsPort: setup.httpsPort }
-}
-
-/** What wrk is pointed at: the same request on either side. */
-function target(side: Side, protocol: 'HTTP' | 'HTTPS'): [string, WrkOptions] {
-  return protocol === 'HTTP'
-    ? [`http://127.0.0.1:${side.httpPort}/`, { durationSec: SECONDS, headers: { Host: HTTP_HOST } }]
-    : [`https://${HTTPS_HOST}:${side.httpsPort}/`, { durationSec: SECONDS }]
-}
-
-async function measure(side: Side, protocol: 'HTTP' | 'HTTPS'): Promise<Run> {
-  const [url, options] = target(side, protocol)
+async function measure(side: Side, protocol: Protocol): Promise<Run> {
+  const [url, options] = wrkTarget(side, protocol, SECONDS)
   const [before, stolenBefore] = [cpuSecondsOf([side.server.pid]), stolenCpuSeconds()]
   const result = await runWrk(url, options)
   const proxyUsPerRequest = ((cpuSecondsOf([side.server.pid]) - before) / result.requests) * 1e6
@@ -92,8 +56,8 @@ function summary(ratios: readonly number[]): string {
   return `${median(sorted).toFixed(3)} × (IQR ${quantile(sorted, 0.25).toFixed(3)}–${quantile(sorted, 0.75).toFixed(3)}, ${sorted.length} pairs)`
 }
 
-async function comparePaired(on: Side, off: Side, protocol: 'HTTP' | 'HTTPS'): Promise<void> {
-  for (const side of [on, off]) await warmUp(...target(side, protocol))
+async function comparePaired(on: Side, off: Side, protocol: Protocol): Promise<void> {
+  for (const side of [on, off]) await warmUp(...wrkTarget(side, protocol, SECONDS))
   const pairs: { on: Run; off: Run }[] = []
   for (let pair = 0; pair < PAIRS; pair++) {
     const order = pair % 2 === 0 ? [on, off] : [off, on]
@@ -129,9 +93,9 @@ printLoad('at start')
 let exitCode = 0
 try {
   const backend = startBackend()
-  cleanups.push(backend.stop)
-  const on = await startSide('log on', backend.url, {})
-  const off = await startSide('log off', backend.url, { REQUEST_LOG: 'false' })
+  at.onCleanUp(backend.stop)
+  const on = await startSide(at, 'log on', backend.url, {})
+  const off = await startSide(at, 'log off', backend.url, { REQUEST_LOG: 'false' })
   await comparePaired(on, off, 'HTTP')
   await comparePaired(on, off, 'HTTPS')
   console.log(`log on logged: ${on.server.logSummary()}; log off logged: ${off.server.logSummary()}`)
@@ -139,7 +103,7 @@ try {
   console.error('log-ab failed:', error)
   exitCode = 1
 } finally {
-  await cleanUp()
+  await at.cleanUp()
 }
 printLoad('at end')
 process.exit(exitCode)

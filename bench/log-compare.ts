@@ -9,65 +9,31 @@
  * (the first side is the baseline; `main` runs another checkout's server); by default the log off
  * against the log on, as bench/log-ab.ts does in pairs.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { startBackend } from './backend.ts'
 import { stolenCpuSeconds } from './cpu.ts'
-import { median, statusThrough, waitFor } from './net.ts'
-import { createApi, issueAdminToken, ourServerEnv, startOurServer } from './our-server.ts'
-import { runWrk, warmUp, type WrkOptions } from './wrk.ts'
+import { startSide, wrkTarget, type Protocol, type Side } from './log-sides.ts'
+import { median } from './net.ts'
+import { scratch } from './scratch.ts'
+import { runWrk, warmUp } from './wrk.ts'
 
 interface SideSpec {
   readonly env?: Record<string, string>
   readonly main?: string
 }
 
-interface Side {
-  readonly name: string
-  readonly httpPort: number
-  readonly httpsPort: number
-}
-
 const ROUNDS = Number(process.env.LOG_COMPARE_ROUNDS ?? 16)
 const SECONDS = Number(process.env.LOG_COMPARE_SEC ?? 2)
 const SPECS = JSON.parse(process.env.LOG_COMPARE_SIDES ?? '{"log off":{"env":{"REQUEST_LOG":"false"}},"log on":{}}') as Record<string, SideSpec>
-const HTTP_HOST = 'bench.test'
-/** As in throughput.ts: wrk sends the URL's host as SNI, and 127.0.0.1 is what it can reach. */
-const HTTPS_HOST = '127.0.0.1'
 
-const dir = mkdtempSync(join(tmpdir(), 'ohp-log-compare-'))
-const cleanups: (() => Promise<void> | void)[] = []
-const cleanUp = async () => {
-  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve(stop()).catch((error) => console.error('log-compare: cleanup failed:', error))
-  rmSync(dir, { recursive: true, force: true })
-}
-process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+const at = scratch('log-compare')
 
-async function startSide(name: string, spec: SideSpec, backendUrl: string, index: number): Promise<Side> {
-  const setup = { ...(await ourServerEnv(join(dir, `side-${index}`), spec.env ?? {})), main: spec.main }
-  const server = await startOurServer(setup)
-  cleanups.push(() => server.stop())
-  const api = createApi(setup, await issueAdminToken(setup))
-  await api.createProxy(HTTP_HOST, backendUrl)
-  await api.createProxy(HTTPS_HOST, backendUrl)
-  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through ${name}` })
-  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance of ${name}` })
-  return { name, httpPort: setup.httpPort, httpsPort: setup.httpsPort }
-}
-
-function target(side: Side, protocol: 'HTTP' | 'HTTPS'): [string, WrkOptions] {
-  return protocol === 'HTTP'
-    ? [`http://127.0.0.1:${side.httpPort}/`, { durationSec: SECONDS, headers: { Host: HTTP_HOST } }]
-    : [`https://${HTTPS_HOST}:${side.httpsPort}/`, { durationSec: SECONDS }]
-}
-
-async function compare(sides: readonly Side[], protocol: 'HTTP' | 'HTTPS'): Promise<void> {
-  for (const side of sides) await warmUp(...target(side, protocol))
+async function compare(sides: readonly Side[], protocol: Protocol): Promise<void> {
+  for (const side of sides) await warmUp(...wrkTarget(side, protocol, SECONDS))
   const runs = new Map(sides.map((side) => [side, [] as { requestsPerSec: number; p99Ms: number }[]]))
   const stolenBefore = stolenCpuSeconds()
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) runs.get(side)!.push(await runWrk(...target(side, protocol)))
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) runs.get(side)!.push(await runWrk(...wrkTarget(side, protocol, SECONDS)))
   }
   const stolen = (stolenCpuSeconds() - stolenBefore) / (ROUNDS * sides.length * SECONDS * navigator.hardwareConcurrency)
   const baseline = runs.get(sides[0]!)!
@@ -86,15 +52,15 @@ console.log(`Bun ${Bun.version}, ${new Date().toISOString()}, wrk -t1 -c32, load
 let exitCode = 0
 try {
   const backend = startBackend()
-  cleanups.push(backend.stop)
+  at.onCleanUp(backend.stop)
   const sides: Side[] = []
-  for (const [index, [name, spec]] of Object.entries(SPECS).entries()) sides.push(await startSide(name, spec, backend.url, index))
+  for (const [name, spec] of Object.entries(SPECS)) sides.push(await startSide(at, name, backend.url, spec.env ?? {}, spec.main))
   await compare(sides, 'HTTP')
   await compare(sides, 'HTTPS')
 } catch (error) {
   console.error('log-compare failed:', error)
   exitCode = 1
 } finally {
-  await cleanUp()
+  await at.cleanUp()
 }
 process.exit(exitCode)

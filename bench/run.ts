@@ -5,11 +5,11 @@
  * Every process and file it makes lives under one temp directory and is stopped/removed at the end,
  * also on Ctrl-C.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { NGINX } from './nginx.ts'
 import { runScale } from './scale.ts'
+import { scratch } from './scratch.ts'
 import { runSoak } from './soak.ts'
 import { runThroughput } from './throughput.ts'
 
@@ -34,13 +34,8 @@ if (missing.length > 0) {
   process.exit(2)
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'ohp-bench-'))
-const cleanups: (() => Promise<void> | void)[] = []
-const cleanUp = async () => {
-  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve(stop()).catch((error) => console.error('bench: cleanup failed:', error))
-  rmSync(dir, { recursive: true, force: true })
-}
-process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+const at = scratch('bench')
+const dir = at.dir
 
 // Other work on the machine skews every number: the load average before and after shows it.
 const printLoad = (when: string) => console.log(`load average ${when}: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`)
@@ -48,14 +43,14 @@ console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${new Da
 printLoad('at start')
 let exitCode = 0
 try {
-  if (isSoak) await runSoak(dir, soakMinutes, (stop) => cleanups.push(stop))
-  else if (isScale) await runScale(dir, (stop) => cleanups.push(stop))
-  else await runThroughput(dir, { durationSec, rounds, isRoutes, isWorkers }, (stop) => cleanups.push(stop))
+  if (isSoak) await runSoak(dir, soakMinutes, at.onCleanUp)
+  else if (isScale) await runScale(dir, at.onCleanUp)
+  else await runThroughput(dir, { durationSec, rounds, isRoutes, isWorkers }, at.onCleanUp)
 } catch (error) {
   console.error('bench failed:', error)
   exitCode = 1
 } finally {
-  await cleanUp()
+  await at.cleanUp()
 }
 printLoad('at end')
 process.exit(exitCode)
