@@ -11,6 +11,7 @@ import type { Clock, Logger } from '../lib/index.ts'
 import { STREAMS, type Store } from '../store/index.ts'
 import { toStoredEvent, type OAuthEventInput } from './oauth-event.ts'
 import { createQueuedAppends } from './queued-appends.ts'
+import { createRetention } from './retention.ts'
 import { queryOAuthEvents, type OAuthEventFilter, type OAuthEventPage, type OAuthEventPageRequest } from './oauth-query.ts'
 
 export interface OAuthActivityLogOptions {
@@ -55,17 +56,16 @@ export function createOAuthActivityLog(options: OAuthActivityLogOptions): OAuthA
   const stream = STREAMS.oauth
   const queue = createQueuedAppends(store, stream, { maxPending: options.maxPending ?? DEFAULT_MAX_PENDING, logger, what: 'OAuth activity events' })
   let unrecordable = 0
-  let timer: ReturnType<typeof setInterval> | null = null
-
-  async function enforceRetention(): Promise<number> {
-    const byAge = await store.trim(stream, clock.nowMs() - options.retentionMs)
-    const byCount = await store.trimToCount(stream, options.maxEvents ?? DEFAULT_MAX_EVENTS)
-    return byAge + byCount
-  }
-
-  const runRetention = () => {
-    enforceRetention().catch((error) => logger.warn('OAuth activity retention failed; will retry', { error: String(error) }))
-  }
+  const retention = createRetention({
+    store,
+    stream,
+    clock,
+    logger,
+    retentionMs: options.retentionMs,
+    maxRecords: options.maxEvents ?? DEFAULT_MAX_EVENTS,
+    intervalMs: options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS,
+    what: 'OAuth activity',
+  })
 
   const log: OAuthActivityLog = {
     record(input) {
@@ -81,19 +81,16 @@ export function createOAuthActivityLog(options: OAuthActivityLogOptions): OAuthA
       return queryOAuthEvents(store, stream, filter, page)
     },
     flush: () => queue.flush(),
-    enforceRetention,
+    async enforceRetention() {
+      const { byAge, byCount } = await retention.enforce()
+      return byAge + byCount
+    },
     get dropped() {
       return queue.dropped + unrecordable
     },
-    start() {
-      if (timer !== null) return
-      runRetention()
-      timer = setInterval(runRetention, options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS)
-      timer.unref?.()
-    },
+    start: () => retention.start(),
     async stop() {
-      if (timer !== null) clearInterval(timer)
-      timer = null
+      retention.stop()
       await queue.flush()
     },
   }

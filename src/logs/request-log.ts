@@ -114,6 +114,7 @@ export function createRequestLog(deps: RequestLogDeps): RequestLog {
     retentionMs: settings.retentionMs,
     maxRecords: settings.maxRecords,
     intervalMs: timings.retentionIntervalMs ?? 60_000,
+    what: 'request log',
   })
   const hub = createFollowHub({ store, stream, logger, pollMs: timings.followPollMs ?? 250 })
 

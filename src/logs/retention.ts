@@ -13,6 +13,8 @@ export interface RetentionOptions {
   readonly retentionMs: number
   readonly maxRecords: number
   readonly intervalMs: number
+  /** What the log lines call the stream ("request log", "OAuth activity"). */
+  readonly what: string
 }
 
 export interface RetentionResult {
@@ -31,11 +33,12 @@ export function createRetention(options: RetentionOptions): Retention {
   const { store, stream, clock, logger } = options
   let timer: ReturnType<typeof setInterval> | null = null
   let isRunning = false
+  let isStopped = false
 
   const enforce = async (): Promise<RetentionResult> => {
     const byAge = await store.trim(stream, clock.nowMs() - options.retentionMs)
     const byCount = await store.trimToCount(stream, options.maxRecords)
-    if (byAge + byCount > 0) logger.debug('request log: retention removed records', { byAge, byCount })
+    if (byAge + byCount > 0) logger.debug(`${options.what}: retention removed records`, { byAge, byCount })
     return { byAge, byCount }
   }
 
@@ -43,9 +46,11 @@ export function createRetention(options: RetentionOptions): Retention {
     if (isRunning) return
     isRunning = true
     try {
+      // A pass begun before a stop may meet the store closed under it (a server that could not bind
+      // its ports stops at once): that is the stop, not a failure to report.
       await enforce()
     } catch (error) {
-      logger.warn('request log: retention failed; trying again later', { error: String(error) })
+      if (!isStopped) logger.warn(`${options.what}: retention failed; trying again later`, { error: String(error) })
     } finally {
       isRunning = false
     }
@@ -54,12 +59,14 @@ export function createRetention(options: RetentionOptions): Retention {
   return {
     start() {
       if (timer) return
+      isStopped = false
       timer = setInterval(() => void tick(), options.intervalMs)
       timer.unref?.()
       void tick()
     },
     enforce,
     stop() {
+      isStopped = true
       if (timer) clearInterval(timer)
       timer = null
     },

@@ -157,7 +157,8 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
       scheduling?.close()
       worker?.terminate()
       worker = null
-      // Nothing answers what is still in flight (a trim the close cut short): it fails.
+      // The thread answers everything before it closes (a trim cut short answers 0); if it did not
+      // within the 2 s, what is still in flight fails.
       for (const item of pending.values()) item.reject(new Error('the store is closed'))
       pending.clear()
     },

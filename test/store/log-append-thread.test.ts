@@ -58,6 +58,22 @@ test('retention runs on the writer thread, not on this one: the fallback is neve
   await store.close()
 })
 
+test('a trim still running when the thread closes stops at a step boundary and answers, instead of failing the caller', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ohp-append-trim-close-'))
+  const store = createEmbeddedStore({ dataDir: dir })
+  const count = 200_000
+  await store.appendRows('requests', rowBatchOf(Array.from({ length: count }, (_, i) => i), 1, Array.from({ length: count }, (_, i) => i), 1, Array.from({ length: count }, (_, i) => `entry ${i}`)))
+  const thread = startLogAppendThread(join(dir, 'store.sqlite'), { chunks: () => {}, rows: () => {}, trim: async () => 0 })
+  const trimming = thread.trim('requests', 'count', 0)
+  await thread.close()
+  // Cut short it answers 0; had it finished first, every entry went. Either way it resolves, and what it deleted stays deleted.
+  const removed = await trimming
+  const left = (await store.query('requests', { limit: 10_000 })).length
+  expect(removed === 0 || removed === count).toBe(true)
+  if (removed === count) expect(left).toBe(0)
+  await store.close()
+})
+
 test('without the thread (it stopped), trims run on this thread instead and answer the same', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ohp-append-trim-fallback-'))
   const store = createEmbeddedStore({ dataDir: dir })
