@@ -12,6 +12,7 @@ import { CheckField, ErrorAlert, fieldError, isFieldFailure, listOf, TextField }
 import { Badge, daysUntil, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
 import { useAction, useForm } from '../components/use-form.ts'
+import { RowAction } from '../components/row-action.tsx'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Certificate } from '../types.ts'
@@ -141,12 +142,8 @@ export function CertificatesPage() {
               {canWrite && (
                 <td>
                   <span class="actions">
-                    <button type="button" onClick={() => action.run(async () => (await send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), follow(certificate.cert_name)))}>
-                      Renew <span class="sr-only">{certificate.cert_name}</span>
-                    </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(certificate.cert_name)}>
-                      Delete <span class="sr-only">{certificate.cert_name}</span>
-                    </button>
+                    <RowAction label="Renew" row={certificate.cert_name} onClick={() => action.run(async () => (await send('POST', `/certificates/${enc(certificate.cert_name)}/renew`), follow(certificate.cert_name)))} />
+                    <RowAction label="Delete" row={certificate.cert_name} danger onClick={() => setDeleting(certificate.cert_name)} />
                   </span>
                 </td>
               )}

@@ -11,6 +11,7 @@ import { Table } from '../components/table.tsx'
 import { Badge, formatTime, Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
 import { useAction } from '../components/use-form.ts'
+import { RowAction } from '../components/row-action.tsx'
 import { PageTitle } from '../router.tsx'
 import { SessionContext, useCanWrite } from '../session.tsx'
 
@@ -122,9 +123,7 @@ function Families() {
                 <td>{formatTime(family.expires_at)}</td>
                 {canWrite && (
                   <td>
-                    <button type="button" class="danger" onClick={() => setRevoking(family)}>
-                      Revoke <span class="sr-only">{family.client_id}</span>
-                    </button>
+                    <RowAction label="Revoke" row={family.client_id} danger onClick={() => setRevoking(family)} />
                   </td>
                 )}
               </tr>

@@ -8,6 +8,7 @@ import { RouteTable } from '../components/route-table.tsx'
 import { Loading } from '../components/status.tsx'
 import { useData } from '../components/use-data.ts'
 import { numberOrNull, useAction, useForm } from '../components/use-form.ts'
+import { RowAction } from '../components/row-action.tsx'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 import type { Route } from '../types.ts'
@@ -112,12 +113,8 @@ export function RoutesPage() {
             canWrite
               ? (route) => (
                   <span class="actions">
-                    <button type="button" onClick={() => action.run(() => send('PUT', `/routes/${enc(route.route_id)}`, { enabled: !route.enabled }))}>
-                      {route.enabled ? 'Disable' : 'Enable'} <span class="sr-only">{route.path_pattern}</span>
-                    </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(route)}>
-                      Delete <span class="sr-only">{route.path_pattern}</span>
-                    </button>
+                    <RowAction label={route.enabled ? 'Disable' : 'Enable'} row={route.path_pattern} onClick={() => action.run(() => send('PUT', `/routes/${enc(route.route_id)}`, { enabled: !route.enabled }))} />
+                    <RowAction label="Delete" row={route.path_pattern} danger onClick={() => setDeleting(route)} />
                   </span>
                 )
               : undefined

@@ -12,6 +12,7 @@ import { Table } from '../components/table.tsx'
 import { Badge, Loading } from '../components/status.tsx'
 import { useData, useInterval } from '../components/use-data.ts'
 import { useAction, useForm } from '../components/use-form.ts'
+import { RowAction } from '../components/row-action.tsx'
 import { PageTitle } from '../router.tsx'
 import { useCanWrite } from '../session.tsx'
 
@@ -120,16 +121,10 @@ function DockerServices() {
                 <span class="actions">
                   {canWrite &&
                     (['start', 'stop', 'restart'] as const).map((action) => (
-                      <button type="button" onClick={() => lifecycle.run(() => send('POST', `/services/${enc(service.service_name)}/${action}`))}>
-                        {action[0]!.toUpperCase() + action.slice(1)} <span class="sr-only">{service.service_name}</span>
-                      </button>
+                      <RowAction label={action[0]!.toUpperCase() + action.slice(1)} row={service.service_name} onClick={() => lifecycle.run(() => send('POST', `/services/${enc(service.service_name)}/${action}`))} />
                     ))}
-                  <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'logs'} onClick={() => setOpen({ name: service.service_name, what: 'logs' })}>
-                    Logs <span class="sr-only">of {service.service_name}</span>
-                  </button>
-                  <button type="button" aria-pressed={open?.name === service.service_name && open.what === 'stats'} onClick={() => setOpen({ name: service.service_name, what: 'stats' })}>
-                    Resource use <span class="sr-only">of {service.service_name}</span>
-                  </button>
+                  <RowAction label="Logs" row={`of ${service.service_name}`} pressed={open?.name === service.service_name && open.what === 'logs'} onClick={() => setOpen({ name: service.service_name, what: 'logs' })} />
+                  <RowAction label="Resource use" row={`of ${service.service_name}`} pressed={open?.name === service.service_name && open.what === 'stats'} onClick={() => setOpen({ name: service.service_name, what: 'stats' })} />
                 </span>
               </td>
             </tr>
@@ -206,9 +201,7 @@ function ExternalServices() {
               <td>{service.description}</td>
               {canWrite && (
                 <td>
-                  <button type="button" class="danger" onClick={() => setDeleting(service.service_name)}>
-                    Delete <span class="sr-only">{service.service_name}</span>
-                  </button>
+                  <RowAction label="Delete" row={service.service_name} danger onClick={() => setDeleting(service.service_name)} />
                 </td>
               )}
             </tr>
