@@ -7,7 +7,7 @@
  * at once, and the kernel counts a core running it as free when it places a waking thread. At nice 10
  * (CFS weights 110 : 1024) it still held a core for whole time slices, the threads waking behind it
  * (ours, the client's, the backend's) crowded onto the other core, and the log's p99 cost was about 1.4×
- * where SCHED_IDLE measured 1.2-1.3× in the same minutes (bench/README.md, "Log cost").
+ * where SCHED_IDLE measured 1.2-1.3× in the same minutes (bench/README.md, "Third step: what the kernel saw").
  *
  * On a machine with no idle time at all a SCHED_IDLE thread barely runs: its owner watches for that
  * and sets it to `yielding` (nice 10), which always gets a tenth of a contended core, many times what
