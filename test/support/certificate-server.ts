@@ -6,7 +6,7 @@
  * sit in `pending`). The child trusts Pebble from its start (NODE_EXTRA_CA_CERTS). Admin and user tokens
  * come from `token issue` on the server's store.
  */
-import { freePort } from './ports.ts'
+import { lowFreePort } from './acme-e2e.ts'
 import { startPebble, type TestPebble } from './pebble.ts'
 import { runCli, serveEnv, startServe, type ServedProcess } from './serve.ts'
 
@@ -71,14 +71,23 @@ export interface CertificateServer {
   stop(): Promise<void>
 }
 
+/** A low free port that is not `taken`. */
+function otherLowFreePort(taken: number): number {
+  let port = lowFreePort()
+  while (port === taken) port = lowFreePort()
+  return port
+}
+
 export async function startCertificateServer(): Promise<CertificateServer> {
-  const httpPort = await freePort()
+  // Pebble learns the HTTP port before the server binds it: one from below the ephemeral range, which
+  // no outgoing connection takes meanwhile (CI once failed here with "address already in use").
+  const httpPort = lowFreePort()
   const pebble = await startPebble({ httpPort, env: { PEBBLE_WFE_NONCEREJECT: '0' } })
   const refusingCa = startRefusingCa()
   try {
     const env = await serveEnv({
       HTTP_PORT: String(httpPort),
-      HTTPS_PORT: String(await freePort()),
+      HTTPS_PORT: String(otherLowFreePort(httpPort)),
       LISTEN_ADDRESS: '127.0.0.1',
       LOG_LEVEL: 'info',
       ACME_DIRECTORY_URL: pebble.directoryUrl,
