@@ -4,14 +4,14 @@
  */
 import type { Config } from './config/index.ts'
 import { StartupError, unwritableReason } from './lib/index.ts'
-import { openStore, type Store } from './store/index.ts'
+import { EMBEDDED_STORE_FILES, openStore, type Store } from './store/index.ts'
 
 /** The configured store; one that cannot be opened (a DATA_DIR this process cannot write) is explained. */
 export function openStoreOrExplain(config: Config): Store {
   try {
     return openStore(config)
   } catch (error) {
-    const reason = config.redisUrl ? null : unwritableReason(config.dataDir, 'store.sqlite') // the embedded store's file (store/embedded.ts)
+    const reason = config.redisUrl ? null : (EMBEDDED_STORE_FILES.map((file) => unwritableReason(config.dataDir, file)).find((why) => why !== null) ?? null)
     throw new StartupError(`DATA_DIR: cannot open the store in ${config.dataDir} (${reason ?? (error as Error).message})`)
   }
 }

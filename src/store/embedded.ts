@@ -1,15 +1,17 @@
 /**
- * @module The embedded Store adapter: one SQLite file (bun:sqlite) under DATA_DIR, or ":memory:".
- * Several processes may open the same file; each conditional write runs in a BEGIN IMMEDIATE
- * transaction, so compare-and-set, ifAbsent and take are atomic across them. Log entries are kept
- * hundreds to a row (log-chunks*.ts).
+ * @module The embedded Store adapter: two SQLite files (bun:sqlite) under DATA_DIR, or ":memory:": the
+ * documents in store.sqlite, the log in LOG_FILE, each on a connection of its own, so that neither
+ * waits for the other's writes. Several processes may open the same files; each conditional write runs
+ * in a BEGIN IMMEDIATE transaction, so compare-and-set, ifAbsent and take are atomic across them. Log
+ * entries are kept hundreds to a row (log-chunks*.ts) and written by a thread of their own
+ * (log-append-thread.ts).
  */
 import { Database, type Statement } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLogAppendThread, type TrimKind } from './log-append-thread.ts'
-import { createChunkWriter, packEntries, packRows, type ChunkRow } from './log-chunks.ts'
-import { createLogChunkSchema, migrateRowLog } from './log-chunks-migrate.ts'
+import { createChunkWriter, LOG_FILE, packEntries, packRows, type ChunkRow } from './log-chunks.ts'
+import { moveEarlierLog, openLogFile } from './log-chunks-migrate.ts'
 import { createChunkReader } from './log-chunks-query.ts'
 import { createChunkTrimmer } from './log-chunks-trim.ts'
 import { systemClock, type Clock } from '../lib/index.ts'
@@ -26,8 +28,11 @@ import {
   type StoredDocument,
 } from './store.ts'
 
+/** The files the embedded store keeps in DATA_DIR (each with its -wal and -shm while open). */
+export const EMBEDDED_STORE_FILES = ['store.sqlite', LOG_FILE] as const
+
 export interface EmbeddedStoreOptions {
-  /** A directory (the file is store.sqlite inside it) or ":memory:". */
+  /** A directory (EMBEDDED_STORE_FILES are inside it) or ":memory:". */
   readonly dataDir: string
   readonly clock?: Clock
   /** How often expired documents are swept; reads never return them either way. */
@@ -45,7 +50,7 @@ type DocRow = { value: string; version: number; expires_at: number | null }
 
 export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   const clock = options.clock ?? systemClock
-  const db = openDatabase(options.dataDir)
+  const { db, logDb, logPath } = openDatabase(options.dataDir)
   const q = prepareStatements(db)
 
   const now = () => clock.nowMs()
@@ -79,14 +84,14 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
   })
 
   // Log entries live in chunk rows (log-chunks.ts), hundreds per row.
-  const writeChunks = createChunkWriter(db)
+  const writeChunks = createChunkWriter(logDb)
   const writeHere = (stream: string, batch: readonly ChunkRow[]) => guard(() => writeChunks(stream, batch))
   const writeRowsHere = (stream: string, rows: RowBatch) => guard(() => writeChunks(stream, packRows(rows)))
-  const reader = createChunkReader(db)
-  const trimmer = createChunkTrimmer(db, guard)
+  const reader = createChunkReader(logDb)
+  const trimmer = createChunkTrimmer(logDb, guard)
   // ":memory:" is this connection's alone; a file another connection can write to.
   const trimHere = (stream: string, kind: TrimKind, value: number) => (kind === 'age' ? trimmer.trim(stream, value) : trimmer.trimToCount(stream, value))
-  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(db.filename, { chunks: writeHere, rows: writeRowsHere, trim: trimHere })
+  const appendThread = options.dataDir === ':memory:' ? null : startLogAppendThread(logPath, { chunks: writeHere, rows: writeRowsHere, trim: trimHere })
   // Retention runs where the log is written: on that thread, off the request path (log-append-worker.ts).
   const trim = (stream: string, kind: TrimKind, value: number) =>
     appendThread ? appendThread.trim(stream, kind, value).catch((error: unknown) => Promise.reject(new StoreUnavailableError('embedded', error))) : trimHere(stream, kind, value)
@@ -145,26 +150,32 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): Store {
       // close(true) finalizes the prepared statements; plain close() would leave the connection (and
       // its file handles and WAL) open, and the store answering, until they were garbage collected.
       db.close(true)
+      logDb.close(true)
     },
   }
 }
 
-function openDatabase(dataDir: string): Database {
+/**
+ * The connections to the documents' file and to the log's, and the log file's path for its writer
+ * thread. A connection with the log's file attached would not do: its BEGIN IMMEDIATE locks every
+ * attached file, so each document write would wait for the log's commits.
+ */
+function openDatabase(dataDir: string): { db: Database; logDb: Database; logPath: string } {
   let path = ':memory:'
+  let logPath = ':memory:'
   if (dataDir !== ':memory:') {
     mkdirSync(dataDir, { recursive: true })
-    path = join(dataDir, 'store.sqlite')
+    path = join(dataDir, EMBEDDED_STORE_FILES[0])
+    logPath = join(dataDir, EMBEDDED_STORE_FILES[1])
   }
   const db = new Database(path, { create: true, strict: true })
   // WAL lets readers in other processes run beside a writer; busy_timeout makes writers queue, not fail.
   // busy_timeout first: processes opening a new file at once (serve --workers) queue for switching it to WAL too.
   db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
-  db.transaction(() => {
-    db.exec(SCHEMA)
-    createLogChunkSchema(db)
-  }).immediate()
-  migrateRowLog(db)
-  return db
+  db.transaction(() => db.exec(SCHEMA)).immediate()
+  const logDb = openLogFile(logPath)
+  moveEarlierLog(db, logDb)
+  return { db, logDb, logPath }
 }
 
 function prepareStatements(db: Database) {

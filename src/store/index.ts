@@ -1,6 +1,6 @@
 /** @module Persistence: the Store port, its adapters, typed collections, locks and log collections. */
 export { createCollection, type Collection, type Versioned } from './collection.ts'
-export { createEmbeddedStore, type EmbeddedStoreOptions } from './embedded.ts'
+export { createEmbeddedStore, EMBEDDED_STORE_FILES, type EmbeddedStoreOptions } from './embedded.ts'
 export { COLLECTIONS, keys, safe, STREAMS } from './keys.ts'
 export { acquireLock, LockTimeoutError, tryLock, type Lock, type LockOptions } from './lock.ts'
 export { createLogCollection, type LogCollection } from './log-collection.ts'

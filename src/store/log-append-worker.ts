@@ -1,8 +1,8 @@
 /**
- * @module The embedded store's log writer thread: appends batches of log entries to the SQLite file on
- * its own connection, as chunk rows (log-chunks.ts), so the packing of rows and the inserts do not run
- * on the thread that serves requests. WAL lets the main connection read while this one writes;
- * busy_timeout queues either side. appendMany's batch arrives as one message per chunk row, packed by
+ * @module The embedded store's log writer thread: appends batches of log entries to the log's SQLite
+ * file (LOG_FILE, log-chunks.ts) on its own connection, as chunk rows, so the packing of rows and the
+ * inserts do not run on the thread that serves requests. WAL lets the store's own connection to that
+ * file read while this one writes; busy_timeout queues either side. appendMany's batch arrives as one message per chunk row, packed by
  * the sender (a flat object of strings and numbers is copied between threads in about a microsecond,
  * an array of objects in hundreds: bun's postMessage fast path); appendRows' batch as one message (a
  * few typed arrays, the ring's on one SharedArrayBuffer, and the dictionary). Retention's trims run

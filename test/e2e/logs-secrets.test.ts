@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { parseResponses, tcpExchange } from '../support/edge-clients.ts'
 import { freePort, waitFor } from '../support/ports.ts'
 import { cleanupSpawned, MAIN, REPO_ROOT, runCli, serveEnv } from '../support/serve.ts'
+import { EMBEDDED_STORE_FILES } from '../../src/store/index.ts'
 
 const RUN = crypto.randomUUID().slice(0, 8)
 const SECRETS = {
@@ -161,9 +162,10 @@ test('the store holds the masked records and no secret, in any of its files', as
   proc.kill('SIGTERM')
   await proc.exited
   const dataDir = env.DATA_DIR!
-  const files = readdirSync(dataDir).filter((name) => name.startsWith('store.sqlite'))
-  expect(files).toContain('store.sqlite')
-  const bytes = Buffer.concat(files.map((name) => readFileSync(join(dataDir, name))))
+  // Every file the server left there: the documents' SQLite file, the log's, and anything else.
+  const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name))
+  expect(files).toEqual(expect.arrayContaining(EMBEDDED_STORE_FILES.map((name) => join(dataDir, name))))
+  const bytes = Buffer.concat(files.map((file) => readFileSync(file)))
   expect(bytes.includes('/secrets/query?access_token=***&page=2')).toBe(true)
   for (const secret of allSecrets()) expect({ secret: secret.slice(0, 20), found: bytes.includes(secret) }).toEqual({ secret: secret.slice(0, 20), found: false })
   expectNoSecret('stdout after stop', stdout)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createManualClock } from '../../src/lib/index.ts'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
+import { LOG_FILE } from '../../src/store/log-chunks.ts'
 import { StoreUnavailableError, type Store } from '../../src/store/store.ts'
 import { waitFor } from '../support/ports.ts'
 import { storeContract } from './contract.ts'
@@ -83,7 +84,7 @@ describe('embedded store', () => {
     expect(readdirSync(dataDir)).toContain('store.sqlite-wal')
     await store.close()
     // SQLite checkpoints and removes the WAL when the last connection really closes.
-    expect(readdirSync(dataDir)).toEqual(['store.sqlite'])
+    expect(readdirSync(dataDir).sort()).toEqual([LOG_FILE, 'store.sqlite'].sort())
     await store.close()
     for (const operation of [() => store.get('k'), () => store.put('k', 'v'), () => store.ping(), () => store.query('s'), () => store.appendMany('s', [{ timeMs: 1, data: 'x' }]), () => store.tail('s'), () => store.trimToCount('s', 1)]) {
       expect(await operation().catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError)

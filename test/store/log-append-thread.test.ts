@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/index.ts'
 import { startLogAppendThread } from '../../src/store/log-append-thread.ts'
 import { rowBatchOf } from '../../src/store/log-rows.ts'
+import { LOG_FILE } from '../../src/store/log-chunks.ts'
 import { STARVED_AFTER_MS } from '../../src/store/writer-scheduling.ts'
 
 test('entries appended on the thread are read back in order by the main connection and by another one', async () => {
@@ -24,7 +25,7 @@ test('entries appended on the thread are read back in order by the main connecti
   // Ids follow the order the batches were given in: the thread writes them one after another.
   const ids = read.map((entry) => Number(entry.id))
   expect(ids).toEqual([...ids].sort((a, b) => a - b))
-  const other = new Database(join(dir, 'store.sqlite'), { readonly: true })
+  const other = new Database(join(dir, LOG_FILE), { readonly: true })
   expect((other.query('SELECT sum(entries) AS n FROM log_chunks').get() as { n: number }).n).toBe(1_000)
   other.close()
   await store.close()
@@ -44,7 +45,7 @@ test('retention runs on the writer thread, not on this one: the fallback is neve
   const onThisThread = () => {
     throw new Error('written or trimmed on the main thread')
   }
-  const thread = startLogAppendThread(join(dir, 'store.sqlite'), { chunks: onThisThread, rows: onThisThread, trim: onThisThread })
+  const thread = startLogAppendThread(join(dir, LOG_FILE), { chunks: onThisThread, rows: onThisThread, trim: onThisThread })
   try {
     // By count: the 1,000 newest stay; then by age, those before 2,500 ms go (entries 2,000-2,999 remain, 500 of them after).
     expect(await thread.trim('requests', 'count', 1_000)).toBe(2_000)
@@ -63,7 +64,7 @@ test('a trim still running when the thread closes stops at a step boundary and a
   const store = createEmbeddedStore({ dataDir: dir })
   const count = 200_000
   await store.appendRows('requests', rowBatchOf(Array.from({ length: count }, (_, i) => i), 1, Array.from({ length: count }, (_, i) => i), 1, Array.from({ length: count }, (_, i) => `entry ${i}`)))
-  const thread = startLogAppendThread(join(dir, 'store.sqlite'), { chunks: () => {}, rows: () => {}, trim: async () => 0 })
+  const thread = startLogAppendThread(join(dir, LOG_FILE), { chunks: () => {}, rows: () => {}, trim: async () => 0 })
   const trimming = thread.trim('requests', 'count', 0)
   await thread.close()
   // Cut short it answers 0; had it finished first, every entry went. Either way it resolves, and what it deleted stays deleted.
@@ -79,7 +80,7 @@ test('without the thread (it stopped), trims run on this thread instead and answ
   const store = createEmbeddedStore({ dataDir: dir })
   await store.appendMany('requests', Array.from({ length: 100 }, (_, i) => ({ timeMs: 1_000 + i, data: `entry ${i}` })))
   const trimmedHere: string[] = []
-  const thread = startLogAppendThread(join(dir, 'store.sqlite'), {
+  const thread = startLogAppendThread(join(dir, LOG_FILE), {
     chunks: () => {},
     rows: () => {},
     trim: async (stream, kind, value) => {
@@ -158,7 +159,7 @@ test.if(process.platform === 'linux')('on a machine with no idle CPU, a batch th
   } finally {
     stopHogs()
   }
-  const other = new Database(join(dataDir, 'store.sqlite'), { readonly: true })
+  const other = new Database(join(dataDir, LOG_FILE), { readonly: true })
   expect((other.query('SELECT sum(entries) AS n FROM log_chunks').get() as { n: number }).n).toBe(written)
   other.close()
   await store.close()

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
-import { CHUNK_ENTRIES, CHUNK_SPAN_MS, ROWS_CHUNK_ENTRIES } from '../../src/store/log-chunks.ts'
+import { CHUNK_ENTRIES, CHUNK_SPAN_MS, LOG_FILE, ROWS_CHUNK_ENTRIES } from '../../src/store/log-chunks.ts'
 import { rowBatchOf } from '../../src/store/log-rows.ts'
 import type { LogEntry, LogQuery, NewLogEntry, RowBatch, Store } from '../../src/store/store.ts'
 
@@ -301,7 +301,7 @@ describe('chunk rows in the SQLite file', () => {
       await store.appendMany('s', Array.from({ length: 1_000 }, (_, i) => ({ timeMs: 1_000 + (i % 10), data: `a${i}` })))
       await second.appendMany('s', Array.from({ length: 10 }, (_, i) => ({ timeMs: 1, data: `b${i}` })))
       await store.append('s', 0, 'c')
-      const file = new Database(join(dataDir, 'store.sqlite'), { readonly: true })
+      const file = new Database(join(dataDir, LOG_FILE), { readonly: true })
       const rows = file.query('SELECT first_id, entries FROM log_chunks WHERE stream = ? ORDER BY first_id').all('s') as { first_id: number; entries: number }[]
       file.close()
       expect(rows.map((row) => row.entries)).toEqual([CHUNK_ENTRIES, CHUNK_ENTRIES, CHUNK_ENTRIES, 1_000 - 3 * CHUNK_ENTRIES, 10, 1])
