@@ -7,7 +7,9 @@
  *
  * LOG_COMPARE_SIDES is a JSON object `{ "name": { "env": {…}, "main": "/other/checkout/src/main.ts" } }`
  * (the first side is the baseline; `main` runs another checkout's server); by default the log off
- * against the log on, as bench/log-ab.ts does in pairs.
+ * against the log on, as bench/log-ab.ts does in pairs. Two sides of the same settings show how far
+ * apart identical servers measure on this machine. LOG_COMPARE_PROTOCOLS (default `HTTP,HTTPS`) says
+ * which to measure.
  */
 import { loadavg } from 'node:os'
 import { startBackend } from './backend.ts'
@@ -24,6 +26,8 @@ interface SideSpec {
 
 const ROUNDS = Number(process.env.LOG_COMPARE_ROUNDS ?? 16)
 const SECONDS = Number(process.env.LOG_COMPARE_SEC ?? 2)
+const PROTOCOLS = (process.env.LOG_COMPARE_PROTOCOLS ?? 'HTTP,HTTPS').split(',') as Protocol[]
+if (PROTOCOLS.some((protocol) => protocol !== 'HTTP' && protocol !== 'HTTPS')) throw new Error(`LOG_COMPARE_PROTOCOLS: HTTP, HTTPS or both, comma-separated; got ${process.env.LOG_COMPARE_PROTOCOLS}`)
 const SPECS = JSON.parse(process.env.LOG_COMPARE_SIDES ?? '{"log off":{"env":{"REQUEST_LOG":"false"}},"log on":{}}') as Record<string, SideSpec>
 
 const at = scratch('log-compare')
@@ -55,8 +59,7 @@ try {
   at.onCleanUp(backend.stop)
   const sides: Side[] = []
   for (const [name, spec] of Object.entries(SPECS)) sides.push(await startSide(at, name, backend.url, spec.env ?? {}, spec.main))
-  await compare(sides, 'HTTP')
-  await compare(sides, 'HTTPS')
+  for (const protocol of PROTOCOLS) await compare(sides, protocol)
 } catch (error) {
   console.error('log-compare failed:', error)
   exitCode = 1
