@@ -23,7 +23,7 @@ export interface Side {
 }
 
 /** A server of ours in its own folder of the scratch directory; `main` runs another checkout's src/main.ts. */
-export async function startSide(at: Scratch, name: string, backendUrl: string, env: Record<string, string>, main?: string): Promise<Side> {
+export async function startSide(at: Pick<Scratch, 'dir' | 'onCleanUp'>, name: string, backendUrl: string, env: Record<string, string>, main?: string): Promise<Side> {
   const setup = { ...(await ourServerEnv(join(at.dir, name.replace(/[^\w.-]+/g, '-')), env)), main }
   const server = await startOurServer(setup)
   at.onCleanUp(() => server.stop())

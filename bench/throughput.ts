@@ -12,10 +12,13 @@
  * Routes (unless BENCH_ROUTES=0): two more servers of ours, one with 10,000 mixed routes and one with 100
  * regexes that have no literal start (bench/route-sets.ts), each created through its own API, so their
  * rows are measured in the same rounds as the 0-route server and nginx.
+ *
+ * The request log's goal is measured by a pair of servers of its own (bench/log-pair.ts).
  */
 import { startAuthServer, uncachedVerifyUs } from './auth.ts'
 import { startBackend, type BackendTally } from './backend.ts'
 import { cpuSecondsOf, ownCpuSeconds, withChildren } from './cpu.ts'
+import { inRoundOrder, printLogCost, startLogPair } from './log-pair.ts'
 import { startNginx } from './nginx.ts'
 import { freePort, median, statusOfRequest, statusThrough, waitFor } from './net.ts'
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
@@ -61,7 +64,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     : null
 
   const authed = await startAuthServer(`${dir}/ours-auth`, HTTPS_HOST, backendUrl, onCleanup)
-  const unlogged = await startUnloggedServer(`${dir}/ours-unlogged`, backendUrl, onCleanup)
+  const logPair = await startLogPair(dir, backendUrl, durationSec, onCleanup)
 
   const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
 
@@ -87,7 +90,6 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     { name: 'nginx HTTP', url: `http://127.0.0.1:${nginx.httpPort}/`, options: withHost, proxyPids: nginxPids },
     { name: 'nginx HTTPS', url: `https://127.0.0.1:${nginx.httpsPort}/`, options: plain, proxyPids: nginxPids },
     oursHttp('ours HTTP', setup.httpPort, '/', server.pid),
-    oursHttp(LOG_OFF_ROWS.http, unlogged.httpPort, '/', unlogged.server.pid),
     ...(workers
       ? [
           { name: WORKERS_ROWS.ours, url: `http://127.0.0.1:${workers.ours.httpPort}/`, options: withHost, proxyPids: workers.ours.pids() },
@@ -96,7 +98,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
       : []),
     ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
-    { name: LOG_OFF_ROWS.https, url: `https://${HTTPS_HOST}:${unlogged.httpsPort}/`, options: plain, proxyPids: [unlogged.server.pid] },
+    ...logPair.paths,
     // The same request (the same bytes, token included) with auth off: what checking it costs, apart from its size.
     { name: AUTH_BASELINE_ROW, url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [server.pid] },
     { name: AUTH_ROW, url: `https://${HTTPS_HOST}:${authed.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [authed.server.pid] },
@@ -133,9 +135,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     printWorkers(rowOf)
   }
   console.log('')
-  console.log('the request log (on by default, as in the rows above), against REQUEST_LOG=false in the same rounds:')
-  printLogCost('HTTP ', samples.get('ours HTTP')!, samples.get(LOG_OFF_ROWS.http)!)
-  printLogCost('HTTPS', samples.get('ours HTTPS')!, samples.get(LOG_OFF_ROWS.https)!)
+  printLogCost(samples)
   console.log('')
   console.log('auth on with a valid token (cached), against auth off:')
   const authWidth = Math.max(AUTH_ROW.length, AUTH_BASELINE_ROW.length) + 1
@@ -175,57 +175,6 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
 }
 
 const AUTH_ROW = 'ours HTTPS auth on, valid token (cached)'
-const LOG_OFF_ROWS = { http: 'ours HTTP, REQUEST_LOG=false', https: 'ours HTTPS, REQUEST_LOG=false' } as const
-
-/** Each log-off row is measured right after its log-on row, and right before it every other round (inRoundOrder). */
-const LOG_PAIRS: readonly (readonly [string, string])[] = [
-  ['ours HTTP', LOG_OFF_ROWS.http],
-  ['ours HTTPS', LOG_OFF_ROWS.https],
-]
-
-/**
- * The paths in the order a round measures them: the log pairs' two rows swap places in every even round,
- * so that neither side of the log's comparison always comes first (a row that follows another path's
- * run finds the machine as that run left it).
- */
-function inRoundOrder(paths: readonly Path[], round: number): Path[] {
-  if (round % 2 === 1) return [...paths]
-  const order = [...paths]
-  for (const [on, off] of LOG_PAIRS) {
-    const at = order.findIndex((path) => path.name === on)
-    if (order[at + 1]?.name === off) [order[at], order[at + 1]] = [order[at + 1]!, order[at]!]
-  }
-  return order
-}
-
-/**
- * The issue's goal for the request log: req/s ≥ 0.95× and p99 within 10 % of logging off. Each ratio is
- * the median of the rounds' ratios, the two rows of a round measured one after the other: how fast this
- * machine is moves by more than the log costs from one minute to the next.
- */
-function printLogCost(label: string, logged: readonly Row[], unlogged: readonly Row[]): void {
-  const ratio = (pick: (row: Row) => number) => median(logged.map((row, round) => pick(row) / pick(unlogged[round]!)))
-  const rps = ratio((row) => row.requestsPerSec)
-  const p99 = ratio((row) => row.p99Ms)
-  const extraUs = median(logged.map((row, round) => (row.proxyUsPerRequest ?? NaN) - (unlogged[round]!.proxyUsPerRequest ?? NaN)))
-  console.log(
-    `  ${label}: req/s ${rps.toFixed(2)}× (goal ≥ 0.95: ${rps >= 0.95 ? 'met' : 'NOT met'}), p99 ${p99.toFixed(2)}× (goal ≤ 1.10: ${p99 <= 1.1 ? 'met' : 'NOT met'}), proxy CPU ${extraUs >= 0 ? '+' : ''}${extraUs.toFixed(1)} µs/req` +
-      ` (medians of ${logged.length} rounds' ratios)`,
-  )
-}
-
-/** Another server of ours with REQUEST_LOG=false and the same two proxies as the main one. */
-async function startUnloggedServer(dir: string, backendUrl: string, onCleanup: (stop: () => Promise<void> | void) => void): Promise<{ server: OurServer; httpPort: number; httpsPort: number }> {
-  const setup = await ourServerEnv(dir, { REQUEST_LOG: 'false' })
-  const server = await startOurServer(setup)
-  onCleanup(() => server.stop())
-  const api = createApi(setup, await issueAdminToken(setup))
-  await api.createProxy(HTTP_HOST, backendUrl)
-  await api.createProxy(HTTPS_HOST, backendUrl)
-  await waitFor(async () => (await statusThrough(setup.httpPort, HTTP_HOST)) === 200, { what: `${HTTP_HOST} through the server without a request log` })
-  await waitFor(async () => (await api.instancePorts(HTTPS_HOST)).https, { what: `${HTTPS_HOST} HTTPS instance without a request log` })
-  return { server, httpPort: setup.httpPort, httpsPort: setup.httpsPort }
-}
 const AUTH_BASELINE_ROW = 'ours HTTPS auth off, same token sent'
 
 const ROUTE_ROWS = {
