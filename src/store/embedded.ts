@@ -168,14 +168,32 @@ function openDatabase(dataDir: string): { db: Database; logDb: Database; logPath
     path = join(dataDir, EMBEDDED_STORE_FILES[0])
     logPath = join(dataDir, EMBEDDED_STORE_FILES[1])
   }
-  const db = new Database(path, { create: true, strict: true })
+  const db = naming(path, () => new Database(path, { create: true, strict: true }))
   // WAL lets readers in other processes run beside a writer; busy_timeout makes writers queue, not fail.
   // busy_timeout first: processes opening a new file at once (serve --workers) queue for switching it to WAL too.
-  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
-  db.transaction(() => db.exec(SCHEMA)).immediate()
-  const logDb = openLogFile(logPath)
-  moveEarlierLog(db, logDb)
-  return { db, logDb, logPath }
+  let logDb: Database | null = null
+  try {
+    naming(path, () => {
+      db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
+      db.transaction(() => db.exec(SCHEMA)).immediate()
+    })
+    logDb = naming(logPath, () => openLogFile(logPath))
+    moveEarlierLog(db, logDb)
+    return { db, logDb, logPath }
+  } catch (error) {
+    logDb?.close()
+    db.close()
+    throw error
+  }
+}
+
+/** Runs `open`; what SQLite says of a file it cannot use ("file is not a database") names the file, since there are two. */
+function naming<T>(path: string, open: () => T): T {
+  try {
+    return open()
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`, { cause: error })
+  }
 }
 
 function prepareStatements(db: Database) {

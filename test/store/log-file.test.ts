@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
@@ -107,6 +107,16 @@ describe("the log's own file", () => {
       expect((await store.query('oauth', { order: 'oldest' })).map((entry) => entry.data)).toEqual(['queued behind the lock', 'written meanwhile'])
     } finally {
       await store.close()
+    }
+  })
+
+  test('a file that is not a database is named in the error, and left as it was', () => {
+    for (const name of ['store.sqlite', LOG_FILE]) {
+      const dataDir = tempDir()
+      const garbage = Buffer.from('not a database '.repeat(400))
+      writeFileSync(join(dataDir, name), garbage)
+      expect(() => createEmbeddedStore({ dataDir })).toThrow(`${join(dataDir, name)}: file is not a database`)
+      expect(readFileSync(join(dataDir, name)).equals(garbage)).toBe(true)
     }
   })
 
