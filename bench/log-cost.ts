@@ -9,7 +9,7 @@
  * sensitive to other load on the machine than throughput is: each mode runs LOG_COST_RUNS times
  * (default 3), each in a fresh process, and the median is reported.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger, systemClock } from '../src/lib/index.ts'
@@ -38,6 +38,19 @@ interface RunResult {
   /** Per thread name (the main thread is "main"), µs per record. */
   readonly threads: Record<string, number>
   readonly seconds: number
+  /** Bytes this process handed to write() (files: the log's WAL and checkpoints) per record. */
+  readonly writtenBytes: number
+  /** The DATA_DIR's files at the end, per record logged (warm-up included). */
+  readonly storedBytes: number
+}
+
+/** Bytes this process has passed to write() so far (every thread; /proc/self/io's wchar). */
+function writeCallBytes(): number {
+  return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN)
+}
+
+function filesBytes(dir: string): number {
+  return readdirSync(dir).reduce((total, name) => total + statSync(join(dir, name)).size, 0)
 }
 
 /** CPU ticks per thread, by the thread's name (several of one name are summed). */
@@ -112,6 +125,7 @@ async function runOnce(mode: Mode): Promise<RunResult> {
   const total = Math.round(RATE * SECONDS)
   const before = process.cpuUsage()
   const ticksBefore = threadTicks()
+  const writeCallsBefore = writeCallBytes()
   const startedAt = performance.now()
   let sent = 0
   while (sent < total) {
@@ -122,6 +136,7 @@ async function runOnce(mode: Mode): Promise<RunResult> {
   await requestLog.flush()
   const seconds = (performance.now() - startedAt) / 1000
   const used = process.cpuUsage(before)
+  const writtenBytes = round((writeCallBytes() - writeCallsBefore) / total)
   const ticksAfter = threadTicks()
   const threads: Record<string, number> = {}
   for (const [name, after] of ticksAfter) {
@@ -132,8 +147,9 @@ async function runOnce(mode: Mode): Promise<RunResult> {
   await requestLog.stop()
   metrics.close()
   await store.close()
+  const storedBytes = mode === 'on' ? round(filesBytes(dataDir) / (total + WARM_UP)) : 0
   rmSync(dataDir, { recursive: true, force: true })
-  return { mode, records: total, written: counters.written - warmWritten, dropped: counters.dropped, cpuUs: round((used.user + used.system) / total), threads, seconds: round(seconds) }
+  return { mode, records: total, written: counters.written - warmWritten, dropped: counters.dropped, cpuUs: round((used.user + used.system) / total), threads, seconds: round(seconds), writtenBytes, storedBytes }
 }
 
 const round = (value: number) => Math.round(value * 100) / 100
@@ -161,7 +177,10 @@ export async function measureLogCost(report: (line: string) => void = console.lo
       const result = await runInChild(mode)
       runs.push(result)
       const threads = Object.entries(result.threads).map(([name, us]) => `${name} ${us}`).join(', ')
-      report(`  ${mode.padEnd(3)} ${result.cpuUs.toFixed(2)} µs/record (${threads}); ${result.records} records in ${result.seconds} s, written ${result.written}, dropped ${result.dropped}`)
+      report(
+        `  ${mode.padEnd(3)} ${result.cpuUs.toFixed(2)} µs/record (${threads}); ${result.records} records in ${result.seconds} s, written ${result.written}, dropped ${result.dropped}; ` +
+          `${result.writtenBytes.toFixed(0)} bytes a record to write()${result.mode === 'on' ? `, ${result.storedBytes.toFixed(0)} in DATA_DIR's files at the end` : ''}`,
+      )
     }
   }
   const onUs = median(runs.filter((run) => run.mode === 'on').map((run) => run.cpuUs))
