@@ -18,7 +18,7 @@ const MIGRATE_ROWS = 20_000
 /** Old chunk rows copied per transaction (some 100 KB each). */
 const MOVE_CHUNKS = 200
 
-/** The log's connection: a new file gets 64 KiB pages; WAL, synchronous and busy_timeout as the store's file. */
+/** The log's connection: a new file gets LOG_PAGE_BYTES pages; WAL, synchronous and busy_timeout as the store's file. */
 export function openLogFile(path: string): Database {
   const db = new Database(path, { create: true, strict: true })
   // busy_timeout first, as for the store's file: processes opening a new file at once queue for WAL.

@@ -16,7 +16,7 @@
  * the writer adds the base it takes from the counter (createChunkWriter).
  *
  * Rows (Store.appendRows) are kept the same way, but a chunk's data is then a binary chunk of rows
- * (log-rows.ts, a BLOB), and its meta is `r` and a JSON array of one number per entry, timeMs -
+ * (log-rows.ts, a BLOB, stored compressed), and its meta is `r` and a JSON array of one number per entry, timeMs -
  * time_min: the entries' ids are first_id, first_id + 1, … and each one's "offset" is its row.
  *
  * Entry ids come from the `log-id` counter, taken in the write's transaction: unique, and increasing
@@ -25,7 +25,7 @@
  * request ends and stamped with when it started), which is why queries merge chunks (log-chunks-query.ts).
  */
 import type { Database } from 'bun:sqlite'
-import { batchText, decodeRows, encodeRows, type DecodedRows } from './log-rows.ts'
+import { batchText, compressRows, decodeRows, encodeRows, type DecodedRows } from './log-rows.ts'
 import type { NewLogEntry, RowBatch } from './store.ts'
 
 /** Entries per chunk row at most. */
@@ -42,12 +42,15 @@ export const CHUNK_SPAN_MS = 10_000
 
 /**
  * The log's own SQLite file, beside the store's, so that writing the log never waits for a document
- * write's lock or makes one wait (embedded.ts), with pages of its own size: a chunk of rows is some
- * 115 KB, 2 pages of 64 KiB to write instead of 29 of 4 KiB (bench/log-cost.ts: the writer thread's CPU
- * a record fell from 0.9 to 0.7 µs).
+ * write's lock or makes one wait (embedded.ts), with pages of its own size. A compressed chunk of rows
+ * is some 20 KB: five pages of 4 KiB. Every transaction also writes again each page it changes (the
+ * table's and its indexes' last leaves, the counter's), whole, to the WAL, so small pages write least:
+ * with 64 KiB pages (chosen when chunks were stored as they are, 115 KB) the writer handed write()
+ * 155 bytes a record, with 4 KiB pages 45, for the same CPU (bench/log-cost.ts). A file made with
+ * other pages keeps them (SQLite changes a page size only by rewriting the file).
  */
 export const LOG_FILE = 'logs.sqlite'
-export const LOG_PAGE_BYTES = 65_536
+export const LOG_PAGE_BYTES = 4_096
 
 /** The log file's tables: chunk rows and their id counter (createChunkWriter). */
 export const LOG_SCHEMA = `
@@ -129,7 +132,7 @@ export function packRows(batch: RowBatch): ChunkRow[] {
     const offsets = new Array<number>(end - start)
     for (let i = start; i < end; i++) offsets[i - start] = times[i]! - timeMin
     const { chunk, textEnd } = encodeRows(batch, text, start, end, textAt)
-    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: chunk })
+    chunks.push({ firstId: start, timeMin, timeMax, entries: end - start, meta: ROWS_META + JSON.stringify(offsets), data: compressRows(chunk) })
     textAt = textEnd
     start = end
   }

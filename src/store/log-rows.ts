@@ -3,9 +3,10 @@
  * store's columnar chunk for them. A row's data is the JSON array of its cells; the embedded store
  * does not make that text when it writes (a string per entry cost more than the rest of the write),
  * it keeps the cells of up to ROWS_CHUNK_ENTRIES rows in one binary chunk and makes the text when an entry
- * is read. Strings are kept as UTF-8 text, so a string written is found in the file as it was given:
- * a dictionary entry of the batch (a host, a backend, a user agent: values that repeat on every row)
- * once per chunk, a text cell (a request id, a path, an address) as it comes.
+ * is read. Strings are kept as UTF-8 text: a dictionary entry of the batch (a host, a backend, a user
+ * agent: values that repeat on every row) once per chunk, a text cell (a request id, a path, an
+ * address) as it comes. The chunk is stored compressed (compressRows), so a string is not found in the
+ * file as it was given: grep the decompressed chunks, or ask /logs.
  *
  * The chunk (little-endian): a header of six u32 (ROWS_MAGIC, rows, number columns, string columns,
  * distinct strings, text bytes), the numbers as f64 row after row, each string cell as u16 (0 = null,
@@ -16,6 +17,10 @@ import { dictionaryCell, dictionaryIndex, NULL_CELL, type RowBatch } from './sto
 
 /** "ROW1": a chunk of rows, first version. */
 export const ROWS_MAGIC = 0x31574f52
+/** A zstd frame's first bytes (RFC 8878 §3.1.1: the magic number 0xFD2FB528, little-endian). */
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const
+/** zstd's fastest level: the chunk shrinks 5-6 times for 0.15 µs a row (bench/log-cost.ts). */
+const ZSTD_LEVEL = 1
 const HEADER_BYTES = 24
 /** Distinct strings a chunk can hold: u16 references, 0 being null. */
 const MAX_DISTINCT = 0xffff
@@ -121,15 +126,31 @@ export function encodeRows(batch: RowBatch, text: string, start: number, end: nu
   return { chunk, textEnd: at }
 }
 
+/**
+ * A chunk of rows as it is stored: a zstd frame of it. A log's rows repeat one another (hosts, paths,
+ * addresses, request ids that share a prefix), so in bench/log-cost.ts a record took 21 bytes of the
+ * file instead of 120, and the log writer thread handed write() 45 bytes a record instead of 354
+ * (WAL frames and checkpoints, with LOG_PAGE_BYTES pages), for the same CPU: on a small VM the
+ * kernel's write path and the disk under it, not SQLite, were what writing the log cost the requests
+ * served beside it (bench/README.md, "Fifth step").
+ */
+export function compressRows(chunk: Uint8Array): Uint8Array {
+  return Bun.zstdCompressSync(chunk, { level: ZSTD_LEVEL })
+}
+
+const isZstdFrame = (bytes: Uint8Array) => bytes.length >= 4 && ZSTD_MAGIC.every((byte, i) => bytes[i] === byte)
+
 /** A chunk of rows read back: the text of any of its rows. */
 export interface DecodedRows {
   readonly rows: number
   rowText(row: number): string
 }
 
+/** Reads a chunk of rows as stored: compressed (compressRows), or as earlier versions wrote it. */
 export function decodeRows(stored: Uint8Array): DecodedRows {
+  const plain = isZstdFrame(stored) ? Bun.zstdDecompressSync(stored) : stored
   // Typed views need aligned offsets; a blob read back may start anywhere in its buffer.
-  const chunk = stored.byteOffset % 8 === 0 ? stored : stored.slice()
+  const chunk = plain.byteOffset % 8 === 0 ? plain : plain.slice()
   const header = new Uint32Array(chunk.buffer, chunk.byteOffset, 6)
   if (header[0] !== ROWS_MAGIC) throw new Error('not a chunk of rows')
   const [, rows, numberColumns, stringColumns, distinctCount, textBytes] = header as unknown as number[]

@@ -7,12 +7,14 @@
  * the requests themselves are (so the search looked in the right places).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseResponses, tcpExchange } from '../support/edge-clients.ts'
 import { freePort, waitFor } from '../support/ports.ts'
 import { cleanupSpawned, MAIN, REPO_ROOT, runCli, serveEnv } from '../support/serve.ts'
 import { EMBEDDED_STORE_FILES } from '../../src/store/index.ts'
+import { LOG_FILE } from '../../src/store/log-chunks.ts'
 
 const RUN = crypto.randomUUID().slice(0, 8)
 const SECRETS = {
@@ -165,8 +167,19 @@ test('the store holds the masked records and no secret, in any of its files', as
   // Every file the server left there: the documents' SQLite file, the log's, and anything else.
   const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name))
   expect(files).toEqual(expect.arrayContaining(EMBEDDED_STORE_FILES.map((name) => join(dataDir, name))))
-  const bytes = Buffer.concat(files.map((file) => readFileSync(file)))
+  // The log's chunks of rows are stored compressed (log-rows.ts): their decompressed bytes are searched too.
+  const bytes = Buffer.concat([...files.map((file) => readFileSync(file)), ...decompressedChunks(join(dataDir, LOG_FILE))])
   expect(bytes.includes('/secrets/query?access_token=***&page=2')).toBe(true)
   for (const secret of allSecrets()) expect({ secret: secret.slice(0, 20), found: bytes.includes(secret) }).toEqual({ secret: secret.slice(0, 20), found: false })
   expectNoSecret('stdout after stop', stdout)
 })
+
+/** Every chunk in the log file that is a zstd frame (RFC 8878 §3.1.1), decompressed. */
+function decompressedChunks(path: string): Uint8Array[] {
+  const file = new Database(path, { readonly: true })
+  const chunks = file.query('SELECT data FROM log_chunks').all() as { data: Uint8Array | string }[]
+  file.close()
+  const frames = chunks.map(({ data }) => data).filter((data): data is Uint8Array => typeof data !== 'string' && data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd)
+  expect(frames.length).toBeGreaterThan(0)
+  return frames.map((frame) => Bun.zstdDecompressSync(frame))
+}

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createEmbeddedStore } from '../../src/store/embedded.ts'
 import { CHUNK_ENTRIES, CHUNK_SPAN_MS, LOG_FILE, ROWS_CHUNK_ENTRIES } from '../../src/store/log-chunks.ts'
-import { rowBatchOf } from '../../src/store/log-rows.ts'
+import { rowBatchOf, rowTexts } from '../../src/store/log-rows.ts'
 import type { LogEntry, LogQuery, NewLogEntry, RowBatch, Store } from '../../src/store/store.ts'
 
 const dirs: string[] = []
@@ -311,6 +311,62 @@ describe('chunk rows in the SQLite file', () => {
     } finally {
       await store.close()
       await second.close()
+    }
+  })
+
+  /** Rows as the request log writes them: a request id sharing a prefix, a few hosts and paths, many addresses. */
+  const logLikeRows = (count: number) => {
+    const strings = Array.from({ length: count }, (_, i) => [`n1-${(1_000_000 + i).toString(36)}`, ['app.example.com', 'api.example.com'][i % 2]!, ['/', '/api/items?page=2', '/mcp'][i % 3]!, `10.0.${(i >> 8) & 255}.${i & 255}`]).flat()
+    const numbers = Array.from({ length: count }, (_, i) => [200, (i % 50) / 10, 0, 512 + (i % 200)]).flat()
+    return rowBatchOf(Array.from({ length: count }, (_, i) => 5_000 + i), 4, numbers, 4, strings, ['app.example.com', 'api.example.com'])
+  }
+  const ZSTD_FRAME = [0x28, 0xb5, 0x2f, 0xfd]
+  const ROWS_ENCODING = [...'ROW1'].map((char) => char.charCodeAt(0))
+
+  test('a chunk of rows is stored as a zstd frame (RFC 8878 §3.1.1) of its encoding, in a fraction of its text', async () => {
+    const dataDir = tempDir()
+    const store = createEmbeddedStore({ dataDir })
+    const batch = logLikeRows(3_000)
+    try {
+      await store.appendRows('s', batch)
+      expect((await store.query('s', { order: 'oldest', limit: 5_000 })).map((e) => e.data)).toEqual(rowTexts(batch))
+    } finally {
+      await store.close()
+    }
+    const file = new Database(join(dataDir, LOG_FILE), { readonly: true })
+    const chunks = file.query("SELECT data FROM log_chunks WHERE stream = 's'").all() as { data: Uint8Array }[]
+    file.close()
+    expect(chunks.length).toBeGreaterThanOrEqual(3)
+    for (const { data } of chunks) {
+      expect([...data.subarray(0, 4)]).toEqual(ZSTD_FRAME)
+      expect([...Bun.zstdDecompressSync(data).subarray(0, 4)]).toEqual(ROWS_ENCODING)
+    }
+    const stored = chunks.reduce((total, { data }) => total + data.byteLength, 0)
+    const encoded = chunks.reduce((total, { data }) => total + Bun.zstdDecompressSync(data).byteLength, 0)
+    const text = rowTexts(batch).reduce((total, row) => total + row.length, 0)
+    expect(stored).toBeLessThan(encoded / 3)
+    expect(stored).toBeLessThan(text / 3)
+  })
+
+  test('a chunk of rows an earlier version stored as it was (not compressed) reads back the same, and is trimmed the same', async () => {
+    const dataDir = tempDir()
+    const batch = logLikeRows(1_500)
+    const written = createEmbeddedStore({ dataDir })
+    await written.appendRows('s', batch)
+    await written.close()
+    const file = new Database(join(dataDir, LOG_FILE))
+    const chunks = file.query("SELECT first_id, data FROM log_chunks WHERE stream = 's'").all() as { first_id: number; data: Uint8Array }[]
+    for (const { first_id, data } of chunks) file.query('UPDATE log_chunks SET data = ? WHERE first_id = ?').run(Bun.zstdDecompressSync(data), first_id)
+    const asBefore = file.query("SELECT data FROM log_chunks WHERE stream = 's'").all() as { data: Uint8Array }[]
+    file.close()
+    expect(asBefore.map(({ data }) => [...data.subarray(0, 4)])).toEqual(chunks.map(() => ROWS_ENCODING))
+    const store = createEmbeddedStore({ dataDir })
+    try {
+      expect((await store.query('s', { order: 'oldest', limit: 5_000 })).map((e) => e.data)).toEqual(rowTexts(batch))
+      expect(await store.trim('s', 5_000 + 700)).toBe(700)
+      expect((await store.query('s', { order: 'oldest', limit: 5_000 })).map((e) => e.data)).toEqual(rowTexts(batch).slice(700))
+    } finally {
+      await store.close()
     }
   })
 

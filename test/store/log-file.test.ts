@@ -1,5 +1,5 @@
 /**
- * The embedded store keeps its log in a file of its own (LOG_FILE beside store.sqlite, 64 KiB pages),
+ * The embedded store keeps its log in a file of its own (LOG_FILE beside store.sqlite, pages of LOG_PAGE_BYTES),
  * so log writes take neither the documents' WAL nor their locks. These tests check where entries land,
  * and that a data directory of the version before (the chunk table and its `log-id` counter inside
  * store.sqlite) is moved over when opened: every entry keeps its id and data, new ids come after the old
@@ -68,7 +68,7 @@ function toEarlierLayout(dataDir: string, keepLogFile = false): void {
 }
 
 describe("the log's own file", () => {
-  test('entries are written to it, with 64 KiB pages and WAL, and the documents file holds no log table', async () => {
+  test('entries are written to it, with 4 KiB pages and WAL, and the documents file holds no log table', async () => {
     const dataDir = tempDir()
     const store = createEmbeddedStore({ dataDir })
     await store.put('doc', 'v')
@@ -79,6 +79,7 @@ describe("the log's own file", () => {
     expect(tableNames(join(dataDir, LOG_FILE))).toEqual(['log_chunks', 'log_counters'])
     const logFile = new Database(join(dataDir, LOG_FILE), { readonly: true })
     expect((logFile.query('PRAGMA page_size').get() as { page_size: number }).page_size).toBe(LOG_PAGE_BYTES)
+    expect(LOG_PAGE_BYTES).toBe(4_096)
     expect((logFile.query('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal')
     expect((logFile.query('SELECT sum(entries) AS n FROM log_chunks').get() as { n: number }).n).toBe(3_100)
     logFile.close()
