@@ -149,6 +149,9 @@ export function startLogAppendThread(path: string, writeHere: WriteHere): LogApp
       if (worker === null) return
       const { promise, resolve } = Promise.withResolvers<void>()
       closed = resolve
+      // Timed like a batch: a thread starved in the background (a trim's step to end first, then the
+      // file to close) is moved out of it, and ends within the limit below instead of being cut off.
+      scheduling?.sent()
       worker.postMessage({ close: true })
       // A thread that does not answer within 2 s is stopped: the store is closing either way.
       const timer = setTimeout(resolve, 2_000)
