@@ -13,11 +13,10 @@
  */
 import { loadavg } from 'node:os'
 import { startBackend } from './backend.ts'
-import { stolenCpuSeconds } from './cpu.ts'
-import { startSide, wrkTarget, type Protocol, type Side } from './log-sides.ts'
+import { alternate, medianRatio, startSide, wrkTarget, type Protocol, type Side } from './log-sides.ts'
 import { median } from './net.ts'
 import { scratch } from './scratch.ts'
-import { runWrk, warmUp } from './wrk.ts'
+import { warmUp } from './wrk.ts'
 
 interface SideSpec {
   readonly env?: Record<string, string>
@@ -34,20 +33,14 @@ const at = scratch('log-compare')
 
 async function compare(sides: readonly Side[], protocol: Protocol): Promise<void> {
   for (const side of sides) await warmUp(...wrkTarget(side, protocol, SECONDS))
-  const runs = new Map(sides.map((side) => [side, [] as { requestsPerSec: number; p99Ms: number }[]]))
-  const stolenBefore = stolenCpuSeconds()
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) runs.get(side)!.push(await runWrk(...wrkTarget(side, protocol, SECONDS)))
-  }
-  const stolen = (stolenCpuSeconds() - stolenBefore) / (ROUNDS * sides.length * SECONDS * navigator.hardwareConcurrency)
+  const { runs, stolenShare } = await alternate(sides, protocol, ROUNDS, SECONDS)
   const baseline = runs.get(sides[0]!)!
-  console.log(`${protocol}: ${ROUNDS} rounds of ${SECONDS} s, ${(stolen * 100).toFixed(0)} % of the CPU stolen by the host`)
+  console.log(`${protocol}: ${ROUNDS} rounds of ${SECONDS} s, ${(stolenShare * 100).toFixed(0)} % of the CPU stolen by the host`)
   for (const side of sides) {
     const own = runs.get(side)!
-    const ratio = (pick: (run: { requestsPerSec: number; p99Ms: number }) => number) => median(own.map((run, round) => pick(run) / pick(baseline[round]!)))
     console.log(
       `  ${side.name.padEnd(16)} ${median(own.map((run) => run.requestsPerSec)).toFixed(0).padStart(7)} req/s, p99 ${median(own.map((run) => run.p99Ms)).toFixed(2)} ms; ` +
-        `against ${sides[0]!.name}: req/s ${ratio((run) => run.requestsPerSec).toFixed(3)} ×, p99 ${ratio((run) => run.p99Ms).toFixed(3)} ×`,
+        `against ${sides[0]!.name}: req/s ${medianRatio(own, baseline, (run) => run.requestsPerSec).toFixed(3)} ×, p99 ${medianRatio(own, baseline, (run) => run.p99Ms).toFixed(3)} ×`,
     )
   }
 }

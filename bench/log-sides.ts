@@ -1,13 +1,14 @@
 /**
- * @module What the request log's paired tools share (log-ab.ts, log-compare.ts): a side, a server of
- * ours with the proxies `bench.test` (HTTP) and `127.0.0.1` (HTTPS) on the backend, and the wrk target
- * for either protocol.
+ * @module What the request log's paired tools share (log-pair.ts, log-ab.ts, log-compare.ts): a side, a
+ * server of ours with the proxies `bench.test` (HTTP) and `127.0.0.1` (HTTPS) on the backend, the wrk
+ * target for either protocol, and runs alternated between sides.
  */
 import { join } from 'node:path'
-import { statusThrough, waitFor } from './net.ts'
+import { cpuSecondsOf, stolenCpuSeconds } from './cpu.ts'
+import { median, statusThrough, waitFor } from './net.ts'
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
 import type { Scratch } from './scratch.ts'
-import type { WrkOptions } from './wrk.ts'
+import { runWrk, type WrkOptions } from './wrk.ts'
 
 export const HTTP_HOST = 'bench.test'
 /** As in throughput.ts: wrk sends the URL's host as SNI, and 127.0.0.1 is what it can reach. */
@@ -40,4 +41,37 @@ export function wrkTarget(side: Side, protocol: Protocol, durationSec: number): 
   return protocol === 'HTTP'
     ? [`http://127.0.0.1:${side.httpPort}/`, { durationSec, headers: { Host: HTTP_HOST } }]
     : [`https://${HTTPS_HOST}:${side.httpsPort}/`, { durationSec }]
+}
+
+/** One wrk run against a side, with the CPU its server spent per request meanwhile. */
+export interface SideRun {
+  readonly requestsPerSec: number
+  readonly p99Ms: number
+  readonly proxyUsPerRequest: number
+}
+
+/**
+ * wrk against each side in turn, `runs` times, the order reversed every run so that drift (a host that
+ * slows or speeds up) falls on every side alike; `runs[side][k]` are comparable across sides for each k.
+ * Also the share of the machine's CPU the hypervisor gave to others meanwhile.
+ */
+export async function alternate(sides: readonly Side[], protocol: Protocol, runs: number, seconds: number): Promise<{ runs: Map<Side, SideRun[]>; stolenShare: number }> {
+  const measured = new Map(sides.map((side) => [side, [] as SideRun[]]))
+  const stolenBefore = stolenCpuSeconds()
+  const startedAt = performance.now()
+  for (let run = 0; run < runs; run++) {
+    for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
+      const cpuBefore = cpuSecondsOf([side.server.pid])
+      const result = await runWrk(...wrkTarget(side, protocol, seconds))
+      const proxyUsPerRequest = ((cpuSecondsOf([side.server.pid]) - cpuBefore) / result.requests) * 1e6
+      measured.get(side)!.push({ requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest })
+    }
+  }
+  const elapsedSec = (performance.now() - startedAt) / 1000
+  return { runs: measured, stolenShare: (stolenCpuSeconds() - stolenBefore) / (elapsedSec * navigator.hardwareConcurrency) }
+}
+
+/** The median of a side's runs against the baseline's, run by run (alternate's pairing). */
+export function medianRatio(own: readonly SideRun[], baseline: readonly SideRun[], pick: (run: SideRun) => number): number {
+  return median(own.map((run, k) => pick(run) / pick(baseline[k]!)))
 }

@@ -13,12 +13,12 @@
  * regexes that have no literal start (bench/route-sets.ts), each created through its own API, so their
  * rows are measured in the same rounds as the 0-route server and nginx.
  *
- * The request log's goal is measured by a pair of servers of its own (bench/log-pair.ts).
+ * The request log's goal is measured by three servers of its own, in short alternated runs (bench/log-pair.ts).
  */
 import { startAuthServer, uncachedVerifyUs } from './auth.ts'
 import { startBackend, type BackendTally } from './backend.ts'
 import { cpuSecondsOf, ownCpuSeconds, withChildren } from './cpu.ts'
-import { inRoundOrder, printLogCost, startLogPair } from './log-pair.ts'
+import { measureLogPair, printLogCost, startLogPair } from './log-pair.ts'
 import { startNginx } from './nginx.ts'
 import { freePort, median, statusOfRequest, statusThrough, waitFor } from './net.ts'
 import { createApi, issueAdminToken, ourServerEnv, startOurServer, type OurServer } from './our-server.ts'
@@ -64,7 +64,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     : null
 
   const authed = await startAuthServer(`${dir}/ours-auth`, HTTPS_HOST, backendUrl, onCleanup)
-  const logPair = await startLogPair(dir, backendUrl, durationSec, onCleanup)
+  const logPair = await startLogPair(dir, backendUrl, onCleanup)
 
   const handOverControl = routed ? await checkHandOverControl(routed.mixed.httpPort, backend.tally) : ''
 
@@ -98,7 +98,6 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
       : []),
     ...routePaths,
     { name: 'ours HTTPS', url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: plain, proxyPids: [server.pid] },
-    ...logPair.paths,
     // The same request (the same bytes, token included) with auth off: what checking it costs, apart from its size.
     { name: AUTH_BASELINE_ROW, url: `https://${HTTPS_HOST}:${setup.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [server.pid] },
     { name: AUTH_ROW, url: `https://${HTTPS_HOST}:${authed.httpsPort}/`, options: { durationSec, headers: { Authorization: authed.authorization } }, proxyPids: [authed.server.pid] },
@@ -115,11 +114,12 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
   const samples = new Map<string, Row[]>(paths.map((path) => [path.name, []]))
   const received = new Map<string, BackendTally[]>(paths.map((path) => [path.name, []]))
   for (let round = 1; round <= rounds; round++) {
-    for (const path of inRoundOrder(paths, round)) {
+    for (const path of paths) {
       const measured = await measure(path, durationSec, backend.tally)
       samples.get(path.name)!.push(measured.row)
       received.get(path.name)!.push(measured.received)
     }
+    await measureLogPair(logPair, round)
     if (rounds > 1) console.log(`round ${round}: ${paths.map((path) => `${path.name} ${samples.get(path.name)!.at(-1)!.requestsPerSec.toFixed(0)}`).join(', ')}`)
   }
   const rows = paths.map((path) => medianRow(samples.get(path.name)!))
@@ -135,7 +135,7 @@ export async function runThroughput(dir: string, options: ThroughputOptions, onC
     printWorkers(rowOf)
   }
   console.log('')
-  printLogCost(samples)
+  printLogCost(logPair)
   console.log('')
   console.log('auth on with a valid token (cached), against auth off:')
   const authWidth = Math.max(AUTH_ROW.length, AUTH_BASELINE_ROW.length) + 1
