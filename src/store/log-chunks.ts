@@ -16,8 +16,9 @@
  * the writer adds the base it takes from the counter (createChunkWriter).
  *
  * Rows (Store.appendRows) are kept the same way, but a chunk's data is then a binary chunk of rows
- * (log-rows.ts, a BLOB, stored compressed), and its meta is `r` and a JSON array of one number per entry, timeMs -
- * time_min: the entries' ids are first_id, first_id + 1, … and each one's "offset" is its row.
+ * (log-rows.ts, a BLOB, stored compressed), and its meta is `r` and a JSON array of one number per
+ * entry, timeMs - time_min: the entries' ids are first_id, first_id + 1, … and each one's "offset" is
+ * its row.
  *
  * Entry ids come from the `log-id` counter, taken in the write's transaction: unique, and increasing
  * in commit order across every connection, like the AUTOINCREMENT ids they replace. Inside a chunk

@@ -130,9 +130,9 @@ export function encodeRows(batch: RowBatch, text: string, start: number, end: nu
  * A chunk of rows as it is stored: a zstd frame of it. A log's rows repeat one another (hosts, paths,
  * addresses, request ids that share a prefix), so in bench/log-cost.ts a record took 21 bytes of the
  * file instead of 120, and the log writer thread handed write() 45 bytes a record instead of 354
- * (WAL frames and checkpoints, with LOG_PAGE_BYTES pages), for the same CPU: on a small VM the
- * kernel's write path and the disk under it, not SQLite, were what writing the log cost the requests
- * served beside it (bench/README.md, "Fifth step").
+ * (WAL frames and checkpoints, with LOG_PAGE_BYTES pages), for the same CPU: an eighth of the work for
+ * the kernel's write path and the disk, which writing to ext4 costs the requests served beside it on
+ * a small VM more than packing does (bench/README.md, "Fifth step").
  */
 export function compressRows(chunk: Uint8Array): Uint8Array {
   return Bun.zstdCompressSync(chunk, { level: ZSTD_LEVEL })
