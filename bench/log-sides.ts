@@ -1,5 +1,5 @@
 /**
- * @module What the request log's paired tools share (log-pair.ts, log-ab.ts, log-compare.ts): a side, a
+ * @module What the request log's paired tools share (log-pair.ts, log-compare.ts): a side, a
  * server of ours with the proxies `bench.test` (HTTP) and `127.0.0.1` (HTTPS) on the backend, the wrk
  * target for either protocol, and runs alternated between sides.
  */
