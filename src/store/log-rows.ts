@@ -82,6 +82,11 @@ export function rowTexts(batch: RowBatch): string[] {
  * text cell starts in it; textEnd, where the next row's does (chunks are encoded in order). The chunk's distinct
  * strings are its text cells, in order (so their UTF-8 is one piece of the batch's text, encoded at
  * once), then the dictionary entries its cells name, each once.
+ *
+ * The chunk is a view of memory this module reuses: it is valid until the next call (packRows
+ * compresses it at once). A chunk is some 120 KB; allocating it, its parts and its text afresh for
+ * each one made the writer thread fault in new pages and the allocator's scavenger hand them back,
+ * some 1.5 MB a batch.
  */
 export function encodeRows(batch: RowBatch, text: string, start: number, end: number, textAt: number): { chunk: Uint8Array; textEnd: number } {
   const rows = end - start
@@ -89,41 +94,63 @@ export function encodeRows(batch: RowBatch, text: string, start: number, end: nu
   const from = start * stringColumns
   const to = end * stringColumns
   let textCells = 0
-  for (let i = from; i < to; i++) if (stringCells[i]! >= 0) textCells++
-  const refs = new Uint16Array(rows * stringColumns)
-  const textLengths = new Uint32Array(textCells)
-  // A dictionary entry's reference in this chunk (0: not named yet), and the entries named.
-  const dictionaryRefs = new Uint16Array(dictionary.length)
-  const named: string[] = []
-  let texts = 0
-  let at = textAt
+  let textUnits = 0
   for (let i = from; i < to; i++) {
     const cell = stringCells[i]!
     if (cell >= 0) {
-      textLengths[texts] = cell
-      refs[i - from] = ++texts
-      at += cell
-    } else if (cell !== NULL_CELL) {
-      const k = dictionaryIndex(cell)
-      refs[i - from] = dictionaryRefs[k] || (dictionaryRefs[k] = textCells + named.push(dictionary[k]!))
+      textCells++
+      textUnits += cell
+    }
+  }
+  // A dictionary entry's reference in this chunk (0: not named yet), and the entries named.
+  const dictionaryRefs = new Uint16Array(dictionary.length)
+  const named: string[] = []
+  let namedUnits = 0
+  for (let i = from; i < to; i++) {
+    const cell = stringCells[i]!
+    if (cell >= 0 || cell === NULL_CELL) continue
+    const k = dictionaryIndex(cell)
+    if (dictionaryRefs[k] === 0) {
+      dictionaryRefs[k] = textCells + named.push(dictionary[k]!)
+      namedUnits += dictionary[k]!.length
     }
   }
   const distinctCount = textCells + named.length
   if (distinctCount > MAX_DISTINCT) throw new RangeError('too many distinct strings for one chunk')
-  const utf8 = encoder.encode(text.slice(textAt, at) + named.join(''))
   const numbersAt = HEADER_BYTES
   const refsAt = numbersAt + rows * numberColumns * 8
-  const lengthsAt = align4(refsAt + refs.byteLength)
+  const lengthsAt = align4(refsAt + rows * stringColumns * 2)
   const textStart = lengthsAt + distinctCount * 4
-  const chunk = new Uint8Array(textStart + utf8.byteLength)
-  new Uint32Array(chunk.buffer, 0, 6).set([ROWS_MAGIC, rows, numberColumns, stringColumns, distinctCount, utf8.byteLength])
-  new Float64Array(chunk.buffer, numbersAt, rows * numberColumns).set(batch.numbers.subarray(start * numberColumns, end * numberColumns))
-  new Uint8Array(chunk.buffer, refsAt, refs.byteLength).set(new Uint8Array(refs.buffer))
-  const lengths = new Uint32Array(chunk.buffer, lengthsAt, distinctCount)
-  lengths.set(textLengths)
+  // UTF-8 takes at most 3 bytes a UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+  const buffer = scratchOf(textStart + (textUnits + namedUnits) * 3)
+  const refs = new Uint16Array(buffer.buffer, refsAt, rows * stringColumns)
+  const lengths = new Uint32Array(buffer.buffer, lengthsAt, distinctCount)
+  let texts = 0
+  for (let i = from; i < to; i++) {
+    const cell = stringCells[i]!
+    if (cell >= 0) {
+      lengths[texts] = cell
+      refs[i - from] = ++texts
+    } else refs[i - from] = cell === NULL_CELL ? 0 : dictionaryRefs[dictionaryIndex(cell)]!
+  }
   for (let i = 0; i < named.length; i++) lengths[textCells + i] = named[i]!.length
-  chunk.set(utf8, textStart)
-  return { chunk, textEnd: at }
+  new Float64Array(buffer.buffer, numbersAt, rows * numberColumns).set(batch.numbers.subarray(start * numberColumns, end * numberColumns))
+  // The alignment's padding, as zeros: the chunk is compressed, and stale bytes would be stored.
+  buffer.fill(0, refsAt + refs.byteLength, lengthsAt)
+  let textBytes = encoder.encodeInto(text.slice(textAt, textAt + textUnits), buffer.subarray(textStart)).written
+  for (const value of named) textBytes += encoder.encodeInto(value, buffer.subarray(textStart + textBytes)).written
+  new Uint32Array(buffer.buffer, 0, 6).set([ROWS_MAGIC, rows, numberColumns, stringColumns, distinctCount, textBytes])
+  return { chunk: buffer.subarray(0, textStart + textBytes), textEnd: textAt + textUnits }
+}
+
+/** Chunk memory kept for reuse at most: a usual chunk fits four times; one of long paths gets its own. */
+const SCRATCH_MAX_BYTES = 512 * 1024
+let scratch = new Uint8Array(0)
+/** Memory for a chunk of `bytes`: the reused one, grown (by doubling) up to SCRATCH_MAX_BYTES, or a new one past that. */
+function scratchOf(bytes: number): Uint8Array {
+  if (bytes > SCRATCH_MAX_BYTES) return new Uint8Array(bytes)
+  if (scratch.byteLength < bytes) scratch = new Uint8Array(Math.min(SCRATCH_MAX_BYTES, Math.max(bytes, scratch.byteLength * 2)))
+  return scratch
 }
 
 /**

@@ -348,6 +348,39 @@ describe('chunk rows in the SQLite file', () => {
     expect(stored).toBeLessThan(text / 3)
   })
 
+  test('the chunks of a batch, encoded one after another in reused memory, each read back whole, and encode the same whatever came before', async () => {
+    // Three chunks: short ASCII cells, then long non-ASCII paths (past the memory kept for reuse), then
+    // short cells again with nulls; an odd count of rows and string columns leaves padding to align.
+    const count = 2 * ROWS_CHUNK_ENTRIES + 333
+    const strings = Array.from({ length: count }, (_, i) => {
+      const long = i >= ROWS_CHUNK_ENTRIES && i < 2 * ROWS_CHUNK_ENTRIES
+      return [`id-${i}`, long ? `/\u00e9t\u00e9/${'\u00e9'.repeat(600)}\u{1F600}${i}` : `/p${i % 7}`, i % 3 === 0 ? null : 'app.example.com']
+    }).flat()
+    const numbers = Array.from({ length: count }, (_, i) => (i % 40) / 8)
+    const times = Array.from({ length: count }, (_, i) => 9_000 + i)
+    const batch = rowBatchOf(times, 1, numbers, 3, strings, ['app.example.com'])
+    const tail = rowBatchOf(times.slice(0, 5), 1, numbers.slice(0, 5), 3, strings.slice(0, 15), ['app.example.com'])
+    const storedChunks = async (batches: RowBatch[]) => {
+      const dataDir = tempDir()
+      const store = createEmbeddedStore({ dataDir })
+      try {
+        for (const [k, rows] of batches.entries()) await store.appendRows(`s${k}`, rows)
+        for (const [k, rows] of batches.entries()) expect((await store.query(`s${k}`, { order: 'oldest', limit: 5_000 })).map((e) => e.data)).toEqual(rowTexts(rows))
+      } finally {
+        await store.close()
+      }
+      const file = new Database(join(dataDir, LOG_FILE), { readonly: true })
+      const chunks = file.query('SELECT data FROM log_chunks ORDER BY first_id').all() as { data: Uint8Array }[]
+      file.close()
+      return chunks.map(({ data }) => Bun.zstdDecompressSync(data))
+    }
+    const after = await storedChunks([batch, tail])
+    expect(after).toHaveLength(4)
+    expect(after[1]!.byteLength).toBeGreaterThan(1024 * 1024)
+    // The same five rows alone: the same bytes, so nothing of the chunks before (padding) was kept in it.
+    expect([...(await storedChunks([tail]))[0]!]).toEqual([...after[3]!])
+  })
+
   test('a chunk of rows an earlier version stored as it was (not compressed) reads back the same, and is trimmed the same', async () => {
     const dataDir = tempDir()
     const batch = logLikeRows(1_500)
