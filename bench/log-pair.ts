@@ -20,7 +20,7 @@ import type { Scratch } from './scratch.ts'
 import { warmUp } from './wrk.ts'
 
 /** Runs of each side a protocol per round (BENCH_LOG_PAIR_RUNS), of LOG_PAIR_SEC each. */
-export const LOG_PAIR_RUNS = Number(process.env.BENCH_LOG_PAIR_RUNS ?? 10)
+export const LOG_PAIR_RUNS = Number(process.env.BENCH_LOG_PAIR_RUNS ?? 20)
 const LOG_PAIR_SEC = 2
 const PROTOCOLS = ['HTTP', 'HTTPS'] as const
 
