@@ -143,7 +143,7 @@ export function encodeRows(batch: RowBatch, text: string, start: number, end: nu
   return { chunk: buffer.subarray(0, textStart + textBytes), textEnd: textAt + textUnits }
 }
 
-/** Chunk memory kept for reuse at most: a usual chunk fits four times; one of long paths gets its own. */
+/** Chunk memory kept for reuse at most: what a usual chunk may need (some 190 KB) fits twice; one of long paths gets its own. */
 const SCRATCH_MAX_BYTES = 512 * 1024
 let scratch = new Uint8Array(0)
 /** Memory for a chunk of `bytes`: the reused one, grown (by doubling) up to SCRATCH_MAX_BYTES, or a new one past that. */
