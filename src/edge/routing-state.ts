@@ -5,8 +5,11 @@
  * table outlives a change. Docker services' URLs come from the Docker manager's own memory, which it
  * keeps current the same way.
  */
-import { parseServiceRef } from '../lib/index.ts'
+import { parseServiceRef, yieldToEventLoop } from '../lib/index.ts'
 import { compileRouteTable, type Route, type RouteTable } from '../routes/index.ts'
+
+/** Routes reload() compares between two turns of the event loop. */
+const COMPARE_SLICE = 1_000
 
 export interface RouteSource {
   list(): Promise<readonly Route[]>
@@ -82,7 +85,11 @@ export function createRoutingState(routeSource: RouteSource, serviceSource: Serv
       const startEpoch = epoch
       const [allRoutes, allServices] = await Promise.all([routeSource.list(), serviceSource.list()])
       const snapshot = new Map(allRoutes.map((route) => [route.route_id, route]))
+      let compared = 0
       for (const id of new Set([...routes.keys(), ...snapshot.keys()])) {
+        // Comparing 10,000 routes takes tens of ms: requests get the thread in between (an event that
+        // refreshes a route meanwhile is newer than the snapshot, and is kept).
+        if (++compared % COMPARE_SLICE === 0) await yieldToEventLoop()
         if (isNewerThan(`route:${id}`, startEpoch)) continue
         const stored = snapshot.get(id)
         const held = routes.get(id)

@@ -619,6 +619,28 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       expect(await items.take('wrong-shape').catch((e: unknown) => e)).toBeInstanceOf(StoreCorruptionError)
     })
 
+    test('listing a large collection lets timers and sockets in meanwhile, and lists every document', async () => {
+      // The edge's reconcile lists every route every 30 s on the thread serving requests: with an
+      // embedded store each get is answered at once, and 10,000 of them held that thread ~150 ms.
+      const p = prefix('coll-turns')
+      const items = createCollection(a, p, Item)
+      const count = 1_200
+      for (let i = 0; i < count; i++) await items.put(`item-${i}`, { name: `n${i}`, count: i })
+      let turns = 0
+      let isListing = true
+      const tick = () => {
+        if (!isListing) return
+        turns++
+        setImmediate(tick)
+      }
+      setImmediate(tick)
+      const listed = await items.list()
+      isListing = false
+      expect(listed.map(({ value }) => value.count).sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => i))
+      // A turn at least every 256 documents.
+      expect(turns).toBeGreaterThanOrEqual(Math.floor(count / 256))
+    })
+
     test('collection ids() decode safe() segments, including ids containing / and %', async () => {
       const p = prefix('coll-ids')
       const items = createCollection(a, p, Item)
