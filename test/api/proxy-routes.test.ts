@@ -10,31 +10,15 @@ import { createLogger, createManualClock } from '../../src/lib/index.ts'
 import type { Route } from '../../src/routes/index.ts'
 import { createEmbeddedStore } from '../../src/store/index.ts'
 import { createProxyTargets, CreateProxyTargetSchema, type ProxyTarget } from '../../src/targets/index.ts'
+import { routeWith } from '../fixtures/route.ts'
 import { bearer, createTestApi } from '../support/api.ts'
 
 const clock = createManualClock(Date.UTC(2026, 10, 27, 12))
 const store = createEmbeddedStore({ dataDir: ':memory:', clock })
 const targets = createProxyTargets(store, createMemoryBus(createLogger('silent')), clock)
 
-const routeOf = (route_id: string, priority: number): Route => ({
-  route_id,
-  path_pattern: `/${route_id}`,
-  is_regex: false,
-  methods: null,
-  priority,
-  target_type: 'url',
-  target_value: 'http://127.0.0.1:9',
-  strip_prefix: false,
-  scope: 'global',
-  proxy_hostnames: [],
-  enabled: true,
-  description: '',
-  auth: null,
-  created_by: 'alice',
-  created_at: '2026-11-27T12:00:00.000Z',
-  updated_at: '2026-11-27T12:00:00.000Z',
-  sequence: priority,
-})
+const routeOf = (route_id: string, priority: number): Route =>
+  routeWith({ route_id, path_pattern: `/${route_id}`, priority, target_value: 'http://127.0.0.1:9', created_by: 'alice', created_at: '2026-11-27T12:00:00.000Z', updated_at: '2026-11-27T12:00:00.000Z', sequence: priority })
 /** The routes that exist; the server supplies routeExists and applicableRoutes from the route store. */
 const existingRoutes = [routeOf('api-1', 90), routeOf('docs-2', 50), routeOf('web-3', 10)]
 /** Which routes point at which proxy (target_type hostname); the server computes it, here the test sets it. */

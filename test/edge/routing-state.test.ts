@@ -6,27 +6,11 @@
 import { expect, test } from 'bun:test'
 import { createRoutingState, type RouteSource } from '../../src/edge/routing-state.ts'
 import type { ProxyRouteSettings, Route } from '../../src/routes/index.ts'
+import { routeWith } from '../fixtures/route.ts'
 
 const COUNT = 3_000
-const route = (i: number, target: string): Route => ({
-  route_id: `r-${i}`,
-  path_pattern: `/svc${i}/`,
-  is_regex: false,
-  methods: null,
-  priority: 500,
-  target_type: 'url',
-  target_value: target,
-  strip_prefix: false,
-  scope: 'global',
-  proxy_hostnames: [],
-  enabled: true,
-  description: '',
-  auth: null,
-  created_by: null,
-  created_at: '2026-12-03T00:00:00.000Z',
-  updated_at: target,
-  sequence: i,
-})
+/** Route i, updated when its target is: the reload compares what it holds with what is stored. */
+const route = (i: number, target: string): Route => routeWith({ route_id: `r-${i}`, path_pattern: `/svc${i}/`, target_value: target, updated_at: target, sequence: i })
 const proxy: ProxyRouteSettings = { proxy_hostname: 'app.test', route_mode: 'all', enabled_routes: [], disabled_routes: [] }
 const targetOf = (state: ReturnType<typeof createRoutingState>, i: number) => state.routes().match(proxy, 'GET', `/svc${i}/x`)?.route.target_value
 

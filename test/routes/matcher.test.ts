@@ -3,28 +3,9 @@ import { describe, expect, test } from 'bun:test'
 import { RE2JS } from 're2js'
 import { compileRouteTable, type RouteMatch } from '../../src/routes/matcher.ts'
 import type { ProxyRouteSettings, Route } from '../../src/routes/model.ts'
+import { routeWith } from '../fixtures/route.ts'
 
-let nextSequence = 1
-function route(fields: Partial<Route> & Pick<Route, 'route_id' | 'path_pattern'>): Route {
-  return {
-    is_regex: false,
-    methods: null,
-    priority: 50,
-    target_type: 'url',
-    target_value: 'http://127.0.0.1:9/',
-    strip_prefix: false,
-    scope: 'global',
-    proxy_hostnames: [],
-    enabled: true,
-    description: '',
-    auth: null,
-    created_by: null,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-    sequence: nextSequence++,
-    ...fields,
-  }
-}
+const route = routeWith
 
 function proxy(fields: Partial<ProxyRouteSettings> = {}): ProxyRouteSettings {
   return { proxy_hostname: 'app.test', route_mode: 'all', enabled_routes: [], disabled_routes: [], ...fields }
