@@ -4,6 +4,7 @@
  * month of traffic; it reports how far it got, and a cursor continues from there. Between chunks the
  * scan yields to the event loop, so requests keep flowing while an operator queries.
  */
+import { yieldToEventLoop } from '../lib/index.ts'
 import type { LogEntry, LogPosition, Store } from '../store/index.ts'
 import { positionOf } from './stored-record.ts'
 
@@ -45,6 +46,6 @@ export async function scanNewestFirst(store: Store, stream: string, window: Scan
     if (chunk.length < size) return { scanned, last, isWindowDone: true, isBudgetSpent: false }
     // The embedded store answers synchronously: without this the whole scan would hold the thread the
     // data plane runs on. Between chunks, pending I/O (requests) goes first.
-    await new Promise((resolve) => setImmediate(resolve))
+    await yieldToEventLoop()
   }
 }

@@ -6,7 +6,7 @@
  * retried with backoff while the ring fills, and once the ring is full new records are dropped and
  * counted.
  */
-import type { Logger } from '../lib/index.ts'
+import { yieldToEventLoop, type Logger } from '../lib/index.ts'
 import type { RowBatch, Store } from '../store/index.ts'
 import { accessLogLine } from './access-log.ts'
 import { recordsOf } from './record-row.ts'
@@ -99,7 +99,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       if (consecutiveFailures > 0) logger.info('request log: the store takes records again', { failures: consecutiveFailures })
       consecutiveFailures = 0
       // The embedded store writes synchronously: requests get the thread between batches.
-      if (ring.size > 0) await new Promise((resolve) => setImmediate(resolve))
+      if (ring.size > 0) await yieldToEventLoop()
     }
   }
 
