@@ -174,16 +174,38 @@ function openDatabase(dataDir: string): { db: Database; logDb: Database; logPath
   let logDb: Database | null = null
   try {
     naming(path, () => {
-      db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
+      db.exec('PRAGMA busy_timeout = 5000;')
+      whileLockedAtOpen(() => db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;'))
       db.transaction(() => db.exec(SCHEMA)).immediate()
     })
-    logDb = naming(logPath, () => openLogFile(logPath))
+    logDb = naming(logPath, () => whileLockedAtOpen(() => openLogFile(logPath)))
     moveEarlierLog(db, logDb)
     return { db, logDb, logPath }
   } catch (error) {
     logDb?.close()
     db.close()
     throw error
+  }
+}
+
+/** How long processes opening one new file at once retry SQLite's "database is locked". */
+const OPEN_LOCKED_MS = 5_000
+
+/**
+ * Runs `step`, again while SQLite answers "database is locked", for up to OPEN_LOCKED_MS. Two processes
+ * switching a new file to WAL at once (serve --workers on an empty DATA_DIR) can get that answer
+ * without the busy handler being asked (seen in CI: a worker failed to start); the switch itself is
+ * the same whoever makes it, so trying again is safe.
+ */
+function whileLockedAtOpen<T>(step: () => T): T {
+  const deadline = performance.now() + OPEN_LOCKED_MS
+  for (;;) {
+    try {
+      return step()
+    } catch (error) {
+      if (!/database is locked/i.test((error as Error).message) || performance.now() >= deadline) throw error
+      Bun.sleepSync(10 + Math.random() * 40)
+    }
   }
 }
 

@@ -21,14 +21,20 @@ const MOVE_CHUNKS = 200
 /** The log's connection: a new file gets LOG_PAGE_BYTES pages; WAL, synchronous and busy_timeout as the store's file. */
 export function openLogFile(path: string): Database {
   const db = new Database(path, { create: true, strict: true })
-  // busy_timeout first, as for the store's file: processes opening a new file at once queue for WAL.
-  // The page size takes effect only in a file that has no table yet.
-  db.exec(`PRAGMA busy_timeout = 5000; PRAGMA page_size = ${LOG_PAGE_BYTES}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`)
-  db.transaction(() => {
-    db.exec(LOG_SCHEMA)
-    db.exec("INSERT OR IGNORE INTO log_counters (name, value) VALUES ('log-id', 0)")
-  }).immediate()
-  return db
+  try {
+    // busy_timeout first, as for the store's file: processes opening a new file at once queue for WAL.
+    // The page size takes effect only in a file that has no table yet.
+    db.exec(`PRAGMA busy_timeout = 5000; PRAGMA page_size = ${LOG_PAGE_BYTES}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`)
+    db.transaction(() => {
+      db.exec(LOG_SCHEMA)
+      db.exec("INSERT OR IGNORE INTO log_counters (name, value) VALUES ('log-id', 0)")
+    }).immediate()
+    return db
+  } catch (error) {
+    // The caller may try again (a file another process is switching to WAL): no connection is left open.
+    db.close()
+    throw error
+  }
 }
 
 /** Moves what the store's file (`documents`) holds of an earlier version's log into the log's file. */
