@@ -60,9 +60,13 @@ const TAKE_CHARS = 2 * 1024 * 1024
  * SharedArrayBuffer (some 1.5 MB for 8,192 records) and the garbage collector to free it: fresh pages
  * each time, some 400 page faults a batch on the thread serving requests, and the allocator's
  * scavenger busy returning them. The writer awaits one batch at a time, so two buffers go round.
+ * The largest are kept, up to MAX_SPARE_BYTES each: the first spares were those of the small batches
+ * of a quiet start (64 and 512 KB), and once they filled the list, every batch under load (1-2 MB)
+ * got fresh memory again, 200-300 page faults a take.
  */
 const SPARE_BUFFERS = 2
 const MIN_BATCH_BYTES = 64 * 1024
+const MAX_SPARE_BYTES = 8 * 1024 * 1024
 
 /** `baseChars` and `maxChars` (tests): the characters of text cells held at first and at most. */
 export function createRecordRing(capacity: number, baseChars = Math.max(capacity * CHARS_PER_SLOT, MIN_CHARS), maxChars = Math.max(MAX_CHARS, baseChars)): RecordRing {
@@ -87,10 +91,11 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
   let head = 0
   let size = 0
   let dropped = 0
+  // Largest first.
   const spareBuffers: SharedArrayBuffer[] = []
-  /** A buffer of at least `bytes`: a spare one, or a new one (a power of two, so that it fits the batches that come after). */
+  /** A buffer of at least `bytes`: the smallest spare that fits, or a new one (a power of two, so that it fits the batches that come after). */
   const batchBuffer = (bytes: number) => {
-    const fits = spareBuffers.findIndex((buffer) => buffer.byteLength >= bytes)
+    const fits = spareBuffers.findLastIndex((buffer) => buffer.byteLength >= bytes)
     if (fits !== -1) return spareBuffers.splice(fits, 1)[0]!
     return new SharedArrayBuffer(Math.max(MIN_BATCH_BYTES, 2 ** Math.ceil(Math.log2(bytes))))
   }
@@ -254,7 +259,10 @@ export function createRecordRing(capacity: number, baseChars = Math.max(capacity
     },
     recycle(batch) {
       const buffer = batch.timesMs.buffer
-      if (buffer instanceof SharedArrayBuffer && spareBuffers.length < SPARE_BUFFERS && !spareBuffers.includes(buffer)) spareBuffers.push(buffer)
+      if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength > MAX_SPARE_BYTES || spareBuffers.includes(buffer)) return
+      spareBuffers.push(buffer)
+      spareBuffers.sort((a, b) => b.byteLength - a.byteLength)
+      spareBuffers.length = Math.min(spareBuffers.length, SPARE_BUFFERS)
     },
     get size() {
       return size

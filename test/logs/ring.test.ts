@@ -173,3 +173,43 @@ test('a recycled batch lends its memory to a later take, whose records come out 
   expect(recordsOf(long)).toEqual(longRecords)
   expect(recordsOf(fourth[1])).toEqual(fourth[0])
 })
+
+test('the spare buffers kept are the largest: after the small batches of a quiet start, batches under load reuse memory instead of getting fresh pages', () => {
+  const ring = createRecordRing(64)
+  const take = (prefix: string, count: number, pathLength: number) => {
+    const records = Array.from({ length: count }, (_, i) => makeRecord({ request_id: `${prefix}${i}`, path: `/${'p'.repeat(pathLength)}` }))
+    for (const record of records) expect(ring.push(record)).toBe(true)
+    const batch = ring.take(count)
+    expect(recordsOf(batch)).toEqual(records)
+    return batch
+  }
+  // A quiet start: two small batches in flight at once leave two small spares.
+  const quiet = [take('a', 2, 1), take('b', 2, 1)]
+  for (const batch of quiet) ring.recycle(batch)
+  const small = quiet[0]!.timesMs.buffer.byteLength
+  // Load: 8 paths of 8,000 characters (128 KB of text) need a larger buffer, which is kept over a small one.
+  const loaded = take('c', 8, 8_000)
+  expect(loaded.timesMs.buffer.byteLength).toBeGreaterThan(small)
+  ring.recycle(loaded)
+  expect(take('d', 8, 8_000).timesMs.buffer).toBe(loaded.timesMs.buffer)
+  ring.recycle(loaded)
+  // A small batch gets the smallest spare that fits, leaving the large one for the next large batch.
+  const next = take('e', 2, 1)
+  expect(next.timesMs.buffer.byteLength).toBe(small)
+  expect(take('f', 8, 8_000).timesMs.buffer).toBe(loaded.timesMs.buffer)
+})
+
+test('a buffer made for one huge batch is not kept: its memory goes back once the batch is written', () => {
+  const ring = createRecordRing(4)
+  const huge = () => {
+    const record = makeRecord({ path: `/${'h'.repeat(4_500_000)}` })
+    expect(ring.push(record)).toBe(true)
+    const batch = ring.take(1)
+    expect(recordsOf(batch)).toEqual([record])
+    return batch
+  }
+  const first = huge()
+  expect(first.timesMs.buffer.byteLength).toBeGreaterThan(8 * 1024 * 1024)
+  ring.recycle(first)
+  expect(huge().timesMs.buffer).not.toBe(first.timesMs.buffer)
+})
