@@ -8,8 +8,8 @@
  * LOG_COMPARE_SIDES is a JSON object `{ "name": { "env": {…}, "main": "/other/checkout/src/main.ts" } }`
  * (the first side is the baseline; `main` runs another checkout's server); by default the log off
  * against the log on (what bench/log-ab.ts did in pairs, until log-compare replaced it). Two sides of
- * the same settings show how far apart identical servers measure on this machine. LOG_COMPARE_PROTOCOLS (default `HTTP,HTTPS`) says
- * which to measure.
+ * the same settings show how far apart identical servers measure on this machine.
+ * LOG_COMPARE_PROTOCOLS (default `HTTP,HTTPS`) says which to measure.
  */
 import { loadavg } from 'node:os'
 import { startBackend } from './backend.ts'
