@@ -12,3 +12,8 @@ test('freePort gives loopback ports outside the ephemeral range (no outgoing con
     server.stop(true)
   }
 })
+
+test('ports asked for before any is bound are all different', async () => {
+  const ports = await Promise.all(Array.from({ length: 1_000 }, () => freePort()))
+  expect(new Set(ports).size).toBe(ports.length)
+})

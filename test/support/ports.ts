@@ -8,12 +8,19 @@ import { readFileSync } from 'node:fs'
  * server bound it, and the server failed with EADDRINUSE (seen in CI). The kernel never gives out a
  * port outside that range by itself, so only another listener asking for the same one can take it.
  */
+const handedOut = new Set<number>()
+const HANDED_OUT_MAX = 2_000
+
 export async function freePort(): Promise<number> {
   const [first, last] = portsOutsideEphemeralRange()
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = first + Math.floor(Math.random() * (last - first + 1))
+    // Two calls before either port is bound must not get the same one.
+    if (handedOut.has(port)) continue
     try {
       Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } }).stop(true)
+      if (handedOut.size >= HANDED_OUT_MAX) handedOut.clear()
+      handedOut.add(port)
       return port
     } catch {
       // Taken: try another.
