@@ -159,7 +159,8 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   /** A certificate changed: every proxy serving that name gets it (or its fallback) from the next handshake. */
   const syncCertificate = async (certName: string) => {
     const hostnames = new Set([...(certificates?.hostnamesUsing(certName) ?? []), ...(manager.siteOf(certName) ? [certName] : [])])
-    for (const hostname of hostnames) await certificates?.sync(await targets.get(hostname), hostname)
+    const proxies = await Promise.all([...hostnames].map(async (hostname) => ({ target: await targets.get(hostname), hostname })))
+    await certificates?.syncTogether(proxies)
   }
 
   const reconcile = async () => {
