@@ -60,12 +60,7 @@ export async function alternate(sides: readonly Side[], protocol: Protocol, runs
   const stolenBefore = stolenCpuSeconds()
   const startedAt = performance.now()
   for (let run = 0; run < runs; run++) {
-    for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
-      const cpuBefore = cpuSecondsOf([side.server.pid])
-      const result = await runWrk(...wrkTarget(side, protocol, seconds))
-      const proxyUsPerRequest = ((cpuSecondsOf([side.server.pid]) - cpuBefore) / result.requests) * 1e6
-      measured.get(side)!.push({ requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest })
-    }
+    for (const side of run % 2 === 0 ? sides : [...sides].reverse()) measured.get(side)!.push(await measureSide(side, protocol, seconds))
   }
   const elapsedSec = (performance.now() - startedAt) / 1000
   return { runs: measured, stolenShare: (stolenCpuSeconds() - stolenBefore) / (elapsedSec * navigator.hardwareConcurrency) }
@@ -84,12 +79,14 @@ export function medianRatio(own: readonly SideRun[], baseline: readonly SideRun[
  * after the other) to 2-3 %.
  */
 export async function duet(a: Side, b: Side, protocol: Protocol, seconds: number, connections: number): Promise<[SideRun, SideRun]> {
-  const measure = async (side: Side): Promise<SideRun> => {
-    const [url, options] = wrkTarget(side, protocol, seconds)
-    const cpuBefore = cpuSecondsOf([side.server.pid])
-    const result = await runWrk(url, { ...options, connections })
-    return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest: ((cpuSecondsOf([side.server.pid]) - cpuBefore) / result.requests) * 1e6 }
-  }
-  const [first, second] = await Promise.all([measure(a), measure(b)])
+  const [first, second] = await Promise.all([measureSide(a, protocol, seconds, connections), measureSide(b, protocol, seconds, connections)])
   return [first, second]
+}
+
+/** One wrk run against a side (32 connections unless told), and the CPU its server spent per request meanwhile. */
+async function measureSide(side: Side, protocol: Protocol, seconds: number, connections?: number): Promise<SideRun> {
+  const [url, options] = wrkTarget(side, protocol, seconds)
+  const cpuBefore = cpuSecondsOf([side.server.pid])
+  const result = await runWrk(url, { ...options, connections })
+  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, proxyUsPerRequest: ((cpuSecondsOf([side.server.pid]) - cpuBefore) / result.requests) * 1e6 }
 }
