@@ -13,7 +13,8 @@
  * that gets every run, side by side, as JSON lines (one per protocol) for a closer look.
  * LOG_COMPARE_DUET=1 measures each side at the same time as the first (log-sides.ts duet), 16
  * connections each, instead of one after another: a spread of 2-3 % a round where runs one after
- * another move by some 9 % (bench/README.md, ninth step).
+ * another move by some 9 % (bench/README.md, ninth step). LOG_COMPARE_DUET=pinned also keeps each
+ * server of a duet on a core of its own, swapped every round, as the bench's log pair does.
  */
 import { appendFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -33,7 +34,8 @@ const ROUNDS = Number(process.env.LOG_COMPARE_ROUNDS ?? 16)
 const SECONDS = Number(process.env.LOG_COMPARE_SEC ?? 2)
 const PROTOCOLS = (process.env.LOG_COMPARE_PROTOCOLS ?? 'HTTP,HTTPS').split(',') as Protocol[]
 if (PROTOCOLS.some((protocol) => protocol !== 'HTTP' && protocol !== 'HTTPS')) throw new Error(`LOG_COMPARE_PROTOCOLS: HTTP, HTTPS or both, comma-separated; got ${process.env.LOG_COMPARE_PROTOCOLS}`)
-const IS_DUET = process.env.LOG_COMPARE_DUET === '1'
+const IS_PINNED = process.env.LOG_COMPARE_DUET === 'pinned'
+const IS_DUET = process.env.LOG_COMPARE_DUET === '1' || IS_PINNED
 const DUET_CONNECTIONS = 16
 const SPECS = JSON.parse(process.env.LOG_COMPARE_SIDES ?? '{"log off":{"env":{"REQUEST_LOG":"false"}},"log on":{}}') as Record<string, SideSpec>
 
@@ -68,7 +70,8 @@ async function duets(sides: readonly Side[], protocol: Protocol): Promise<{ runs
   const startedAt = performance.now()
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of round % 2 === 0 ? others : [...others].reverse()) {
-      const [baseline, own] = await duet(first, side, protocol, SECONDS, DUET_CONNECTIONS)
+      const cores: [string, string] | undefined = IS_PINNED ? (round % 2 === 0 ? ['0', '1'] : ['1', '0']) : undefined
+      const [baseline, own] = await duet(first, side, protocol, SECONDS, DUET_CONNECTIONS, cores)
       partners.get(side)!.push(baseline)
       runs.get(side)!.push(own)
     }

@@ -6,7 +6,10 @@
  * The goal is judged on duet runs (log-sides.ts duet): log on and log off driven at the same time, each
  * by its own wrk with half the connections, and in the same round the control and log off the same
  * way; each ratio is the median of the round-by-round ratios. The control says how far apart two
- * identical servers measure with this method in this run.
+ * identical servers measure with this method in this run. During a duet each server runs on a core
+ * of its own (every thread, taskset(1)), swapped every round; wrk and the backend run anywhere.
+ * Without that (BENCH_LOG_DUET_PIN=0) the log-on server's writer thread takes its CPU and caches from
+ * both sides alike, and the duet hides part of what the log costs.
  *
  * Also shown, for comparison: the servers measured one after another (LOG_PAIR_RUNS runs of each, the
  * order reversed every run). That was the goal's measure until the ninth step (bench/README.md): its own
@@ -14,7 +17,7 @@
  * On this 2-vCPU VM the same server's CPU per request moves some 9 % from one 2 s run to the next, and
  * sides run one after another do not share those seconds; sides run at the same time do.
  */
-import { alternate, duet, medianRatio, startSide, wrkTarget, type Protocol, type Side, type SideRun } from './log-sides.ts'
+import { alternate, duet, medianRatio, pinServer, startSide, wrkTarget, type Protocol, type Side, type SideRun } from './log-sides.ts'
 import { median } from './net.ts'
 import type { Scratch } from './scratch.ts'
 import { warmUp } from './wrk.ts'
@@ -27,6 +30,8 @@ const LOG_PAIR_SEC = 2
 /** Each wrk of a duet: half the 32 connections of every other row, so the machine carries the same load. */
 const DUET_CONNECTIONS = 16
 const PROTOCOLS = ['HTTP', 'HTTPS'] as const
+const PINNED = process.env.BENCH_LOG_DUET_PIN !== '0' && navigator.hardwareConcurrency >= 2
+const ALL_CORES = `0-${navigator.hardwareConcurrency - 1}`
 
 interface ProtocolSamples {
   /** One after another: every run by side. */
@@ -67,10 +72,14 @@ export async function measureLogPair(pair: LogPair, round: number): Promise<void
     const own = pair.samples[protocol]
     for (let k = 0; k < LOG_DUETS; k++) {
       // The two duets in turns, so that neither always follows the other.
-      const logged = () => duet(pair.off, pair.on, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS).then((runs) => own.logged.push(runs))
-      const control = () => duet(pair.off, pair.control, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS).then((runs) => own.control.push(runs))
+      // Each side's every thread on a core of its own, swapped every round: what one side's log thread
+      // takes, it takes from that side.
+      const cores: [string, string] | undefined = PINNED ? (k % 2 === 0 ? ['0', '1'] : ['1', '0']) : undefined
+      const logged = () => duet(pair.off, pair.on, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.logged.push(runs))
+      const control = () => duet(pair.off, pair.control, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.control.push(runs))
       for (const next of k % 2 === 0 ? [logged, control] : [control, logged]) await next()
     }
+    if (PINNED) for (const side of sides) pinServer(side, ALL_CORES)
     const { runs, stolenShare } = await alternate(sides, protocol, LOG_PAIR_RUNS, LOG_PAIR_SEC)
     for (const side of sides) own.runs.get(side)!.push(...runs.get(side)!)
     own.stolenShares.push(stolenShare)

@@ -78,9 +78,19 @@ export function medianRatio(own: readonly SideRun[], baseline: readonly SideRun[
  * in the same seconds. On this VM it takes the spread of a ratio from some 9 % a run (sides measured one
  * after the other) to 2-3 %.
  */
-export async function duet(a: Side, b: Side, protocol: Protocol, seconds: number, connections: number): Promise<[SideRun, SideRun]> {
+export async function duet(a: Side, b: Side, protocol: Protocol, seconds: number, connections: number, cores?: readonly [string, string]): Promise<[SideRun, SideRun]> {
+  if (cores) {
+    pinServer(a, cores[0])
+    pinServer(b, cores[1])
+  }
   const [first, second] = await Promise.all([measureSide(a, protocol, seconds, connections), measureSide(b, protocol, seconds, connections)])
   return [first, second]
+}
+
+/** Keeps every thread of a side's server on these CPUs (taskset(1) list, e.g. "1" or "0-1"). */
+export function pinServer(side: Side, cpus: string): void {
+  const done = Bun.spawnSync(['taskset', '--all-tasks', '--pid', '--cpu-list', cpus, String(side.server.pid)], { stdout: 'ignore', stderr: 'pipe' })
+  if (done.exitCode !== 0) throw new Error(`taskset ${cpus} for ${side.name}: ${done.stderr.toString().trim()}`)
 }
 
 /** One wrk run against a side (32 connections unless told), and the CPU its server spent per request meanwhile. */
