@@ -71,12 +71,12 @@ export async function measureLogPair(pair: LogPair, round: number): Promise<void
     if (round === 1) for (const side of sides) await warmUp(...wrkTarget(side, protocol, LOG_PAIR_SEC))
     const own = pair.samples[protocol]
     for (let k = 0; k < LOG_DUETS; k++) {
-      // The two duets in turns, so that neither always follows the other.
       // Each side's every thread on a core of its own, swapped every round: what one side's log thread
       // takes, it takes from that side.
       const cores: [string, string] | undefined = PINNED ? (k % 2 === 0 ? ['0', '1'] : ['1', '0']) : undefined
       const logged = () => duet(pair.off, pair.on, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.logged.push(runs))
       const control = () => duet(pair.off, pair.control, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.control.push(runs))
+      // The two duets in turns, so that neither always follows the other.
       for (const next of k % 2 === 0 ? [logged, control] : [control, logged]) await next()
     }
     if (PINNED) for (const side of sides) pinServer(side, ALL_CORES)
