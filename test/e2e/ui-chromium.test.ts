@@ -399,6 +399,10 @@ describe('accessibility and looks', () => {
 describe('revoking and signing out', () => {
   test('the admin revokes the reader\'s token family on the OAuth page; the reader\'s page then asks to sign in again', async () => {
     const { page } = admin
+    // The reader waits on a page that refreshes nothing by itself (System reloads every 15 s, and a
+    // reload after the revocation would show the ended session before the click below makes its call).
+    await reader.page.goto(`${setting.ui}/ui/certificates`)
+    await pageSettled(reader.page)
     await page.getByRole('link', { name: 'OAuth', exact: true }).click()
     await page.getByLabel('GitHub login').fill(READER)
     await page.getByRole('button', { name: 'Show families' }).click()
