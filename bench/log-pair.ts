@@ -3,11 +3,16 @@
  * 10 % of REQUEST_LOG=false, in the same run): three servers of ours started for this alone, alike but
  * for REQUEST_LOG (log-sides.ts): log off, log on, and log off again (the control).
  *
- * The goal is judged on duet runs (log-sides.ts duet): log on and log off driven at the same time, each
- * by its own wrk with half the connections, and in the same round the control and log off the same
- * way; each ratio is the median of the round-by-round ratios. The control says how far apart two
- * identical servers measure with this method in this run. During a duet each server runs on a core
- * of its own (every thread, taskset(1)), swapped every round; wrk and the backend run anywhere.
+ * The goal is judged on duet runs (log-sides.ts duet): two sides driven at the same time, each by its
+ * own wrk with half the connections. A round is three duets, every pair of the three sides once:
+ * log off and log on, log on and the control, the control and log off (the other way round every
+ * other round), so each side runs in two duets of three. Until the tenth step log off ran in every
+ * duet and the log was judged against it alone; a server has a level of its own (bench/README.md,
+ * ninth step), and one baseline's level then decided part of the verdict. Now both duets with the
+ * log on give a ratio of log on to a log-off server, and each ratio is the median of all of them.
+ * The control says how far apart two identical servers measure with this method in this run. During a
+ * duet each server runs on a core of its own (every thread, taskset(1)), and every pair swaps cores
+ * from one round to the next; wrk and the backend run anywhere.
  * Without that (BENCH_LOG_DUET_PIN=0) the log-on server's writer thread takes its CPU and caches from
  * both sides alike, and the duet hides part of what the log costs.
  *
@@ -23,9 +28,9 @@ import type { Scratch } from './scratch.ts'
 import { warmUp } from './wrk.ts'
 
 /** Runs of each side a protocol per round, one side after another (BENCH_LOG_PAIR_RUNS), of LOG_PAIR_SEC each. */
-export const LOG_PAIR_RUNS = Number(process.env.BENCH_LOG_PAIR_RUNS ?? 12)
-/** Duet rounds a protocol per round of the bench (BENCH_LOG_DUETS): each is two duets of LOG_PAIR_SEC. */
-export const LOG_DUETS = Number(process.env.BENCH_LOG_DUETS ?? 24)
+export const LOG_PAIR_RUNS = Number(process.env.BENCH_LOG_PAIR_RUNS ?? 6)
+/** Duet rounds a protocol per round of the bench (BENCH_LOG_DUETS): each is three duets of LOG_PAIR_SEC. */
+export const LOG_DUETS = Number(process.env.BENCH_LOG_DUETS ?? 20)
 const LOG_PAIR_SEC = 2
 /** Each wrk of a duet: half the 32 connections of every other row, so the machine carries the same load. */
 const DUET_CONNECTIONS = 16
@@ -37,7 +42,7 @@ interface ProtocolSamples {
   /** One after another: every run by side. */
   readonly runs: Map<Side, SideRun[]>
   readonly stolenShares: number[]
-  /** Duets: [log off, log on] and [log off, control], round by round. */
+  /** Duets, as [a log-off server, log on] (two a round) and [log off, control] (one a round). */
   readonly logged: [SideRun, SideRun][]
   readonly control: [SideRun, SideRun][]
 }
@@ -71,13 +76,19 @@ export async function measureLogPair(pair: LogPair, round: number): Promise<void
     if (round === 1) for (const side of sides) await warmUp(...wrkTarget(side, protocol, LOG_PAIR_SEC))
     const own = pair.samples[protocol]
     for (let k = 0; k < LOG_DUETS; k++) {
-      // Each side's every thread on a core of its own, swapped every round: what one side's log thread
-      // takes, it takes from that side.
-      const cores: [string, string] | undefined = PINNED ? (k % 2 === 0 ? ['0', '1'] : ['1', '0']) : undefined
-      const logged = () => duet(pair.off, pair.on, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.logged.push(runs))
-      const control = () => duet(pair.off, pair.control, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores).then((runs) => own.control.push(runs))
-      // The two duets in turns, so that neither always follows the other.
-      for (const next of k % 2 === 0 ? [logged, control] : [control, logged]) await next()
+      const duets = [
+        // The two sides, and where their runs go, as [a log-off server, the other].
+        [pair.off, pair.on, (a: SideRun, b: SideRun) => own.logged.push([a, b])],
+        [pair.on, pair.control, (a: SideRun, b: SideRun) => own.logged.push([b, a])],
+        [pair.control, pair.off, (a: SideRun, b: SideRun) => own.control.push([b, a])],
+      ] as const
+      const inTurn = k % 2 === 0 ? [0, 1, 2] : [2, 1, 0]
+      for (const i of inTurn) {
+        const [a, b, keep] = duets[i]!
+        // Each side's every thread on a core of its own; a pair swaps cores from one round to the next.
+        const cores: [string, string] | undefined = PINNED ? ((k + i) % 2 === 0 ? ['0', '1'] : ['1', '0']) : undefined
+        keep(...(await duet(a, b, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores)))
+      }
     }
     if (PINNED) for (const side of sides) pinServer(side, ALL_CORES)
     const { runs, stolenShare } = await alternate(sides, protocol, LOG_PAIR_RUNS, LOG_PAIR_SEC)
@@ -102,9 +113,12 @@ const verdict = (isMet: boolean) => (isMet ? 'met' : 'NOT met')
 
 /** Prints the goal's two ratios per protocol from the duets, the control's, and the runs one after another. */
 export function printLogCost(pair: LogPair): void {
-  const duets = pair.samples.HTTP.logged.length
+  const rounds = pair.samples.HTTP.control.length
   const runsEach = pair.samples.HTTP.runs.get(pair.off)!.length
-  console.log(`the request log: three servers alike but for REQUEST_LOG (bench/log-pair.ts); ${duets} duets of ${LOG_PAIR_SEC} s a protocol, log on and log off at once (${DUET_CONNECTIONS} connections each):`)
+  console.log(
+    `the request log: three servers alike but for REQUEST_LOG (bench/log-pair.ts); ${rounds} rounds a protocol of three duets of ${LOG_PAIR_SEC} s, ` +
+      `each pair of the three at once (${DUET_CONNECTIONS} connections each); log on against the two log-off servers:`,
+  )
   for (const protocol of PROTOCOLS) {
     const { runs, stolenShares, logged, control } = pair.samples[protocol]
     const on = duetRatios(logged)
