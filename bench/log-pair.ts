@@ -88,13 +88,15 @@ export async function startLogPair(dir: string, backendUrl: string, onCleanUp: S
   return pair
 }
 
+/** The servers running now, in ROLES' order. */
+const runningSides = (pair: LogPair): Side[] => ROLES.map((role) => pair.sides[role])
+
 /**
  * Stops the servers running, if any, and starts three fresh ones, in an order that turns with each
  * start (the first started had measured the better p99 more often than not).
  */
 async function startSides(pair: LogPair): Promise<void> {
-  const running = Object.values(pair.sides)
-  for (const side of running) await side.server.stop()
+  for (const side of Object.values(pair.sides)) await side.server.stop()
   const start = pair.starts++
   const sides: Partial<Record<Role, Side>> = {}
   for (let i = 0; i < ROLES.length; i++) {
@@ -114,13 +116,13 @@ export async function measureLogPair(pair: LogPair, round: number): Promise<void
   for (let start = 0; start < starts; start++) {
     if (round > 1 || start > 0) await startSides(pair)
     for (const protocol of PROTOCOLS) {
-      for (const side of ROLES.map((role) => pair.sides[role])) await warmUp(...wrkTarget(side, protocol, LOG_PAIR_SEC))
+      for (const side of runningSides(pair)) await warmUp(...wrkTarget(side, protocol, LOG_PAIR_SEC))
       await runDuets(pair, protocol, Math.floor((start * LOG_DUETS) / starts), Math.floor(((start + 1) * LOG_DUETS) / starts))
     }
   }
   for (const protocol of PROTOCOLS) {
     const own = pair.samples[protocol]
-    const { runs, stolenShare } = await alternate(ROLES.map((role) => pair.sides[role]), protocol, LOG_PAIR_RUNS, LOG_PAIR_SEC)
+    const { runs, stolenShare } = await alternate(runningSides(pair), protocol, LOG_PAIR_RUNS, LOG_PAIR_SEC)
     for (const role of ROLES) own.runs[role].push(...runs.get(pair.sides[role])!)
     own.stolenShares.push(stolenShare)
   }
@@ -145,7 +147,7 @@ async function runDuets(pair: LogPair, protocol: Protocol, from: number, to: num
       keep(...(await duet(a, b, protocol, LOG_PAIR_SEC, DUET_CONNECTIONS, cores)))
     }
   }
-  if (PINNED) for (const side of [off, on, control]) pinServer(side, ALL_CORES)
+  if (PINNED) for (const side of runningSides(pair)) pinServer(side, ALL_CORES)
 }
 
 interface Ratios {
@@ -168,7 +170,7 @@ export function printLogCost(pair: LogPair): void {
   const runsEach = pair.samples.HTTP.runs.off.length
   console.log(
     `the request log: three servers alike but for REQUEST_LOG (bench/log-pair.ts); ${rounds} rounds a protocol of three duets of ${LOG_PAIR_SEC} s, ` +
-      `each pair of the three at once (${DUET_CONNECTIONS} connections each), on ${pair.starts} sets of servers started afresh; log on against the two log-off servers:`,
+      `each pair of the three at once (${DUET_CONNECTIONS} connections each), on ${pair.starts} sets of servers, each started afresh; log on against the two log-off servers:`,
   )
   for (const protocol of PROTOCOLS) {
     const { runs, stolenShares, logged, control } = pair.samples[protocol]
